@@ -1,0 +1,30 @@
+//! # tabella-crypto
+//!
+//! The pure cryptographic core of Tabella (DESIGN.md, "Cryptography"). No I/O: every function that
+//! needs randomness takes an `rng`; nothing reads clocks, files or sockets.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`group`] | Ristretto255, generators, secret scalars (zeroized, redacted, constant-time eq) |
+//! | [`elgamal`] | exponential ElGamal, homomorphic ops, baby-step giant-step |
+//! | [`schnorr`] | Schnorr proof of knowledge and signatures |
+//! | [`dleq`] | Chaum–Pedersen discrete-log equality |
+//! | [`disjunctive`] | "encrypts one of {v₀..v_k}" and "vector sums into [min, max]" proofs |
+//! | [`batch`] | batch verification of all the above with one multiscalar multiplication |
+//!
+//! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
+//! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod batch;
+pub mod disjunctive;
+pub mod dleq;
+pub mod elgamal;
+pub mod encoding;
+pub mod error;
+pub mod group;
+pub mod schnorr;
+pub mod transcript;
+
+pub use error::{Error, Result};
