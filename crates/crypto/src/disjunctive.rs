@@ -215,19 +215,25 @@ impl OneOfProof {
         let last = c - self.challenges.iter().sum::<Scalar>();
         bv.count_proof();
         bv.reserve(4 * n + 2);
+        // The ciphertext's `a` and `b` appear in every equation: accumulate their weighted
+        // coefficients and add each once (6 points per 0/1 proof instead of 8).
+        let mut coeff_a = Scalar::ZERO;
+        let mut coeff_b = Scalar::ZERO;
         for j in 0..n {
             let cj = if j + 1 == n { last } else { self.challenges[j] };
             let zj = self.responses[j];
             bv.begin_equation();
             bv.add_g(zj);
             bv.add_point(-Scalar::ONE, self.a[j]);
-            bv.add_point(-cj, ct.a);
+            coeff_a -= bv.weight() * cj;
             bv.begin_equation();
             bv.add_fixed(zj, &pk.0);
             bv.add_point(-Scalar::ONE, self.b[j]);
-            bv.add_point(-cj, ct.b);
             bv.add_g(cj * Scalar::from(values[j]));
+            coeff_b -= bv.weight() * cj;
         }
+        bv.add_weighted(coeff_a, ct.a);
+        bv.add_weighted(coeff_b, ct.b);
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! | [`schnorr`] | Schnorr proof of knowledge and signatures |
 //! | [`dleq`] | Chaum–Pedersen discrete-log equality |
 //! | [`disjunctive`] | "encrypts one of {v₀..v_k}" and "vector sums into [min, max]" proofs |
+//! | [`vector`] | encrypted vectors (ballot contests) with entry and sum proofs |
 //! | [`batch`] | batch verification of all the above with one multiscalar multiplication |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
@@ -26,5 +27,6 @@ pub mod error;
 pub mod group;
 pub mod schnorr;
 pub mod transcript;
+pub mod vector;
 
 pub use error::{Error, Result};
