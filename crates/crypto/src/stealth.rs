@@ -292,6 +292,11 @@ mod tests {
         for &i in &mine {
             assert!(!os.owns(&om.spend, &keys[i]));
             assert!(StealthSecret::derive(os, osp, &keys[i]).is_err());
+            // signing with anything the other voter has does not produce a valid signature
+            for x in [osp.secret(), os.secret()] {
+                let forged = SchnorrSignature::sign(STEALTH_SIG_DOMAIN, b"ballot", x, &mut rng);
+                assert!(keys[i].verify(b"ballot", &forged).is_err());
+            }
         }
         // stealth keys for the same voter are distinct
         assert_ne!(keys[mine[0]].p, keys[mine[1]].p);
