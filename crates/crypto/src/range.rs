@@ -146,9 +146,24 @@ impl PedersenCommitment {
     }
 }
 
+/// Decodes a Bulletproof whose length has been checked. Beyond the crate's own checks (length a
+/// multiple of 32, canonical scalars) every group element must be a canonical Ristretto encoding.
+/// Layout (Bulletproofs crate): `A, S, T₁, T₂` (points), `t_x, t̃_x, ẽ` (scalars), `L_i, R_i` pairs
+/// (points), `a, b` (scalars).
 fn decode_bulletproof(bytes: &[u8]) -> Result<bulletproofs::RangeProof> {
-    bulletproofs::RangeProof::from_bytes(bytes)
-        .map_err(|e| Error::malformed("range proof", format!("{e}")))
+    let proof = bulletproofs::RangeProof::from_bytes(bytes)
+        .map_err(|e| Error::malformed("range proof", format!("{e}")))?;
+    let n = bytes.len() / 32;
+    for (i, chunk) in bytes.chunks(32).enumerate() {
+        let is_point = i < 4 || (7..n.saturating_sub(2)).contains(&i);
+        if is_point && crate::encoding::point_from_bytes(chunk).is_err() {
+            return Err(Error::malformed(
+                "range proof",
+                format!("element {i} is not a valid point"),
+            ));
+        }
+    }
+    Ok(proof)
 }
 
 /// A proof that one Pedersen commitment opens to a value in `[0, 2^bits)`.
@@ -757,6 +772,12 @@ mod tests {
         assert!(RangeProof::from_bytes(16, &bytes[..bytes.len() - 32]).is_err());
         assert!(RangeProof::from_bytes(32, &bytes).is_err());
         assert!(RangeProof::from_bytes(16, &bytes[..bytes.len() - 1]).is_err());
+        for i in [0usize, 3, 7, 12] {
+            let mut b = bytes.clone();
+            b[i * 32..(i + 1) * 32].copy_from_slice(&[0xff; 32]);
+            let e = RangeProof::from_bytes(16, &b).unwrap_err();
+            assert!(e.to_string().contains("not a valid point"), "{e}");
+        }
     }
 
     #[test]
