@@ -12,6 +12,9 @@
 //! | [`disjunctive`] | "encrypts one of {v₀..v_k}" and "vector sums into [min, max]" proofs |
 //! | [`vector`] | encrypted vectors (ballot contests) with entry and sum proofs |
 //! | [`batch`] | batch verification of all the above with one multiscalar multiplication |
+//! | [`range`] | Bulletproofs range proofs on Pedersen commitments, ElGamal–Pedersen link proof |
+//! | [`stealth`] | CryptoNote-style stealth keys: meta-address, registrar derivation, scanning, signing |
+//! | [`blind`] | RFC 9474 RSA blind signatures (RSABSSA-SHA384-PSS-Randomized) for registration tokens |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -19,13 +22,16 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod blind;
 pub mod disjunctive;
 pub mod dleq;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod group;
+pub mod range;
 pub mod schnorr;
+pub mod stealth;
 pub mod transcript;
 pub mod vector;
 
