@@ -120,6 +120,18 @@ impl EncryptedVector {
         values: &[u64],
         rng: &mut R,
     ) -> Result<EncryptedVector> {
+        Self::encrypt_keeping_randomness(context, key, rule, values, rng).map(|(v, _)| v)
+    }
+
+    /// As [`Self::encrypt`], also returning each entry's encryption randomness (for further
+    /// proofs across vectors; zeroized when dropped).
+    pub fn encrypt_keeping_randomness<R: RngCore + CryptoRng>(
+        context: &[u8],
+        key: &PrecomputedKey,
+        rule: &VectorRule,
+        values: &[u64],
+        rng: &mut R,
+    ) -> Result<(EncryptedVector, Vec<SecretScalar>)> {
         let idx = rule.check(values)?;
         let mut cts = Vec::with_capacity(values.len());
         let mut rs: Vec<SecretScalar> = Vec::with_capacity(values.len());
@@ -149,11 +161,14 @@ impl EncryptedVector {
             rule.sum_max,
             rng,
         )?;
-        Ok(EncryptedVector {
-            ciphertexts: cts,
-            entry_proofs: proofs,
-            sum_proof,
-        })
+        Ok((
+            EncryptedVector {
+                ciphertexts: cts,
+                entry_proofs: proofs,
+                sum_proof,
+            },
+            rs,
+        ))
     }
 
     /// Adds every proof of this vector to a batch, after checking its shape against `rule`.
