@@ -13,6 +13,8 @@ use serde::Serialize;
 use tabella_crypto::batch::BatchVerifier;
 use tabella_crypto::disjunctive::{OneOfProof, PrecomputedKey};
 use tabella_crypto::elgamal::SecretKey;
+use tabella_crypto::group::SecretScalar;
+use tabella_crypto::range::RangeProof;
 use tabella_crypto::vector::{EncryptedVector, VectorRule};
 
 /// Arguments of `tabella bench`.
@@ -225,6 +227,22 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         n,
         Some(500.0),
     ));
+
+    // Bulletproofs, 32-bit.
+    let n = iters(50, scale);
+    let gammas: Vec<SecretScalar> = (0..n).map(|_| SecretScalar::random(&mut rng)).collect();
+    let t = Instant::now();
+    let proofs: Vec<_> = gammas
+        .iter()
+        .enumerate()
+        .map(|(i, g)| RangeProof::prove(b"bench-range", 1_000_000 + i as u64, g, 32, &mut rng))
+        .collect::<Result<_, _>>()?;
+    figures.push(figure("bulletproof32_prove", "Bulletproofs range proof, 32-bit, prove", t.elapsed(), n, None));
+    let t = Instant::now();
+    for (c, p) in &proofs {
+        p.verify(b"bench-range", c, 32)?;
+    }
+    figures.push(figure("bulletproof32_verify", "Bulletproofs range proof, 32-bit, verify", t.elapsed(), n, None));
 
     Ok(Report {
         profile: if cfg!(debug_assertions) { "debug" } else { "release" },
