@@ -12,6 +12,7 @@
 //! | [`disjunctive`] | "encrypts one of {v₀..v_k}" and "vector sums into [min, max]" proofs |
 //! | [`vector`] | encrypted vectors (ballot contests) with entry and sum proofs |
 //! | [`batch`] | batch verification of all the above with one multiscalar multiplication |
+//! | [`paillier`] | seed 000's Paillier (n ≥ 2048 bits, CRT decryption), proof-of-result by opening, Baudron et al. membership proof |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -25,6 +26,7 @@ pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod group;
+pub mod paillier;
 pub mod schnorr;
 pub mod transcript;
 pub mod vector;
