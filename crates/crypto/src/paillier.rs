@@ -578,7 +578,7 @@ impl PublicKey {
     /// `g^m = 1 + m·n mod n²` for `m < n` (exact: `m·n + 1 < n²`).
     fn g_pow(&self, m: &BoxedUint) -> Result<BoxedUint> {
         let mn = resize(&m.concatenating_mul(&self.n), self.n2_prec)?;
-        Ok(mn.wrapping_add(&one(self.n2_prec)))
+        Ok(mn.wrapping_add(one(self.n2_prec)))
     }
 
     /// Encrypts `m ∈ [0, n)` with fresh randomness, returning the ciphertext and the randomness.
@@ -711,7 +711,7 @@ fn decrypt_part(
     let cp = Zeroizing::new(c.rem(&nz(p_squared)?));
     let x = Zeroizing::new(pow_ct(&cp, p_minus_1, &params));
     let l = Zeroizing::new(
-        x.wrapping_sub(&one(x.bits_precision()))
+        x.wrapping_sub(one(x.bits_precision()))
             .wrapping_div(&nz(p)?),
     );
     let l = Zeroizing::new(resize(&l, p.bits_precision())?);
@@ -776,8 +776,8 @@ impl SecretKey {
         let q_odd = odd(&q)?;
         let p_squared = p.concatenating_mul(&*p);
         let q_squared = q.concatenating_mul(&*q);
-        let p_minus_1 = p.wrapping_sub(&one(pp));
-        let q_minus_1 = q.wrapping_sub(&one(pp));
+        let p_minus_1 = p.wrapping_sub(one(pp));
+        let q_minus_1 = q.wrapping_sub(one(pp));
 
         // λ = lcm(p−1, q−1) = (p−1)(q−1) / gcd(p−1, q−1); μ = λ^{−1} mod n.
         let g = Zeroizing::new(p_minus_1.gcd(&q_minus_1));
@@ -862,7 +862,7 @@ impl SecretKey {
         let c = self.pk.validate_ciphertext(c)?;
         let x = Zeroizing::new(pow_ct(&c, &self.lambda, &self.pk.n2_params));
         let l = x
-            .wrapping_sub(&one(self.pk.n2_prec))
+            .wrapping_sub(one(self.pk.n2_prec))
             .wrapping_div(&nz(&resize(&self.pk.n, self.pk.n2_prec)?)?);
         let l = Zeroizing::new(resize(&l, self.pk.n_prec)?);
         Ok(Plaintext(l.mul_mod(&self.mu, &nz(&self.pk.n)?)))
@@ -1135,24 +1135,10 @@ mod tests {
     use rand_core::SeedableRng;
     use std::sync::OnceLock;
 
-    /// One 2048-bit key per test binary. Ordinary (not safe) primes keep the tests fast;
-    /// `SecretKey::generate` is exercised by the vector generator (`tests/paillier_vectors.rs`).
+    /// One 2048-bit key per test binary (safe primes from a seeded RNG, ≈ 1–3 s).
     fn key() -> &'static SecretKey {
         static KEY: OnceLock<SecretKey> = OnceLock::new();
-        KEY.get_or_init(|| {
-            let mut rng = ChaCha20Rng::seed_from_u64(0x7ab3_11a0);
-            let mut prime = || {
-                let f =
-                    SmallFactorsSieveFactory::<BoxedUint>::new(Flavor::Any, 1024, SetBits::TwoMsb)
-                        .unwrap();
-                sieve_and_find(&mut RngBridge(&mut rng), f, |_, c| is_prime(Flavor::Any, c))
-                    .unwrap()
-                    .unwrap()
-            };
-            let p = prime();
-            let q = prime();
-            SecretKey::from_primes(&p, &q).unwrap()
-        })
+        KEY.get_or_init(|| SecretKey::generate(2048, &mut rng(0x7ab3_11a0)).unwrap())
     }
 
     fn pk() -> &'static PublicKey {
@@ -1174,8 +1160,10 @@ mod tests {
     #[test]
     fn key_shape() {
         assert_eq!(pk().modulus_bits(), 2048);
-        assert_eq!(pk().modulus_len(), 256);
         let (p, q) = key().primes();
+        assert!(is_prime(Flavor::Safe, p) && is_prime(Flavor::Safe, q));
+        assert_eq!((p.bits_vartime(), q.bits_vartime()), (1024, 1024));
+        assert_eq!(pk().modulus_len(), 256);
         assert_eq!(
             &p.concatenating_mul(q).resize_unchecked(2048),
             pk().modulus()
@@ -1187,25 +1175,25 @@ mod tests {
         let small = BoxedUint::one_with_precision(2048)
             .shl_vartime(2046)
             .unwrap()
-            .wrapping_add(&one(2048));
+            .wrapping_add(one(2048));
         assert!(matches!(
             PublicKey::from_modulus(&small),
             Err(Error::Paillier(_))
         ));
-        let even = pk().modulus().wrapping_add(&one(2048));
+        let even = pk().modulus().wrapping_add(one(2048));
         assert!(PublicKey::from_modulus(&even).is_err());
         assert!(SecretKey::generate(1024, &mut rng(1)).is_err());
         assert!(SecretKey::generate(2047, &mut rng(1)).is_err());
         let (p, q) = key().primes();
         assert!(SecretKey::from_primes(p, p).is_err());
-        let not_prime = p.wrapping_add(&BoxedUint::from(2u64).resize_unchecked(1024));
+        let not_prime = p.wrapping_add(BoxedUint::from(2u64).resize_unchecked(1024));
         assert!(SecretKey::from_primes(&not_prime, q).is_err());
     }
 
     #[test]
     fn encrypt_decrypt_and_textbook_agree() {
         let mut rng = rng(2);
-        let n_minus_1 = Plaintext::new(pk().modulus().wrapping_sub(&one(2048)));
+        let n_minus_1 = Plaintext::new(pk().modulus().wrapping_sub(one(2048)));
         for m in [pt(0), pt(1), pt(2), pt(u64::MAX), n_minus_1] {
             let (c, r) = pk().encrypt(&m, &mut rng).unwrap();
             assert_eq!(key().decrypt(&c).unwrap(), m);
@@ -1253,7 +1241,7 @@ mod tests {
         let k = pk().mul_plain(&a, &pt(6)).unwrap();
         assert_eq!(key().decrypt(&k).unwrap(), pt(42));
         // n − 1 acts as −1.
-        let minus_one = Plaintext::new(pk().modulus().wrapping_sub(&one(2048)));
+        let minus_one = Plaintext::new(pk().modulus().wrapping_sub(one(2048)));
         let neg = pk().mul_plain(&a, &minus_one).unwrap();
         assert_eq!(key().decrypt(&pk().add(&neg, &b).unwrap()).unwrap(), pt(28));
     }
@@ -1267,7 +1255,7 @@ mod tests {
             n.clone(),
             key().primes().0.clone(),
             n2.clone(),
-            n2.wrapping_add(&one(4096)),
+            n2.wrapping_add(one(4096)),
         ];
         for x in bad {
             let c = Ciphertext(x);
@@ -1374,10 +1362,10 @@ mod tests {
         let mut out = Vec::new();
         for j in 0..p.challenges.len() {
             let mut t = p.clone();
-            t.challenges[j] = t.challenges[j].wrapping_add(&one(CHALLENGE_BITS));
+            t.challenges[j] = t.challenges[j].wrapping_add(one(CHALLENGE_BITS));
             out.push(t);
             let mut t = p.clone();
-            t.responses[j] = t.responses[j].wrapping_add(&one(t.responses[j].bits_precision()));
+            t.responses[j] = t.responses[j].wrapping_add(one(t.responses[j].bits_precision()));
             out.push(t);
         }
         let mut t = p.clone();
@@ -1398,7 +1386,7 @@ mod tests {
             let (ca, _) = pk().encrypt(&pt(a), &mut rng).unwrap();
             let (cb, _) = pk().encrypt(&pt(b), &mut rng).unwrap();
             let sum = key().decrypt(&pk().add(&ca, &cb).unwrap()).unwrap();
-            let expected = BoxedUint::from(a).concatenating_add(&BoxedUint::from(b));
+            let expected = BoxedUint::from(a).concatenating_add(BoxedUint::from(b));
             prop_assert_eq!(sum.as_uint(), &expected);
         }
 
