@@ -219,6 +219,7 @@ impl OneOfProof {
         // coefficients and add each once (6 points per 0/1 proof instead of 8).
         let mut coeff_a = Scalar::ZERO;
         let mut coeff_b = Scalar::ZERO;
+        #[allow(clippy::needless_range_loop)] // indexes four parallel slices
         for j in 0..n {
             let cj = if j + 1 == n { last } else { self.challenges[j] };
             let zj = self.responses[j];

@@ -184,7 +184,7 @@ fn regenerate_vectors() {
     // Encryption / opening vectors.
     let mut vectors = Vec::new();
     let n_minus_1 = Plaintext::new(pk.modulus().wrapping_sub(
-        &crypto_bigint::BoxedUint::one().resize_unchecked(pk.modulus().bits_precision()),
+        crypto_bigint::BoxedUint::one().resize_unchecked(pk.modulus().bits_precision()),
     ));
     let plaintexts = [
         ("m = 0", Plaintext::from(0)),
