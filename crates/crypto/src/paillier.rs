@@ -19,8 +19,8 @@
 //!   this is `(c mod n)^{n^{−1} mod φ(n)} mod n`, computed mod `p` and mod `q`.
 //! * **Membership proof** ([`MembershipProof`]): a non-interactive proof that a ciphertext encrypts
 //!   one value of a public set `S = {m_1 … m_k}`, from Baudron, Fouque, Pointcheval and Stern,
-//!   "Practical multi-candidate election system", PODC 2001 (§4.2 / Appendix, "proof that an
-//!   encrypted message lies in a given set"), made non-interactive with Fiat–Shamir on a `merlin`
+//!   "Practical multi-candidate election system", PODC 2001 (the proof that an encrypted message
+//!   lies in a given set of messages), made non-interactive with Fiat–Shamir on a `merlin`
 //!   transcript labelled `tabella/paillier-membership/v1` and bound to a caller context.
 //!
 //! Integers are [`crypto_bigint::BoxedUint`]s; exponentiations with secret exponents
@@ -31,16 +31,17 @@
 //! coprime to `n` ([`PublicKey::validate_ciphertext`]).
 //!
 //! Zeroization: the secret key's integers (`p`, `q`, `λ`, `μ`, CRT parameters) are wiped on drop.
-//! The Montgomery parameters for `p`, `p²`, `q`, `q²` are rebuilt per operation because
-//! `crypto-bigint`'s `BoxedMontyParams` (an `Arc`) cannot be wiped; their heap copies are freed
-//! without zeroing.
+//! Known gap: the key also caches Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, in
+//! constant time, so decryption does not rebuild them); `crypto-bigint`'s `BoxedMontyParams` is an
+//! `Arc` with no way to wipe it, so those copies are freed without zeroing. Intermediate
+//! Montgomery forms inside `crypto-bigint`'s exponentiation are likewise not wiped.
 
 use core::fmt;
 
 use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
 use crypto_bigint::rand_core as rand_core_010;
 use crypto_bigint::{
-    BoxedUint, Choice as BChoice, ConcatenatingMul, CtAssign, Gcd, NonZero, Odd, RandomBits,
+    BoxedUint, Choice as BChoice, ConcatenatingMul, CtAssign, CtLt, Gcd, NonZero, Odd, RandomBits,
     RandomMod, Resize,
 };
 use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
@@ -529,6 +530,7 @@ impl PublicKey {
         be_bytes_fixed(&x, 2 * self.modulus_len())
     }
 
+    /// `gcd(x, n) = 1` for a public `x` (variable time).
     fn is_unit_mod_n(&self, x: &BoxedUint) -> Result<bool> {
         let n_nz = nz(&self.n)?;
         let x_mod_n = x.rem_vartime(&n_nz);
@@ -547,10 +549,13 @@ impl PublicKey {
     fn check_randomness(&self, r: &Randomness) -> Result<BoxedUint> {
         let what = "Paillier randomness";
         let x = fit(&r.0, self.n_prec, what)?;
-        if x >= self.n || bool::from(x.is_zero()) {
+        // r is secret until opened: range and coprimality are checked in constant time.
+        let in_range = CtLt::ct_lt(&x, &self.n).and(x.is_nonzero());
+        let unit = x.gcd(&self.n).is_one();
+        if !in_range.to_bool() {
             return Err(Error::malformed(what, "not in [1, n)"));
         }
-        if !self.is_unit_mod_n(&x)? {
+        if !unit.to_bool() {
             return Err(Error::malformed(what, "not coprime to n"));
         }
         Ok(x)
@@ -561,8 +566,9 @@ impl PublicKey {
         let n_nz = nz(&self.n)?;
         let mut bridge = RngBridge(rng);
         for _ in 0..MAX_SAMPLING_ATTEMPTS {
+            // Rejection sampling: the number of draws leaks nothing about the accepted value.
             let r = BoxedUint::random_mod_vartime(&mut bridge, &n_nz);
-            if !bool::from(r.is_zero()) && self.is_unit_mod_n(&r)? {
+            if r.gcd(&self.n).is_one().to_bool() {
                 return Ok(Randomness(r));
             }
         }
@@ -646,8 +652,16 @@ pub struct SecretKey {
     pk: PublicKey,
     p: BoxedUint,
     q: BoxedUint,
-    p_squared: BoxedUint,
-    q_squared: BoxedUint,
+    /// Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, constant-time). They live in
+    /// `crypto-bigint` `Arc`s that cannot be wiped: see the module documentation.
+    #[zeroize(skip)]
+    p_params: BoxedMontyParams,
+    #[zeroize(skip)]
+    q_params: BoxedMontyParams,
+    #[zeroize(skip)]
+    p2_params: BoxedMontyParams,
+    #[zeroize(skip)]
+    q2_params: BoxedMontyParams,
     /// `p − 1`, `q − 1` (decryption exponents).
     p_minus_1: BoxedUint,
     q_minus_1: BoxedUint,
@@ -702,14 +716,12 @@ fn safe_prime<R: RngCore + CryptoRng>(bits: u32, rng: &mut R) -> Result<BoxedUin
 fn decrypt_part(
     c: &BoxedUint,
     p: &BoxedUint,
-    p_squared: &BoxedUint,
+    p2_params: &BoxedMontyParams,
     p_minus_1: &BoxedUint,
     hp: &BoxedUint,
 ) -> Result<BoxedUint> {
-    let p2_odd = odd(p_squared)?;
-    let params = BoxedMontyParams::new(p2_odd);
-    let cp = Zeroizing::new(c.rem(&nz(p_squared)?));
-    let x = Zeroizing::new(pow_ct(&cp, p_minus_1, &params));
+    let cp = Zeroizing::new(c.rem(p2_params.modulus().as_nz_ref()));
+    let x = Zeroizing::new(pow_ct(&cp, p_minus_1, p2_params));
     let l = Zeroizing::new(
         x.wrapping_sub(one(x.bits_precision()))
             .wrapping_div(&nz(p)?),
@@ -719,17 +731,17 @@ fn decrypt_part(
 }
 
 /// `r mod p = (c mod p)^{d_p} mod p`.
-fn recover_part(c: &BoxedUint, p: &BoxedUint, dp: &BoxedUint) -> Result<BoxedUint> {
-    let params = BoxedMontyParams::new(odd(p)?);
-    let cp = Zeroizing::new(c.rem(&nz(p)?));
-    Ok(pow_ct(&cp, dp, &params))
+fn recover_part(c: &BoxedUint, p_params: &BoxedMontyParams, dp: &BoxedUint) -> BoxedUint {
+    let cp = Zeroizing::new(c.rem(p_params.modulus().as_nz_ref()));
+    pow_ct(&cp, dp, p_params)
 }
 
 impl SecretKey {
     /// Generates a key with an `n` of exactly `modulus_bits` bits (even, at least
     /// [`MIN_MODULUS_BITS`]) from two distinct safe primes of `modulus_bits / 2` bits.
     ///
-    /// Safe-prime generation is slow: expect tens of seconds for 2048 bits.
+    /// Safe-prime generation dominates: about 1–2 s of CPU for 2048 bits in a release build, with
+    /// high variance.
     pub fn generate<R: RngCore + CryptoRng>(modulus_bits: u32, rng: &mut R) -> Result<Self> {
         if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&modulus_bits) || modulus_bits % 2 != 0 {
             return Err(perr(format!(
@@ -774,8 +786,10 @@ impl SecretKey {
         let q_nz = nz(&q)?;
         let p_odd = odd(&p)?;
         let q_odd = odd(&q)?;
-        let p_squared = p.concatenating_mul(&*p);
-        let q_squared = q.concatenating_mul(&*q);
+        let p_params = BoxedMontyParams::new(p_odd.clone());
+        let q_params = BoxedMontyParams::new(q_odd.clone());
+        let p2_params = BoxedMontyParams::new(odd(&p.concatenating_mul(&*p))?);
+        let q2_params = BoxedMontyParams::new(odd(&q.concatenating_mul(&*q))?);
         let p_minus_1 = p.wrapping_sub(one(pp));
         let q_minus_1 = q.wrapping_sub(one(pp));
 
@@ -811,8 +825,10 @@ impl SecretKey {
             pk,
             p: (*p).clone(),
             q: (*q).clone(),
-            p_squared,
-            q_squared,
+            p_params,
+            q_params,
+            p2_params,
+            q2_params,
             p_minus_1,
             q_minus_1,
             lambda,
@@ -841,14 +857,14 @@ impl SecretKey {
         let mp = Zeroizing::new(decrypt_part(
             &c,
             &self.p,
-            &self.p_squared,
+            &self.p2_params,
             &self.p_minus_1,
             &self.hp,
         )?);
         let mq = Zeroizing::new(decrypt_part(
             &c,
             &self.q,
-            &self.q_squared,
+            &self.q2_params,
             &self.q_minus_1,
             &self.hq,
         )?);
@@ -872,8 +888,8 @@ impl SecretKey {
     /// `(c mod p)^{n^{−1} mod (p−1)}` and the same mod `q`, recombined by CRT.
     pub fn recover_randomness(&self, c: &Ciphertext) -> Result<Randomness> {
         let c = self.pk.validate_ciphertext(c)?;
-        let rp = Zeroizing::new(recover_part(&c, &self.p, &self.dp)?);
-        let rq = Zeroizing::new(recover_part(&c, &self.q, &self.dq)?);
+        let rp = Zeroizing::new(recover_part(&c, &self.p_params, &self.dp));
+        let rq = Zeroizing::new(recover_part(&c, &self.q_params, &self.dq));
         Ok(Randomness(crt(
             &rp,
             &rq,
