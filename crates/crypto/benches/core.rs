@@ -21,12 +21,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| OneOfProof::prove(b"b", &key, &ct, &[0, 1], 1, &r, &mut rng))
     });
     let proof = OneOfProof::prove(b"b", &key, &ct, &[0, 1], 1, &r, &mut rng).unwrap();
-    c.bench_function("bit_proof/verify", |b| b.iter(|| proof.verify(b"b", &key.pk, &ct, &[0, 1])));
+    c.bench_function("bit_proof/verify", |b| {
+        b.iter(|| proof.verify(b"b", &key.pk, &ct, &[0, 1]))
+    });
 
     let many: Vec<_> = (0..1024)
         .map(|i| {
             let (ct, r) = key.encrypt(i & 1, &mut rng);
-            let p = OneOfProof::prove(b"b", &key, &ct, &[0, 1], (i & 1) as usize, &r, &mut rng).unwrap();
+            let p = OneOfProof::prove(b"b", &key, &ct, &[0, 1], (i & 1) as usize, &r, &mut rng)
+                .unwrap();
             (ct, p)
         })
         .collect();
@@ -47,7 +50,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| EncryptedVector::encrypt(b"e", &key, &rule, &choice, &mut rng))
     });
     let ballot = EncryptedVector::encrypt(b"e", &key, &rule, &choice, &mut rng).unwrap();
-    c.bench_function("ballot10/verify", |b| b.iter(|| ballot.verify(b"e", &key.pk, &rule)));
+    c.bench_function("ballot10/verify", |b| {
+        b.iter(|| ballot.verify(b"e", &key.pk, &rule))
+    });
     let json = serde_json::to_string(&ballot).unwrap();
     c.bench_function("ballot10/decode_json", |b| {
         b.iter_batched(
@@ -59,7 +64,9 @@ fn bench(c: &mut Criterion) {
 
     let table = DlogTable::new(100_000_000).unwrap();
     let target = tabella_crypto::group::GroupScalar::from(77_777_777u64) * G;
-    c.bench_function("dlog/bsgs_1e8_worst_case", |b| b.iter(|| table.solve(&target)));
+    c.bench_function("dlog/bsgs_1e8_worst_case", |b| {
+        b.iter(|| table.solve(&target))
+    });
 }
 
 criterion_group! {

@@ -15,6 +15,7 @@
 //! | [`range`] | Bulletproofs range proofs on Pedersen commitments, ElGamal–Pedersen link proof |
 //! | [`stealth`] | CryptoNote-style stealth keys: meta-address, registrar derivation, scanning, signing |
 //! | [`blind`] | RFC 9474 RSA blind signatures (RSABSSA-SHA384-PSS-Randomized) for registration tokens |
+//! | [`paillier`] | seed 000's Paillier (n ≥ 2048 bits, CRT decryption), proof-of-result by opening, Baudron et al. membership proof |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -29,6 +30,7 @@ pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod group;
+pub mod paillier;
 pub mod range;
 pub mod schnorr;
 pub mod stealth;

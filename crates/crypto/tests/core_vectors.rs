@@ -40,22 +40,29 @@ fn check(kind: &str, v: &Value) -> Result<(), String> {
             let sk = SecretKey::from_secret(
                 SecretScalar::from_bytes(&hexv(&v["secret_key"])).map_err(e)?,
             );
-            let pk: PublicKey = serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
+            let pk: PublicKey =
+                serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
             if sk.public_key() != pk {
                 return Err("public key does not match secret key".into());
             }
-            let ct: Ciphertext = serde_json::from_value(v["ciphertext"].clone()).map_err(|x| x.to_string())?;
+            let ct: Ciphertext =
+                serde_json::from_value(v["ciphertext"].clone()).map_err(|x| x.to_string())?;
             let m = v["plaintext"].as_u64().ok_or("plaintext")?;
             let r = SecretScalar::from_bytes(&hexv(&v["randomness"])).map_err(e)?;
             if pk.encrypt_with(&Scalar::from(m), &r) != ct {
                 return Err("re-encryption with the stated randomness differs".into());
             }
-            let got = sk.decrypt(&ct, &DlogTable::new(1 << 20).map_err(e)?).map_err(e)?;
-            (got == m).then_some(()).ok_or_else(|| format!("decrypted {got}, expected {m}"))
+            let got = sk
+                .decrypt(&ct, &DlogTable::new(1 << 20).map_err(e)?)
+                .map_err(e)?;
+            (got == m)
+                .then_some(())
+                .ok_or_else(|| format!("decrypted {got}, expected {m}"))
         }
         "schnorr" => {
             let y = point(&v["public"]).map_err(e)?;
-            let p: SchnorrProof = serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
+            let p: SchnorrProof =
+                serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
             p.verify(&ctx, &G, &y).map_err(e)
         }
         "dleq" => {
@@ -65,20 +72,28 @@ fn check(kind: &str, v: &Value) -> Result<(), String> {
                 b2: point(&v["b2"]).map_err(e)?,
                 x2: point(&v["x2"]).map_err(e)?,
             };
-            let p: DleqProof = serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
+            let p: DleqProof =
+                serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
             p.verify(&ctx, &st).map_err(e)
         }
         "one_of" => {
-            let pk: PublicKey = serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
-            let ct: Ciphertext = serde_json::from_value(v["ciphertext"].clone()).map_err(|x| x.to_string())?;
-            let values: Vec<u64> = serde_json::from_value(v["values"].clone()).map_err(|x| x.to_string())?;
-            let p: OneOfProof = serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
+            let pk: PublicKey =
+                serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
+            let ct: Ciphertext =
+                serde_json::from_value(v["ciphertext"].clone()).map_err(|x| x.to_string())?;
+            let values: Vec<u64> =
+                serde_json::from_value(v["values"].clone()).map_err(|x| x.to_string())?;
+            let p: OneOfProof =
+                serde_json::from_value(v["proof"].clone()).map_err(|x| x.to_string())?;
             p.verify(&ctx, &pk, &ct, &values).map_err(e)
         }
         "vector" => {
-            let pk: PublicKey = serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
-            let rule: VectorRule = serde_json::from_value(v["rule"].clone()).map_err(|x| x.to_string())?;
-            let ev: EncryptedVector = serde_json::from_value(v["vector"].clone()).map_err(|x| x.to_string())?;
+            let pk: PublicKey =
+                serde_json::from_value(v["public_key"].clone()).map_err(|x| x.to_string())?;
+            let rule: VectorRule =
+                serde_json::from_value(v["rule"].clone()).map_err(|x| x.to_string())?;
+            let ev: EncryptedVector =
+                serde_json::from_value(v["vector"].clone()).map_err(|x| x.to_string())?;
             ev.verify(&ctx, &pk, &rule).map_err(e)
         }
         other => Err(format!("unknown vector kind {other}")),
@@ -88,7 +103,8 @@ fn check(kind: &str, v: &Value) -> Result<(), String> {
 /// Runs every vector of every file; panics naming each vector whose outcome is wrong.
 fn check_test_vector(file: &str, kind: &str) -> usize {
     let path = dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("valid JSON");
     let vectors = doc["vectors"].as_array().expect("vectors array");
     assert!(!vectors.is_empty());
@@ -97,7 +113,10 @@ fn check_test_vector(file: &str, kind: &str) -> usize {
         let valid = v["valid"].as_bool().expect("valid flag");
         let outcome = check(kind, v);
         if outcome.is_ok() != valid {
-            wrong.push(format!("{}: expected valid={valid}, got {outcome:?}", v["description"]));
+            wrong.push(format!(
+                "{}: expected valid={valid}, got {outcome:?}",
+                v["description"]
+            ));
         }
     }
     assert!(wrong.is_empty(), "{file}: {wrong:#?}");
@@ -134,7 +153,11 @@ fn mutate(v: &Value, path: &[&str], f: impl Fn(&Value) -> Value, desc: &str) -> 
     let mut out = v.clone();
     let mut cur = &mut out;
     for p in path {
-        cur = if let Ok(i) = p.parse::<usize>() { &mut cur[i] } else { &mut cur[*p] };
+        cur = if let Ok(i) = p.parse::<usize>() {
+            &mut cur[i]
+        } else {
+            &mut cur[*p]
+        };
     }
     *cur = f(cur);
     out["valid"] = json!(false);
@@ -158,7 +181,11 @@ fn regenerate_core_vectors() {
     let mut rng = ChaCha20Rng::seed_from_u64(20261123);
     std::fs::create_dir_all(dir()).unwrap();
     let write = |name: &str, doc: Value| {
-        std::fs::write(dir().join(name), serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        std::fs::write(
+            dir().join(name),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
     };
     let sk = SecretKey::generate(&mut rng);
     let pk = sk.public_key();
@@ -169,15 +196,35 @@ fn regenerate_core_vectors() {
     let mut vs = Vec::new();
     for m in [0u64, 1, 42, 1_000_000] {
         let (ct, r) = pk.encrypt(m, &mut rng);
-        vs.push(json!({"description": format!("encryption of {m}"), "valid": true, "context": h(&ctx),
+        vs.push(
+            json!({"description": format!("encryption of {m}"), "valid": true, "context": h(&ctx),
             "secret_key": h(&sk.secret().to_bytes()), "public_key": pk, "plaintext": m,
-            "randomness": h(&r.to_bytes()), "ciphertext": ct}));
+            "randomness": h(&r.to_bytes()), "ciphertext": ct}),
+        );
     }
     let base = vs[2].clone();
-    vs.push(mutate(&base, &["ciphertext", "b"], flip_point, "ciphertext b altered"));
-    vs.push(mutate(&base, &["plaintext"], |_| json!(43), "wrong plaintext claimed"));
-    vs.push(mutate(&base, &["ciphertext", "a"], |_| h(&[0xff; 32]), "non-canonical point encoding"));
-    write("elgamal.json", vec_doc("exponential ElGamal over Ristretto255", vs));
+    vs.push(mutate(
+        &base,
+        &["ciphertext", "b"],
+        flip_point,
+        "ciphertext b altered",
+    ));
+    vs.push(mutate(
+        &base,
+        &["plaintext"],
+        |_| json!(43),
+        "wrong plaintext claimed",
+    ));
+    vs.push(mutate(
+        &base,
+        &["ciphertext", "a"],
+        |_| h(&[0xff; 32]),
+        "non-canonical point encoding",
+    ));
+    write(
+        "elgamal.json",
+        vec_doc("exponential ElGamal over Ristretto255", vs),
+    );
 
     // Schnorr
     let x = SecretScalar::random(&mut rng);
@@ -186,9 +233,24 @@ fn regenerate_core_vectors() {
         "public": hp(&(x.expose() * G)), "proof": p});
     let vs = vec![
         base.clone(),
-        mutate(&base, &["proof", "commitment"], flip_point, "commitment altered"),
-        mutate(&base, &["proof", "response"], bump_scalar, "response altered"),
-        mutate(&base, &["context"], |_| h(b"another context"), "other context"),
+        mutate(
+            &base,
+            &["proof", "commitment"],
+            flip_point,
+            "commitment altered",
+        ),
+        mutate(
+            &base,
+            &["proof", "response"],
+            bump_scalar,
+            "response altered",
+        ),
+        mutate(
+            &base,
+            &["context"],
+            |_| h(b"another context"),
+            "other context",
+        ),
         mutate(&base, &["public"], flip_point, "other public key"),
     ];
     write("schnorr.json", vec_doc("tabella/schnorr/v1", vs));
@@ -203,30 +265,71 @@ fn regenerate_core_vectors() {
         mutate(&base, &["x2"], flip_point, "unequal logarithms"),
         mutate(&base, &["proof", "a1"], flip_point, "A1 altered"),
         mutate(&base, &["proof", "a2"], flip_point, "A2 altered"),
-        mutate(&base, &["proof", "response"], bump_scalar, "response altered"),
+        mutate(
+            &base,
+            &["proof", "response"],
+            bump_scalar,
+            "response altered",
+        ),
     ];
     write("dleq.json", vec_doc("tabella/dleq/v1", vs));
 
     // One-of
     let mut vs = Vec::new();
-    for (m, values) in [(0u64, vec![0u64, 1]), (1, vec![0, 1]), (3, vec![0, 1, 2, 3, 4])] {
+    for (m, values) in [
+        (0u64, vec![0u64, 1]),
+        (1, vec![0, 1]),
+        (3, vec![0, 1, 2, 3, 4]),
+    ] {
         let (ct, r) = key.encrypt(m, &mut rng);
         let idx = values.iter().position(|v| *v == m).unwrap();
         let p = OneOfProof::prove(&ctx, &key, &ct, &values, idx, &r, &mut rng).unwrap();
-        vs.push(json!({"description": format!("{m} in {values:?}"), "valid": true, "context": h(&ctx),
-            "public_key": pk, "ciphertext": ct, "values": values, "proof": p}));
+        vs.push(
+            json!({"description": format!("{m} in {values:?}"), "valid": true, "context": h(&ctx),
+            "public_key": pk, "ciphertext": ct, "values": values, "proof": p}),
+        );
     }
     let (ct, r) = key.encrypt(2, &mut rng);
     let p = OneOfProof::prove(&ctx, &key, &ct, &[0, 1], 1, &r, &mut rng).unwrap();
     vs.push(json!({"description": "2 claimed in [0, 1] (false statement)", "valid": false, "context": h(&ctx),
         "public_key": pk, "ciphertext": ct, "values": [0, 1], "proof": p}));
     let base = vs[1].clone();
-    vs.push(mutate(&base, &["proof", "a", "0"], flip_point, "A_0 altered"));
-    vs.push(mutate(&base, &["proof", "b", "1"], flip_point, "B_1 altered"));
-    vs.push(mutate(&base, &["proof", "challenges", "0"], bump_scalar, "c_0 altered"));
-    vs.push(mutate(&base, &["proof", "responses", "1"], bump_scalar, "z_1 altered"));
-    vs.push(mutate(&base, &["values"], |_| json!([0, 2]), "other value set"));
-    vs.push(mutate(&base, &["ciphertext", "a"], flip_point, "other ciphertext"));
+    vs.push(mutate(
+        &base,
+        &["proof", "a", "0"],
+        flip_point,
+        "A_0 altered",
+    ));
+    vs.push(mutate(
+        &base,
+        &["proof", "b", "1"],
+        flip_point,
+        "B_1 altered",
+    ));
+    vs.push(mutate(
+        &base,
+        &["proof", "challenges", "0"],
+        bump_scalar,
+        "c_0 altered",
+    ));
+    vs.push(mutate(
+        &base,
+        &["proof", "responses", "1"],
+        bump_scalar,
+        "z_1 altered",
+    ));
+    vs.push(mutate(
+        &base,
+        &["values"],
+        |_| json!([0, 2]),
+        "other value set",
+    ));
+    vs.push(mutate(
+        &base,
+        &["ciphertext", "a"],
+        flip_point,
+        "other ciphertext",
+    ));
     write("one_of.json", vec_doc("tabella/one-of/v1", vs));
 
     // Vector (a single-choice 3-option ballot contest)
@@ -244,9 +347,24 @@ fn regenerate_core_vectors() {
     let vs = vec![
         base.clone(),
         swapped,
-        mutate(&base, &["rule", "sum_max"], |_| json!(2), "rule says up to 2 selections"),
-        mutate(&base, &["vector", "ciphertexts", "1", "b"], flip_point, "entry 2 ciphertext altered"),
-        mutate(&base, &["vector", "sum_proof", "proof", "responses", "0"], bump_scalar, "sum proof altered"),
+        mutate(
+            &base,
+            &["rule", "sum_max"],
+            |_| json!(2),
+            "rule says up to 2 selections",
+        ),
+        mutate(
+            &base,
+            &["vector", "ciphertexts", "1", "b"],
+            flip_point,
+            "entry 2 ciphertext altered",
+        ),
+        mutate(
+            &base,
+            &["vector", "sum_proof", "proof", "responses", "0"],
+            bump_scalar,
+            "sum proof altered",
+        ),
     ];
     write("vector.json", vec_doc("tabella/vector/v1", vs));
 }
