@@ -215,6 +215,7 @@ impl OneOfProof {
         let last = c - self.challenges.iter().sum::<Scalar>();
         bv.count_proof();
         bv.reserve(4 * n + 2);
+        #[allow(clippy::needless_range_loop)] // indexes four parallel slices
         for j in 0..n {
             let cj = if j + 1 == n { last } else { self.challenges[j] };
             let zj = self.responses[j];

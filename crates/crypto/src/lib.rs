@@ -11,6 +11,10 @@
 //! | [`dleq`] | Chaum–Pedersen discrete-log equality |
 //! | [`disjunctive`] | "encrypts one of {v₀..v_k}" and "vector sums into [min, max]" proofs |
 //! | [`batch`] | batch verification of all the above with one multiscalar multiplication |
+//! | [`linear`] | generic proofs of knowledge of a preimage under a linear map (multi-base Schnorr) |
+//! | [`dkg`] | t-of-n distributed key generation (Pedersen/Feldman with complaints), audit from the record |
+//! | [`threshold`] | threshold decryption shares with DLEQ proofs, Lagrange combination, tallies |
+//! | [`keyswitch`] | re-encrypting a ciphertext under the joint key to a querier's key, with proofs |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -19,12 +23,16 @@
 
 pub mod batch;
 pub mod disjunctive;
+pub mod dkg;
 pub mod dleq;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod group;
+pub mod keyswitch;
+pub mod linear;
 pub mod schnorr;
+pub mod threshold;
 pub mod transcript;
 
 pub use error::{Error, Result};
