@@ -35,4 +35,7 @@ pub mod schnorr;
 pub mod threshold;
 pub mod transcript;
 
+#[cfg(test)]
+mod vector_gen;
+
 pub use error::{Error, Result};
