@@ -16,6 +16,10 @@
 //! | [`stealth`] | CryptoNote-style stealth keys: meta-address, registrar derivation, scanning, signing |
 //! | [`blind`] | RFC 9474 RSA blind signatures (RSABSSA-SHA384-PSS-Randomized) for registration tokens |
 //! | [`paillier`] | seed 000's Paillier (n ≥ 2048 bits, CRT decryption), proof-of-result by opening, Baudron et al. membership proof |
+//! | [`linear`] | generic proofs of knowledge of a preimage under a linear map (multi-base Schnorr) |
+//! | [`dkg`] | t-of-n distributed key generation (Pedersen/Feldman with complaints), audit from the record |
+//! | [`threshold`] | threshold decryption shares with DLEQ proofs, Lagrange combination, tallies |
+//! | [`keyswitch`] | re-encrypting a ciphertext under the joint key to a querier's key, with proofs |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -25,16 +29,23 @@
 pub mod batch;
 pub mod blind;
 pub mod disjunctive;
+pub mod dkg;
 pub mod dleq;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod group;
+pub mod keyswitch;
+pub mod linear;
 pub mod paillier;
 pub mod range;
 pub mod schnorr;
 pub mod stealth;
+pub mod threshold;
 pub mod transcript;
 pub mod vector;
+
+#[cfg(test)]
+mod vector_gen;
 
 pub use error::{Error, Result};
