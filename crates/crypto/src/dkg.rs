@@ -781,8 +781,10 @@ impl Round1 {
             let ephemeral = g_mul(e.expose());
             let shared = e.expose() * pk.0;
             let mut pad = share_pad(params, self.p.me, j, &ephemeral, &pk.0, &shared);
-            let ciphertext = xor32(&s.to_bytes(), &pad);
+            let mut plain = s.to_bytes();
+            let ciphertext = xor32(&plain, &pad);
             pad.zeroize();
+            plain.zeroize();
             shares.push(EncryptedShare {
                 recipient: j,
                 ephemeral,
@@ -1130,6 +1132,10 @@ pub(crate) mod tests {
         let d = t.dealings[0].clone();
         t.dealings.push(d);
         assert_eq!(t.recompute().unwrap().disqualified[0].dealer, idx(1));
+        // The dealings' proofs are bound to the ceremony context: replayed elsewhere, none qualify.
+        let mut t = base.clone();
+        t.params.context = b"another-election".to_vec();
+        assert!(matches!(t.recompute(), Err(Error::Protocol(_))));
         // Too few qualified.
         let mut t = base.clone();
         t.dealings.truncate(1);
@@ -1175,6 +1181,14 @@ pub(crate) mod tests {
         let sk = SecretScalar::random(&mut rng);
         let r1 = Round1::new(params, idx(1), sk.clone(), vec![PublicKey(sk.expose() * G)]).unwrap();
         assert!(!format!("{r1:?}").contains(&hex::encode(sk.to_bytes())));
+        let (r2, d) = r1.deal(&mut rng);
+        assert!(!format!("{r2:?}").contains(&hex::encode(sk.to_bytes())));
+        let back: Dealing = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let (r3, _) = r2.receive(&[d], &mut rng).unwrap();
+        assert!(!format!("{r3:?}").contains(&hex::encode(sk.to_bytes())));
+        let (k, _) = r3.resolve(&[]).unwrap();
+        assert!(!format!("{k:?}").contains(&hex::encode(k.secret().to_bytes())));
     }
 
     proptest::proptest! {
