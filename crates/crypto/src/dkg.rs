@@ -871,19 +871,17 @@ impl Round2 {
         let params = &self.p.params;
         let me = self.p.me;
         let my_pk = self.p.longterm_publics[me.position()].0;
-        // Only dealings that will count: the same rule as the audit, minus complaints.
-        let outcome_without_complaints =
-            recompute_outcome(params, &self.p.longterm_publics, dealings, &[]);
-        let qual = match outcome_without_complaints {
-            Ok(o) => o.joint_key.qualified,
-            // Too few well-formed dealings is not fatal yet to the state machine's caller, but no
-            // key can come out of it.
-            Err(e) => return Err(e),
-        };
+        // Only well-formed dealings can count: the audit's rule without complaints. With fewer
+        // than t of them no key can come out of the ceremony, so fail now.
+        let qual = recompute_outcome(params, &self.p.longterm_publics, dealings, &[])?
+            .joint_key
+            .qualified;
         let mut my_shares = BTreeMap::new();
         let mut complaints = Vec::new();
         for d in dealings.iter().filter(|d| qual.contains(&d.dealer)) {
-            let enc = &d.shares[me.position()];
+            let Some(enc) = d.shares.get(me.position()) else {
+                continue; // unreachable: well-formed dealings have n shares
+            };
             let shared = self.p.longterm_secret.expose() * enc.ephemeral;
             let share = open_share(params, d.dealer, enc, &my_pk, &shared);
             if share_is_valid(&d.commitments, me, share.as_ref()) {
