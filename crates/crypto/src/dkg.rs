@@ -40,6 +40,50 @@
 //! Everything here is pure: no I/O, randomness is passed in, and the public outcome is a function of
 //! the public record alone ([`recompute_outcome`]), so an auditor re-derives the joint key and every
 //! verification share from the ledger.
+//!
+//! # Example
+//!
+//! A 2-of-3 ceremony, every message passing through the (here simulated) ledger:
+//!
+//! ```
+//! use rand_chacha::ChaCha20Rng;
+//! use rand_core::SeedableRng;
+//! use tabella_crypto::dkg::{DkgParams, DkgTranscript, Round1};
+//! use tabella_crypto::elgamal::PublicKey;
+//! use tabella_crypto::group::{SecretScalar, G};
+//!
+//! # fn main() -> tabella_crypto::Result<()> {
+//! let mut rng = ChaCha20Rng::seed_from_u64(1);
+//! let params = DkgParams::new(3, 2, b"election-2026")?;
+//! let secrets: Vec<SecretScalar> = (0..3).map(|_| SecretScalar::random(&mut rng)).collect();
+//! let publics: Vec<PublicKey> = secrets.iter().map(|s| PublicKey(s.expose() * G)).collect();
+//!
+//! let mut round2 = Vec::new();
+//! let mut dealings = Vec::new();
+//! for (i, sk) in params.indices().zip(&secrets) {
+//!     let (next, dealing) = Round1::new(params.clone(), i, sk.clone(), publics.clone())?.deal(&mut rng);
+//!     round2.push(next);
+//!     dealings.push(dealing); // posted on the ledger
+//! }
+//! let mut round3 = Vec::new();
+//! let mut complaints = Vec::new();
+//! for r in round2 {
+//!     let (next, mut mine) = r.receive(&dealings, &mut rng)?;
+//!     round3.push(next);
+//!     complaints.append(&mut mine); // posted on the ledger (none here: everyone is honest)
+//! }
+//! let mut key_shares = Vec::new();
+//! for r in round3 {
+//!     let (share, outcome) = r.resolve(&complaints)?;
+//!     key_shares.push(share);
+//!     // An auditor derives the same outcome from the public record alone.
+//!     let record = DkgTranscript { params: params.clone(), longterm_publics: publics.clone(),
+//!                                  dealings: dealings.clone(), complaints: complaints.clone() };
+//!     assert_eq!(record.recompute()?, outcome);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use core::fmt;
 use core::num::NonZeroU16;
@@ -781,8 +825,10 @@ impl Round1 {
             let ephemeral = g_mul(e.expose());
             let shared = e.expose() * pk.0;
             let mut pad = share_pad(params, self.p.me, j, &ephemeral, &pk.0, &shared);
-            let ciphertext = xor32(&s.to_bytes(), &pad);
+            let mut plain = s.to_bytes();
+            let ciphertext = xor32(&plain, &pad);
             pad.zeroize();
+            plain.zeroize();
             shares.push(EncryptedShare {
                 recipient: j,
                 ephemeral,
@@ -825,19 +871,17 @@ impl Round2 {
         let params = &self.p.params;
         let me = self.p.me;
         let my_pk = self.p.longterm_publics[me.position()].0;
-        // Only dealings that will count: the same rule as the audit, minus complaints.
-        let outcome_without_complaints =
-            recompute_outcome(params, &self.p.longterm_publics, dealings, &[]);
-        let qual = match outcome_without_complaints {
-            Ok(o) => o.joint_key.qualified,
-            // Too few well-formed dealings is not fatal yet to the state machine's caller, but no
-            // key can come out of it.
-            Err(e) => return Err(e),
-        };
+        // Only well-formed dealings can count: the audit's rule without complaints. With fewer
+        // than t of them no key can come out of the ceremony, so fail now.
+        let qual = recompute_outcome(params, &self.p.longterm_publics, dealings, &[])?
+            .joint_key
+            .qualified;
         let mut my_shares = BTreeMap::new();
         let mut complaints = Vec::new();
         for d in dealings.iter().filter(|d| qual.contains(&d.dealer)) {
-            let enc = &d.shares[me.position()];
+            let Some(enc) = d.shares.get(me.position()) else {
+                continue; // unreachable: well-formed dealings have n shares
+            };
             let shared = self.p.longterm_secret.expose() * enc.ephemeral;
             let share = open_share(params, d.dealer, enc, &my_pk, &shared);
             if share_is_valid(&d.commitments, me, share.as_ref()) {
@@ -1130,6 +1174,10 @@ pub(crate) mod tests {
         let d = t.dealings[0].clone();
         t.dealings.push(d);
         assert_eq!(t.recompute().unwrap().disqualified[0].dealer, idx(1));
+        // The dealings' proofs are bound to the ceremony context: replayed elsewhere, none qualify.
+        let mut t = base.clone();
+        t.params.context = b"another-election".to_vec();
+        assert!(matches!(t.recompute(), Err(Error::Protocol(_))));
         // Too few qualified.
         let mut t = base.clone();
         t.dealings.truncate(1);
@@ -1175,6 +1223,14 @@ pub(crate) mod tests {
         let sk = SecretScalar::random(&mut rng);
         let r1 = Round1::new(params, idx(1), sk.clone(), vec![PublicKey(sk.expose() * G)]).unwrap();
         assert!(!format!("{r1:?}").contains(&hex::encode(sk.to_bytes())));
+        let (r2, d) = r1.deal(&mut rng);
+        assert!(!format!("{r2:?}").contains(&hex::encode(sk.to_bytes())));
+        let back: Dealing = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let (r3, _) = r2.receive(&[d], &mut rng).unwrap();
+        assert!(!format!("{r3:?}").contains(&hex::encode(sk.to_bytes())));
+        let (k, _) = r3.resolve(&[]).unwrap();
+        assert!(!format!("{k:?}").contains(&hex::encode(k.secret().to_bytes())));
     }
 
     proptest::proptest! {

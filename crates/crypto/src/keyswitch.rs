@@ -323,4 +323,25 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        #[test]
+        fn switching_preserves_any_plaintext(seed in 0u64..u64::MAX, m in 0u64..1000, drop in 0usize..4) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let table = DlogTable::new(1000).unwrap();
+            let c = run(4, 3, &mut rng, None, None);
+            let jk = &c.outcome.joint_key;
+            let querier = SecretKey::generate(&mut rng);
+            let q = querier.public_key();
+            let (ct, _) = jk.public_key.encrypt(m, &mut rng);
+            let parts: Vec<_> = (1..=4u16).filter(|i| usize::from(*i) != drop + 1).map(idx).collect();
+            let shares: Vec<_> = parts
+                .iter()
+                .map(|j| KeySwitchShare::create(&c.shares[j.position()], &parts, &ct, &q, b"p", &mut rng).unwrap())
+                .collect();
+            let switched = combine_key_switch(jk, &parts, &ct, &q, &shares, b"p").unwrap();
+            proptest::prop_assert_eq!(querier.decrypt(&switched, &table).unwrap(), m);
+        }
+    }
 }

@@ -24,6 +24,7 @@ use crate::dleq::{DleqProof, DleqStatement};
 use crate::elgamal::{Ciphertext, DlogTable};
 use crate::error::{Error, Result};
 use crate::group::G;
+use crate::transcript::{new_transcript, TranscriptExt};
 
 /// Trustee `j`'s partial decryption `D_j = x_j·a` of one ciphertext, with its proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,12 +280,19 @@ impl TallyDecryptionShare {
 
     /// Verifies every proof (one multiscalar multiplication, weights derived deterministically).
     pub fn verify(&self, joint: &JointKey, cts: &[Ciphertext], context: &[u8]) -> Result<()> {
-        let mut t = crate::transcript::new_transcript(b"tabella/threshold/tally-batch/v1", context);
-        for d in &self.shares {
-            crate::transcript::TranscriptExt::append_point(&mut t, b"D", d);
+        // The batch weights are derived from everything that enters the equations.
+        let mut t = new_transcript(b"tabella/threshold/tally-batch/v1", context);
+        t.append_u64_le(b"j", u64::from(self.trustee.get()));
+        t.append_point(b"X", &joint.verification_share(self.trustee)?);
+        for ct in cts {
+            t.append_point(b"ct.a", &ct.a);
+            t.append_point(b"ct.b", &ct.b);
         }
-        for p in &self.proofs {
-            crate::transcript::TranscriptExt::append_scalar(&mut t, b"z", &p.response);
+        for (d, p) in self.shares.iter().zip(&self.proofs) {
+            t.append_point(b"D", d);
+            t.append_point(b"A1", &p.a1);
+            t.append_point(b"A2", &p.a2);
+            t.append_scalar(b"z", &p.response);
         }
         let mut bv = batch::single(t);
         self.add_to_batch(joint, cts, context, &mut bv)?;

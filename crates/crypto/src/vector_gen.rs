@@ -4,7 +4,7 @@
 //! `tests/threshold_vectors.rs` checks every file. Lives inside the crate (not in `tests/`) because
 //! the cheating-dealer vectors need the crate-private dealing hook.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use curve25519_dalek::scalar::Scalar;
 use rand_chacha::ChaCha20Rng;
@@ -33,7 +33,7 @@ fn dir(kind: &str) -> PathBuf {
     d
 }
 
-fn write(d: &PathBuf, name: &str, v: Value) {
+fn write(d: &Path, name: &str, v: Value) {
     let mut s = serde_json::to_string_pretty(&v).unwrap();
     s.push('\n');
     std::fs::write(d.join(format!("{name}.json")), s).unwrap();
