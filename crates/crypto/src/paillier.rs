@@ -607,6 +607,12 @@ impl PublicKey {
         Ok(Ciphertext((rn * gm).retrieve()))
     }
 
+    /// The encryption of 0 with randomness 1 (the ciphertext `1`): the neutral element of
+    /// homomorphic addition, used to start a tally. It hides nothing and is meant to be public.
+    pub fn trivial_zero(&self) -> Ciphertext {
+        Ciphertext(one(self.n2_prec))
+    }
+
     /// Homomorphic addition: `Enc(a)·Enc(b) mod n² = Enc(a + b mod n)`.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
         let a = BoxedMontyForm::new(self.validate_ciphertext(a)?, &self.n2_params);

@@ -26,7 +26,8 @@ use tabella_crypto::vector::EncryptedVector;
 
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, TableIndex};
-use crate::manifest::{Contest, ContestKind, Manifest};
+use crate::manifest::{Contest, ContestKind, Manifest, Scheme};
+use crate::paillier_ballot::{self, PaillierContest};
 
 /// A voter's plaintext choice in one contest (indices into the contest's candidates).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,11 +83,42 @@ impl Credential {
 /// One encrypted contest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptedContest {
-    /// Encrypted rows with their entry and sum proofs.
+    /// ElGamal scheme: encrypted rows with their entry and sum proofs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<EncryptedVector>,
-    /// Preferential contests: per candidate, proof that its column sums to 0 or 1.
+    /// ElGamal scheme, preferential contests: per candidate, proof that its column sums to 0 or 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub column_proofs: Vec<SumProof>,
+    /// Paillier scheme: the contest's rows and proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paillier: Option<PaillierContest>,
+}
+
+/// The key a ballot is encrypted under, as seen by voters (with precomputation).
+#[derive(Clone, Copy, Debug)]
+pub enum BallotKey<'a> {
+    /// The trustees' joint ElGamal key.
+    Elgamal(&'a PrecomputedKey),
+    /// The administrator's Paillier key (seed 000).
+    Paillier(&'a tabella_crypto::paillier::PublicKey),
+}
+
+/// The key ballots are verified against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ElectionKey {
+    /// The trustees' joint ElGamal key.
+    Elgamal(PublicKey),
+    /// The administrator's Paillier key (seed 000).
+    Paillier(tabella_crypto::paillier::PublicKey),
+}
+
+/// What one ballot adds to its group's tally, per contest per result entry.
+#[derive(Clone, Debug)]
+pub enum Contribution {
+    /// ElGamal ciphertexts.
+    Elgamal(Vec<Vec<Ciphertext>>),
+    /// Paillier ciphertexts.
+    Paillier(Vec<Vec<tabella_crypto::paillier::Ciphertext>>),
 }
 
 /// The signed content of a ballot.
@@ -228,7 +260,7 @@ pub fn choice_points(contest: &Contest, choice: &Choice) -> Result<Vec<u64>> {
 /// `signer` (the stealth secret or the booth key).
 pub fn cast<R: RngCore + CryptoRng>(
     manifest: &Manifest,
-    key: &PrecomputedKey,
+    key: BallotKey<'_>,
     credential: Credential,
     choices: &[Choice],
     signer: &SecretScalar,
@@ -244,6 +276,25 @@ pub fn cast<R: RngCore + CryptoRng>(
     let mut contests = Vec::with_capacity(choices.len());
     for (ci, (contest, choice)) in manifest.contests.iter().zip(choices).enumerate() {
         let rows_plain = encode_choice(contest, choice)?;
+        let key = match key {
+            BallotKey::Elgamal(k) => k,
+            BallotKey::Paillier(pk) => {
+                let enc = paillier_ballot::encrypt_contest(
+                    pk,
+                    contest,
+                    &rows_plain,
+                    &|r| proof_context(&manifest.election_id, &credential, ci, r),
+                    &|j| column_context(&manifest.election_id, &credential, ci, j),
+                    rng,
+                )?;
+                contests.push(EncryptedContest {
+                    rows: Vec::new(),
+                    column_proofs: Vec::new(),
+                    paillier: Some(enc),
+                });
+                continue;
+            }
+        };
         let rule = contest.row_rule();
         let mut rows = Vec::with_capacity(rows_plain.len());
         let mut randomness = Vec::with_capacity(rows_plain.len());
@@ -263,7 +314,11 @@ pub fn cast<R: RngCore + CryptoRng>(
                 column_proofs.push(SumProof::prove(&ctx, key, &cts, &rs, sum, 0, 1, rng)?);
             }
         }
-        contests.push(EncryptedContest { rows, column_proofs });
+        contests.push(EncryptedContest {
+            rows,
+            column_proofs,
+            paillier: None,
+        });
     }
     let body = BallotBody {
         election_id: manifest.election_id.clone(),
@@ -286,7 +341,7 @@ impl ParsedBallot {
         &self,
         ballot: &Ballot,
         manifest: &Manifest,
-        pk: &PublicKey,
+        key: &ElectionKey,
         signer: &SignerKey,
         bv: &mut BatchVerifier<R>,
     ) -> Result<()> {
@@ -295,6 +350,27 @@ impl ParsedBallot {
         ballot
             .signature
             .add_to_batch(BALLOT_SIG_DOMAIN, ballot.payload.as_bytes(), signer, bv);
+        let pk = match key {
+            ElectionKey::Elgamal(pk) => pk,
+            ElectionKey::Paillier(ppk) => {
+                // Paillier proofs are not batchable: verified here, one by one.
+                for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate() {
+                    let p = enc
+                        .paillier
+                        .as_ref()
+                        .ok_or_else(|| Error::Malformed(format!("contest {ci} is not a Paillier contest")))?;
+                    paillier_ballot::verify_contest(
+                        ppk,
+                        contest,
+                        p,
+                        &|r| proof_context(&body.election_id, &body.credential, ci, r),
+                        &|j| column_context(&body.election_id, &body.credential, ci, j),
+                    )
+                    .map_err(|e| Error::InvalidProof(format!("contest {ci}: {e}")))?;
+                }
+                return Ok(());
+            }
+        };
         for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate() {
             let rule = contest.row_rule();
             for (ri, row) in enc.rows.iter().enumerate() {
@@ -327,6 +403,13 @@ impl ParsedBallot {
             )));
         }
         for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate() {
+            if manifest.scheme == Scheme::Paillier {
+                check_paillier_shape(ci, contest, enc)?;
+                continue;
+            }
+            if enc.paillier.is_some() {
+                return Err(Error::Malformed(format!("contest {ci} carries Paillier data in an ElGamal election")));
+            }
             if enc.rows.len() != contest.rows() {
                 return Err(Error::Malformed(format!(
                     "contest {ci} has {} rows, expected {}",
@@ -359,7 +442,7 @@ impl ParsedBallot {
     }
 
     /// Verifies the ballot alone: shape, signature by `signer`, and every proof.
-    pub fn verify(&self, ballot: &Ballot, manifest: &Manifest, pk: &PublicKey, signer: &SignerKey) -> Result<()> {
+    pub fn verify(&self, ballot: &Ballot, manifest: &Manifest, pk: &ElectionKey, signer: &SignerKey) -> Result<()> {
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&self.hash.0);
         let mut bv = BatchVerifier::new(<rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed));
@@ -369,22 +452,74 @@ impl ParsedBallot {
     }
 
     /// Per contest, the ciphertexts this ballot adds to the tally (preferential rows weighted).
-    pub fn tally_contribution(&self, manifest: &Manifest) -> Vec<Vec<Ciphertext>> {
-        manifest
-            .contests
-            .iter()
-            .zip(&self.body.contests)
-            .map(|(contest, enc)| {
-                let m = enc.rows.len() as u64;
-                let mut acc = vec![Ciphertext::zero(); contest.result_len()];
-                for (r, row) in enc.rows.iter().enumerate() {
-                    let w = Scalar::from(m - r as u64);
-                    for (a, c) in acc.iter_mut().zip(&row.ciphertexts) {
-                        *a = if m == 1 { *a + *c } else { *a + c.scale(&w) };
+    /// Call after [`Self::check_shape`].
+    pub fn tally_contribution(&self, manifest: &Manifest, key: &ElectionKey) -> Result<Contribution> {
+        if let ElectionKey::Paillier(pk) = key {
+            let mut out = Vec::with_capacity(manifest.contests.len());
+            for (contest, enc) in manifest.contests.iter().zip(&self.body.contests) {
+                let p = enc
+                    .paillier
+                    .as_ref()
+                    .ok_or_else(|| Error::Malformed("not a Paillier contest".into()))?;
+                out.push(paillier_ballot::contribution(pk, contest, p)?);
+            }
+            return Ok(Contribution::Paillier(out));
+        }
+        Ok(Contribution::Elgamal(
+            manifest
+                .contests
+                .iter()
+                .zip(&self.body.contests)
+                .map(|(contest, enc)| {
+                    let m = enc.rows.len() as u64;
+                    let mut acc = vec![Ciphertext::zero(); contest.result_len()];
+                    for (r, row) in enc.rows.iter().enumerate() {
+                        let w = Scalar::from(m - r as u64);
+                        for (a, c) in acc.iter_mut().zip(&row.ciphertexts) {
+                            *a = if m == 1 { *a + *c } else { *a + c.scale(&w) };
+                        }
                     }
-                }
-                acc
-            })
-            .collect()
+                    acc
+                })
+                .collect(),
+        ))
     }
+}
+
+fn check_paillier_shape(ci: usize, contest: &Contest, enc: &EncryptedContest) -> Result<()> {
+    let p = enc
+        .paillier
+        .as_ref()
+        .ok_or_else(|| Error::Malformed(format!("contest {ci} lacks its Paillier ciphertexts")))?;
+    if !enc.rows.is_empty() || !enc.column_proofs.is_empty() {
+        return Err(Error::Malformed(format!("contest {ci} carries ElGamal data in a Paillier election")));
+    }
+    if p.rows.len() != contest.rows() {
+        return Err(Error::Malformed(format!(
+            "contest {ci} has {} rows, expected {}",
+            p.rows.len(),
+            contest.rows()
+        )));
+    }
+    let width = contest.row_rule().len;
+    for (ri, row) in p.rows.iter().enumerate() {
+        if row.ciphertexts.len() != width || row.entry_proofs.len() != width {
+            return Err(Error::Malformed(format!(
+                "contest {ci} row {ri} has {} entries, expected {width}",
+                row.ciphertexts.len()
+            )));
+        }
+    }
+    let expected = if matches!(contest.kind, ContestKind::Preferential { .. }) {
+        contest.candidates.len()
+    } else {
+        0
+    };
+    if p.column_proofs.len() != expected {
+        return Err(Error::Malformed(format!(
+            "contest {ci} has {} column proofs, expected {expected}",
+            p.column_proofs.len()
+        )));
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod ballot;
 pub mod error;
 pub mod ids;
 pub mod manifest;
+pub mod paillier_ballot;
 pub mod sign;
 pub mod state;
 pub mod tally;

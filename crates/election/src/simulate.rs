@@ -14,11 +14,12 @@ use tabella_crypto::disjunctive::PrecomputedKey;
 use tabella_crypto::dkg::{KeyShare, Round1, TrusteeIndex};
 use tabella_crypto::elgamal::PublicKey;
 use tabella_crypto::group::{SecretScalar, G};
+use tabella_crypto::paillier;
 use tabella_crypto::stealth::{self, StealthSecret};
 use tabella_crypto::threshold::TallyDecryptionShare;
 
 use crate::action::{Envelope, OfficialAction, RegistrationToken, SignedAction};
-use crate::ballot::{self, Choice, Credential};
+use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use crate::error::{Error, Result};
 use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
 use crate::manifest::{Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec};
@@ -51,6 +52,8 @@ pub struct SimulationConfig {
     pub token_key_bits: usize,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Paillier scheme: the administrator's key (generated — slowly, safe primes — if absent).
+    pub paillier_key: Option<std::sync::Arc<paillier::SecretKey>>,
 }
 
 impl Default for SimulationConfig {
@@ -66,6 +69,7 @@ impl Default for SimulationConfig {
             absent_trustees: 1,
             token_key_bits: 2048,
             seed: 1,
+            paillier_key: None,
         }
     }
 }
@@ -193,11 +197,6 @@ impl Driver {
 
 /// Runs a complete election. See the module docs.
 pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<SimulationOutput> {
-    if cfg.scheme != Scheme::Elgamal {
-        return Err(Error::InvalidManifest(
-            "the simulation runs the ElGamal scheme; the Paillier scheme is not available yet".into(),
-        ));
-    }
     if cfg.voters == 0 {
         return Err(Error::InvalidManifest("simulate at least one voter".into()));
     }
@@ -232,6 +231,11 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
             s
         })
         .collect();
+    let paillier_sk = match (cfg.scheme, &cfg.paillier_key) {
+        (Scheme::Paillier, Some(k)) => Some(k.clone()),
+        (Scheme::Paillier, None) => Some(std::sync::Arc::new(paillier::SecretKey::generate(2048, &mut rng)?)),
+        _ => None,
+    };
     let whitelist: Vec<Digest32> = salts
         .iter()
         .enumerate()
@@ -253,7 +257,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
                 jurors: vec![off.jurors[i].public()],
             })
             .collect(),
-        trustees: (0..usize::from(cfg.trustees))
+        trustees: (0..usize::from(if paillier_sk.is_some() { 0 } else { cfg.trustees }))
             .map(|i| TrusteeSpec {
                 name: format!("Trustee {}", i + 1),
                 signing_key: off.trustee_signing[i].public(),
@@ -262,7 +266,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
             .collect(),
         threshold: cfg.threshold,
         scheme: cfg.scheme,
-        paillier_key: None,
+        paillier_key: paillier_sk.as_ref().map(|k| k.public_key().clone()),
         revote: RevotePolicy::LastCounts,
         officials: Officials {
             council: off.council.public(),
@@ -279,49 +283,18 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     d.submit(sign(&election_id, OfficialAction::Create { manifest: manifest.clone() }, &off.council)?)?;
     progress(Stage::Setup, 1, 1);
 
-    // --- key ceremony
+    // --- key ceremony (ElGamal) or the administrator's key (Paillier)
     let n = usize::from(cfg.trustees);
-    progress(Stage::KeyCeremony, 0, n);
-    d.submit(sign(&election_id, OfficialAction::StartKeyCeremony, &off.council)?)?;
-    let params = dkg_params(&manifest)?;
-    let publics: Vec<PublicKey> = manifest.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
-    let mut round2 = Vec::with_capacity(n);
-    let mut dealings = Vec::with_capacity(n);
-    for i in 0..n {
-        let me = TrusteeIndex::new(i as u16 + 1)?;
-        let r1 = Round1::new(params.clone(), me, off.trustee_dkg[i].clone(), publics.clone())?;
-        let (r2, dealing) = r1.deal(&mut rng);
-        d.submit(sign(&election_id, OfficialAction::KeyCeremony(KeyCeremonyMessage::Dealing(dealing.clone())), &off.trustee_signing[i])?)?;
-        dealings.push(dealing);
-        round2.push(r2);
-    }
-    let mut round3 = Vec::with_capacity(n);
-    let mut all_complaints = Vec::new();
-    for (i, r2) in round2.into_iter().enumerate() {
-        let (r3, complaints) = r2.receive(&dealings, &mut rng)?;
-        let me = TrusteeIndex::new(i as u16 + 1)?;
-        d.submit(sign(
-            &election_id,
-            OfficialAction::KeyCeremony(KeyCeremonyMessage::Complaints {
-                complainer: me,
-                complaints: complaints.clone(),
-            }),
-            &off.trustee_signing[i],
-        )?)?;
-        all_complaints.extend(complaints);
-        round3.push(r3);
-    }
-    let mut key_shares: Vec<KeyShare> = Vec::with_capacity(n);
-    for (i, r3) in round3.into_iter().enumerate() {
-        let (share, _) = r3.resolve(&all_complaints)?;
-        key_shares.push(share);
-        progress(Stage::KeyCeremony, i + 1, n);
+    let mut key_shares: Vec<KeyShare> = Vec::new();
+    if paillier_sk.is_none() {
+        key_shares = key_ceremony(&mut d, &off, &manifest, &election_id, &mut rng, progress)?;
     }
     d.submit(sign(&election_id, OfficialAction::Open, &off.council)?)?;
-    let pk = *d
+    let election_key = d
         .state
         .election_key()
-        .ok_or_else(|| Error::Trustees("no election key after the ceremony".into()))?;
+        .cloned()
+        .ok_or_else(|| Error::Trustees("no election key after opening".into()))?;
 
     // --- registration: blind tokens and stealth keys (remote), authorizations (in person)
     progress(Stage::Registration, 0, cfg.voters);
@@ -387,7 +360,15 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     progress(Stage::Registration, cfg.voters, cfg.voters);
 
     // --- voting: encrypt in parallel (voters' devices), then verify in parallel and accept in order
-    let key = PrecomputedKey::new(pk);
+    let pre = match &election_key {
+        ElectionKey::Elgamal(pk) => Some(PrecomputedKey::new(*pk)),
+        ElectionKey::Paillier(_) => None,
+    };
+    let ballot_key = match (&pre, &election_key) {
+        (Some(p), _) => BallotKey::Elgamal(p),
+        (None, ElectionKey::Paillier(pk)) => BallotKey::Paillier(pk),
+        (None, ElectionKey::Elgamal(_)) => return Err(Error::Trustees("missing key tables".into())),
+    };
     let revoters = ((remote as f64) * cfg.revote_fraction.clamp(0.0, 1.0)).round() as usize;
     struct Cast {
         group: Group,
@@ -417,7 +398,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
                 (Credential::Stealth { key: r.key.p }, r.secret.secret().clone(), Group::Remote, true)
             };
             let signer = secret.expose() * G;
-            let ballot = ballot::cast(&manifest, &key, cred, &choices, &secret, &mut vr)?;
+            let ballot = ballot::cast(&manifest, ballot_key, cred, &choices, &secret, &mut vr)?;
             Ok(Cast {
                 group,
                 choices,
@@ -435,7 +416,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         .iter()
         .map(|c| c.ballot.parse().map(|p| (&c.ballot, p, c.signer)))
         .collect::<Result<_>>()?;
-    for (i, res) in verify_ballots_parallel(&manifest, &pk, &parsed).into_iter().enumerate() {
+    for (i, res) in verify_ballots_parallel(&manifest, &election_key, &parsed).into_iter().enumerate() {
         res.map_err(|e| Error::InvalidProof(format!("simulated ballot {i}: {e}")))?;
     }
     let mut receipts = Vec::with_capacity(total);
@@ -473,19 +454,39 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     progress(Stage::Closing, 0, 1);
     d.submit(sign(&election_id, OfficialAction::Close, &off.council)?)?;
     progress(Stage::Closing, 1, 1);
-    let flat = d
+    let tallies = d
         .state
         .tallies()
-        .ok_or_else(|| Error::Trustees("no tallies after close".into()))?
-        .flat();
-    let present = n - usize::from(cfg.absent_trustees);
-    progress(Stage::Decrypting, 0, present);
-    let ctx = decryption_context(&election_id);
-    // The absent trustees are the last ones.
-    for (i, share) in key_shares.iter().enumerate().take(present) {
-        let msg = TallyDecryptionShare::create(share, &flat, &ctx, &mut rng);
-        d.submit(sign(&election_id, OfficialAction::Decrypt(DecryptionMessage::Elgamal(msg)), &off.trustee_signing[i])?)?;
-        progress(Stage::Decrypting, i + 1, present);
+        .cloned()
+        .ok_or_else(|| Error::Trustees("no tallies after close".into()))?;
+    if let Some(sk) = &paillier_sk {
+        progress(Stage::Decrypting, 0, 1);
+        let openings = tallies
+            .flat_paillier()
+            .iter()
+            .map(|c| sk.open(c))
+            .collect::<tabella_crypto::Result<Vec<_>>>()?;
+        d.submit(sign(
+            &election_id,
+            OfficialAction::Decrypt(DecryptionMessage::Paillier { openings }),
+            &off.council,
+        )?)?;
+        progress(Stage::Decrypting, 1, 1);
+    } else {
+        let flat = tallies.flat();
+        let present = n - usize::from(cfg.absent_trustees);
+        progress(Stage::Decrypting, 0, present);
+        let ctx = decryption_context(&election_id);
+        // The absent trustees are the last ones.
+        for (i, share) in key_shares.iter().enumerate().take(present) {
+            let msg = TallyDecryptionShare::create(share, &flat, &ctx, &mut rng);
+            d.submit(sign(
+                &election_id,
+                OfficialAction::Decrypt(DecryptionMessage::Elgamal(msg)),
+                &off.trustee_signing[i],
+            )?)?;
+            progress(Stage::Decrypting, i + 1, present);
+        }
     }
     d.submit(sign(&election_id, OfficialAction::PublishResults, &off.council)?)?;
     progress(Stage::Done, 1, 1);
@@ -496,4 +497,56 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         expected,
         receipts,
     })
+}
+
+fn key_ceremony(
+    d: &mut Driver,
+    off: &Officers,
+    manifest: &Manifest,
+    election_id: &ElectionId,
+    rng: &mut ChaCha20Rng,
+    progress: Progress<'_>,
+) -> Result<Vec<KeyShare>> {
+    let n = manifest.trustees.len();
+    progress(Stage::KeyCeremony, 0, n);
+    d.submit(sign(election_id, OfficialAction::StartKeyCeremony, &off.council)?)?;
+    let params = dkg_params(manifest)?;
+    let publics: Vec<PublicKey> = manifest.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
+    let mut round2 = Vec::with_capacity(n);
+    let mut dealings = Vec::with_capacity(n);
+    for i in 0..n {
+        let me = TrusteeIndex::new(i as u16 + 1)?;
+        let r1 = Round1::new(params.clone(), me, off.trustee_dkg[i].clone(), publics.clone())?;
+        let (r2, dealing) = r1.deal(rng);
+        d.submit(sign(
+            election_id,
+            OfficialAction::KeyCeremony(KeyCeremonyMessage::Dealing(dealing.clone())),
+            &off.trustee_signing[i],
+        )?)?;
+        dealings.push(dealing);
+        round2.push(r2);
+    }
+    let mut round3 = Vec::with_capacity(n);
+    let mut all_complaints = Vec::new();
+    for (i, r2) in round2.into_iter().enumerate() {
+        let (r3, complaints) = r2.receive(&dealings, rng)?;
+        let me = TrusteeIndex::new(i as u16 + 1)?;
+        d.submit(sign(
+            election_id,
+            OfficialAction::KeyCeremony(KeyCeremonyMessage::Complaints {
+                complainer: me,
+                complaints: complaints.clone(),
+            }),
+            &off.trustee_signing[i],
+        )?)?;
+        all_complaints.extend(complaints);
+        round3.push(r3);
+    }
+    let mut key_shares = Vec::with_capacity(n);
+    for (i, r3) in round3.into_iter().enumerate() {
+        let (share, _) = r3.resolve(&all_complaints)?;
+        key_shares.push(share);
+        progress(Stage::KeyCeremony, i + 1, n);
+    }
+    Ok(key_shares)
 }

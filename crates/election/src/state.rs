@@ -13,10 +13,10 @@ use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 use tabella_crypto::batch::BatchVerifier;
 use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript};
-use tabella_crypto::elgamal::{Ciphertext, PublicKey};
+use tabella_crypto::elgamal::PublicKey;
 
 use crate::action::{EnabledKey, Envelope, OfficialAction, RegistrationToken, SignedAction};
-use crate::ballot::{Ballot, Credential, ParsedBallot};
+use crate::ballot::{Ballot, Contribution, Credential, ElectionKey, ParsedBallot};
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, IdentityCommitment, TableIndex};
 use crate::manifest::{Manifest, RevotePolicy, Scheme};
@@ -93,7 +93,7 @@ struct AuthorizationState {
 struct CountedBallot {
     hash: Digest32,
     group: Group,
-    contribution: Vec<Vec<Ciphertext>>,
+    contribution: Contribution,
 }
 
 /// The complete state of one election.
@@ -105,7 +105,7 @@ pub struct ElectionState {
     dealings: Vec<Dealing>,
     complaints: Vec<Complaint>,
     dkg: Option<DkgOutcome>,
-    election_key: Option<PublicKey>,
+    election_key: Option<ElectionKey>,
     validated: BTreeSet<IdentityCommitment>,
     spent_tokens: BTreeSet<Digest32>,
     voter_keys: HashMap<[u8; 32], EnabledKey>,
@@ -149,9 +149,16 @@ impl ElectionState {
     pub fn phase(&self) -> Option<Phase> {
         self.phase
     }
-    /// The key ballots are encrypted under (ElGamal scheme), once the ceremony is done.
-    pub fn election_key(&self) -> Option<&PublicKey> {
+    /// The key ballots are encrypted under, once the election is open.
+    pub fn election_key(&self) -> Option<&ElectionKey> {
         self.election_key.as_ref()
+    }
+    /// The trustees' joint ElGamal key (ElGamal scheme), once the ceremony is done.
+    pub fn elgamal_key(&self) -> Option<&PublicKey> {
+        match &self.election_key {
+            Some(ElectionKey::Elgamal(pk)) => Some(pk),
+            _ => None,
+        }
     }
     /// The key ceremony's public outcome.
     pub fn key_ceremony(&self) -> Option<&DkgOutcome> {
@@ -339,10 +346,16 @@ impl ElectionState {
                             .key_ceremony_transcript()
                             .ok_or_else(|| Error::Trustees("no key ceremony".into()))?;
                         let outcome = transcript.recompute()?;
-                        self.election_key = Some(outcome.joint_key.public_key);
+                        self.election_key = Some(ElectionKey::Elgamal(outcome.joint_key.public_key));
                         self.dkg = Some(outcome);
                     }
-                    Scheme::Paillier => self.require_phase(name, &[Phase::Setup])?,
+                    Scheme::Paillier => {
+                        self.require_phase(name, &[Phase::Setup])?;
+                        let pk = m.paillier_key.clone().ok_or_else(|| {
+                            Error::InvalidManifest("the Paillier scheme needs the administrator's key".into())
+                        })?;
+                        self.election_key = Some(ElectionKey::Paillier(pk));
+                    }
                 }
                 self.phase = Some(Phase::Open);
             }
@@ -505,13 +518,13 @@ impl ElectionState {
         if self.counted.get(&cred_id).is_some_and(|c| c.hash == parsed.hash) {
             return Err(Error::DoubleVote("this exact ballot was already accepted (replay)".into()));
         }
-        let pk = self.ballot_key()?;
+        let key = self.ballot_key()?;
         if check == ProofCheck::Verify {
-            parsed.verify(ballot, m, &pk, &signer)?;
+            parsed.verify(ballot, m, key, &signer)?;
         } else {
             parsed.check_shape(m)?;
         }
-        let contribution = parsed.tally_contribution(m);
+        let contribution = parsed.tally_contribution(m, key)?;
         Ok(CheckedBallot {
             hash: parsed.hash,
             group,
@@ -521,9 +534,10 @@ impl ElectionState {
         })
     }
 
-    /// The ElGamal key ballots are verified against.
-    fn ballot_key(&self) -> Result<PublicKey> {
+    /// The key ballots are verified against.
+    fn ballot_key(&self) -> Result<&ElectionKey> {
         self.election_key
+            .as_ref()
             .ok_or_else(|| Error::WrongPhase {
                 action: "cast a ballot",
                 phase: "without an election key",
@@ -555,9 +569,10 @@ impl ElectionState {
         let (m, _) = self.manifest_or_err()?;
         let mut groups = vec![Group::Remote];
         groups.extend((0..m.tables.len()).map(|i| Group::Table(TableIndex(i as u16))));
-        let mut t = Tallies::empty(m, &groups);
+        let key = self.ballot_key()?;
+        let mut t = Tallies::empty(m, key, &groups);
         for c in self.counted.values() {
-            t.add(c.group, &c.contribution)?;
+            t.add(c.group, &c.contribution, key)?;
         }
         Ok(t)
     }
@@ -572,7 +587,7 @@ pub struct CheckedBallot {
     pub group: Group,
     cred_id: Vec<u8>,
     credential: Credential,
-    contribution: Vec<Vec<Ciphertext>>,
+    contribution: Contribution,
 }
 
 /// The DKG parameters of an election: context is the election id.
@@ -592,7 +607,7 @@ pub fn dkg_context(id: &ElectionId) -> Vec<u8> {
 /// ballot by ballot so every bad ballot is named.
 pub fn verify_ballots_parallel(
     manifest: &Manifest,
-    pk: &PublicKey,
+    pk: &ElectionKey,
     ballots: &[(&Ballot, ParsedBallot, RistrettoPoint)],
 ) -> Vec<Result<()>> {
     use rayon::prelude::*;

@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 use tabella_crypto::elgamal::Ciphertext;
+use tabella_crypto::paillier;
 
+use crate::ballot::{Contribution, ElectionKey};
 use crate::error::{Error, Result};
 use crate::ids::TableIndex;
 use crate::manifest::Manifest;
@@ -29,8 +31,12 @@ pub struct GroupTally {
     pub group: Group,
     /// Ballots counted in it.
     pub ballots: u64,
-    /// Per contest, per result entry, the encrypted sum.
+    /// Per contest, per result entry, the encrypted sum (ElGamal scheme).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contests: Vec<Vec<Ciphertext>>,
+    /// Per contest, per result entry, the encrypted sum (Paillier scheme).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paillier: Vec<Vec<paillier::Ciphertext>>,
 }
 
 /// All encrypted tallies of an election.
@@ -42,50 +48,81 @@ pub struct Tallies {
 
 impl Tallies {
     /// Zero tallies for the given groups.
-    pub fn empty(m: &Manifest, groups: &[Group]) -> Self {
+    pub fn empty(m: &Manifest, key: &ElectionKey, groups: &[Group]) -> Self {
         Tallies {
             groups: groups
                 .iter()
-                .map(|g| GroupTally {
-                    group: *g,
-                    ballots: 0,
-                    contests: m
-                        .contests
-                        .iter()
-                        .map(|c| vec![Ciphertext::zero(); c.result_len()])
-                        .collect(),
+                .map(|g| {
+                    let (contests, paillier) = match key {
+                        ElectionKey::Elgamal(_) => (
+                            m.contests.iter().map(|c| vec![Ciphertext::zero(); c.result_len()]).collect(),
+                            Vec::new(),
+                        ),
+                        ElectionKey::Paillier(pk) => (
+                            Vec::new(),
+                            m.contests.iter().map(|c| vec![pk.trivial_zero(); c.result_len()]).collect(),
+                        ),
+                    };
+                    GroupTally {
+                        group: *g,
+                        ballots: 0,
+                        contests,
+                        paillier,
+                    }
                 })
                 .collect(),
         }
     }
 
     /// Adds one ballot's contribution to its group.
-    pub fn add(&mut self, group: Group, contribution: &[Vec<Ciphertext>]) -> Result<()> {
+    pub fn add(&mut self, group: Group, contribution: &Contribution, key: &ElectionKey) -> Result<()> {
         let g = self
             .groups
             .iter_mut()
             .find(|g| g.group == group)
             .ok_or_else(|| Error::Malformed(format!("unknown tally group {group:?}")))?;
-        if g.contests.len() != contribution.len() {
-            return Err(Error::Malformed("contribution has the wrong number of contests".into()));
+        fn shape<A, B>(acc: &[Vec<A>], add: &[Vec<B>]) -> Result<()> {
+            if acc.len() != add.len() || acc.iter().zip(add).any(|(a, b)| a.len() != b.len()) {
+                return Err(Error::Malformed("contribution does not match the tally's shape".into()));
+            }
+            Ok(())
         }
-        for (acc, add) in g.contests.iter_mut().zip(contribution) {
-            if acc.len() != add.len() {
-                return Err(Error::Malformed("contribution has the wrong number of entries".into()));
+        match (contribution, key) {
+            (Contribution::Elgamal(add), ElectionKey::Elgamal(_)) => {
+                shape(&g.contests, add)?;
+                for (acc, add) in g.contests.iter_mut().zip(add) {
+                    for (a, c) in acc.iter_mut().zip(add) {
+                        *a = *a + *c;
+                    }
+                }
             }
-            for (a, c) in acc.iter_mut().zip(add) {
-                *a = *a + *c;
+            (Contribution::Paillier(add), ElectionKey::Paillier(pk)) => {
+                shape(&g.paillier, add)?;
+                for (acc, add) in g.paillier.iter_mut().zip(add) {
+                    for (a, c) in acc.iter_mut().zip(add) {
+                        *a = pk.add(a, c)?;
+                    }
+                }
             }
+            _ => return Err(Error::Malformed("contribution and tally use different schemes".into())),
         }
         g.ballots += 1;
         Ok(())
     }
 
-    /// Every tally ciphertext in a fixed order (group, contest, entry).
+    /// Every ElGamal tally ciphertext in a fixed order (group, contest, entry).
     pub fn flat(&self) -> Vec<Ciphertext> {
         self.groups
             .iter()
             .flat_map(|g| g.contests.iter().flatten().copied())
+            .collect()
+    }
+
+    /// Every Paillier tally ciphertext in the same fixed order.
+    pub fn flat_paillier(&self) -> Vec<paillier::Ciphertext> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.paillier.iter().flatten().cloned())
             .collect()
     }
 }
@@ -125,11 +162,15 @@ impl Results {
         let mut it = values.iter();
         let mut groups = Vec::with_capacity(tallies.groups.len());
         for g in &tallies.groups {
-            let contests = g
-                .contests
+            let shape: Vec<usize> = if g.paillier.is_empty() {
+                g.contests.iter().map(Vec::len).collect()
+            } else {
+                g.paillier.iter().map(Vec::len).collect()
+            };
+            let contests = shape
                 .iter()
-                .map(|c| {
-                    c.iter()
+                .map(|len| {
+                    (0..*len)
                         .map(|_| it.next().copied().ok_or_else(|| Error::Trustees("too few decrypted values".into())))
                         .collect::<Result<Vec<u64>>>()
                 })

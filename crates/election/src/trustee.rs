@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, TrusteeIndex};
 use tabella_crypto::elgamal::DlogTable;
+use tabella_crypto::paillier::Opening;
 use tabella_crypto::threshold::TallyDecryptionShare;
 
 use crate::error::{Error, Result};
@@ -44,6 +45,12 @@ pub enum DecryptionMessage {
     /// ElGamal: one trustee's partial decryptions of every tally ciphertext, each with a
     /// Chaum–Pedersen proof against its verification share.
     Elgamal(TallyDecryptionShare),
+    /// Paillier (seed 000 §4.2.4): the administrator's opening `(m, r)` of every tally ciphertext,
+    /// the proof-of-result anyone checks by re-encrypting.
+    Paillier {
+        /// One opening per tally ciphertext, in the tallies' flat order.
+        openings: Vec<Opening>,
+    },
 }
 
 /// Context bound into every decryption-share proof of an election.
@@ -81,6 +88,30 @@ pub fn check_decryption(
                 .map_err(|e| Error::InvalidProof(format!("decryption by {j}: {e}")))?;
             Ok(j.get())
         }
+        DecryptionMessage::Paillier { openings } => {
+            if signer != &m.officials.council {
+                return Err(Error::Unauthorized(
+                    "only the voting administrator (the council) may publish the Paillier openings".into(),
+                ));
+            }
+            let pk = m
+                .paillier_key
+                .as_ref()
+                .ok_or_else(|| Error::Trustees("Paillier openings in an ElGamal election".into()))?;
+            let cts = tallies.flat_paillier();
+            if openings.len() != cts.len() {
+                return Err(Error::Trustees(format!(
+                    "{} openings for {} tally ciphertexts",
+                    openings.len(),
+                    cts.len()
+                )));
+            }
+            for (i, (o, c)) in openings.iter().zip(&cts).enumerate() {
+                o.verify(pk, c)
+                    .map_err(|e| Error::InvalidProof(format!("opening {i} does not re-encrypt to the tally: {e}")))?;
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -91,11 +122,23 @@ pub fn combine(
     tallies: &Tallies,
     msgs: &[&DecryptionMessage],
 ) -> Result<Results> {
+    if let Some(DecryptionMessage::Paillier { openings }) = msgs.first() {
+        let values = openings
+            .iter()
+            .map(|o| {
+                o.m.to_u64()
+                    .filter(|v| *v < m.max_tally())
+                    .ok_or_else(|| Error::Trustees("an opened tally exceeds the number of possible votes".into()))
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        return Results::from_flat(tallies, &values);
+    }
     let dkg = dkg.ok_or_else(|| Error::Trustees("no key ceremony outcome".into()))?;
     let shares: Vec<TallyDecryptionShare> = msgs
         .iter()
-        .map(|msg| match msg {
-            DecryptionMessage::Elgamal(s) => s.clone(),
+        .filter_map(|msg| match msg {
+            DecryptionMessage::Elgamal(s) => Some(s.clone()),
+            DecryptionMessage::Paillier { .. } => None,
         })
         .collect();
     if shares.len() < usize::from(m.threshold) {

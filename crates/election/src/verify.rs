@@ -188,7 +188,7 @@ fn flush_ballots(state: &mut ElectionState, pending: &mut Vec<(usize, &Ballot)>,
         return;
     }
     let batch: Vec<(usize, &Ballot)> = std::mem::take(pending);
-    let (Some(manifest), Some(pk)) = (state.manifest().cloned(), state.election_key().copied()) else {
+    let (Some(manifest), Some(pk)) = (state.manifest().cloned(), state.election_key().cloned()) else {
         for (seq, b) in &batch {
             let env = Envelope::Ballot((*b).clone());
             let e = state.apply(&env).err().unwrap_or(Error::WrongPhase {

@@ -6,7 +6,7 @@ use rand_core::SeedableRng;
 use tabella_crypto::disjunctive::PrecomputedKey;
 use tabella_crypto::group::{SecretScalar, G};
 use tabella_election::action::{Envelope, OfficialAction, SignedAction};
-use tabella_election::ballot::{self, Choice, Credential};
+use tabella_election::ballot::{self, BallotKey, Choice, Credential};
 use tabella_election::ids::{Digest32, ElectionId, TableIndex};
 use tabella_election::record::{check_receipt, Record, ReceiptStatus};
 use tabella_election::sign::OfficialSecret;
@@ -189,7 +189,7 @@ fn bad_actions_are_rejected_each_with_its_error() {
     assert!(matches!(st.apply(&Envelope::Ballot(junk)), Err(Error::Malformed(_))));
 
     // unknown voter key: a fresh stealth key nobody enabled
-    let key = PrecomputedKey::new(*st.election_key().unwrap());
+    let key = PrecomputedKey::new(*st.elgamal_key().unwrap());
     let rogue = SecretScalar::random(&mut rng);
     let choices: Vec<Choice> = m
         .contests
@@ -198,7 +198,7 @@ fn bad_actions_are_rejected_each_with_its_error() {
         .collect();
     let unknown = ballot::cast(
         &m,
-        &key,
+        BallotKey::Elgamal(&key),
         Credential::Stealth { key: rogue.expose() * G },
         &choices,
         &rogue,
@@ -210,7 +210,7 @@ fn bad_actions_are_rejected_each_with_its_error() {
     // invalid proof: a valid ballot whose signature is by the wrong key (credential of a
     // registered voter, signed by someone else)
     let victim = st.enabled_keys().next().unwrap().p;
-    let stolen = ballot::cast(&m, &key, Credential::Stealth { key: victim }, &choices, &rogue, &mut rng).unwrap();
+    let stolen = ballot::cast(&m, BallotKey::Elgamal(&key), Credential::Stealth { key: victim }, &choices, &rogue, &mut rng).unwrap();
     assert!(matches!(st.apply(&Envelope::Ballot(stolen)), Err(Error::InvalidProof(_))));
 
     // invalid proof: an altered ciphertext
@@ -226,7 +226,7 @@ fn bad_actions_are_rejected_each_with_its_error() {
     // a ballot that breaks its contest rule cannot even be made
     let mut bad = choices.clone();
     bad[0] = Choice::Single(Some(99));
-    assert!(ballot::cast(&m, &key, Credential::Stealth { key: victim }, &bad, &rogue, &mut rng).is_err());
+    assert!(ballot::cast(&m, BallotKey::Elgamal(&key), Credential::Stealth { key: victim }, &bad, &rogue, &mut rng).is_err());
 
     // over quota: authorize at table 0 until the quota is exhausted
     let juror_key = m.tables[0].jurors[0];
@@ -363,7 +363,7 @@ fn quota_double_vote_and_registration_rules() {
     assert!(st.apply(&enable(&token, skey2)).is_err());
 
     // vote, then vote again with re-voting forbidden
-    let key = PrecomputedKey::new(*st.election_key().unwrap());
+    let key = PrecomputedKey::new(*st.elgamal_key().unwrap());
     let secret = tabella_crypto::stealth::StealthSecret::derive(&scan, &spend, &skey).unwrap();
     let choices: Vec<Choice> = manifest
         .contests
@@ -371,9 +371,9 @@ fn quota_double_vote_and_registration_rules() {
         .map(|c| tabella_election::simulate::random_choice(c, &mut rng))
         .collect();
     let cred = Credential::Stealth { key: skey.p };
-    let b1 = ballot::cast(&manifest, &key, cred.clone(), &choices, secret.secret(), &mut rng).unwrap();
+    let b1 = ballot::cast(&manifest, BallotKey::Elgamal(&key), cred.clone(), &choices, secret.secret(), &mut rng).unwrap();
     st.apply(&Envelope::Ballot(b1)).unwrap();
-    let b2 = ballot::cast(&manifest, &key, cred, &choices, secret.secret(), &mut rng).unwrap();
+    let b2 = ballot::cast(&manifest, BallotKey::Elgamal(&key), cred, &choices, secret.secret(), &mut rng).unwrap();
     assert!(matches!(st.apply(&Envelope::Ballot(b2)), Err(Error::DoubleVote(_))));
 
     // polling table: quota 1
@@ -390,4 +390,68 @@ fn quota_double_vote_and_registration_rules() {
     st.apply(&auth(1)).unwrap();
     assert!(matches!(st.apply(&auth(2)), Err(Error::OverQuota { table: 0, quota: 1 })));
     assert_eq!(st.counts().tables, vec![(1, 1, 0)]);
+}
+
+/// The frozen 2048-bit Paillier test key (its primes are public: tests only).
+fn paillier_test_key() -> tabella_crypto::paillier::SecretKey {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors/paillier/v1/key.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut bytes = b"TBPAISK1".to_vec();
+    for k in ["p", "q"] {
+        let x = hex::decode(v[k].as_str().unwrap()).unwrap();
+        bytes.extend_from_slice(&(x.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(&x);
+    }
+    tabella_crypto::paillier::SecretKey::from_bytes(&bytes).unwrap()
+}
+
+#[test]
+fn paillier_scheme_election() {
+    let out = run(SimulationConfig {
+        voters: 6,
+        tables: 1,
+        revote_fraction: 0.2,
+        scheme: tabella_election::manifest::Scheme::Paillier,
+        paillier_key: Some(std::sync::Arc::new(paillier_test_key())),
+        ..small(8)
+    });
+    check_results(&out);
+    assert!(out.state.key_ceremony().is_none());
+    let report = verify_record(&out.record);
+    assert!(report.ok(), "{report}");
+    // A forged opening (another plaintext, same randomness) does not re-encrypt to the tally
+    // and is rejected by the opening check, even when correctly signed by the administrator.
+    let idx = out
+        .record
+        .log
+        .iter()
+        .position(|e| matches!(e, Envelope::Official(a) if a.payload.contains("\"openings\"")))
+        .unwrap();
+    let Envelope::Official(a) = &out.record.log[idx] else { unreachable!() };
+    let body = a.open().unwrap();
+    let OfficialAction::Decrypt(msg) = body.action else { panic!("not a decryption") };
+    let m = out.state.manifest().unwrap();
+    let tallies = out.state.tallies().unwrap();
+    let council = m.officials.council;
+    tabella_election::trustee::check_decryption(m, None, tallies, &council, &msg).unwrap();
+    let tabella_election::trustee::DecryptionMessage::Paillier { mut openings } = msg else {
+        panic!("not a Paillier decryption")
+    };
+    let mut v = serde_json::to_value(&openings[0]).unwrap();
+    let m0 = v["m"].as_str().unwrap().to_string();
+    let last = if m0.ends_with('0') { "1" } else { "0" };
+    v["m"] = serde_json::json!(format!("{}{last}", &m0[..m0.len() - 1]));
+    openings[0] = serde_json::from_value(v).unwrap();
+    let forged = tabella_election::trustee::DecryptionMessage::Paillier { openings };
+    assert!(matches!(
+        tabella_election::trustee::check_decryption(m, None, tallies, &council, &forged),
+        Err(Error::InvalidProof(_))
+    ));
+    // Someone other than the administrator may not publish openings.
+    let stranger = OfficialSecret::generate(&mut ChaCha20Rng::seed_from_u64(3)).public();
+    assert!(tabella_election::trustee::check_decryption(m, None, tallies, &stranger, &forged).is_err());
+    // Removing the decryption from the log is detected.
+    let mut bad = out.record.clone();
+    bad.log.remove(idx);
+    assert!(!verify_record(&bad).ok());
 }
