@@ -153,14 +153,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 phases,
                 verify_seconds,
                 verify_ballot_seconds: report.ballot_seconds,
-                verify_ballots_per_second: report.ballots_verified as f64 / report.ballot_seconds.max(1e-9),
+                verify_ballots_per_second: report.ballots_verified as f64
+                    / report.ballot_seconds.max(1e-9),
                 threads: rayon::current_num_threads(),
                 target_ballots_per_second: 2000.0,
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("tabella bench election ({} voters, {} ballots, {} threads)", r.voters, r.ballots, r.threads);
+                println!(
+                    "tabella bench election ({} voters, {} ballots, {} threads)",
+                    r.voters, r.ballots, r.threads
+                );
                 for (name, secs) in &r.phases {
                     println!("  {name:<22} {secs:>8.2} s");
                 }
@@ -180,7 +184,10 @@ fn print_table(report: &Report) {
         "tabella bench crypto ({} build, {} thread)",
         report.profile, report.threads
     );
-    println!("{:<34} {:>14} {:>8} {:>12}  description", "figure", "time/op", "iters", "target");
+    println!(
+        "{:<34} {:>14} {:>8} {:>12}  description",
+        "figure", "time/op", "iters", "target"
+    );
     for f in &report.figures {
         let target = match (f.target_micros, f.target_met) {
             (Some(t), Some(true)) => format!("<= {} ok", fmt_micros(t)),
@@ -218,23 +225,43 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
     for i in 0..n {
         std::hint::black_box(key.encrypt(i as u64 & 1, &mut rng));
     }
-    figures.push(figure("elgamal_encrypt", "exponential ElGamal encryption", t.elapsed(), n, None));
+    figures.push(figure(
+        "elgamal_encrypt",
+        "exponential ElGamal encryption",
+        t.elapsed(),
+        n,
+        None,
+    ));
 
     // 0/1 proofs at n = 1024.
     let n = iters(1024, scale);
-    let cts: Vec<_> = (0..n).map(|i| key.encrypt(i as u64 & 1, &mut rng)).collect();
+    let cts: Vec<_> = (0..n)
+        .map(|i| key.encrypt(i as u64 & 1, &mut rng))
+        .collect();
     let t = Instant::now();
     let proofs: Vec<OneOfProof> = cts
         .iter()
         .enumerate()
         .map(|(i, (ct, r))| OneOfProof::prove(b"bench", &key, ct, &[0, 1], i & 1, r, &mut rng))
         .collect::<Result<_, _>>()?;
-    figures.push(figure("bit_proof_prove", "0/1 disjunctive proof, prove", t.elapsed(), n, None));
+    figures.push(figure(
+        "bit_proof_prove",
+        "0/1 disjunctive proof, prove",
+        t.elapsed(),
+        n,
+        None,
+    ));
     let t = Instant::now();
     for ((ct, _), p) in cts.iter().zip(&proofs) {
         p.verify(b"bench", &key.pk, ct, &[0, 1])?;
     }
-    figures.push(figure("bit_proof_verify", "0/1 proof, verify alone", t.elapsed(), n, None));
+    figures.push(figure(
+        "bit_proof_verify",
+        "0/1 proof, verify alone",
+        t.elapsed(),
+        n,
+        None,
+    ));
     let t = Instant::now();
     let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
     for ((ct, _), p) in cts.iter().zip(&proofs) {
@@ -305,15 +332,31 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         .enumerate()
         .map(|(i, g)| RangeProof::prove(b"bench-range", 1_000_000 + i as u64, g, 32, &mut rng))
         .collect::<Result<_, _>>()?;
-    figures.push(figure("bulletproof32_prove", "Bulletproofs range proof, 32-bit, prove", t.elapsed(), n, None));
+    figures.push(figure(
+        "bulletproof32_prove",
+        "Bulletproofs range proof, 32-bit, prove",
+        t.elapsed(),
+        n,
+        None,
+    ));
     let t = Instant::now();
     for (c, p) in &proofs {
         p.verify(b"bench-range", c, 32)?;
     }
-    figures.push(figure("bulletproof32_verify", "Bulletproofs range proof, 32-bit, verify", t.elapsed(), n, None));
+    figures.push(figure(
+        "bulletproof32_verify",
+        "Bulletproofs range proof, 32-bit, verify",
+        t.elapsed(),
+        n,
+        None,
+    ));
 
     Ok(Report {
-        profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         threads: 1,
         figures,
     })

@@ -122,7 +122,10 @@ fn stage_name(s: Stage) -> &'static str {
 pub fn run_simulation(
     cfg: &SimulationConfig,
     quiet: bool,
-) -> anyhow::Result<(tabella_election::simulate::SimulationOutput, Vec<(&'static str, f64)>)> {
+) -> anyhow::Result<(
+    tabella_election::simulate::SimulationOutput,
+    Vec<(&'static str, f64)>,
+)> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut current: Option<(Stage, Instant, ProgressBar)> = None;
     let style = ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
@@ -169,7 +172,10 @@ pub fn print_results(m: &Manifest, r: &Results) {
             .map(|s| s.name.clone())
             .unwrap_or_else(|| format!("table {}", t.0)),
     };
-    println!("Results of {:?} ({} ballots counted)", m.title, r.overall.ballots);
+    println!(
+        "Results of {:?} ({} ballots counted)",
+        m.title, r.overall.ballots
+    );
     for (ci, contest) in m.contests.iter().enumerate() {
         println!();
         println!("  {}", contest.title);
@@ -247,8 +253,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
     }
     let mut ok = report.ok();
     if let Some(r) = &args.receipt {
-        let digest = tabella_election::ids::Digest32::from_hex(r.trim())
-            .map_err(|e| anyhow::anyhow!("--receipt: {e} (a receipt is the 64-hex-digit ballot hash)"))?;
+        let digest = tabella_election::ids::Digest32::from_hex(r.trim()).map_err(|e| {
+            anyhow::anyhow!("--receipt: {e} (a receipt is the 64-hex-digit ballot hash)")
+        })?;
         let status = tabella_election::record::check_receipt(&record, &report.state, &digest);
         println!("receipt {r}: {status:?}");
         ok &= status == tabella_election::record::ReceiptStatus::Counted;

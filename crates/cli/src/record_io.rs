@@ -11,11 +11,13 @@ use tabella_election::record::{files, Record};
 /// Writes the record's files into `dir` (created if needed). Each file is written to a temporary
 /// name, synced, then renamed, so a killed process never leaves a half-written file behind.
 pub fn write_record(dir: &Path, record: &Record) -> anyhow::Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create the record directory {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the record directory {}", dir.display()))?;
     for (name, bytes) in record.to_files()? {
         let tmp = dir.join(format!(".{name}.tmp"));
         let dst = dir.join(name);
-        let mut f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut f =
+            fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(&bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, &dst).with_context(|| format!("cannot write {}", dst.display()))?;

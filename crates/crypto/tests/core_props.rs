@@ -70,8 +70,8 @@ proptest! {
             let mut q = p.clone();
             let n = values.len();
             match field {
-                0 => { let i = pos % n; q.a[i] += G; }
-                1 => { let i = pos % n; q.b[i] += G; }
+                0 => { let i = pos % n; q.a[i] = (*q.a[i].point() + G).into(); }
+                1 => { let i = pos % n; q.b[i] = (*q.b[i].point() + G).into(); }
                 2 => { let i = pos % (n - 1); q.challenges[i] += Scalar::ONE; }
                 _ => { let i = pos % n; q.responses[i] += Scalar::ONE; }
             }

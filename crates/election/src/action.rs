@@ -121,12 +121,17 @@ pub struct SignedAction {
 
 impl SignedAction {
     /// Serializes and signs an action.
-    pub fn sign(election_id: &ElectionId, action: OfficialAction, key: &OfficialSecret) -> Result<Self> {
+    pub fn sign(
+        election_id: &ElectionId,
+        action: OfficialAction,
+        key: &OfficialSecret,
+    ) -> Result<Self> {
         let body = ActionBody {
             election_id: election_id.clone(),
             action,
         };
-        let payload = serde_json::to_string(&body).map_err(|e| Error::Malformed(format!("action encoding: {e}")))?;
+        let payload = serde_json::to_string(&body)
+            .map_err(|e| Error::Malformed(format!("action encoding: {e}")))?;
         Ok(SignedAction {
             signature: key.sign(ACTION_SIG_DOMAIN, payload.as_bytes()),
             signer: key.public(),
@@ -138,7 +143,8 @@ impl SignedAction {
     pub fn open(&self) -> Result<ActionBody> {
         self.signer
             .verify(ACTION_SIG_DOMAIN, self.payload.as_bytes(), &self.signature)?;
-        serde_json::from_str(&self.payload).map_err(|e| Error::Malformed(format!("action body: {e}")))
+        serde_json::from_str(&self.payload)
+            .map_err(|e| Error::Malformed(format!("action body: {e}")))
     }
 }
 

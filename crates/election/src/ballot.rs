@@ -70,7 +70,10 @@ impl Credential {
                 v.extend_from_slice(key.compress().as_bytes());
                 v
             }
-            Credential::Table { table, authorization } => {
+            Credential::Table {
+                table,
+                authorization,
+            } => {
                 let mut v = b"table:".to_vec();
                 v.extend_from_slice(&table.0.to_le_bytes());
                 v.extend_from_slice(&authorization.0);
@@ -163,11 +166,19 @@ impl Ballot {
     pub fn parse(&self) -> Result<ParsedBallot> {
         let body: BallotBody = serde_json::from_str(&self.payload)
             .map_err(|e| Error::Malformed(format!("ballot body: {e}")))?;
-        Ok(ParsedBallot { body, hash: self.hash() })
+        Ok(ParsedBallot {
+            body,
+            hash: self.hash(),
+        })
     }
 }
 
-fn proof_context(election: &ElectionId, credential: &Credential, contest: usize, row: usize) -> Vec<u8> {
+fn proof_context(
+    election: &ElectionId,
+    credential: &Credential,
+    contest: usize,
+    row: usize,
+) -> Vec<u8> {
     let mut c = Vec::with_capacity(96);
     c.extend_from_slice(b"tabella/ballot/v1/");
     c.extend_from_slice(election.as_str().as_bytes());
@@ -178,7 +189,12 @@ fn proof_context(election: &ElectionId, credential: &Credential, contest: usize,
     c
 }
 
-fn column_context(election: &ElectionId, credential: &Credential, contest: usize, column: usize) -> Vec<u8> {
+fn column_context(
+    election: &ElectionId,
+    credential: &Credential,
+    contest: usize,
+    column: usize,
+) -> Vec<u8> {
     let mut c = proof_context(election, credential, contest, usize::MAX);
     c.extend_from_slice(b"column");
     c.extend_from_slice(&(column as u64).to_le_bytes());
@@ -188,8 +204,22 @@ fn column_context(election: &ElectionId, credential: &Credential, contest: usize
 /// Turns a contest choice into its plaintext rows; errors if the choice breaks the contest's rule.
 pub fn encode_choice(contest: &Contest, choice: &Choice) -> Result<Vec<Vec<u64>>> {
     let n = contest.candidates.len();
-    let bad = |m: String| Err(Error::Malformed(format!("choice for {:?}: {m}", contest.title)));
-    let check_idx = |i: usize| if i < n { Ok(()) } else { Err(Error::Malformed(format!("candidate {i} does not exist in {:?} ({n} candidates)", contest.title))) };
+    let bad = |m: String| {
+        Err(Error::Malformed(format!(
+            "choice for {:?}: {m}",
+            contest.title
+        )))
+    };
+    let check_idx = |i: usize| {
+        if i < n {
+            Ok(())
+        } else {
+            Err(Error::Malformed(format!(
+                "candidate {i} does not exist in {:?} ({n} candidates)",
+                contest.title
+            )))
+        }
+    };
     match (&contest.kind, choice) {
         (ContestKind::SingleChoice, Choice::Single(c)) => {
             let mut row = vec![0u64; contest.result_len()];
@@ -215,13 +245,18 @@ pub fn encode_choice(contest: &Contest, choice: &Choice) -> Result<Vec<Vec<u64>>
             let k = sel.len() as u32;
             let blank_ok = k == 0 && contest.allow_blank;
             if !blank_ok && (k < *min || k > *max) {
-                return bad(format!("approve between {min} and {max} candidates, got {k}"));
+                return bad(format!(
+                    "approve between {min} and {max} candidates, got {k}"
+                ));
             }
             Ok(vec![row])
         }
         (ContestKind::Preferential { ranks }, Choice::Ranking(order)) => {
             if order.len() != *ranks as usize {
-                return bad(format!("rank exactly {ranks} candidates, got {}", order.len()));
+                return bad(format!(
+                    "rank exactly {ranks} candidates, got {}",
+                    order.len()
+                ));
             }
             let mut rows = Vec::with_capacity(order.len());
             let mut seen = vec![false; n];
@@ -248,7 +283,11 @@ pub fn choice_points(contest: &Contest, choice: &Choice) -> Result<Vec<u64>> {
     let m = rows.len() as u64;
     let mut pts = vec![0u64; contest.result_len()];
     for (r, row) in rows.iter().enumerate() {
-        let w = if matches!(contest.kind, ContestKind::Preferential { .. }) { m - r as u64 } else { 1 };
+        let w = if matches!(contest.kind, ContestKind::Preferential { .. }) {
+            m - r as u64
+        } else {
+            1
+        };
         for (p, v) in pts.iter_mut().zip(row) {
             *p += w * v;
         }
@@ -325,7 +364,8 @@ pub fn cast<R: RngCore + CryptoRng>(
         credential,
         contests,
     };
-    let payload = serde_json::to_string(&body).map_err(|e| Error::Malformed(format!("ballot encoding: {e}")))?;
+    let payload = serde_json::to_string(&body)
+        .map_err(|e| Error::Malformed(format!("ballot encoding: {e}")))?;
     let signature = SchnorrSignature::sign(BALLOT_SIG_DOMAIN, payload.as_bytes(), signer, rng);
     Ok(Ballot { payload, signature })
 }
@@ -354,11 +394,11 @@ impl ParsedBallot {
             ElectionKey::Elgamal(pk) => pk,
             ElectionKey::Paillier(ppk) => {
                 // Paillier proofs are not batchable: verified here, one by one.
-                for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate() {
-                    let p = enc
-                        .paillier
-                        .as_ref()
-                        .ok_or_else(|| Error::Malformed(format!("contest {ci} is not a Paillier contest")))?;
+                for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate()
+                {
+                    let p = enc.paillier.as_ref().ok_or_else(|| {
+                        Error::Malformed(format!("contest {ci} is not a Paillier contest"))
+                    })?;
                     paillier_ballot::verify_contest(
                         ppk,
                         contest,
@@ -380,7 +420,9 @@ impl ParsedBallot {
             }
             for (j, p) in enc.column_proofs.iter().enumerate() {
                 if p.min != 0 || p.max != 1 {
-                    return Err(Error::InvalidProof(format!("contest {ci} column {j}: wrong range")));
+                    return Err(Error::InvalidProof(format!(
+                        "contest {ci} column {j}: wrong range"
+                    )));
                 }
                 let cts: Vec<Ciphertext> = enc.rows.iter().map(|r| r.ciphertexts[j]).collect();
                 let ctx = column_context(&body.election_id, &body.credential, ci, j);
@@ -408,7 +450,9 @@ impl ParsedBallot {
                 continue;
             }
             if enc.paillier.is_some() {
-                return Err(Error::Malformed(format!("contest {ci} carries Paillier data in an ElGamal election")));
+                return Err(Error::Malformed(format!(
+                    "contest {ci} carries Paillier data in an ElGamal election"
+                )));
             }
             if enc.rows.len() != contest.rows() {
                 return Err(Error::Malformed(format!(
@@ -442,18 +486,31 @@ impl ParsedBallot {
     }
 
     /// Verifies the ballot alone: shape, signature by `signer`, and every proof.
-    pub fn verify(&self, ballot: &Ballot, manifest: &Manifest, pk: &ElectionKey, signer: &SignerKey) -> Result<()> {
+    pub fn verify(
+        &self,
+        ballot: &Ballot,
+        manifest: &Manifest,
+        pk: &ElectionKey,
+        signer: &SignerKey,
+    ) -> Result<()> {
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&self.hash.0);
-        let mut bv = BatchVerifier::new(<rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed));
+        let mut bv = BatchVerifier::new(
+            <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed),
+        );
         self.add_to_batch(ballot, manifest, pk, signer, &mut bv)?;
-        bv.verify()
-            .map_err(|_| Error::InvalidProof("ballot signature or validity proofs do not verify".into()))
+        bv.verify().map_err(|_| {
+            Error::InvalidProof("ballot signature or validity proofs do not verify".into())
+        })
     }
 
     /// Per contest, the ciphertexts this ballot adds to the tally (preferential rows weighted).
     /// Call after [`Self::check_shape`].
-    pub fn tally_contribution(&self, manifest: &Manifest, key: &ElectionKey) -> Result<Contribution> {
+    pub fn tally_contribution(
+        &self,
+        manifest: &Manifest,
+        key: &ElectionKey,
+    ) -> Result<Contribution> {
         if let ElectionKey::Paillier(pk) = key {
             let mut out = Vec::with_capacity(manifest.contests.len());
             for (contest, enc) in manifest.contests.iter().zip(&self.body.contests) {
@@ -492,7 +549,9 @@ fn check_paillier_shape(ci: usize, contest: &Contest, enc: &EncryptedContest) ->
         .as_ref()
         .ok_or_else(|| Error::Malformed(format!("contest {ci} lacks its Paillier ciphertexts")))?;
     if !enc.rows.is_empty() || !enc.column_proofs.is_empty() {
-        return Err(Error::Malformed(format!("contest {ci} carries ElGamal data in a Paillier election")));
+        return Err(Error::Malformed(format!(
+            "contest {ci} carries ElGamal data in a Paillier election"
+        )));
     }
     if p.rows.len() != contest.rows() {
         return Err(Error::Malformed(format!(

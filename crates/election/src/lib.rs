@@ -12,12 +12,12 @@ pub mod error;
 pub mod ids;
 pub mod manifest;
 pub mod paillier_ballot;
+pub mod record;
 pub mod sign;
+pub mod simulate;
 pub mod state;
 pub mod tally;
 pub mod trustee;
 pub mod verify;
-pub mod simulate;
-pub mod record;
 
 pub use error::{Error, Result};

@@ -193,7 +193,12 @@ impl Contest {
     }
 
     fn validate(&self, i: usize) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidManifest(format!("contest {i} ({:?}): {m}", self.title)));
+        let bad = |m: String| {
+            Err(Error::InvalidManifest(format!(
+                "contest {i} ({:?}): {m}",
+                self.title
+            )))
+        };
         let n = self.candidates.len();
         if n == 0 || n > MAX_CANDIDATES {
             return bad(format!("needs 1..={MAX_CANDIDATES} candidates, has {n}"));
@@ -202,7 +207,9 @@ impl Contest {
             ContestKind::SingleChoice => {}
             ContestKind::Approval { min, max } => {
                 if min > max || max as usize > n || max == 0 {
-                    return bad(format!("approval bounds [{min}, {max}] must satisfy min <= max, 1 <= max <= {n}"));
+                    return bad(format!(
+                        "approval bounds [{min}, {max}] must satisfy min <= max, 1 <= max <= {n}"
+                    ));
                 }
             }
             ContestKind::Preferential { ranks } => {
@@ -223,7 +230,10 @@ impl Manifest {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidManifest(m));
         if self.contests.is_empty() || self.contests.len() > MAX_CONTESTS {
-            return bad(format!("needs 1..={MAX_CONTESTS} contests, has {}", self.contests.len()));
+            return bad(format!(
+                "needs 1..={MAX_CONTESTS} contests, has {}",
+                self.contests.len()
+            ));
         }
         for (i, c) in self.contests.iter().enumerate() {
             c.validate(i)?;
@@ -246,10 +256,15 @@ impl Manifest {
             Scheme::Elgamal => {
                 let n = self.trustees.len();
                 if n == 0 || n > 255 {
-                    return bad(format!("the ElGamal scheme needs 1..=255 trustees, has {n}"));
+                    return bad(format!(
+                        "the ElGamal scheme needs 1..=255 trustees, has {n}"
+                    ));
                 }
                 if self.threshold == 0 || usize::from(self.threshold) > n {
-                    return bad(format!("threshold must be in 1..={n}, got {}", self.threshold));
+                    return bad(format!(
+                        "threshold must be in 1..={n}, got {}",
+                        self.threshold
+                    ));
                 }
                 if self.paillier_key.is_some() {
                     return bad("a Paillier key is set but the scheme is elgamal".into());
@@ -266,8 +281,14 @@ impl Manifest {
 
     /// Upper bound on any decrypted tally entry (sizes the discrete-log table).
     pub fn max_tally(&self) -> u64 {
-        let voters = self.whitelist.len() as u64 + self.tables.iter().map(|t| u64::from(t.quota)).sum::<u64>();
-        let pts = self.contests.iter().map(Contest::max_points).max().unwrap_or(1);
+        let voters = self.whitelist.len() as u64
+            + self.tables.iter().map(|t| u64::from(t.quota)).sum::<u64>();
+        let pts = self
+            .contests
+            .iter()
+            .map(Contest::max_points)
+            .max()
+            .unwrap_or(1);
         voters.saturating_mul(pts).saturating_add(1)
     }
 

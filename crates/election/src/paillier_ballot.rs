@@ -71,7 +71,9 @@ pub fn encrypt_contest<R: RngCore + CryptoRng>(
                 .ok_or_else(|| Error::Malformed(format!("entry value {v} not allowed")))?;
             let mut ectx = with(&ctx, b"/entry/");
             ectx.extend_from_slice(&(i as u64).to_le_bytes());
-            proofs.push(MembershipProof::prove(&ectx, pk, &c, &entry_set, idx, &r, rng)?);
+            proofs.push(MembershipProof::prove(
+                &ectx, pk, &c, &entry_set, idx, &r, rng,
+            )?);
             cts.push(c);
             rs.push(r);
         }
@@ -85,7 +87,15 @@ pub fn encrypt_contest<R: RngCore + CryptoRng>(
             .checked_sub(rule.sum_min)
             .filter(|d| sum <= rule.sum_max && (*d as usize) < sum_set.len())
             .ok_or_else(|| Error::Malformed(format!("row sum {sum} outside the rule")))?;
-        let sum_proof = MembershipProof::prove(&with(&ctx, b"/sum"), pk, &total, &sum_set, idx as usize, &r_total, rng)?;
+        let sum_proof = MembershipProof::prove(
+            &with(&ctx, b"/sum"),
+            pk,
+            &total,
+            &sum_set,
+            idx as usize,
+            &r_total,
+            rng,
+        )?;
         rows.push(PaillierRow {
             ciphertexts: cts,
             entry_proofs: proofs,
@@ -103,10 +113,21 @@ pub fn encrypt_contest<R: RngCore + CryptoRng>(
                 r_total = pk.add_randomness(&r_total, &rs[j])?;
             }
             let s: u64 = rows_plain.iter().map(|r| r[j]).sum();
-            column_proofs.push(MembershipProof::prove(&col_ctx(j), pk, &total, &bit, s as usize, &r_total, rng)?);
+            column_proofs.push(MembershipProof::prove(
+                &col_ctx(j),
+                pk,
+                &total,
+                &bit,
+                s as usize,
+                &r_total,
+                rng,
+            )?);
         }
     }
-    Ok(PaillierContest { rows, column_proofs })
+    Ok(PaillierContest {
+        rows,
+        column_proofs,
+    })
 }
 
 /// Verifies every proof of a contest (shape already checked).
@@ -143,13 +164,21 @@ pub fn verify_contest(
 }
 
 /// The ciphertexts a contest adds to the tally (preferential rows weighted by `m − r`).
-pub fn contribution(pk: &PublicKey, contest: &Contest, enc: &PaillierContest) -> Result<Vec<Ciphertext>> {
+pub fn contribution(
+    pk: &PublicKey,
+    contest: &Contest,
+    enc: &PaillierContest,
+) -> Result<Vec<Ciphertext>> {
     let m = enc.rows.len() as u64;
     let mut acc: Vec<Option<Ciphertext>> = vec![None; contest.result_len()];
     for (r, row) in enc.rows.iter().enumerate() {
         let w = Plaintext::from(m - r as u64);
         for (a, c) in acc.iter_mut().zip(&row.ciphertexts) {
-            let term = if m == 1 { c.clone() } else { pk.mul_plain(c, &w)? };
+            let term = if m == 1 {
+                c.clone()
+            } else {
+                pk.mul_plain(c, &w)?
+            };
             *a = Some(match a.take() {
                 None => term,
                 Some(x) => pk.add(&x, &term)?,

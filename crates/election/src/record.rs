@@ -122,7 +122,9 @@ impl Record {
     /// Decodes a record from its files (`get` returns a file's bytes or `None` if missing).
     /// Only the encoding is checked here; [`crate::verify::verify_record`] checks the content.
     pub fn from_files(get: impl Fn(&str) -> Option<Vec<u8>>) -> Result<Record> {
-        let need = |name: &str| get(name).ok_or_else(|| Error::Malformed(format!("the record has no {name}")));
+        let need = |name: &str| {
+            get(name).ok_or_else(|| Error::Malformed(format!("the record has no {name}")))
+        };
         let index: RecordIndex = parse(files::INDEX, &need(files::INDEX)?)?;
         if index.format != RECORD_FORMAT {
             return Err(Error::Malformed(format!(
@@ -136,7 +138,10 @@ impl Record {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            log.push(parse::<Envelope>(&format!("{} line {}", files::ACTIONS, i + 1), line)?);
+            log.push(parse::<Envelope>(
+                &format!("{} line {}", files::ACTIONS, i + 1),
+                line,
+            )?);
         }
         if log.len() as u64 != index.actions {
             return Err(Error::Malformed(format!(

@@ -51,9 +51,9 @@ impl OfficialKey {
     /// Verifies `sig` over `domain || payload` (strict RFC 8032 verification).
     pub fn verify(&self, domain: &str, payload: &[u8], sig: &SignatureHex) -> Result<()> {
         let msg = signed_bytes(domain, payload);
-        self.0
-            .verify_strict(&msg, &sig.0)
-            .map_err(|_| Error::Unauthorized("signature does not verify under the claimed key".into()))
+        self.0.verify_strict(&msg, &sig.0).map_err(|_| {
+            Error::Unauthorized("signature does not verify under the claimed key".into())
+        })
     }
 }
 
@@ -63,7 +63,11 @@ pub struct OfficialSecret(SigningKey);
 
 impl fmt::Debug for OfficialSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OfficialSecret(public {:?}, secret <redacted>)", self.public())
+        write!(
+            f,
+            "OfficialSecret(public {:?}, secret <redacted>)",
+            self.public()
+        )
     }
 }
 

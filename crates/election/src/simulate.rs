@@ -22,7 +22,9 @@ use crate::action::{Envelope, OfficialAction, RegistrationToken, SignedAction};
 use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use crate::error::{Error, Result};
 use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
-use crate::manifest::{Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec};
+use crate::manifest::{
+    Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
+};
 use crate::record::Record;
 use crate::sign::OfficialSecret;
 use crate::state::{dkg_params, verify_ballots_parallel, ElectionState, ProofCheck};
@@ -124,13 +126,17 @@ pub fn default_contests() -> Vec<Contest> {
         Contest {
             title: "Academic council (approve up to 3)".into(),
             kind: ContestKind::Approval { min: 1, max: 3 },
-            candidates: ["Noether", "Hopper", "Lovelace", "Turing", "Shannon"].map(String::from).to_vec(),
+            candidates: ["Noether", "Hopper", "Lovelace", "Turing", "Shannon"]
+                .map(String::from)
+                .to_vec(),
             allow_blank: false,
         },
         Contest {
             title: "Budget priorities (rank 3)".into(),
             kind: ContestKind::Preferential { ranks: 3 },
-            candidates: ["Library", "Labs", "Sports", "Housing", "Transport"].map(String::from).to_vec(),
+            candidates: ["Library", "Labs", "Sports", "Housing", "Transport"]
+                .map(String::from)
+                .to_vec(),
             allow_blank: false,
         },
     ]
@@ -220,9 +226,15 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         validator: OfficialSecret::generate(&mut rng),
         registrar: OfficialSecret::generate(&mut rng),
         token_secret,
-        jurors: (0..tables).map(|_| OfficialSecret::generate(&mut rng)).collect(),
-        trustee_signing: (0..cfg.trustees).map(|_| OfficialSecret::generate(&mut rng)).collect(),
-        trustee_dkg: (0..cfg.trustees).map(|_| SecretScalar::random(&mut rng)).collect(),
+        jurors: (0..tables)
+            .map(|_| OfficialSecret::generate(&mut rng))
+            .collect(),
+        trustee_signing: (0..cfg.trustees)
+            .map(|_| OfficialSecret::generate(&mut rng))
+            .collect(),
+        trustee_dkg: (0..cfg.trustees)
+            .map(|_| SecretScalar::random(&mut rng))
+            .collect(),
     };
     let salts: Vec<[u8; 32]> = (0..remote)
         .map(|_| {
@@ -233,7 +245,9 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         .collect();
     let paillier_sk = match (cfg.scheme, &cfg.paillier_key) {
         (Scheme::Paillier, Some(k)) => Some(k.clone()),
-        (Scheme::Paillier, None) => Some(std::sync::Arc::new(paillier::SecretKey::generate(2048, &mut rng)?)),
+        (Scheme::Paillier, None) => Some(std::sync::Arc::new(paillier::SecretKey::generate(
+            2048, &mut rng,
+        )?)),
         _ => None,
     };
     let whitelist: Vec<Digest32> = salts
@@ -257,7 +271,11 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
                 jurors: vec![off.jurors[i].public()],
             })
             .collect(),
-        trustees: (0..usize::from(if paillier_sk.is_some() { 0 } else { cfg.trustees }))
+        trustees: (0..usize::from(if paillier_sk.is_some() {
+            0
+        } else {
+            cfg.trustees
+        }))
             .map(|i| TrusteeSpec {
                 name: format!("Trustee {}", i + 1),
                 signing_key: off.trustee_signing[i].public(),
@@ -280,7 +298,13 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         state: ElectionState::new(),
         log: Vec::new(),
     };
-    d.submit(sign(&election_id, OfficialAction::Create { manifest: manifest.clone() }, &off.council)?)?;
+    d.submit(sign(
+        &election_id,
+        OfficialAction::Create {
+            manifest: manifest.clone(),
+        },
+        &off.council,
+    )?)?;
     progress(Stage::Setup, 1, 1);
 
     // --- key ceremony (ElGamal) or the administrator's key (Paillier)
@@ -326,7 +350,13 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         .collect();
     let remotes: Vec<Remote> = remotes.into_iter().collect::<Result<_>>()?;
     for (v, r) in remotes.iter().enumerate() {
-        d.submit(sign(&election_id, OfficialAction::ValidateVoter { commitment: whitelist[v] }, &off.validator)?)?;
+        d.submit(sign(
+            &election_id,
+            OfficialAction::ValidateVoter {
+                commitment: whitelist[v],
+            },
+            &off.validator,
+        )?)?;
         d.submit(sign(
             &election_id,
             OfficialAction::EnableVoterKey {
@@ -367,7 +397,9 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     let ballot_key = match (&pre, &election_key) {
         (Some(p), _) => BallotKey::Elgamal(p),
         (None, ElectionKey::Paillier(pk)) => BallotKey::Paillier(pk),
-        (None, ElectionKey::Elgamal(_)) => return Err(Error::Trustees("missing key tables".into())),
+        (None, ElectionKey::Elgamal(_)) => {
+            return Err(Error::Trustees("missing key tables".into()))
+        }
     };
     let revoters = ((remote as f64) * cfg.revote_fraction.clamp(0.0, 1.0)).round() as usize;
     struct Cast {
@@ -384,18 +416,40 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         .par_iter()
         .map(|&j| {
             let mut vr = sub_rng(cfg.seed, "tabella/sim/ballot", j as u64);
-            let choices: Vec<Choice> = manifest.contests.iter().map(|c| random_choice(c, &mut vr)).collect();
+            let choices: Vec<Choice> = manifest
+                .contests
+                .iter()
+                .map(|c| random_choice(c, &mut vr))
+                .collect();
             // jobs: [0, remote) first ballots of remote voters; [remote, voters) in person;
             // [voters, voters + revoters) second ballots of the first `revoters` remote voters.
             let (cred, secret, group, counts) = if j < remote {
                 let r = &remotes[j];
-                (Credential::Stealth { key: r.key.p }, r.secret.secret().clone(), Group::Remote, j >= revoters)
+                (
+                    Credential::Stealth { key: r.key.p },
+                    r.secret.secret().clone(),
+                    Group::Remote,
+                    j >= revoters,
+                )
             } else if j < cfg.voters {
                 let (t, a, booth) = &booths[j - remote];
-                (Credential::Table { table: *t, authorization: *a }, booth.clone(), Group::Table(*t), true)
+                (
+                    Credential::Table {
+                        table: *t,
+                        authorization: *a,
+                    },
+                    booth.clone(),
+                    Group::Table(*t),
+                    true,
+                )
             } else {
                 let r = &remotes[j - cfg.voters];
-                (Credential::Stealth { key: r.key.p }, r.secret.secret().clone(), Group::Remote, true)
+                (
+                    Credential::Stealth { key: r.key.p },
+                    r.secret.secret().clone(),
+                    Group::Remote,
+                    true,
+                )
             };
             let signer = secret.expose() * G;
             let ballot = ballot::cast(&manifest, ballot_key, cred, &choices, &secret, &mut vr)?;
@@ -416,7 +470,10 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         .iter()
         .map(|c| c.ballot.parse().map(|p| (&c.ballot, p, c.signer)))
         .collect::<Result<_>>()?;
-    for (i, res) in verify_ballots_parallel(&manifest, &election_key, &parsed).into_iter().enumerate() {
+    for (i, res) in verify_ballots_parallel(&manifest, &election_key, &parsed)
+        .into_iter()
+        .enumerate()
+    {
         res.map_err(|e| Error::InvalidProof(format!("simulated ballot {i}: {e}")))?;
     }
     let mut receipts = Vec::with_capacity(total);
@@ -436,14 +493,28 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     groups.extend((0..tables).map(|i| Group::Table(TableIndex(i as u16))));
     let mut expected: Vec<(Group, Vec<Vec<u64>>)> = groups
         .iter()
-        .map(|g| (*g, manifest.contests.iter().map(|c| vec![0u64; c.result_len()]).collect()))
+        .map(|g| {
+            (
+                *g,
+                manifest
+                    .contests
+                    .iter()
+                    .map(|c| vec![0u64; c.result_len()])
+                    .collect(),
+            )
+        })
         .collect();
     for c in casts.iter().filter(|c| c.counts) {
         let slot = expected
             .iter_mut()
             .find(|(g, _)| *g == c.group)
             .ok_or_else(|| Error::Malformed("unknown group".into()))?;
-        for ((contest, choice), acc) in manifest.contests.iter().zip(&c.choices).zip(slot.1.iter_mut()) {
+        for ((contest, choice), acc) in manifest
+            .contests
+            .iter()
+            .zip(&c.choices)
+            .zip(slot.1.iter_mut())
+        {
             for (a, p) in acc.iter_mut().zip(ballot::choice_points(contest, choice)?) {
                 *a += p;
             }
@@ -488,7 +559,11 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
             progress(Stage::Decrypting, i + 1, present);
         }
     }
-    d.submit(sign(&election_id, OfficialAction::PublishResults, &off.council)?)?;
+    d.submit(sign(
+        &election_id,
+        OfficialAction::PublishResults,
+        &off.council,
+    )?)?;
     progress(Stage::Done, 1, 1);
     let record = Record::from_state(d.log, &d.state)?;
     Ok(SimulationOutput {
@@ -509,14 +584,27 @@ fn key_ceremony(
 ) -> Result<Vec<KeyShare>> {
     let n = manifest.trustees.len();
     progress(Stage::KeyCeremony, 0, n);
-    d.submit(sign(election_id, OfficialAction::StartKeyCeremony, &off.council)?)?;
+    d.submit(sign(
+        election_id,
+        OfficialAction::StartKeyCeremony,
+        &off.council,
+    )?)?;
     let params = dkg_params(manifest)?;
-    let publics: Vec<PublicKey> = manifest.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
+    let publics: Vec<PublicKey> = manifest
+        .trustees
+        .iter()
+        .map(|t| PublicKey(t.dkg_key))
+        .collect();
     let mut round2 = Vec::with_capacity(n);
     let mut dealings = Vec::with_capacity(n);
     for i in 0..n {
         let me = TrusteeIndex::new(i as u16 + 1)?;
-        let r1 = Round1::new(params.clone(), me, off.trustee_dkg[i].clone(), publics.clone())?;
+        let r1 = Round1::new(
+            params.clone(),
+            me,
+            off.trustee_dkg[i].clone(),
+            publics.clone(),
+        )?;
         let (r2, dealing) = r1.deal(rng);
         d.submit(sign(
             election_id,

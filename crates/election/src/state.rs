@@ -281,12 +281,18 @@ impl ElectionState {
                 });
             }
             manifest.validate()?;
-            Self::require_signer(&signed.signer, &manifest.officials.council, "electoral council")?;
+            Self::require_signer(
+                &signed.signer,
+                &manifest.officials.council,
+                "electoral council",
+            )?;
             self.whitelist = manifest.whitelist.iter().copied().collect();
             self.authorized = vec![0; manifest.tables.len()];
             self.manifest = Some(manifest.clone());
             self.phase = Some(Phase::Setup);
-            return Ok(Event::Official { action: name.into() });
+            return Ok(Event::Official {
+                action: name.into(),
+            });
         }
         let (m, _) = self.manifest_or_err()?;
         if body.election_id != m.election_id {
@@ -320,18 +326,25 @@ impl ElectionState {
                 let spec = m
                     .trustees
                     .get(usize::from(sender.get()).wrapping_sub(1))
-                    .ok_or_else(|| Error::Unauthorized(format!("{sender} is not a trustee of this election")))?;
+                    .ok_or_else(|| {
+                        Error::Unauthorized(format!("{sender} is not a trustee of this election"))
+                    })?;
                 Self::require_signer(signer, &spec.signing_key, "trustee named in the message")?;
                 match msg {
                     KeyCeremonyMessage::Dealing(d) => {
                         if self.dealings.iter().any(|x| x.dealer == d.dealer) {
-                            return Err(Error::Trustees(format!("{} already posted its dealing", d.dealer)));
+                            return Err(Error::Trustees(format!(
+                                "{} already posted its dealing",
+                                d.dealer
+                            )));
                         }
                         self.dealings.push(d);
                     }
                     KeyCeremonyMessage::Complaints { complaints, .. } => {
                         if complaints.iter().any(|c| c.complainer != sender) {
-                            return Err(Error::Trustees("a complaint names another complainer".into()));
+                            return Err(Error::Trustees(
+                                "a complaint names another complainer".into(),
+                            ));
                         }
                         self.complaints.extend(complaints);
                     }
@@ -346,13 +359,16 @@ impl ElectionState {
                             .key_ceremony_transcript()
                             .ok_or_else(|| Error::Trustees("no key ceremony".into()))?;
                         let outcome = transcript.recompute()?;
-                        self.election_key = Some(ElectionKey::Elgamal(outcome.joint_key.public_key));
+                        self.election_key =
+                            Some(ElectionKey::Elgamal(outcome.joint_key.public_key));
                         self.dkg = Some(outcome);
                     }
                     Scheme::Paillier => {
                         self.require_phase(name, &[Phase::Setup])?;
                         let pk = m.paillier_key.clone().ok_or_else(|| {
-                            Error::InvalidManifest("the Paillier scheme needs the administrator's key".into())
+                            Error::InvalidManifest(
+                                "the Paillier scheme needs the administrator's key".into(),
+                            )
                         })?;
                         self.election_key = Some(ElectionKey::Paillier(pk));
                     }
@@ -360,13 +376,21 @@ impl ElectionState {
                 self.phase = Some(Phase::Open);
             }
             OfficialAction::ValidateVoter { commitment } => {
-                Self::require_signer(signer, &m.officials.identity_validator, "identity validator")?;
+                Self::require_signer(
+                    signer,
+                    &m.officials.identity_validator,
+                    "identity validator",
+                )?;
                 self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
                 if !self.whitelist.contains(&commitment) {
-                    return Err(Error::Registration(format!("{commitment} is not on the whitelist")));
+                    return Err(Error::Registration(format!(
+                        "{commitment} is not on the whitelist"
+                    )));
                 }
                 if !self.validated.insert(commitment) {
-                    return Err(Error::Registration(format!("{commitment} was already validated")));
+                    return Err(Error::Registration(format!(
+                        "{commitment} was already validated"
+                    )));
                 }
             }
             OfficialAction::EnableVoterKey { token, key } => {
@@ -381,7 +405,9 @@ impl ElectionState {
                 }
                 let p = key.p.compress().to_bytes();
                 if self.voter_keys.contains_key(&p) {
-                    return Err(Error::Registration("this stealth key is already enabled".into()));
+                    return Err(Error::Registration(
+                        "this stealth key is already enabled".into(),
+                    ));
                 }
                 self.spent_tokens.insert(token.id());
                 self.voter_keys.insert(p, key);
@@ -397,7 +423,10 @@ impl ElectionState {
                     .get(usize::from(table.0))
                     .ok_or_else(|| Error::Malformed(format!("table {} does not exist", table.0)))?;
                 if !spec.jurors.contains(signer) {
-                    return Err(Error::Unauthorized(format!("only a juror of table {} may authorize here", table.0)));
+                    return Err(Error::Unauthorized(format!(
+                        "only a juror of table {} may authorize here",
+                        table.0
+                    )));
                 }
                 let used = self.authorized[usize::from(table.0)];
                 if used >= spec.quota {
@@ -407,7 +436,9 @@ impl ElectionState {
                     });
                 }
                 if self.authorizations.contains_key(&authorization) {
-                    return Err(Error::DoubleVote(format!("authorization {authorization} already issued")));
+                    return Err(Error::DoubleVote(format!(
+                        "authorization {authorization} already issued"
+                    )));
                 }
                 self.authorized[usize::from(table.0)] += 1;
                 self.authorizations.insert(
@@ -434,7 +465,9 @@ impl ElectionState {
                     .ok_or_else(|| Error::Trustees("no tallies".into()))?;
                 let slot = trustee::check_decryption(m, self.dkg.as_ref(), tallies, signer, &msg)?;
                 if self.decryptions.contains_key(&slot) {
-                    return Err(Error::Trustees("this trustee already posted its decryption".into()));
+                    return Err(Error::Trustees(
+                        "this trustee already posted its decryption".into(),
+                    ));
                 }
                 self.decryptions.insert(slot, msg);
             }
@@ -451,15 +484,21 @@ impl ElectionState {
                 self.phase = Some(Phase::Tallied);
             }
         }
-        Ok(Event::Official { action: name.into() })
+        Ok(Event::Official {
+            action: name.into(),
+        })
     }
 
     fn check_token(&self, m: &Manifest, token: &RegistrationToken) -> Result<()> {
         if token.message.len() != 32 {
-            return Err(Error::Registration("a registration token message is 32 bytes".into()));
+            return Err(Error::Registration(
+                "a registration token message is 32 bytes".into(),
+            ));
         }
         if self.spent_tokens.contains(&token.id()) {
-            return Err(Error::DoubleVote("this registration token was already used".into()));
+            return Err(Error::DoubleVote(
+                "this registration token was already used".into(),
+            ));
         }
         tabella_crypto::blind::verify(&m.officials.token_key, &token.message, &token.signature)
             .map_err(|e| Error::Registration(format!("registration token signature: {e}")))
@@ -472,10 +511,15 @@ impl ElectionState {
                 let k = self
                     .voter_keys
                     .get(&key.compress().to_bytes())
-                    .ok_or_else(|| Error::UnknownVoterKey("no enabled stealth key matches this ballot".into()))?;
+                    .ok_or_else(|| {
+                        Error::UnknownVoterKey("no enabled stealth key matches this ballot".into())
+                    })?;
                 Ok((k.p, Group::Remote))
             }
-            Credential::Table { table, authorization } => {
+            Credential::Table {
+                table,
+                authorization,
+            } => {
                 let a = self.authorizations.get(authorization).ok_or_else(|| {
                     Error::UnknownVoterKey(format!("no authorization {authorization} was issued"))
                 })?;
@@ -505,18 +549,32 @@ impl ElectionState {
         let cred_id = parsed.body.credential.id_bytes();
         match &parsed.body.credential {
             Credential::Table { authorization, .. } => {
-                if self.authorizations.get(authorization).is_some_and(|a| a.used) {
-                    return Err(Error::DoubleVote(format!("authorization {authorization} was already used")));
+                if self
+                    .authorizations
+                    .get(authorization)
+                    .is_some_and(|a| a.used)
+                {
+                    return Err(Error::DoubleVote(format!(
+                        "authorization {authorization} was already used"
+                    )));
                 }
             }
             Credential::Stealth { .. } => {
                 if m.revote == RevotePolicy::Forbidden && self.counted.contains_key(&cred_id) {
-                    return Err(Error::DoubleVote("this voter key has already voted and re-voting is off".into()));
+                    return Err(Error::DoubleVote(
+                        "this voter key has already voted and re-voting is off".into(),
+                    ));
                 }
             }
         }
-        if self.counted.get(&cred_id).is_some_and(|c| c.hash == parsed.hash) {
-            return Err(Error::DoubleVote("this exact ballot was already accepted (replay)".into()));
+        if self
+            .counted
+            .get(&cred_id)
+            .is_some_and(|c| c.hash == parsed.hash)
+        {
+            return Err(Error::DoubleVote(
+                "this exact ballot was already accepted (replay)".into(),
+            ));
         }
         let key = self.ballot_key()?;
         if check == ProofCheck::Verify {
@@ -536,12 +594,10 @@ impl ElectionState {
 
     /// The key ballots are verified against.
     fn ballot_key(&self) -> Result<&ElectionKey> {
-        self.election_key
-            .as_ref()
-            .ok_or_else(|| Error::WrongPhase {
-                action: "cast a ballot",
-                phase: "without an election key",
-            })
+        self.election_key.as_ref().ok_or_else(|| Error::WrongPhase {
+            action: "cast a ballot",
+            phase: "without an election key",
+        })
     }
 
     fn accept_ballot(&mut self, c: CheckedBallot) -> Event {
@@ -562,7 +618,10 @@ impl ElectionState {
                 },
             )
             .map(|old| old.hash);
-        Event::BallotAccepted { hash: c.hash, replaced }
+        Event::BallotAccepted {
+            hash: c.hash,
+            replaced,
+        }
     }
 
     fn compute_tallies(&self) -> Result<Tallies> {
@@ -592,7 +651,11 @@ pub struct CheckedBallot {
 
 /// The DKG parameters of an election: context is the election id.
 pub fn dkg_params(m: &Manifest) -> Result<DkgParams> {
-    Ok(DkgParams::new(m.trustees.len() as u16, m.threshold, dkg_context(&m.election_id).as_slice())?)
+    Ok(DkgParams::new(
+        m.trustees.len() as u16,
+        m.threshold,
+        dkg_context(&m.election_id).as_slice(),
+    )?)
 }
 
 /// The DKG context bytes of an election.
@@ -611,12 +674,15 @@ pub fn verify_ballots_parallel(
     ballots: &[(&Ballot, ParsedBallot, RistrettoPoint)],
 ) -> Vec<Result<()>> {
     use rayon::prelude::*;
-    const CHUNK: usize = 64;
+    // Big enough chunks to amortize one multiscalar multiplication, small enough that every
+    // core gets work even for a few ballots.
+    let chunk = (ballots.len() / (4 * rayon::current_num_threads().max(1))).clamp(1, 64);
     ballots
-        .par_chunks(CHUNK)
+        .par_chunks(chunk)
         .enumerate()
         .flat_map_iter(|(ci, chunk)| {
-            let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(ci as u64 ^ 0x7461_6265_6c6c_61));
+            let mut bv =
+                BatchVerifier::new(ChaCha20Rng::seed_from_u64(ci as u64 ^ 0x7461_6265_6c6c_61));
             let mut shape: Vec<Result<()>> = Vec::with_capacity(chunk.len());
             for (b, p, s) in chunk {
                 shape.push(p.add_to_batch(b, manifest, pk, s, &mut bv));
@@ -625,7 +691,10 @@ pub fn verify_ballots_parallel(
             let out: Vec<Result<()>> = if all_ok {
                 shape
             } else {
-                chunk.iter().map(|(b, p, s)| p.verify(b, manifest, pk, s)).collect()
+                chunk
+                    .iter()
+                    .map(|(b, p, s)| p.verify(b, manifest, pk, s))
+                    .collect()
             };
             out.into_iter()
         })

@@ -55,12 +55,18 @@ impl Tallies {
                 .map(|g| {
                     let (contests, paillier) = match key {
                         ElectionKey::Elgamal(_) => (
-                            m.contests.iter().map(|c| vec![Ciphertext::zero(); c.result_len()]).collect(),
+                            m.contests
+                                .iter()
+                                .map(|c| vec![Ciphertext::zero(); c.result_len()])
+                                .collect(),
                             Vec::new(),
                         ),
                         ElectionKey::Paillier(pk) => (
                             Vec::new(),
-                            m.contests.iter().map(|c| vec![pk.trivial_zero(); c.result_len()]).collect(),
+                            m.contests
+                                .iter()
+                                .map(|c| vec![pk.trivial_zero(); c.result_len()])
+                                .collect(),
                         ),
                     };
                     GroupTally {
@@ -75,7 +81,12 @@ impl Tallies {
     }
 
     /// Adds one ballot's contribution to its group.
-    pub fn add(&mut self, group: Group, contribution: &Contribution, key: &ElectionKey) -> Result<()> {
+    pub fn add(
+        &mut self,
+        group: Group,
+        contribution: &Contribution,
+        key: &ElectionKey,
+    ) -> Result<()> {
         let g = self
             .groups
             .iter_mut()
@@ -83,7 +94,9 @@ impl Tallies {
             .ok_or_else(|| Error::Malformed(format!("unknown tally group {group:?}")))?;
         fn shape<A, B>(acc: &[Vec<A>], add: &[Vec<B>]) -> Result<()> {
             if acc.len() != add.len() || acc.iter().zip(add).any(|(a, b)| a.len() != b.len()) {
-                return Err(Error::Malformed("contribution does not match the tally's shape".into()));
+                return Err(Error::Malformed(
+                    "contribution does not match the tally's shape".into(),
+                ));
             }
             Ok(())
         }
@@ -104,7 +117,11 @@ impl Tallies {
                     }
                 }
             }
-            _ => return Err(Error::Malformed("contribution and tally use different schemes".into())),
+            _ => {
+                return Err(Error::Malformed(
+                    "contribution and tally use different schemes".into(),
+                ))
+            }
         }
         g.ballots += 1;
         Ok(())
@@ -171,7 +188,11 @@ impl Results {
                 .iter()
                 .map(|len| {
                     (0..*len)
-                        .map(|_| it.next().copied().ok_or_else(|| Error::Trustees("too few decrypted values".into())))
+                        .map(|_| {
+                            it.next()
+                                .copied()
+                                .ok_or_else(|| Error::Trustees("too few decrypted values".into()))
+                        })
                         .collect::<Result<Vec<u64>>>()
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -186,7 +207,10 @@ impl Results {
         }
         let mut overall = GroupResultOverall {
             ballots: 0,
-            contests: groups.first().map(|g| g.contests.iter().map(|c| vec![0; c.len()]).collect()).unwrap_or_default(),
+            contests: groups
+                .first()
+                .map(|g| g.contests.iter().map(|c| vec![0; c.len()]).collect())
+                .unwrap_or_default(),
         };
         for g in &groups {
             overall.ballots += g.ballots;

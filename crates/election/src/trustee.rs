@@ -75,11 +75,16 @@ pub fn check_decryption(
             let spec = m
                 .trustees
                 .get(usize::from(j.get()).wrapping_sub(1))
-                .ok_or_else(|| Error::Unauthorized(format!("{j} is not a trustee of this election")))?;
+                .ok_or_else(|| {
+                    Error::Unauthorized(format!("{j} is not a trustee of this election"))
+                })?;
             if &spec.signing_key != signer {
-                return Err(Error::Unauthorized(format!("only {j} may post {j}'s decryption")));
+                return Err(Error::Unauthorized(format!(
+                    "only {j} may post {j}'s decryption"
+                )));
             }
-            if !dkg.joint_key.qualified.contains(&j) && dkg.joint_key.verification_share(j).is_err() {
+            if !dkg.joint_key.qualified.contains(&j) && dkg.joint_key.verification_share(j).is_err()
+            {
                 return Err(Error::Trustees(format!("{j} holds no key share")));
             }
             let cts = tallies.flat();
@@ -91,13 +96,13 @@ pub fn check_decryption(
         DecryptionMessage::Paillier { openings } => {
             if signer != &m.officials.council {
                 return Err(Error::Unauthorized(
-                    "only the voting administrator (the council) may publish the Paillier openings".into(),
+                    "only the voting administrator (the council) may publish the Paillier openings"
+                        .into(),
                 ));
             }
-            let pk = m
-                .paillier_key
-                .as_ref()
-                .ok_or_else(|| Error::Trustees("Paillier openings in an ElGamal election".into()))?;
+            let pk = m.paillier_key.as_ref().ok_or_else(|| {
+                Error::Trustees("Paillier openings in an ElGamal election".into())
+            })?;
             let cts = tallies.flat_paillier();
             if openings.len() != cts.len() {
                 return Err(Error::Trustees(format!(
@@ -107,8 +112,11 @@ pub fn check_decryption(
                 )));
             }
             for (i, (o, c)) in openings.iter().zip(&cts).enumerate() {
-                o.verify(pk, c)
-                    .map_err(|e| Error::InvalidProof(format!("opening {i} does not re-encrypt to the tally: {e}")))?;
+                o.verify(pk, c).map_err(|e| {
+                    Error::InvalidProof(format!(
+                        "opening {i} does not re-encrypt to the tally: {e}"
+                    ))
+                })?;
             }
             Ok(0)
         }
@@ -126,9 +134,9 @@ pub fn combine(
         let values = openings
             .iter()
             .map(|o| {
-                o.m.to_u64()
-                    .filter(|v| *v < m.max_tally())
-                    .ok_or_else(|| Error::Trustees("an opened tally exceeds the number of possible votes".into()))
+                o.m.to_u64().filter(|v| *v < m.max_tally()).ok_or_else(|| {
+                    Error::Trustees("an opened tally exceeds the number of possible votes".into())
+                })
             })
             .collect::<Result<Vec<u64>>>()?;
         return Results::from_flat(tallies, &values);

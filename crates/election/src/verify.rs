@@ -71,8 +71,18 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.checks {
-            let mark = if c.failures.is_empty() { "ok  " } else { "FAIL" };
-            writeln!(f, "[{mark}] {:<34} {} passed, {} failed", c.name, c.passed, c.failures.len())?;
+            let mark = if c.failures.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            writeln!(
+                f,
+                "[{mark}] {:<34} {} passed, {} failed",
+                c.name,
+                c.passed,
+                c.failures.len()
+            )?;
             for (i, what) in c.failures.iter().enumerate() {
                 if i == 20 {
                     writeln!(f, "         ... and {} more", c.failures.len() - 20)?;
@@ -90,7 +100,15 @@ impl fmt::Display for Report {
                 self.ballots_verified as f64 / self.ballot_seconds
             )?;
         }
-        write!(f, "{}", if self.ok() { "VERDICT: OK — the record verifies" } else { "VERDICT: FAILED" })
+        write!(
+            f,
+            "{}",
+            if self.ok() {
+                "VERDICT: OK — the record verifies"
+            } else {
+                "VERDICT: FAILED"
+            }
+        )
     }
 }
 
@@ -104,7 +122,9 @@ fn category(e: &Error, env: &Envelope) -> &'static str {
         Error::OverQuota { .. } => "polling table quotas",
         Error::DoubleVote(_) => "no double votes",
         Error::UnknownVoterKey(_) => "ballot credentials",
-        Error::InvalidProof(_) if matches!(env, Envelope::Ballot(_)) => "ballot proofs and signatures",
+        Error::InvalidProof(_) if matches!(env, Envelope::Ballot(_)) => {
+            "ballot proofs and signatures"
+        }
         Error::InvalidProof(_) => "decryption proofs",
         Error::Trustees(_) | Error::Crypto(_) => "key ceremony and decryption",
         _ => "well-formed actions",
@@ -159,19 +179,26 @@ pub fn verify_record(record: &Record) -> Report {
                             if let Ok(body) = a.open() {
                                 match body.action {
                                     OfficialAction::Create { .. } => report.pass("manifest"),
-                                    OfficialAction::KeyCeremony(_) | OfficialAction::Decrypt(_) | OfficialAction::Open => {
+                                    OfficialAction::KeyCeremony(_)
+                                    | OfficialAction::Decrypt(_)
+                                    | OfficialAction::Open => {
                                         report.pass("key ceremony and decryption")
                                     }
-                                    OfficialAction::ValidateVoter { .. } | OfficialAction::EnableVoterKey { .. } => {
+                                    OfficialAction::ValidateVoter { .. }
+                                    | OfficialAction::EnableVoterKey { .. } => {
                                         report.pass("registration (tokens, whitelist)")
                                     }
-                                    OfficialAction::AuthorizeInPerson { .. } => report.pass("polling table quotas"),
+                                    OfficialAction::AuthorizeInPerson { .. } => {
+                                        report.pass("polling table quotas")
+                                    }
                                     _ => {}
                                 }
                             }
                         }
                     }
-                    Err(e) => report.fail(category(&e, env), format!("{}: {e}", describe(seq, env))),
+                    Err(e) => {
+                        report.fail(category(&e, env), format!("{}: {e}", describe(seq, env)))
+                    }
                 }
             }
         }
@@ -183,12 +210,18 @@ pub fn verify_record(record: &Record) -> Report {
 }
 
 /// Verifies the pending ballots' proofs in parallel, then applies them in order.
-fn flush_ballots(state: &mut ElectionState, pending: &mut Vec<(usize, &Ballot)>, record: &Record, report: &mut Report) {
+fn flush_ballots(
+    state: &mut ElectionState,
+    pending: &mut Vec<(usize, &Ballot)>,
+    record: &Record,
+    report: &mut Report,
+) {
     if pending.is_empty() {
         return;
     }
     let batch: Vec<(usize, &Ballot)> = std::mem::take(pending);
-    let (Some(manifest), Some(pk)) = (state.manifest().cloned(), state.election_key().cloned()) else {
+    let (Some(manifest), Some(pk)) = (state.manifest().cloned(), state.election_key().cloned())
+    else {
         for (seq, b) in &batch {
             let env = Envelope::Ballot((*b).clone());
             let e = state.apply(&env).err().unwrap_or(Error::WrongPhase {
@@ -201,23 +234,38 @@ fn flush_ballots(state: &mut ElectionState, pending: &mut Vec<(usize, &Ballot)>,
     };
     let _ = record;
     // Parse and find each ballot's signer (signer keys never change once issued).
-    let mut work: Vec<(usize, &Ballot, ParsedBallot, curve25519_dalek::ristretto::RistrettoPoint)> = Vec::new();
+    let mut work: Vec<(
+        usize,
+        &Ballot,
+        ParsedBallot,
+        curve25519_dalek::ristretto::RistrettoPoint,
+    )> = Vec::new();
     for (seq, b) in &batch {
         let env = Envelope::Ballot((*b).clone());
-        match b.parse().and_then(|p| state.credential_signer(&p.body.credential).map(|(s, _)| (p, s))) {
+        match b.parse().and_then(|p| {
+            state
+                .credential_signer(&p.body.credential)
+                .map(|(s, _)| (p, s))
+        }) {
             Ok((p, s)) => work.push((*seq, b, p, s)),
             Err(e) => report.fail(category(&e, &env), format!("{}: {e}", describe(*seq, &env))),
         }
     }
     let t = Instant::now();
-    let triples: Vec<(&Ballot, ParsedBallot, _)> = work.iter().map(|(_, b, p, s)| (*b, p.clone(), *s)).collect();
+    let triples: Vec<(&Ballot, ParsedBallot, _)> = work
+        .iter()
+        .map(|(_, b, p, s)| (*b, p.clone(), *s))
+        .collect();
     let results = verify_ballots_parallel(&manifest, &pk, &triples);
     report.ballot_seconds += t.elapsed().as_secs_f64();
     report.ballots_verified += work.len() as u64;
     for ((seq, b, _, _), res) in work.iter().zip(results) {
         let env = Envelope::Ballot((*b).clone());
         match res {
-            Err(e) => report.fail("ballot proofs and signatures", format!("{}: {e}", describe(*seq, &env))),
+            Err(e) => report.fail(
+                "ballot proofs and signatures",
+                format!("{}: {e}", describe(*seq, &env)),
+            ),
             Ok(()) => {
                 report.pass("ballot proofs and signatures");
                 match state.apply_with(&env, ProofCheck::AlreadyVerified) {
@@ -225,7 +273,9 @@ fn flush_ballots(state: &mut ElectionState, pending: &mut Vec<(usize, &Ballot)>,
                         report.pass("ballot credentials");
                         report.pass("no double votes");
                     }
-                    Err(e) => report.fail(category(&e, &env), format!("{}: {e}", describe(*seq, &env))),
+                    Err(e) => {
+                        report.fail(category(&e, &env), format!("{}: {e}", describe(*seq, &env)))
+                    }
                 }
             }
         }
@@ -238,7 +288,10 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
         if ok {
             report.pass(name);
         } else {
-            report.fail(name, format!("{what} differs from its recomputation from actions.jsonl"));
+            report.fail(
+                name,
+                format!("{what} differs from its recomputation from actions.jsonl"),
+            );
         }
     };
     cmp("manifest.json", state.manifest() == Some(&record.manifest));
@@ -246,8 +299,14 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
         "record.json (election id)",
         state.manifest().map(|m| m.election_id.as_str()) == Some(record.index_election_id.as_str()),
     );
-    cmp("key-ceremony.json", state.key_ceremony() == record.key_ceremony.as_ref());
-    cmp("tallies.json (encrypted tallies)", state.tallies() == record.tallies.as_ref());
+    cmp(
+        "key-ceremony.json",
+        state.key_ceremony() == record.key_ceremony.as_ref(),
+    );
+    cmp(
+        "tallies.json (encrypted tallies)",
+        state.tallies() == record.tallies.as_ref(),
+    );
     cmp("results.json", state.results() == record.results.as_ref());
     cmp("counts.json", state.counts() == record.counts);
 
@@ -265,7 +324,10 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
         c.validated <= c.whitelisted,
     );
     inv_ok(
-        format!("enabled keys {} > validated voters {}", c.enabled_keys, c.validated),
+        format!(
+            "enabled keys {} > validated voters {}",
+            c.enabled_keys, c.validated
+        ),
         c.enabled_keys <= c.validated,
     );
     for (i, (quota, authorized, unused)) in c.tables.iter().enumerate() {
@@ -293,7 +355,13 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
         if in_tally == counted && r.overall.ballots == counted {
             report.pass(name);
         } else {
-            report.fail(name, format!("tallies count {in_tally} ballots, results {}, credentials {counted}", r.overall.ballots));
+            report.fail(
+                name,
+                format!(
+                    "tallies count {in_tally} ballots, results {}, credentials {counted}",
+                    r.overall.ballots
+                ),
+            );
         }
     }
 }

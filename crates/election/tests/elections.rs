@@ -8,7 +8,7 @@ use tabella_crypto::group::{SecretScalar, G};
 use tabella_election::action::{Envelope, OfficialAction, SignedAction};
 use tabella_election::ballot::{self, BallotKey, Choice, Credential};
 use tabella_election::ids::{Digest32, ElectionId, TableIndex};
-use tabella_election::record::{check_receipt, Record, ReceiptStatus};
+use tabella_election::record::{check_receipt, ReceiptStatus, Record};
 use tabella_election::sign::OfficialSecret;
 use tabella_election::simulate::{simulate, SimulationConfig, SimulationOutput};
 use tabella_election::state::{ElectionState, Phase};
@@ -61,7 +61,13 @@ fn three_trustees_two_tables_revotes_one_absent() {
         .map(|r| check_receipt(&out.record, &report.state, r))
         .collect();
     assert!(statuses.contains(&ReceiptStatus::Replaced));
-    assert_eq!(statuses.iter().filter(|s| **s == ReceiptStatus::Counted).count(), 30);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == ReceiptStatus::Counted)
+            .count(),
+        30
+    );
     assert_eq!(
         check_receipt(&out.record, &report.state, &Digest32([7; 32])),
         ReceiptStatus::Missing
@@ -99,7 +105,12 @@ fn remote_only() {
 fn record_files_round_trip() {
     let out = run(small(4));
     let files = out.record.to_files().unwrap();
-    let get = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, b)| b.clone());
+    let get = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.clone())
+    };
     let back = Record::from_files(get).unwrap();
     assert!(verify_record(&back).ok());
     assert_eq!(back.log, out.record.log);
@@ -155,21 +166,33 @@ fn bad_actions_are_rejected_each_with_its_error() {
     // wrong phase: a decryption message while open; re-open
     let stranger = OfficialSecret::generate(&mut rng);
     let open = SignedAction::sign(&m.election_id, OfficialAction::Open, &stranger).unwrap();
-    assert!(matches!(st.apply(&Envelope::Official(open)), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Official(open)),
+        Err(Error::Unauthorized(_))
+    ));
 
     // wrong election
     let other = ElectionId::new("another-election").unwrap();
     let a = SignedAction::sign(&other, OfficialAction::Close, &stranger).unwrap();
-    assert!(matches!(st.apply(&Envelope::Official(a)), Err(Error::WrongElection { .. })));
+    assert!(matches!(
+        st.apply(&Envelope::Official(a)),
+        Err(Error::WrongElection { .. })
+    ));
 
     // forged signature: payload altered after signing
     let mut a = SignedAction::sign(&m.election_id, OfficialAction::Close, &stranger).unwrap();
     a.payload = a.payload.replace("close", "open");
-    assert!(matches!(st.apply(&Envelope::Official(a)), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Official(a)),
+        Err(Error::Unauthorized(_))
+    ));
 
     // replayed ballot (double vote of the exact same ballot)
     let b = first_ballot(out);
-    assert!(matches!(st.apply(&Envelope::Ballot(b.clone())), Err(Error::DoubleVote(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(b.clone())),
+        Err(Error::DoubleVote(_))
+    ));
 
     // ballot for another election: re-sign a ballot body with a changed id -> the proofs and
     // signature no longer match; but first the id check fires
@@ -179,14 +202,20 @@ fn bad_actions_are_rejected_each_with_its_error() {
         payload: body.to_string(),
         signature: b.signature,
     };
-    assert!(matches!(st.apply(&Envelope::Ballot(wrong)), Err(Error::WrongElection { .. })));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(wrong)),
+        Err(Error::WrongElection { .. })
+    ));
 
     // malformed encoding
     let junk = ballot::Ballot {
         payload: "{not json".into(),
         signature: b.signature,
     };
-    assert!(matches!(st.apply(&Envelope::Ballot(junk)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(junk)),
+        Err(Error::Malformed(_))
+    ));
 
     // unknown voter key: a fresh stealth key nobody enabled
     let key = PrecomputedKey::new(*st.elgamal_key().unwrap());
@@ -199,19 +228,35 @@ fn bad_actions_are_rejected_each_with_its_error() {
     let unknown = ballot::cast(
         &m,
         BallotKey::Elgamal(&key),
-        Credential::Stealth { key: rogue.expose() * G },
+        Credential::Stealth {
+            key: rogue.expose() * G,
+        },
         &choices,
         &rogue,
         &mut rng,
     )
     .unwrap();
-    assert!(matches!(st.apply(&Envelope::Ballot(unknown)), Err(Error::UnknownVoterKey(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(unknown)),
+        Err(Error::UnknownVoterKey(_))
+    ));
 
     // invalid proof: a valid ballot whose signature is by the wrong key (credential of a
     // registered voter, signed by someone else)
     let victim = st.enabled_keys().next().unwrap().p;
-    let stolen = ballot::cast(&m, BallotKey::Elgamal(&key), Credential::Stealth { key: victim }, &choices, &rogue, &mut rng).unwrap();
-    assert!(matches!(st.apply(&Envelope::Ballot(stolen)), Err(Error::InvalidProof(_))));
+    let stolen = ballot::cast(
+        &m,
+        BallotKey::Elgamal(&key),
+        Credential::Stealth { key: victim },
+        &choices,
+        &rogue,
+        &mut rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(stolen)),
+        Err(Error::InvalidProof(_))
+    ));
 
     // invalid proof: an altered ciphertext
     let mut body: serde_json::Value = serde_json::from_str(&b.payload).unwrap();
@@ -221,12 +266,23 @@ fn bad_actions_are_rejected_each_with_its_error() {
         payload: body.to_string(),
         signature: b.signature,
     };
-    assert!(matches!(st.apply(&Envelope::Ballot(altered)), Err(Error::InvalidProof(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(altered)),
+        Err(Error::InvalidProof(_))
+    ));
 
     // a ballot that breaks its contest rule cannot even be made
     let mut bad = choices.clone();
     bad[0] = Choice::Single(Some(99));
-    assert!(ballot::cast(&m, BallotKey::Elgamal(&key), Credential::Stealth { key: victim }, &bad, &rogue, &mut rng).is_err());
+    assert!(ballot::cast(
+        &m,
+        BallotKey::Elgamal(&key),
+        Credential::Stealth { key: victim },
+        &bad,
+        &rogue,
+        &mut rng
+    )
+    .is_err());
 
     // over quota: authorize at table 0 until the quota is exhausted
     let juror_key = m.tables[0].jurors[0];
@@ -246,7 +302,10 @@ fn bad_actions_are_rejected_each_with_its_error() {
         &stranger,
     )
     .unwrap();
-    assert!(matches!(st.apply(&Envelope::Official(a)), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        st.apply(&Envelope::Official(a)),
+        Err(Error::Unauthorized(_))
+    ));
 
     // no rejected action changed anything
     assert_eq!(st.counts(), before);
@@ -294,21 +353,43 @@ fn quota_double_vote_and_registration_rules() {
         whitelist: vec![commitment],
     };
     let mut st = ElectionState::new();
-    let off = |a: OfficialAction, k: &OfficialSecret| Envelope::Official(SignedAction::sign(&id, a, k).unwrap());
+    let off = |a: OfficialAction, k: &OfficialSecret| {
+        Envelope::Official(SignedAction::sign(&id, a, k).unwrap())
+    };
     // only the council may create
     assert!(matches!(
-        st.apply(&off(OfficialAction::Create { manifest: manifest.clone() }, &juror)),
+        st.apply(&off(
+            OfficialAction::Create {
+                manifest: manifest.clone()
+            },
+            &juror
+        )),
         Err(Error::Unauthorized(_))
     ));
-    st.apply(&off(OfficialAction::Create { manifest: manifest.clone() }, &council)).unwrap();
+    st.apply(&off(
+        OfficialAction::Create {
+            manifest: manifest.clone(),
+        },
+        &council,
+    ))
+    .unwrap();
     // ballots before open: wrong phase
     let b = ballot::Ballot {
         payload: "{}".into(),
-        signature: tabella_crypto::schnorr::SchnorrSignature::sign(b"x", b"y", &dkg_secret, &mut rng),
+        signature: tabella_crypto::schnorr::SchnorrSignature::sign(
+            b"x",
+            b"y",
+            &dkg_secret,
+            &mut rng,
+        ),
     };
-    assert!(matches!(st.apply(&Envelope::Ballot(b)), Err(Error::WrongPhase { .. })));
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(b)),
+        Err(Error::WrongPhase { .. })
+    ));
     // key ceremony with one trustee
-    st.apply(&off(OfficialAction::StartKeyCeremony, &council)).unwrap();
+    st.apply(&off(OfficialAction::StartKeyCeremony, &council))
+        .unwrap();
     let params = tabella_election::state::dkg_params(&manifest).unwrap();
     let me = tabella_crypto::dkg::TrusteeIndex::new(1).unwrap();
     let r1 = tabella_crypto::dkg::Round1::new(
@@ -319,17 +400,28 @@ fn quota_double_vote_and_registration_rules() {
     )
     .unwrap();
     let (_r2, dealing) = r1.deal(&mut rng);
-    let kc = OfficialAction::KeyCeremony(tabella_election::trustee::KeyCeremonyMessage::Dealing(dealing));
+    let kc = OfficialAction::KeyCeremony(tabella_election::trustee::KeyCeremonyMessage::Dealing(
+        dealing,
+    ));
     // a dealing signed by someone else than the trustee
-    assert!(matches!(st.apply(&off(kc.clone(), &council)), Err(Error::Unauthorized(_))));
+    assert!(matches!(
+        st.apply(&off(kc.clone(), &council)),
+        Err(Error::Unauthorized(_))
+    ));
     st.apply(&off(kc.clone(), &trustee)).unwrap();
-    assert!(matches!(st.apply(&off(kc, &trustee)), Err(Error::Trustees(_))));
+    assert!(matches!(
+        st.apply(&off(kc, &trustee)),
+        Err(Error::Trustees(_))
+    ));
     st.apply(&off(OfficialAction::Open, &council)).unwrap();
 
     // registration: not whitelisted, then validated once
     let other = tabella_election::ids::commit_identity(&salt, "mallory");
     assert!(matches!(
-        st.apply(&off(OfficialAction::ValidateVoter { commitment: other }, &validator)),
+        st.apply(&off(
+            OfficialAction::ValidateVoter { commitment: other },
+            &validator
+        )),
         Err(Error::Registration(_))
     ));
     // enabling a key before anyone is validated exceeds the validated count
@@ -345,18 +437,37 @@ fn quota_double_vote_and_registration_rules() {
     let (meta, scan, spend) = tabella_crypto::stealth::generate_meta_address(&mut rng);
     let skey = meta.derive_stealth_key(&mut rng);
     let enable = |t: &tabella_election::action::RegistrationToken, k| {
-        off(OfficialAction::EnableVoterKey { token: t.clone(), key: k }, &registrar)
+        off(
+            OfficialAction::EnableVoterKey {
+                token: t.clone(),
+                key: k,
+            },
+            &registrar,
+        )
     };
-    assert!(matches!(st.apply(&enable(&token, skey)), Err(Error::Registration(_))));
-    st.apply(&off(OfficialAction::ValidateVoter { commitment }, &validator)).unwrap();
     assert!(matches!(
-        st.apply(&off(OfficialAction::ValidateVoter { commitment }, &validator)),
+        st.apply(&enable(&token, skey)),
+        Err(Error::Registration(_))
+    ));
+    st.apply(&off(
+        OfficialAction::ValidateVoter { commitment },
+        &validator,
+    ))
+    .unwrap();
+    assert!(matches!(
+        st.apply(&off(
+            OfficialAction::ValidateVoter { commitment },
+            &validator
+        )),
         Err(Error::Registration(_))
     ));
     // a forged token
     let mut forged = token.clone();
     forged.message[1] ^= 1;
-    assert!(matches!(st.apply(&enable(&forged, skey)), Err(Error::Registration(_))));
+    assert!(matches!(
+        st.apply(&enable(&forged, skey)),
+        Err(Error::Registration(_))
+    ));
     st.apply(&enable(&token, skey)).unwrap();
     // token reuse
     let skey2 = meta.derive_stealth_key(&mut rng);
@@ -371,10 +482,29 @@ fn quota_double_vote_and_registration_rules() {
         .map(|c| tabella_election::simulate::random_choice(c, &mut rng))
         .collect();
     let cred = Credential::Stealth { key: skey.p };
-    let b1 = ballot::cast(&manifest, BallotKey::Elgamal(&key), cred.clone(), &choices, secret.secret(), &mut rng).unwrap();
+    let b1 = ballot::cast(
+        &manifest,
+        BallotKey::Elgamal(&key),
+        cred.clone(),
+        &choices,
+        secret.secret(),
+        &mut rng,
+    )
+    .unwrap();
     st.apply(&Envelope::Ballot(b1)).unwrap();
-    let b2 = ballot::cast(&manifest, BallotKey::Elgamal(&key), cred, &choices, secret.secret(), &mut rng).unwrap();
-    assert!(matches!(st.apply(&Envelope::Ballot(b2)), Err(Error::DoubleVote(_))));
+    let b2 = ballot::cast(
+        &manifest,
+        BallotKey::Elgamal(&key),
+        cred,
+        &choices,
+        secret.secret(),
+        &mut rng,
+    )
+    .unwrap();
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(b2)),
+        Err(Error::DoubleVote(_))
+    ));
 
     // polling table: quota 1
     let auth = |n: u8| {
@@ -388,14 +518,21 @@ fn quota_double_vote_and_registration_rules() {
         )
     };
     st.apply(&auth(1)).unwrap();
-    assert!(matches!(st.apply(&auth(2)), Err(Error::OverQuota { table: 0, quota: 1 })));
+    assert!(matches!(
+        st.apply(&auth(2)),
+        Err(Error::OverQuota { table: 0, quota: 1 })
+    ));
     assert_eq!(st.counts().tables, vec![(1, 1, 0)]);
 }
 
 /// The frozen 2048-bit Paillier test key (its primes are public: tests only).
 fn paillier_test_key() -> tabella_crypto::paillier::SecretKey {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors/paillier/v1/key.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../test-vectors/paillier/v1/key.json"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut bytes = b"TBPAISK1".to_vec();
     for k in ["p", "q"] {
         let x = hex::decode(v[k].as_str().unwrap()).unwrap();
@@ -427,9 +564,13 @@ fn paillier_scheme_election() {
         .iter()
         .position(|e| matches!(e, Envelope::Official(a) if a.payload.contains("\"openings\"")))
         .unwrap();
-    let Envelope::Official(a) = &out.record.log[idx] else { unreachable!() };
+    let Envelope::Official(a) = &out.record.log[idx] else {
+        unreachable!()
+    };
     let body = a.open().unwrap();
-    let OfficialAction::Decrypt(msg) = body.action else { panic!("not a decryption") };
+    let OfficialAction::Decrypt(msg) = body.action else {
+        panic!("not a decryption")
+    };
     let m = out.state.manifest().unwrap();
     let tallies = out.state.tallies().unwrap();
     let council = m.officials.council;
@@ -449,7 +590,9 @@ fn paillier_scheme_election() {
     ));
     // Someone other than the administrator may not publish openings.
     let stranger = OfficialSecret::generate(&mut ChaCha20Rng::seed_from_u64(3)).public();
-    assert!(tabella_election::trustee::check_decryption(m, None, tallies, &stranger, &forged).is_err());
+    assert!(
+        tabella_election::trustee::check_decryption(m, None, tallies, &stranger, &forged).is_err()
+    );
     // Removing the decryption from the log is detected.
     let mut bad = out.record.clone();
     bad.log.remove(idx);

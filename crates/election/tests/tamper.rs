@@ -13,7 +13,11 @@ fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                leaves(x, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), out)
+                leaves(
+                    x,
+                    format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                )
             }
         }
         Value::Array(a) => {
@@ -44,7 +48,8 @@ fn mutate_leaf(v: &mut Value, rng: &mut ChaCha20Rng) {
             }
             let i = rng.next_u32() as usize % bytes.len();
             let old = bytes[i];
-            let new = if old.is_ascii_hexdigit() && old.is_ascii_lowercase() || old.is_ascii_digit() {
+            let new = if old.is_ascii_hexdigit() && old.is_ascii_lowercase() || old.is_ascii_digit()
+            {
                 // another lowercase hex digit, so hex fields stay hex-shaped
                 let mut c = HEX[rng.next_u32() as usize % 16];
                 if c == old {
@@ -80,9 +85,13 @@ fn random_mutations_are_detected() {
     assert!(verify_record(&out.record).ok());
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
     let mut detected = 0;
-    let trials: usize = std::env::var("TABELLA_TAMPER_TRIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
+    let trials: usize = std::env::var("TABELLA_TAMPER_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
     for trial in 0..trials {
-        let mut mutated: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (*n, b.clone())).collect();
+        let mut mutated: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (*n, b.clone())).collect();
         let fi = rng.next_u32() as usize % mutated.len();
         let (name, bytes) = &mut mutated[fi];
         let text = String::from_utf8(bytes.clone()).unwrap();
@@ -110,12 +119,20 @@ fn random_mutations_are_detected() {
             description = format!("{name} at {p}");
             *bytes = serde_json::to_vec_pretty(&v).unwrap();
         }
-        let get = |n: &str| mutated.iter().find(|(m, _)| *m == n).map(|(_, b)| b.clone());
+        let get = |n: &str| {
+            mutated
+                .iter()
+                .find(|(m, _)| *m == n)
+                .map(|(_, b)| b.clone())
+        };
         match Record::from_files(get) {
             Err(_) => detected += 1,
             Ok(rec) => {
                 let report = verify_record(&rec);
-                assert!(!report.ok(), "trial {trial}: mutation of {description} was not detected");
+                assert!(
+                    !report.ok(),
+                    "trial {trial}: mutation of {description} was not detected"
+                );
                 detected += 1;
             }
         }
@@ -141,7 +158,10 @@ fn removing_or_reordering_actions_is_detected() {
         let mut r = out.record.clone();
         let i = rng.next_u32() as usize % n;
         r.log.remove(i);
-        assert!(!verify_record(&r).ok(), "removing action {i} was not detected");
+        assert!(
+            !verify_record(&r).ok(),
+            "removing action {i} was not detected"
+        );
     }
     // Phase order: a ballot moved before the election opened, or the close moved before the
     // ballots, must be detected.
@@ -150,15 +170,36 @@ fn removing_or_reordering_actions_is_detected() {
         Envelope::Official(a) => a.open().map(|b| f(&b.action)).unwrap_or(false),
         _ => false,
     };
-    let open = out.record.log.iter().position(|e| is(e, |a| matches!(a, OfficialAction::Open))).unwrap();
-    let close = out.record.log.iter().position(|e| is(e, |a| matches!(a, OfficialAction::Close))).unwrap();
-    let first_ballot = out.record.log.iter().position(|e| matches!(e, Envelope::Ballot(_))).unwrap();
+    let open = out
+        .record
+        .log
+        .iter()
+        .position(|e| is(e, |a| matches!(a, OfficialAction::Open)))
+        .unwrap();
+    let close = out
+        .record
+        .log
+        .iter()
+        .position(|e| is(e, |a| matches!(a, OfficialAction::Close)))
+        .unwrap();
+    let first_ballot = out
+        .record
+        .log
+        .iter()
+        .position(|e| matches!(e, Envelope::Ballot(_)))
+        .unwrap();
     let mut r = out.record.clone();
     let b = r.log.remove(first_ballot);
     r.log.insert(open, b);
-    assert!(!verify_record(&r).ok(), "a ballot before the opening was not detected");
+    assert!(
+        !verify_record(&r).ok(),
+        "a ballot before the opening was not detected"
+    );
     let mut r = out.record.clone();
     let c = r.log.remove(close);
     r.log.insert(first_ballot, c);
-    assert!(!verify_record(&r).ok(), "a close before the ballots was not detected");
+    assert!(
+        !verify_record(&r).ok(),
+        "a close before the ballots was not detected"
+    );
 }
