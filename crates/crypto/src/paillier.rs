@@ -149,6 +149,54 @@ fn pow_ct(x: &BoxedUint, e: &BoxedUint, params: &BoxedMontyParams) -> BoxedUint 
         .retrieve()
 }
 
+/// `x^e` for a *public* exponent `e` of `e_bits` bits, by a left-to-right sliding window of
+/// [`WINDOW`] bits over odd powers of `x` (≈ 8% fewer multiplications than a fixed 4-bit window).
+/// Time and memory access depend on `e` only, so `x` may be secret.
+fn pow_public_exponent(x: &BoxedMontyForm, e: &BoxedUint, e_bits: u32) -> BoxedMontyForm {
+    const WINDOW: u32 = 6;
+    // table[k] = x^(2k+1)
+    let x2 = x.square();
+    let mut table: Vec<BoxedMontyForm> = Vec::with_capacity(1 << (WINDOW - 1));
+    table.push(x.clone());
+    for k in 1..(1usize << (WINDOW - 1)) {
+        let next = table[k - 1].mul(&x2);
+        table.push(next);
+    }
+    let mut acc = BoxedMontyForm::one(x.params());
+    let mut started = false;
+    let mut i = e_bits;
+    while i > 0 {
+        let top = i - 1;
+        if !e.bit_vartime(top) {
+            if started {
+                acc = acc.square();
+            }
+            i -= 1;
+            continue;
+        }
+        // Window [low, top]: at most WINDOW bits, ending in a set bit.
+        let mut low = top.saturating_sub(WINDOW - 1);
+        while !e.bit_vartime(low) {
+            low += 1;
+        }
+        let mut value = 0usize;
+        for k in (low..=top).rev() {
+            value = (value << 1) | usize::from(e.bit_vartime(k));
+        }
+        if started {
+            for _ in low..=top {
+                acc = acc.square();
+            }
+            acc = acc.mul(&table[value >> 1]);
+        } else {
+            acc = table[value >> 1].clone();
+            started = true;
+        }
+        i = low;
+    }
+    acc
+}
+
 /// Garner's recombination: the `x mod pq` with `x ≡ xp (mod p)`, `x ≡ xq (mod q)`.
 fn crt(
     xp: &BoxedUint,
@@ -575,10 +623,15 @@ impl PublicKey {
         Err(perr("could not sample a unit mod n (broken RNG?)"))
     }
 
-    /// `r^n mod n²` (constant-time in `r`; `n` is public).
+    /// `r^n mod n²`. The exponent `n` is public, so a sliding window over its bits is safe: the
+    /// sequence of squarings, multiplications and table reads depends only on `n`, never on `r`.
     fn rn(&self, r: &BoxedUint) -> Result<BoxedMontyForm> {
         let r = resize(r, self.n2_prec)?;
-        Ok(BoxedMontyForm::new(r, &self.n2_params).pow_bounded_exp(&self.n, self.bits))
+        Ok(pow_public_exponent(
+            &BoxedMontyForm::new(r, &self.n2_params),
+            &self.n,
+            self.bits,
+        ))
     }
 
     /// `g^m = 1 + m·n mod n²` for `m < n` (exact: `m·n + 1 < n²`).
