@@ -1026,7 +1026,10 @@ impl SecretKey {
 /// verifier recomputes `u_j = v_j^n · (g^{m_j}/c)^{e_j} mod n²` for all `j`, the challenge, and
 /// checks `Σ e_j ≡ e (mod 2^256)`. Special soundness holds because any two accepting challenges
 /// differ by less than `2^256`, which is below the smallest prime factor of `n`, so the difference
-/// is invertible mod `n` and an `n`-th root of `c/g^{m_j}` can be extracted.
+/// is invertible mod `n` and an `n`-th root of `c/g^{m_j}` can be extracted. (Keys from
+/// [`SecretKey::generate`] / [`SecretKey::from_primes`] have two primes of equal length, ≥ 1024
+/// bits; a [`PublicKey`] built from a bare modulus cannot be checked for this, so soundness against
+/// the key holder additionally assumes an honestly generated key.)
 ///
 /// All branches are computed the same way (the real branch is a simulated one with `e_i = 0`,
 /// selected in constant time), so proving time does not depend on `i`.
@@ -1471,6 +1474,20 @@ mod tests {
             back.verify(pk(), &c).unwrap();
             let pk_back: PublicKey = serde_json::from_str(&serde_json::to_string(pk()).unwrap()).unwrap();
             prop_assert_eq!(&pk_back, pk());
+        }
+
+        #[test]
+        fn prop_proof_json_round_trip(m in 0u64..3, seed in any::<u64>()) {
+            let mut rng = rng(seed);
+            let s = set(&[0, 1, 2]);
+            let (c, r) = pk().encrypt(&pt(m), &mut rng).unwrap();
+            let p = MembershipProof::prove(b"json", pk(), &c, &s, m as usize, &r, &mut rng).unwrap();
+            let json = serde_json::to_string(&p).unwrap();
+            let back: MembershipProof = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&back, &p);
+            prop_assert!(back.verify(b"json", pk(), &c, &s).is_ok());
+            let c_back: Ciphertext = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+            prop_assert!(back.verify(b"json", pk(), &c_back, &s).is_ok());
         }
 
         #[test]
