@@ -149,52 +149,24 @@ fn pow_ct(x: &BoxedUint, e: &BoxedUint, params: &BoxedMontyParams) -> BoxedUint 
         .retrieve()
 }
 
-/// `x^e` for a *public* exponent `e` of `e_bits` bits, by a left-to-right sliding window of
-/// [`WINDOW`] bits over odd powers of `x` (≈ 8% fewer multiplications than a fixed 4-bit window).
-/// Time and memory access depend on `e` only, so `x` may be secret.
-fn pow_public_exponent(x: &BoxedMontyForm, e: &BoxedUint, e_bits: u32) -> BoxedMontyForm {
-    const WINDOW: u32 = 6;
-    // table[k] = x^(2k+1)
-    let x2 = x.square();
-    let mut table: Vec<BoxedMontyForm> = Vec::with_capacity(1 << (WINDOW - 1));
-    table.push(x.clone());
-    for k in 1..(1usize << (WINDOW - 1)) {
-        let next = table[k - 1].mul(&x2);
-        table.push(next);
+/// Little-endian 64-bit limbs of `x`, exactly `len` of them (`x` must fit).
+fn to_limbs(x: &BoxedUint, len: usize) -> Zeroizing<Vec<u64>> {
+    let bytes = Zeroizing::new(x.to_le_bytes());
+    let mut out = Zeroizing::new(vec![0u64; len]);
+    for (o, chunk) in out.iter_mut().zip(bytes.chunks(8)) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        *o = u64::from_le_bytes(w);
     }
-    let mut acc = BoxedMontyForm::one(x.params());
-    let mut started = false;
-    let mut i = e_bits;
-    while i > 0 {
-        let top = i - 1;
-        if !e.bit_vartime(top) {
-            if started {
-                acc = acc.square();
-            }
-            i -= 1;
-            continue;
-        }
-        // Window [low, top]: at most WINDOW bits, ending in a set bit.
-        let mut low = top.saturating_sub(WINDOW - 1);
-        while !e.bit_vartime(low) {
-            low += 1;
-        }
-        let mut value = 0usize;
-        for k in (low..=top).rev() {
-            value = (value << 1) | usize::from(e.bit_vartime(k));
-        }
-        if started {
-            for _ in low..=top {
-                acc = acc.square();
-            }
-            acc = acc.mul(&table[value >> 1]);
-        } else {
-            acc = table[value >> 1].clone();
-            started = true;
-        }
-        i = low;
-    }
-    acc
+    out
+}
+
+/// The integer with little-endian 64-bit limbs `limbs`, at precision `bits`.
+fn from_limbs(limbs: &[u64], bits: u32) -> Result<BoxedUint> {
+    let bytes: Zeroizing<Vec<u8>> =
+        Zeroizing::new(limbs.iter().flat_map(|w| w.to_le_bytes()).collect());
+    BoxedUint::from_le_slice(&bytes, bits)
+        .map_err(|e| perr(format!("internal error: limb conversion: {e:?}")))
 }
 
 /// Garner's recombination: the `x mod pq` with `x ≡ xp (mod p)`, `x ≡ xq (mod q)`.
@@ -217,6 +189,8 @@ fn crt(
 }
 
 /// Serde helpers: big integers as minimal big-endian lowercase hex (zero is `"00"`).
+mod monty;
+
 mod hexint {
     use super::*;
     use serde::de::Error as _;
@@ -431,6 +405,9 @@ pub struct PublicKey {
     n: BoxedUint,
     n_squared: BoxedUint,
     n2_params: BoxedMontyParams,
+    /// `n²` for the dedicated Montgomery squaring of [`monty`], and `R mod n²` (one).
+    n2_limbs: std::sync::Arc<monty::Modulus>,
+    n2_one: std::sync::Arc<Vec<u64>>,
     bits: u32,
     n_prec: u32,
     n2_prec: u32,
@@ -494,10 +471,16 @@ impl PublicKey {
         odd(&n).map_err(|_| perr("modulus must be odd"))?;
         let n_squared = resize(&n.concatenating_mul(&n), n2_prec)?;
         let n2_params = BoxedMontyParams::new_vartime(odd(&n_squared)?);
+        let limbs = (n2_prec / 64) as usize;
+        let n2_limbs = monty::Modulus::new(to_limbs(&n_squared, limbs).to_vec())
+            .ok_or_else(|| perr("modulus must be odd"))?;
+        let n2_one = to_limbs(BoxedMontyForm::one(&n2_params).as_montgomery(), limbs).to_vec();
         Ok(PublicKey {
             n,
             n_squared,
             n2_params,
+            n2_limbs: std::sync::Arc::new(n2_limbs),
+            n2_one: std::sync::Arc::new(n2_one),
             bits,
             n_prec,
             n2_prec,
@@ -623,14 +606,23 @@ impl PublicKey {
         Err(perr("could not sample a unit mod n (broken RNG?)"))
     }
 
-    /// `r^n mod n²`. The exponent `n` is public, so a sliding window over its bits is safe: the
-    /// sequence of squarings, multiplications and table reads depends only on `n`, never on `r`.
+    /// `r^n mod n²`, by [`monty::pow_public_exponent`]: dedicated Montgomery squaring and a
+    /// sliding window over the bits of `n`. The exponent is public, so the sequence of squarings,
+    /// multiplications and table reads depends only on `n`, never on `r`.
     fn rn(&self, r: &BoxedUint) -> Result<BoxedMontyForm> {
         let r = resize(r, self.n2_prec)?;
-        Ok(pow_public_exponent(
-            &BoxedMontyForm::new(r, &self.n2_params),
-            &self.n,
+        let x = BoxedMontyForm::new(r, &self.n2_params);
+        let x = to_limbs(x.as_montgomery(), self.n2_limbs.limbs());
+        let y = Zeroizing::new(monty::pow_public_exponent(
+            &self.n2_limbs,
+            &x,
+            &self.n2_one,
+            |i| self.n.bit_vartime(i),
             self.bits,
+        ));
+        Ok(BoxedMontyForm::from_montgomery(
+            from_limbs(&y, self.n2_prec)?,
+            &self.n2_params,
         ))
     }
 
