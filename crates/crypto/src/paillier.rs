@@ -23,18 +23,21 @@
 //!   lies in a given set of messages), made non-interactive with Fiat–Shamir on a `merlin`
 //!   transcript labelled `tabella/paillier-membership/v1` and bound to a caller context.
 //!
-//! Integers are [`crypto_bigint::BoxedUint`]s; exponentiations with secret exponents
-//! (decryption, randomness recovery, the prover's commitments) use the constant-time
-//! `pow_bounded_exp` over the full bit precision. Comparisons of ciphertexts, openings and keys are
+//! Integers are [`crypto_bigint::BoxedUint`]s. Exponentiations with secret exponents (decryption,
+//! randomness recovery, the prover's commitments) are constant-time over the exponent's full bit
+//! precision; only `r^n` exploits the public bit pattern of `n` (a sliding window). Comparisons of ciphertexts, openings and keys are
 //! constant-time (`subtle`). In JSON, big integers are minimal big-endian lowercase hex strings;
 //! decoding rejects anything else, and every operation checks that a ciphertext is `< n²` and
 //! coprime to `n` ([`PublicKey::validate_ciphertext`]).
 //!
-//! Zeroization: the secret key's integers (`p`, `q`, `λ`, `μ`, CRT parameters) are wiped on drop.
-//! Known gap: the key also caches Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, in
-//! constant time, so decryption does not rebuild them); `crypto-bigint`'s `BoxedMontyParams` is an
-//! `Arc` with no way to wipe it, so those copies are freed without zeroing. Intermediate
-//! Montgomery forms inside `crypto-bigint`'s exponentiation are likewise not wiped.
+//! Arithmetic: `r^n mod n²` (encryption, opening checks, the membership proof) and the CRT
+//! exponentiations of decryption and randomness recovery run on a small product-scanning
+//! Montgomery core with a dedicated squaring (`monty`, private); the rest uses `crypto-bigint`.
+//!
+//! Zeroization: the secret key's integers (`p`, `q`, `λ`, `μ`, CRT parameters, Montgomery moduli)
+//! and the scratch buffers of secret exponentiations are wiped on drop. Not wiped: temporaries
+//! inside `crypto-bigint` operations (e.g. `rem`, `mul_mod`) used while building the key, and
+//! [`SecretKey::decrypt_textbook`], which runs on `crypto-bigint`'s exponentiation.
 
 use core::fmt;
 
@@ -159,6 +162,34 @@ fn to_limbs(x: &BoxedUint, len: usize) -> Zeroizing<Vec<u64>> {
         *o = u64::from_le_bytes(w);
     }
     out
+}
+
+/// `m` (odd, at a precision that is a multiple of 64 bits) prepared for [`monty`]: computes
+/// `R² mod m` for `R = 2^precision` with constant-time `crypto-bigint` operations.
+fn monty_modulus(m: &BoxedUint) -> Result<monty::Modulus> {
+    let prec = m.bits_precision();
+    let limbs = prec.div_ceil(64) as usize;
+    let m_nz = nz(m)?;
+    // R mod m = ((R − 1) mod m) + 1, which is < m for odd m > 1.
+    let r_mod = Zeroizing::new(BoxedUint::max(prec).rem(&m_nz).wrapping_add(one(prec)));
+    let r2 = Zeroizing::new(r_mod.mul_mod(&r_mod, &m_nz));
+    monty::Modulus::new(to_limbs(m, limbs).to_vec(), to_limbs(&r2, limbs).to_vec())
+        .ok_or_else(|| perr("Montgomery modulus must be odd"))
+}
+
+/// `x^e mod m` for a secret exponent (all of `e`'s precision is processed) and `x < m`.
+fn pow_secret(
+    m: &monty::Modulus,
+    x: &BoxedUint,
+    e: &BoxedUint,
+    out_bits: u32,
+) -> Result<BoxedUint> {
+    let x = to_limbs(x, m.limbs());
+    let xm = Zeroizing::new(m.enter_mont(&x));
+    let e = to_limbs(e, e.bits_precision().div_ceil(64) as usize);
+    let y = Zeroizing::new(monty::pow_secret_exponent(m, &xm, &e));
+    let y = Zeroizing::new(m.leave_mont(&y));
+    from_limbs(&y, out_bits)
 }
 
 /// The integer with little-endian 64-bit limbs `limbs`, at precision `bits`.
@@ -471,10 +502,12 @@ impl PublicKey {
         odd(&n).map_err(|_| perr("modulus must be odd"))?;
         let n_squared = resize(&n.concatenating_mul(&n), n2_prec)?;
         let n2_params = BoxedMontyParams::new_vartime(odd(&n_squared)?);
-        let limbs = (n2_prec / 64) as usize;
-        let n2_limbs = monty::Modulus::new(to_limbs(&n_squared, limbs).to_vec())
-            .ok_or_else(|| perr("modulus must be odd"))?;
-        let n2_one = to_limbs(BoxedMontyForm::one(&n2_params).as_montgomery(), limbs).to_vec();
+        let n2_limbs = monty_modulus(&n_squared)?;
+        let n2_one = to_limbs(
+            BoxedMontyForm::one(&n2_params).as_montgomery(),
+            n2_limbs.limbs(),
+        )
+        .to_vec();
         Ok(PublicKey {
             n,
             n_squared,
@@ -697,16 +730,14 @@ pub struct SecretKey {
     pk: PublicKey,
     p: BoxedUint,
     q: BoxedUint,
-    /// Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, constant-time). They live in
-    /// `crypto-bigint` `Arc`s that cannot be wiped: see the module documentation.
-    #[zeroize(skip)]
-    p_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    q_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    p2_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    q2_params: BoxedMontyParams,
+    /// `p²`, `q²`.
+    p_squared: BoxedUint,
+    q_squared: BoxedUint,
+    /// Montgomery moduli `p`, `q`, `p²`, `q²` for [`monty`] (zeroized on drop).
+    p_mod: monty::Modulus,
+    q_mod: monty::Modulus,
+    p2_mod: monty::Modulus,
+    q2_mod: monty::Modulus,
     /// `p − 1`, `q − 1` (decryption exponents).
     p_minus_1: BoxedUint,
     q_minus_1: BoxedUint,
@@ -761,12 +792,18 @@ fn safe_prime<R: RngCore + CryptoRng>(bits: u32, rng: &mut R) -> Result<BoxedUin
 fn decrypt_part(
     c: &BoxedUint,
     p: &BoxedUint,
-    p2_params: &BoxedMontyParams,
+    p_squared: &BoxedUint,
+    p2_mod: &monty::Modulus,
     p_minus_1: &BoxedUint,
     hp: &BoxedUint,
 ) -> Result<BoxedUint> {
-    let cp = Zeroizing::new(c.rem(p2_params.modulus().as_nz_ref()));
-    let x = Zeroizing::new(pow_ct(&cp, p_minus_1, p2_params));
+    let cp = Zeroizing::new(c.rem(&nz(p_squared)?));
+    let x = Zeroizing::new(pow_secret(
+        p2_mod,
+        &cp,
+        p_minus_1,
+        p_squared.bits_precision(),
+    )?);
     let l = Zeroizing::new(
         x.wrapping_sub(one(x.bits_precision()))
             .wrapping_div(&nz(p)?),
@@ -776,9 +813,14 @@ fn decrypt_part(
 }
 
 /// `r mod p = (c mod p)^{d_p} mod p`.
-fn recover_part(c: &BoxedUint, p_params: &BoxedMontyParams, dp: &BoxedUint) -> BoxedUint {
-    let cp = Zeroizing::new(c.rem(p_params.modulus().as_nz_ref()));
-    pow_ct(&cp, dp, p_params)
+fn recover_part(
+    c: &BoxedUint,
+    p: &BoxedUint,
+    p_mod: &monty::Modulus,
+    dp: &BoxedUint,
+) -> Result<BoxedUint> {
+    let cp = Zeroizing::new(c.rem(&nz(p)?));
+    pow_secret(p_mod, &cp, dp, p.bits_precision())
 }
 
 impl SecretKey {
@@ -831,10 +873,12 @@ impl SecretKey {
         let q_nz = nz(&q)?;
         let p_odd = odd(&p)?;
         let q_odd = odd(&q)?;
-        let p_params = BoxedMontyParams::new(p_odd.clone());
-        let q_params = BoxedMontyParams::new(q_odd.clone());
-        let p2_params = BoxedMontyParams::new(odd(&p.concatenating_mul(&*p))?);
-        let q2_params = BoxedMontyParams::new(odd(&q.concatenating_mul(&*q))?);
+        let p_squared = p.concatenating_mul(&*p);
+        let q_squared = q.concatenating_mul(&*q);
+        let p_mod = monty_modulus(&p)?;
+        let q_mod = monty_modulus(&q)?;
+        let p2_mod = monty_modulus(&p_squared)?;
+        let q2_mod = monty_modulus(&q_squared)?;
         let p_minus_1 = p.wrapping_sub(one(pp));
         let q_minus_1 = q.wrapping_sub(one(pp));
 
@@ -870,10 +914,12 @@ impl SecretKey {
             pk,
             p: (*p).clone(),
             q: (*q).clone(),
-            p_params,
-            q_params,
-            p2_params,
-            q2_params,
+            p_squared,
+            q_squared,
+            p_mod,
+            q_mod,
+            p2_mod,
+            q2_mod,
             p_minus_1,
             q_minus_1,
             lambda,
@@ -902,14 +948,16 @@ impl SecretKey {
         let mp = Zeroizing::new(decrypt_part(
             &c,
             &self.p,
-            &self.p2_params,
+            &self.p_squared,
+            &self.p2_mod,
             &self.p_minus_1,
             &self.hp,
         )?);
         let mq = Zeroizing::new(decrypt_part(
             &c,
             &self.q,
-            &self.q2_params,
+            &self.q_squared,
+            &self.q2_mod,
             &self.q_minus_1,
             &self.hq,
         )?);
@@ -933,8 +981,8 @@ impl SecretKey {
     /// `(c mod p)^{n^{−1} mod (p−1)}` and the same mod `q`, recombined by CRT.
     pub fn recover_randomness(&self, c: &Ciphertext) -> Result<Randomness> {
         let c = self.pk.validate_ciphertext(c)?;
-        let rp = Zeroizing::new(recover_part(&c, &self.p_params, &self.dp));
-        let rq = Zeroizing::new(recover_part(&c, &self.q_params, &self.dq));
+        let rp = Zeroizing::new(recover_part(&c, &self.p, &self.p_mod, &self.dp)?);
+        let rq = Zeroizing::new(recover_part(&c, &self.q, &self.q_mod, &self.dq)?);
         Ok(Randomness(crt(
             &rp,
             &rq,

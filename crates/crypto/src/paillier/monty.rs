@@ -12,6 +12,8 @@
 //! radix `R = 2^(64·limbs)` of `crypto-bigint`'s `BoxedMontyForm` at the same precision, so values
 //! are exchanged through its Montgomery representation.
 
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
 /// A 192-bit column accumulator.
 #[derive(Clone, Copy, Default)]
 struct Acc {
@@ -48,18 +50,20 @@ impl Acc {
     }
 }
 
-/// An odd modulus `m` (little-endian limbs) with `−m^{−1} mod 2^64`.
-#[derive(Clone)]
+/// An odd modulus `m` (little-endian limbs) with `−m^{−1} mod 2^64` and `R² mod m`.
+/// Zeroized on drop (for the secret moduli `p`, `q`, `p²`, `q²`).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(super) struct Modulus {
     m: Vec<u64>,
     m_neg_inv: u64,
+    r2: Vec<u64>,
 }
 
 impl Modulus {
-    /// `m` must be odd and non-empty.
-    pub(super) fn new(m: Vec<u64>) -> Option<Self> {
+    /// `m` must be odd, and `r2 = R² mod m` with the same number of limbs.
+    pub(super) fn new(m: Vec<u64>, r2: Vec<u64>) -> Option<Self> {
         let m0 = *m.first()?;
-        if m0 & 1 == 0 {
+        if m0 & 1 == 0 || r2.len() != m.len() {
             return None;
         }
         // Newton iteration for m0^{-1} mod 2^64 (each step doubles the number of correct bits).
@@ -70,7 +74,27 @@ impl Modulus {
         Some(Modulus {
             m,
             m_neg_inv: inv.wrapping_neg(),
+            r2,
         })
+    }
+
+    /// `x·R mod m` for `x < m`.
+    pub(super) fn enter_mont(&self, x: &[u64]) -> Vec<u64> {
+        let mut u = vec![0u64; self.m.len()];
+        let mut out = vec![0u64; self.m.len()];
+        self.mul(x, &self.r2, &mut u, &mut out);
+        out
+    }
+
+    /// `x·R^{−1} mod m` (leaves the Montgomery domain).
+    pub(super) fn leave_mont(&self, x: &[u64]) -> Vec<u64> {
+        let mut one = vec![0u64; self.m.len()];
+        one[0] = 1;
+        let mut u = vec![0u64; self.m.len()];
+        let mut out = vec![0u64; self.m.len()];
+        self.mul(x, &one, &mut u, &mut out);
+        u.zeroize();
+        out
     }
 
     pub(super) fn limbs(&self) -> usize {
@@ -230,10 +254,172 @@ pub(super) fn pow_public_exponent(
         i = low;
     }
     for v in table.iter_mut() {
-        v.fill(0);
+        v.zeroize();
     }
-    u.fill(0);
-    tmp.fill(0);
-    x2.fill(0);
+    u.zeroize();
+    tmp.zeroize();
+    x2.zeroize();
     acc
+}
+
+/// `x^e` on Montgomery residues for a *secret* exponent `e` (little-endian limbs; all
+/// `64·e.len()` bits are processed): fixed 4-bit windows, every window squares four times and
+/// multiplies by a table entry chosen by a masked scan of the whole table, so time and memory
+/// access depend only on the sizes.
+pub(super) fn pow_secret_exponent(m: &Modulus, x: &[u64], e: &[u64]) -> Vec<u64> {
+    const WINDOW: usize = 4;
+    const ENTRIES: usize = 1 << WINDOW;
+    let n = m.limbs();
+    let mut u = vec![0u64; n];
+    let mut one = vec![0u64; n];
+    one[0] = 1;
+    let one_mont = m.enter_mont(&one);
+    // table[k] = x^k
+    let mut table: Vec<Vec<u64>> = Vec::with_capacity(ENTRIES);
+    table.push(one_mont.clone());
+    table.push(x.to_vec());
+    for k in 2..ENTRIES {
+        let mut next = vec![0u64; n];
+        m.mul(&table[k - 1], x, &mut u, &mut next);
+        table.push(next);
+    }
+    let mut acc = one_mont;
+    let mut tmp = vec![0u64; n];
+    let mut sel = vec![0u64; n];
+    let windows_per_limb = 64 / WINDOW;
+    for w in (0..e.len() * windows_per_limb).rev() {
+        for _ in 0..WINDOW {
+            m.square(&acc, &mut u, &mut tmp);
+            core::mem::swap(&mut acc, &mut tmp);
+        }
+        let idx =
+            (e[w / windows_per_limb] >> ((w % windows_per_limb) * WINDOW)) & (ENTRIES as u64 - 1);
+        sel.fill(0);
+        for (k, entry) in table.iter().enumerate() {
+            let d = (k as u64) ^ idx;
+            // all ones iff d == 0
+            let mask = ((d | d.wrapping_neg()) >> 63).wrapping_sub(1);
+            for (s, t) in sel.iter_mut().zip(entry) {
+                *s |= t & mask;
+            }
+        }
+        m.mul(&acc, &sel, &mut u, &mut tmp);
+        core::mem::swap(&mut acc, &mut tmp);
+    }
+    for v in table.iter_mut() {
+        v.zeroize();
+    }
+    u.zeroize();
+    tmp.zeroize();
+    sel.zeroize();
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
+    use crypto_bigint::{BoxedUint, Odd};
+    use proptest::prelude::*;
+
+    fn uint(limbs: &[u64]) -> BoxedUint {
+        let bytes: Vec<u8> = limbs.iter().flat_map(|w| w.to_le_bytes()).collect();
+        BoxedUint::from_le_slice(&bytes, 64 * limbs.len() as u32).unwrap()
+    }
+
+    fn limbs(x: &BoxedUint, n: usize) -> Vec<u64> {
+        let bytes = x.to_le_bytes();
+        let mut out = vec![0u64; n];
+        for (o, c) in out.iter_mut().zip(bytes.chunks(8)) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            *o = u64::from_le_bytes(w);
+        }
+        out
+    }
+
+    /// A modulus from arbitrary words (forced odd, top word non-zero), its `crypto-bigint` params
+    /// (the oracle), and our `Modulus`.
+    fn setup(mut words: Vec<u64>) -> (BoxedMontyParams, Modulus) {
+        words[0] |= 1;
+        let last = words.len() - 1;
+        words[last] |= 1 << 63;
+        let n = words.len();
+        let params = BoxedMontyParams::new_vartime(Odd::new(uint(&words)).unwrap());
+        // R mod m is the Montgomery form of 1; R² mod m is its square in the plain domain.
+        let r_mod = BoxedMontyForm::one(&params).as_montgomery().clone();
+        let r2 = r_mod.mul_mod(&r_mod, params.modulus().as_nz_ref());
+        (params, Modulus::new(words, limbs(&r2, n)).unwrap())
+    }
+
+    fn reduce(params: &BoxedMontyParams, words: &[u64]) -> BoxedUint {
+        uint(words).rem(params.modulus().as_nz_ref())
+    }
+
+    fn check(words: Vec<u64>, a: Vec<u64>, b: Vec<u64>, e: Vec<u64>) {
+        let n = words.len();
+        let (params, m) = setup(words);
+        let a = reduce(&params, &a);
+        let b = reduce(&params, &b);
+        let fa = BoxedMontyForm::new(a.clone(), &params);
+        let fb = BoxedMontyForm::new(b.clone(), &params);
+        let am = m.enter_mont(&limbs(&a, n));
+        let bm = m.enter_mont(&limbs(&b, n));
+        assert_eq!(am, limbs(fa.as_montgomery(), n));
+        let mut u = vec![0u64; n];
+        let mut out = vec![0u64; n];
+        m.mul(&am, &bm, &mut u, &mut out);
+        assert_eq!(out, limbs((&fa * &fb).as_montgomery(), n), "mul");
+        m.square(&am, &mut u, &mut out);
+        assert_eq!(out, limbs(fa.square().as_montgomery(), n), "square");
+        assert_eq!(m.leave_mont(&am), limbs(&a, n), "from_mont");
+        let ev = uint(&e);
+        let expected = limbs(fa.pow(&ev).as_montgomery(), n);
+        let one_mont = limbs(BoxedMontyForm::one(&params).as_montgomery(), n);
+        let bits = 64 * e.len() as u32;
+        let got = pow_public_exponent(&m, &am, &one_mont, |i| ev.bit_vartime(i), bits);
+        assert_eq!(got, expected, "pow_public_exponent");
+        assert_eq!(
+            pow_secret_exponent(&m, &am, &e),
+            expected,
+            "pow_secret_exponent"
+        );
+    }
+
+    #[test]
+    fn edge_values() {
+        for n in [1usize, 2, 3, 4, 7, 32, 64] {
+            // m = 2^(64n) − 1, operands m − 1 and all-ones (reduced), exponent all ones / zero.
+            let all = vec![u64::MAX; n];
+            check(all.clone(), all.clone(), all.clone(), vec![u64::MAX; 2]);
+            check(all.clone(), vec![0; n], all.clone(), vec![0; 2]);
+            let mut small = vec![0u64; n];
+            small[0] = 1;
+            check(all.clone(), small.clone(), small, vec![1, 0]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn agrees_with_crypto_bigint(
+            n in 1usize..10,
+            seed in prop::collection::vec(any::<u64>(), 40),
+            e in prop::collection::vec(any::<u64>(), 1..4),
+        ) {
+            let words = seed[..n].to_vec();
+            let a = seed[10..10 + n].to_vec();
+            let b = seed[20..20 + n].to_vec();
+            check(words, a, b, e);
+        }
+
+        #[test]
+        fn agrees_with_crypto_bigint_4096(
+            seed in prop::collection::vec(any::<u64>(), 192),
+            e in prop::collection::vec(any::<u64>(), 1..3),
+        ) {
+            check(seed[..64].to_vec(), seed[64..128].to_vec(), seed[128..].to_vec(), e);
+        }
+    }
 }
