@@ -83,6 +83,7 @@ impl Modulus {
         let mut u = vec![0u64; self.m.len()];
         let mut out = vec![0u64; self.m.len()];
         self.mul(x, &self.r2, &mut u, &mut out);
+        u.zeroize();
         out
     }
 
