@@ -140,8 +140,8 @@ fn be_bytes_fixed(x: &BoxedUint, len: usize) -> Result<Vec<u8>> {
 /// Constant-time equality of two integers (at a common precision).
 fn ct_eq_uint(a: &BoxedUint, b: &BoxedUint) -> Choice {
     let bits = a.bits_precision().max(b.bits_precision());
-    let a = a.resize_unchecked(bits).to_be_bytes();
-    let b = b.resize_unchecked(bits).to_be_bytes();
+    let a = Zeroizing::new(Zeroizing::new(a.resize_unchecked(bits)).to_be_bytes());
+    let b = Zeroizing::new(Zeroizing::new(b.resize_unchecked(bits)).to_be_bytes());
     a.as_ref().ct_eq(b.as_ref())
 }
 
