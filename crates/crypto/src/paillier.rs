@@ -1120,9 +1120,30 @@ fn membership_challenge(t: &mut Transcript, pk: &PublicKey, us: &[BoxedUint]) ->
     BoxedUint::from_be_slice(&buf, CHALLENGE_BITS).map_err(|e| perr(format!("{e:?}")))
 }
 
-/// `(g^m · c^{−1}) mod n²` in Montgomery form.
-fn branch_base(pk: &PublicKey, m: &BoxedUint, c_inv: &BoxedMontyForm) -> Result<BoxedMontyForm> {
-    Ok(BoxedMontyForm::new(pk.g_pow(m)?, &pk.n2_params) * c_inv)
+/// `u = v^n · (g^m · c^{−1})^e mod n²` for a branch, in one pass of shared squarings
+/// (`e` has [`CHALLENGE_BITS`] bits and is treated as secret: the prover's real branch has `e = 0`).
+fn branch_commitment(
+    pk: &PublicKey,
+    v: &BoxedUint,
+    m: &BoxedUint,
+    c_inv: &BoxedMontyForm,
+    e: &BoxedUint,
+) -> Result<BoxedUint> {
+    let base = (BoxedMontyForm::new(pk.g_pow(m)?, &pk.n2_params) * c_inv).retrieve();
+    let md = &pk.n2_limbs;
+    let v = to_limbs(&resize(v, pk.n2_prec)?, md.limbs());
+    let vm = Zeroizing::new(md.enter_mont(&v));
+    let bm = md.enter_mont(&to_limbs(&base, md.limbs()));
+    let e = to_limbs(e, (CHALLENGE_BITS / 64) as usize);
+    let u = Zeroizing::new(monty::pow2(
+        md,
+        &vm,
+        |i| pk.n.bit_vartime(i),
+        pk.bits,
+        &bm,
+        &e,
+    ));
+    from_limbs(&md.leave_mont(&u), pk.n2_prec)
 }
 
 impl MembershipProof {
@@ -1170,8 +1191,7 @@ impl MembershipProof {
             let v = resize(v.expose(), pk.n_prec)?;
             rho.ct_assign(&v, is_real);
             // u_j = v_j^n · (g^{m_j}/c)^{e_j}; for the real branch e_j = 0 so u_i = ρ^n.
-            let u = pk.rn(&v)? * branch_base(pk, m, &c_inv)?.pow_bounded_exp(&e, CHALLENGE_BITS);
-            us.push(u.retrieve());
+            us.push(branch_commitment(pk, &v, m, &c_inv, &e)?);
             es.push(e);
             vs.push(v);
         }
@@ -1223,8 +1243,7 @@ impl MembershipProof {
             let v = pk.check_randomness(&Randomness(v.clone())).map_err(|_| {
                 Error::InvalidProof("paillier membership proof: response not in Z_n^*")
             })?;
-            let u = pk.rn(&v)? * branch_base(pk, m, &c_inv)?.pow_bounded_exp(&e, CHALLENGE_BITS);
-            us.push(u.retrieve());
+            us.push(branch_commitment(pk, &v, m, &c_inv, &e)?);
             sum = sum.wrapping_add(&e);
         }
         let mut t = membership_transcript(context, pk, &cx, &values)?;

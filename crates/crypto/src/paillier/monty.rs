@@ -316,6 +316,107 @@ pub(super) fn pow_secret_exponent(m: &Modulus, x: &[u64], e: &[u64]) -> Vec<u64>
     acc
 }
 
+/// Positions and values of the sliding windows (width `window`) of a public exponent, scanned
+/// from the top: `at[i] = Some(v)` when a window with odd value `v` ends at bit `i`.
+fn sliding_windows(e_bit: &impl Fn(u32) -> bool, e_bits: u32, window: u32) -> Vec<Option<usize>> {
+    let mut at = vec![None; e_bits as usize];
+    let mut i = e_bits;
+    while i > 0 {
+        let top = i - 1;
+        if !e_bit(top) {
+            i -= 1;
+            continue;
+        }
+        let mut low = top.saturating_sub(window - 1);
+        while !e_bit(low) {
+            low += 1;
+        }
+        let mut value = 0usize;
+        for k in (low..=top).rev() {
+            value = (value << 1) | usize::from(e_bit(k));
+        }
+        at[low as usize] = Some(value);
+        i = low;
+    }
+    at
+}
+
+/// `x^a · y^b` on Montgomery residues in one pass of shared squarings, for a *public* exponent
+/// `a` (`a_bit(i)`, `a_bits` bits; sliding windows of 6 bits) and a *secret* exponent `b`
+/// (little-endian limbs, all bits processed; fixed 4-bit windows, each multiplying by a table
+/// entry chosen by a masked scan). The schedule depends only on `a` and the sizes.
+pub(super) fn pow2(
+    m: &Modulus,
+    x: &[u64],
+    a_bit: impl Fn(u32) -> bool,
+    a_bits: u32,
+    y: &[u64],
+    b: &[u64],
+) -> Vec<u64> {
+    const A_WINDOW: u32 = 6;
+    const B_WINDOW: u32 = 4;
+    const B_ENTRIES: usize = 1 << B_WINDOW;
+    let n = m.limbs();
+    let mut u = vec![0u64; n];
+    let mut plain_one = vec![0u64; n];
+    plain_one[0] = 1;
+    let one = m.enter_mont(&plain_one);
+    // x_table[k] = x^(2k+1); y_table[k] = y^k.
+    let mut x2 = vec![0u64; n];
+    m.square(x, &mut u, &mut x2);
+    let mut x_table: Vec<Vec<u64>> = vec![x.to_vec()];
+    for k in 1..(1usize << (A_WINDOW - 1)) {
+        let mut next = vec![0u64; n];
+        m.mul(&x_table[k - 1], &x2, &mut u, &mut next);
+        x_table.push(next);
+    }
+    let mut y_table: Vec<Vec<u64>> = vec![one.clone(), y.to_vec()];
+    for k in 2..B_ENTRIES {
+        let mut next = vec![0u64; n];
+        m.mul(&y_table[k - 1], y, &mut u, &mut next);
+        y_table.push(next);
+    }
+    let a_windows = sliding_windows(&a_bit, a_bits, A_WINDOW);
+    let b_bits = 64 * b.len() as u32;
+    let mut acc = one;
+    let mut tmp = vec![0u64; n];
+    let mut sel = vec![0u64; n];
+    let mut started = false;
+    for i in (0..a_bits.max(b_bits)).rev() {
+        if started {
+            m.square(&acc, &mut u, &mut tmp);
+            core::mem::swap(&mut acc, &mut tmp);
+        }
+        if let Some(Some(v)) = a_windows.get(i as usize) {
+            m.mul(&acc, &x_table[v >> 1], &mut u, &mut tmp);
+            core::mem::swap(&mut acc, &mut tmp);
+            started = true;
+        }
+        if i % B_WINDOW == 0 && i < b_bits {
+            let idx = (b[(i / 64) as usize] >> (i % 64)) & (B_ENTRIES as u64 - 1);
+            sel.fill(0);
+            for (k, entry) in y_table.iter().enumerate() {
+                let d = (k as u64) ^ idx;
+                let mask = ((d | d.wrapping_neg()) >> 63).wrapping_sub(1);
+                for (s, t) in sel.iter_mut().zip(entry) {
+                    *s |= t & mask;
+                }
+            }
+            m.mul(&acc, &sel, &mut u, &mut tmp);
+            core::mem::swap(&mut acc, &mut tmp);
+            started = true;
+        }
+    }
+    for v in x_table.iter_mut().chain(y_table.iter_mut()) {
+        v.zeroize();
+    }
+    u.zeroize();
+    tmp.zeroize();
+    sel.zeroize();
+    x2.zeroize();
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +486,18 @@ mod tests {
             expected,
             "pow_secret_exponent"
         );
+        // x^e · y^b with a public e and a secret b (b of 1 or 2 limbs), and with e = 0.
+        let bl = if e[0] % 2 == 0 {
+            vec![e[0] ^ 0x5a5a]
+        } else {
+            vec![e[0], !e[0]]
+        };
+        let expected2 = (fa.pow(&ev) * fb.pow(&uint(&bl))).as_montgomery().clone();
+        let got2 = pow2(&m, &am, |i| ev.bit_vartime(i), bits, &bm, &bl);
+        assert_eq!(got2, limbs(&expected2, n), "pow2");
+        let got3 = pow2(&m, &am, |_| false, 0, &bm, &bl);
+        let expected3 = fb.pow(&uint(&bl)).as_montgomery().clone();
+        assert_eq!(got3, limbs(&expected3, n), "pow2 with a = 0");
     }
 
     #[test]
