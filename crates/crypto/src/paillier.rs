@@ -937,7 +937,8 @@ impl SecretKey {
         &self.pk
     }
 
-    /// The primes `(p, q)`.
+    /// The secret primes `(p, q)`: anyone holding them can decrypt. For storage use
+    /// [`SecretKey::to_bytes`] and seal the result.
     pub fn primes(&self) -> (&BoxedUint, &BoxedUint) {
         (&self.p, &self.q)
     }
