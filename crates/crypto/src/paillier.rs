@@ -23,18 +23,21 @@
 //!   lies in a given set of messages), made non-interactive with Fiat–Shamir on a `merlin`
 //!   transcript labelled `tabella/paillier-membership/v1` and bound to a caller context.
 //!
-//! Integers are [`crypto_bigint::BoxedUint`]s; exponentiations with secret exponents
-//! (decryption, randomness recovery, the prover's commitments) use the constant-time
-//! `pow_bounded_exp` over the full bit precision. Comparisons of ciphertexts, openings and keys are
+//! Integers are [`crypto_bigint::BoxedUint`]s. Exponentiations with secret exponents (decryption,
+//! randomness recovery, the prover's commitments) are constant-time over the exponent's full bit
+//! precision; only `r^n` exploits the public bit pattern of `n` (a sliding window). Comparisons of ciphertexts, openings and keys are
 //! constant-time (`subtle`). In JSON, big integers are minimal big-endian lowercase hex strings;
 //! decoding rejects anything else, and every operation checks that a ciphertext is `< n²` and
 //! coprime to `n` ([`PublicKey::validate_ciphertext`]).
 //!
-//! Zeroization: the secret key's integers (`p`, `q`, `λ`, `μ`, CRT parameters) are wiped on drop.
-//! Known gap: the key also caches Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, in
-//! constant time, so decryption does not rebuild them); `crypto-bigint`'s `BoxedMontyParams` is an
-//! `Arc` with no way to wipe it, so those copies are freed without zeroing. Intermediate
-//! Montgomery forms inside `crypto-bigint`'s exponentiation are likewise not wiped.
+//! Arithmetic: `r^n mod n²` (encryption, opening checks, the membership proof) and the CRT
+//! exponentiations of decryption and randomness recovery run on a small product-scanning
+//! Montgomery core with a dedicated squaring (`monty`, private); the rest uses `crypto-bigint`.
+//!
+//! Zeroization: the secret key's integers (`p`, `q`, `λ`, `μ`, CRT parameters, Montgomery moduli)
+//! and the scratch buffers of secret exponentiations are wiped on drop. Not wiped: temporaries
+//! inside `crypto-bigint` operations (e.g. `rem`, `mul_mod`) used while building the key, and
+//! [`SecretKey::decrypt_textbook`], which runs on `crypto-bigint`'s exponentiation.
 
 use core::fmt;
 
@@ -137,8 +140,8 @@ fn be_bytes_fixed(x: &BoxedUint, len: usize) -> Result<Vec<u8>> {
 /// Constant-time equality of two integers (at a common precision).
 fn ct_eq_uint(a: &BoxedUint, b: &BoxedUint) -> Choice {
     let bits = a.bits_precision().max(b.bits_precision());
-    let a = a.resize_unchecked(bits).to_be_bytes();
-    let b = b.resize_unchecked(bits).to_be_bytes();
+    let a = Zeroizing::new(Zeroizing::new(a.resize_unchecked(bits)).to_be_bytes());
+    let b = Zeroizing::new(Zeroizing::new(b.resize_unchecked(bits)).to_be_bytes());
     a.as_ref().ct_eq(b.as_ref())
 }
 
@@ -147,6 +150,54 @@ fn pow_ct(x: &BoxedUint, e: &BoxedUint, params: &BoxedMontyParams) -> BoxedUint 
     BoxedMontyForm::new(x.clone(), params)
         .pow_bounded_exp(e, e.bits_precision())
         .retrieve()
+}
+
+/// Little-endian 64-bit limbs of `x`, exactly `len` of them (`x` must fit).
+fn to_limbs(x: &BoxedUint, len: usize) -> Zeroizing<Vec<u64>> {
+    let bytes = Zeroizing::new(x.to_le_bytes());
+    let mut out = Zeroizing::new(vec![0u64; len]);
+    for (o, chunk) in out.iter_mut().zip(bytes.chunks(8)) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        *o = u64::from_le_bytes(w);
+    }
+    out
+}
+
+/// `m` (odd, at a precision that is a multiple of 64 bits) prepared for [`monty`]: computes
+/// `R² mod m` for `R = 2^precision` with constant-time `crypto-bigint` operations.
+fn monty_modulus(m: &BoxedUint) -> Result<monty::Modulus> {
+    let prec = m.bits_precision();
+    let limbs = prec.div_ceil(64) as usize;
+    let m_nz = nz(m)?;
+    // R mod m = ((R − 1) mod m) + 1, which is < m for odd m > 1.
+    let r_mod = Zeroizing::new(BoxedUint::max(prec).rem(&m_nz).wrapping_add(one(prec)));
+    let r2 = Zeroizing::new(r_mod.mul_mod(&r_mod, &m_nz));
+    monty::Modulus::new(to_limbs(m, limbs).to_vec(), to_limbs(&r2, limbs).to_vec())
+        .ok_or_else(|| perr("Montgomery modulus must be odd"))
+}
+
+/// `x^e mod m` for a secret exponent (all of `e`'s precision is processed) and `x < m`.
+fn pow_secret(
+    m: &monty::Modulus,
+    x: &BoxedUint,
+    e: &BoxedUint,
+    out_bits: u32,
+) -> Result<BoxedUint> {
+    let x = to_limbs(x, m.limbs());
+    let xm = Zeroizing::new(m.enter_mont(&x));
+    let e = to_limbs(e, e.bits_precision().div_ceil(64) as usize);
+    let y = Zeroizing::new(monty::pow_secret_exponent(m, &xm, &e));
+    let y = Zeroizing::new(m.leave_mont(&y));
+    from_limbs(&y, out_bits)
+}
+
+/// The integer with little-endian 64-bit limbs `limbs`, at precision `bits`.
+fn from_limbs(limbs: &[u64], bits: u32) -> Result<BoxedUint> {
+    let bytes: Zeroizing<Vec<u8>> =
+        Zeroizing::new(limbs.iter().flat_map(|w| w.to_le_bytes()).collect());
+    BoxedUint::from_le_slice(&bytes, bits)
+        .map_err(|e| perr(format!("internal error: limb conversion: {e:?}")))
 }
 
 /// Garner's recombination: the `x mod pq` with `x ≡ xp (mod p)`, `x ≡ xq (mod q)`.
@@ -169,6 +220,8 @@ fn crt(
 }
 
 /// Serde helpers: big integers as minimal big-endian lowercase hex (zero is `"00"`).
+mod monty;
+
 mod hexint {
     use super::*;
     use serde::de::Error as _;
@@ -383,6 +436,9 @@ pub struct PublicKey {
     n: BoxedUint,
     n_squared: BoxedUint,
     n2_params: BoxedMontyParams,
+    /// `n²` for the dedicated Montgomery squaring of [`monty`], and `R mod n²` (one).
+    n2_limbs: std::sync::Arc<monty::Modulus>,
+    n2_one: std::sync::Arc<Vec<u64>>,
     bits: u32,
     n_prec: u32,
     n2_prec: u32,
@@ -446,10 +502,18 @@ impl PublicKey {
         odd(&n).map_err(|_| perr("modulus must be odd"))?;
         let n_squared = resize(&n.concatenating_mul(&n), n2_prec)?;
         let n2_params = BoxedMontyParams::new_vartime(odd(&n_squared)?);
+        let n2_limbs = monty_modulus(&n_squared)?;
+        let n2_one = to_limbs(
+            BoxedMontyForm::one(&n2_params).as_montgomery(),
+            n2_limbs.limbs(),
+        )
+        .to_vec();
         Ok(PublicKey {
             n,
             n_squared,
             n2_params,
+            n2_limbs: std::sync::Arc::new(n2_limbs),
+            n2_one: std::sync::Arc::new(n2_one),
             bits,
             n_prec,
             n2_prec,
@@ -575,10 +639,24 @@ impl PublicKey {
         Err(perr("could not sample a unit mod n (broken RNG?)"))
     }
 
-    /// `r^n mod n²` (constant-time in `r`; `n` is public).
+    /// `r^n mod n²`, by [`monty::pow_public_exponent`]: dedicated Montgomery squaring and a
+    /// sliding window over the bits of `n`. The exponent is public, so the sequence of squarings,
+    /// multiplications and table reads depends only on `n`, never on `r`.
     fn rn(&self, r: &BoxedUint) -> Result<BoxedMontyForm> {
         let r = resize(r, self.n2_prec)?;
-        Ok(BoxedMontyForm::new(r, &self.n2_params).pow_bounded_exp(&self.n, self.bits))
+        let x = BoxedMontyForm::new(r, &self.n2_params);
+        let x = to_limbs(x.as_montgomery(), self.n2_limbs.limbs());
+        let y = Zeroizing::new(monty::pow_public_exponent(
+            &self.n2_limbs,
+            &x,
+            &self.n2_one,
+            |i| self.n.bit_vartime(i),
+            self.bits,
+        ));
+        Ok(BoxedMontyForm::from_montgomery(
+            from_limbs(&y, self.n2_prec)?,
+            &self.n2_params,
+        ))
     }
 
     /// `g^m = 1 + m·n mod n²` for `m < n` (exact: `m·n + 1 < n²`).
@@ -658,16 +736,14 @@ pub struct SecretKey {
     pk: PublicKey,
     p: BoxedUint,
     q: BoxedUint,
-    /// Montgomery parameters mod `p`, `q`, `p²`, `q²` (built once, constant-time). They live in
-    /// `crypto-bigint` `Arc`s that cannot be wiped: see the module documentation.
-    #[zeroize(skip)]
-    p_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    q_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    p2_params: BoxedMontyParams,
-    #[zeroize(skip)]
-    q2_params: BoxedMontyParams,
+    /// `p²`, `q²`.
+    p_squared: BoxedUint,
+    q_squared: BoxedUint,
+    /// Montgomery moduli `p`, `q`, `p²`, `q²` for [`monty`] (zeroized on drop).
+    p_mod: monty::Modulus,
+    q_mod: monty::Modulus,
+    p2_mod: monty::Modulus,
+    q2_mod: monty::Modulus,
     /// `p − 1`, `q − 1` (decryption exponents).
     p_minus_1: BoxedUint,
     q_minus_1: BoxedUint,
@@ -722,12 +798,18 @@ fn safe_prime<R: RngCore + CryptoRng>(bits: u32, rng: &mut R) -> Result<BoxedUin
 fn decrypt_part(
     c: &BoxedUint,
     p: &BoxedUint,
-    p2_params: &BoxedMontyParams,
+    p_squared: &BoxedUint,
+    p2_mod: &monty::Modulus,
     p_minus_1: &BoxedUint,
     hp: &BoxedUint,
 ) -> Result<BoxedUint> {
-    let cp = Zeroizing::new(c.rem(p2_params.modulus().as_nz_ref()));
-    let x = Zeroizing::new(pow_ct(&cp, p_minus_1, p2_params));
+    let cp = Zeroizing::new(c.rem(&nz(p_squared)?));
+    let x = Zeroizing::new(pow_secret(
+        p2_mod,
+        &cp,
+        p_minus_1,
+        p_squared.bits_precision(),
+    )?);
     let l = Zeroizing::new(
         x.wrapping_sub(one(x.bits_precision()))
             .wrapping_div(&nz(p)?),
@@ -737,9 +819,14 @@ fn decrypt_part(
 }
 
 /// `r mod p = (c mod p)^{d_p} mod p`.
-fn recover_part(c: &BoxedUint, p_params: &BoxedMontyParams, dp: &BoxedUint) -> BoxedUint {
-    let cp = Zeroizing::new(c.rem(p_params.modulus().as_nz_ref()));
-    pow_ct(&cp, dp, p_params)
+fn recover_part(
+    c: &BoxedUint,
+    p: &BoxedUint,
+    p_mod: &monty::Modulus,
+    dp: &BoxedUint,
+) -> Result<BoxedUint> {
+    let cp = Zeroizing::new(c.rem(&nz(p)?));
+    pow_secret(p_mod, &cp, dp, p.bits_precision())
 }
 
 impl SecretKey {
@@ -792,10 +879,12 @@ impl SecretKey {
         let q_nz = nz(&q)?;
         let p_odd = odd(&p)?;
         let q_odd = odd(&q)?;
-        let p_params = BoxedMontyParams::new(p_odd.clone());
-        let q_params = BoxedMontyParams::new(q_odd.clone());
-        let p2_params = BoxedMontyParams::new(odd(&p.concatenating_mul(&*p))?);
-        let q2_params = BoxedMontyParams::new(odd(&q.concatenating_mul(&*q))?);
+        let p_squared = p.concatenating_mul(&*p);
+        let q_squared = q.concatenating_mul(&*q);
+        let p_mod = monty_modulus(&p)?;
+        let q_mod = monty_modulus(&q)?;
+        let p2_mod = monty_modulus(&p_squared)?;
+        let q2_mod = monty_modulus(&q_squared)?;
         let p_minus_1 = p.wrapping_sub(one(pp));
         let q_minus_1 = q.wrapping_sub(one(pp));
 
@@ -831,10 +920,12 @@ impl SecretKey {
             pk,
             p: (*p).clone(),
             q: (*q).clone(),
-            p_params,
-            q_params,
-            p2_params,
-            q2_params,
+            p_squared,
+            q_squared,
+            p_mod,
+            q_mod,
+            p2_mod,
+            q2_mod,
             p_minus_1,
             q_minus_1,
             lambda,
@@ -852,7 +943,8 @@ impl SecretKey {
         &self.pk
     }
 
-    /// The primes `(p, q)`.
+    /// The secret primes `(p, q)`: anyone holding them can decrypt. For storage use
+    /// [`SecretKey::to_bytes`] and seal the result.
     pub fn primes(&self) -> (&BoxedUint, &BoxedUint) {
         (&self.p, &self.q)
     }
@@ -863,14 +955,16 @@ impl SecretKey {
         let mp = Zeroizing::new(decrypt_part(
             &c,
             &self.p,
-            &self.p2_params,
+            &self.p_squared,
+            &self.p2_mod,
             &self.p_minus_1,
             &self.hp,
         )?);
         let mq = Zeroizing::new(decrypt_part(
             &c,
             &self.q,
-            &self.q2_params,
+            &self.q_squared,
+            &self.q2_mod,
             &self.q_minus_1,
             &self.hq,
         )?);
@@ -894,8 +988,8 @@ impl SecretKey {
     /// `(c mod p)^{n^{−1} mod (p−1)}` and the same mod `q`, recombined by CRT.
     pub fn recover_randomness(&self, c: &Ciphertext) -> Result<Randomness> {
         let c = self.pk.validate_ciphertext(c)?;
-        let rp = Zeroizing::new(recover_part(&c, &self.p_params, &self.dp));
-        let rq = Zeroizing::new(recover_part(&c, &self.q_params, &self.dq));
+        let rp = Zeroizing::new(recover_part(&c, &self.p, &self.p_mod, &self.dp)?);
+        let rq = Zeroizing::new(recover_part(&c, &self.q, &self.q_mod, &self.dq)?);
         Ok(Randomness(crt(
             &rp,
             &rq,
@@ -979,7 +1073,10 @@ impl SecretKey {
 /// verifier recomputes `u_j = v_j^n · (g^{m_j}/c)^{e_j} mod n²` for all `j`, the challenge, and
 /// checks `Σ e_j ≡ e (mod 2^256)`. Special soundness holds because any two accepting challenges
 /// differ by less than `2^256`, which is below the smallest prime factor of `n`, so the difference
-/// is invertible mod `n` and an `n`-th root of `c/g^{m_j}` can be extracted.
+/// is invertible mod `n` and an `n`-th root of `c/g^{m_j}` can be extracted. (Keys from
+/// [`SecretKey::generate`] / [`SecretKey::from_primes`] have two primes of equal length, ≥ 1024
+/// bits; a [`PublicKey`] built from a bare modulus cannot be checked for this, so soundness against
+/// the key holder additionally assumes an honestly generated key.)
 ///
 /// All branches are computed the same way (the real branch is a simulated one with `e_i = 0`,
 /// selected in constant time), so proving time does not depend on `i`.
@@ -1030,9 +1127,30 @@ fn membership_challenge(t: &mut Transcript, pk: &PublicKey, us: &[BoxedUint]) ->
     BoxedUint::from_be_slice(&buf, CHALLENGE_BITS).map_err(|e| perr(format!("{e:?}")))
 }
 
-/// `(g^m · c^{−1}) mod n²` in Montgomery form.
-fn branch_base(pk: &PublicKey, m: &BoxedUint, c_inv: &BoxedMontyForm) -> Result<BoxedMontyForm> {
-    Ok(BoxedMontyForm::new(pk.g_pow(m)?, &pk.n2_params) * c_inv)
+/// `u = v^n · (g^m · c^{−1})^e mod n²` for a branch, in one pass of shared squarings
+/// (`e` has [`CHALLENGE_BITS`] bits and is treated as secret: the prover's real branch has `e = 0`).
+fn branch_commitment(
+    pk: &PublicKey,
+    v: &BoxedUint,
+    m: &BoxedUint,
+    c_inv: &BoxedMontyForm,
+    e: &BoxedUint,
+) -> Result<BoxedUint> {
+    let base = (BoxedMontyForm::new(pk.g_pow(m)?, &pk.n2_params) * c_inv).retrieve();
+    let md = &pk.n2_limbs;
+    let v = to_limbs(&resize(v, pk.n2_prec)?, md.limbs());
+    let vm = Zeroizing::new(md.enter_mont(&v));
+    let bm = md.enter_mont(&to_limbs(&base, md.limbs()));
+    let e = to_limbs(e, (CHALLENGE_BITS / 64) as usize);
+    let u = Zeroizing::new(monty::pow2(
+        md,
+        &vm,
+        |i| pk.n.bit_vartime(i),
+        pk.bits,
+        &bm,
+        &e,
+    ));
+    from_limbs(&md.leave_mont(&u), pk.n2_prec)
 }
 
 impl MembershipProof {
@@ -1080,8 +1198,7 @@ impl MembershipProof {
             let v = resize(v.expose(), pk.n_prec)?;
             rho.ct_assign(&v, is_real);
             // u_j = v_j^n · (g^{m_j}/c)^{e_j}; for the real branch e_j = 0 so u_i = ρ^n.
-            let u = pk.rn(&v)? * branch_base(pk, m, &c_inv)?.pow_bounded_exp(&e, CHALLENGE_BITS);
-            us.push(u.retrieve());
+            us.push(branch_commitment(pk, &v, m, &c_inv, &e)?);
             es.push(e);
             vs.push(v);
         }
@@ -1133,8 +1250,7 @@ impl MembershipProof {
             let v = pk.check_randomness(&Randomness(v.clone())).map_err(|_| {
                 Error::InvalidProof("paillier membership proof: response not in Z_n^*")
             })?;
-            let u = pk.rn(&v)? * branch_base(pk, m, &c_inv)?.pow_bounded_exp(&e, CHALLENGE_BITS);
-            us.push(u.retrieve());
+            us.push(branch_commitment(pk, &v, m, &c_inv, &e)?);
             sum = sum.wrapping_add(&e);
         }
         let mut t = membership_transcript(context, pk, &cx, &values)?;
@@ -1424,6 +1540,20 @@ mod tests {
             back.verify(pk(), &c).unwrap();
             let pk_back: PublicKey = serde_json::from_str(&serde_json::to_string(pk()).unwrap()).unwrap();
             prop_assert_eq!(&pk_back, pk());
+        }
+
+        #[test]
+        fn prop_proof_json_round_trip(m in 0u64..3, seed in any::<u64>()) {
+            let mut rng = rng(seed);
+            let s = set(&[0, 1, 2]);
+            let (c, r) = pk().encrypt(&pt(m), &mut rng).unwrap();
+            let p = MembershipProof::prove(b"json", pk(), &c, &s, m as usize, &r, &mut rng).unwrap();
+            let json = serde_json::to_string(&p).unwrap();
+            let back: MembershipProof = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&back, &p);
+            prop_assert!(back.verify(b"json", pk(), &c, &s).is_ok());
+            let c_back: Ciphertext = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+            prop_assert!(back.verify(b"json", pk(), &c_back, &s).is_ok());
         }
 
         #[test]
