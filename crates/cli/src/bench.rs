@@ -12,9 +12,12 @@ use serde::Serialize;
 
 use tabella_crypto::batch::BatchVerifier;
 use tabella_crypto::disjunctive::{OneOfProof, PrecomputedKey};
+use tabella_crypto::dkg::{JointKey, KeyShare, Round1, TrusteeIndex};
 use tabella_crypto::elgamal::SecretKey;
 use tabella_crypto::group::SecretScalar;
+use tabella_crypto::paillier::{MembershipProof, Plaintext};
 use tabella_crypto::range::RangeProof;
+use tabella_crypto::threshold::DecryptionShare;
 use tabella_crypto::vector::{EncryptedVector, VectorRule};
 
 /// Arguments of `tabella bench`.
@@ -323,6 +326,94 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         Some(500.0),
     ));
 
+    // Threshold decryption: one trustee's partial decryption with its DLEQ proof (2-of-3 key).
+    let shares = threshold_key_shares(&mut rng)?;
+    let n = iters(500, scale);
+    let cts: Vec<_> = (0..n)
+        .map(|i| key.encrypt(i as u64 & 1, &mut rng).0)
+        .collect();
+    let t = Instant::now();
+    let parts: Vec<DecryptionShare> = cts
+        .iter()
+        .map(|ct| DecryptionShare::create(&shares.1[0], ct, b"bench-tally", &mut rng))
+        .collect();
+    figures.push(figure(
+        "partial_decrypt_prove",
+        "trustee partial decryption + DLEQ proof",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let t = Instant::now();
+    for (p, ct) in parts.iter().zip(&cts) {
+        p.verify(&shares.0, ct, b"bench-tally")?;
+    }
+    figures.push(figure(
+        "partial_decrypt_verify",
+        "verify one partial decryption",
+        t.elapsed(),
+        n,
+        None,
+    ));
+
+    // Paillier, 2048-bit modulus (seed 000), on the frozen test key's size; a fresh key is
+    // generated once (safe primes, ~1-2 s) and not timed.
+    let psk = tabella_crypto::paillier::SecretKey::generate(2048, &mut rng)?;
+    let ppk = psk.public_key().clone();
+    let n = iters(40, scale);
+    let t = Instant::now();
+    let pcts: Vec<_> = (0..n)
+        .map(|i| ppk.encrypt(&Plaintext::from(i as u64 % 10), &mut rng))
+        .collect::<Result<_, _>>()?;
+    figures.push(figure(
+        "paillier2048_encrypt",
+        "Paillier encryption, n = 2048 bits",
+        t.elapsed(),
+        n,
+        Some(15_000.0),
+    ));
+    let t = Instant::now();
+    for (c, _) in &pcts {
+        std::hint::black_box(psk.decrypt(c)?);
+    }
+    figures.push(figure(
+        "paillier2048_decrypt",
+        "Paillier CRT decryption",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let set: Vec<Plaintext> = (0..10u64).map(Plaintext::from).collect();
+    let n = iters(6, scale);
+    let t = Instant::now();
+    let mproofs: Vec<MembershipProof> = pcts
+        .iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, (c, r))| {
+            MembershipProof::prove(b"bench-paillier", &ppk, c, &set, i % 10, r, &mut rng)
+        })
+        .collect::<Result<_, _>>()?;
+    let n = mproofs.len();
+    figures.push(figure(
+        "paillier_membership10_prove",
+        "Paillier 1-out-of-10 membership proof (Baudron et al.), prove",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let t = Instant::now();
+    for ((c, _), p) in pcts.iter().zip(&mproofs) {
+        p.verify(b"bench-paillier", &ppk, c, &set)?;
+    }
+    figures.push(figure(
+        "paillier_membership10_verify",
+        "Paillier 1-out-of-10 membership proof, verify",
+        t.elapsed(),
+        n,
+        None,
+    ));
+
     // Bulletproofs, 32-bit.
     let n = iters(50, scale);
     let gammas: Vec<SecretScalar> = (0..n).map(|_| SecretScalar::random(&mut rng)).collect();
@@ -360,4 +451,42 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         threads: 1,
         figures,
     })
+}
+
+/// Runs a 2-of-3 key ceremony and returns the joint key and the key shares.
+fn threshold_key_shares(rng: &mut ChaCha20Rng) -> anyhow::Result<(JointKey, Vec<KeyShare>)> {
+    use tabella_crypto::dkg::DkgParams;
+    use tabella_crypto::elgamal::PublicKey;
+    let params = DkgParams::new(3, 2, b"bench")?;
+    let secrets: Vec<SecretScalar> = (0..3).map(|_| SecretScalar::random(rng)).collect();
+    let publics: Vec<PublicKey> = secrets
+        .iter()
+        .map(|s| PublicKey(s.expose() * tabella_crypto::group::G))
+        .collect();
+    let mut r2 = Vec::new();
+    let mut dealings = Vec::new();
+    for (i, s) in secrets.iter().enumerate() {
+        let r1 = Round1::new(
+            params.clone(),
+            TrusteeIndex::new(i as u16 + 1)?,
+            s.clone(),
+            publics.clone(),
+        )?;
+        let (next, d) = r1.deal(rng);
+        r2.push(next);
+        dealings.push(d);
+    }
+    let mut shares = Vec::new();
+    let mut joint = None;
+    for r in r2 {
+        let (r3, complaints) = r.receive(&dealings, rng)?;
+        if !complaints.is_empty() {
+            anyhow::bail!("unexpected complaint in the benchmark key ceremony");
+        }
+        let (share, outcome) = r3.resolve(&[])?;
+        shares.push(share);
+        joint = Some(outcome.joint_key);
+    }
+    let joint = joint.ok_or_else(|| anyhow::anyhow!("no trustees"))?;
+    Ok((joint, shares))
 }

@@ -35,16 +35,18 @@ pub type EnabledKey = tabella_crypto::stealth::StealthKey;
 /// What an official does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+// Actions are decoded and applied one at a time; a few hundred bytes of stack per action is fine.
+#[allow(clippy::large_enum_variant)]
 pub enum OfficialAction {
     /// Council: create the election with this manifest (phase Setup).
     Create {
         /// The manifest.
-        manifest: Manifest,
+        manifest: Box<Manifest>,
     },
     /// Council: start the trustees' key ceremony (Setup → KeyCeremony).
     StartKeyCeremony,
     /// Trustee: a key-ceremony message.
-    KeyCeremony(KeyCeremonyMessage),
+    KeyCeremony(Box<KeyCeremonyMessage>),
     /// Council: open the election (KeyCeremony → Open, or Setup → Open for Paillier).
     Open,
     /// Identity validator: this whitelisted voter's identity was checked and a token blind-signed.

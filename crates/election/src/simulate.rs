@@ -301,7 +301,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     d.submit(sign(
         &election_id,
         OfficialAction::Create {
-            manifest: manifest.clone(),
+            manifest: Box::new(manifest.clone()),
         },
         &off.council,
     )?)?;
@@ -608,7 +608,9 @@ fn key_ceremony(
         let (r2, dealing) = r1.deal(rng);
         d.submit(sign(
             election_id,
-            OfficialAction::KeyCeremony(KeyCeremonyMessage::Dealing(dealing.clone())),
+            OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Dealing(Box::new(
+                dealing.clone(),
+            )))),
             &off.trustee_signing[i],
         )?)?;
         dealings.push(dealing);
@@ -621,10 +623,10 @@ fn key_ceremony(
         let me = TrusteeIndex::new(i as u16 + 1)?;
         d.submit(sign(
             election_id,
-            OfficialAction::KeyCeremony(KeyCeremonyMessage::Complaints {
+            OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Complaints {
                 complainer: me,
                 complaints: complaints.clone(),
-            }),
+            })),
             &off.trustee_signing[i],
         )?)?;
         all_complaints.extend(complaints);

@@ -288,7 +288,7 @@ impl ElectionState {
             )?;
             self.whitelist = manifest.whitelist.iter().copied().collect();
             self.authorized = vec![0; manifest.tables.len()];
-            self.manifest = Some(manifest.clone());
+            self.manifest = Some((**manifest).clone());
             self.phase = Some(Phase::Setup);
             return Ok(Event::Official {
                 action: name.into(),
@@ -330,7 +330,7 @@ impl ElectionState {
                         Error::Unauthorized(format!("{sender} is not a trustee of this election"))
                     })?;
                 Self::require_signer(signer, &spec.signing_key, "trustee named in the message")?;
-                match msg {
+                match *msg {
                     KeyCeremonyMessage::Dealing(d) => {
                         if self.dealings.iter().any(|x| x.dealer == d.dealer) {
                             return Err(Error::Trustees(format!(
@@ -338,7 +338,7 @@ impl ElectionState {
                                 d.dealer
                             )));
                         }
-                        self.dealings.push(d);
+                        self.dealings.push(*d);
                     }
                     KeyCeremonyMessage::Complaints { complaints, .. } => {
                         if complaints.iter().any(|c| c.complainer != sender) {
@@ -594,7 +594,7 @@ impl ElectionState {
 
     /// The key ballots are verified against.
     fn ballot_key(&self) -> Result<&ElectionKey> {
-        self.election_key.as_ref().ok_or_else(|| Error::WrongPhase {
+        self.election_key.as_ref().ok_or(Error::WrongPhase {
             action: "cast a ballot",
             phase: "without an election key",
         })
@@ -681,8 +681,9 @@ pub fn verify_ballots_parallel(
         .par_chunks(chunk)
         .enumerate()
         .flat_map_iter(|(ci, chunk)| {
-            let mut bv =
-                BatchVerifier::new(ChaCha20Rng::seed_from_u64(ci as u64 ^ 0x7461_6265_6c6c_61));
+            let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(
+                ci as u64 ^ 0x0074_6162_656c_6c61,
+            ));
             let mut shape: Vec<Result<()>> = Vec::with_capacity(chunk.len());
             for (b, p, s) in chunk {
                 shape.push(p.add_to_batch(b, manifest, pk, s, &mut bv));

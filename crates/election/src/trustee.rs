@@ -18,7 +18,7 @@ use crate::tally::{Results, Tallies};
 #[serde(tag = "message", rename_all = "snake_case")]
 pub enum KeyCeremonyMessage {
     /// Round 1: Feldman commitments, proof of the secret, encrypted shares.
-    Dealing(Dealing),
+    Dealing(Box<Dealing>),
     /// Round 2: complaints against dealers whose share failed the Feldman check.
     Complaints {
         /// The complaining trustee.

@@ -360,7 +360,7 @@ fn quota_double_vote_and_registration_rules() {
     assert!(matches!(
         st.apply(&off(
             OfficialAction::Create {
-                manifest: manifest.clone()
+                manifest: Box::new(manifest.clone())
             },
             &juror
         )),
@@ -368,7 +368,7 @@ fn quota_double_vote_and_registration_rules() {
     ));
     st.apply(&off(
         OfficialAction::Create {
-            manifest: manifest.clone(),
+            manifest: Box::new(manifest.clone()),
         },
         &council,
     ))
@@ -400,8 +400,8 @@ fn quota_double_vote_and_registration_rules() {
     )
     .unwrap();
     let (_r2, dealing) = r1.deal(&mut rng);
-    let kc = OfficialAction::KeyCeremony(tabella_election::trustee::KeyCeremonyMessage::Dealing(
-        dealing,
+    let kc = OfficialAction::KeyCeremony(Box::new(
+        tabella_election::trustee::KeyCeremonyMessage::Dealing(Box::new(dealing)),
     ));
     // a dealing signed by someone else than the trustee
     assert!(matches!(
