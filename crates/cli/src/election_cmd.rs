@@ -67,6 +67,9 @@ pub struct SimulateArgs {
     /// Don't draw progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Don't run the verifier on the written record.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 impl SimulateArgs {
@@ -222,7 +225,20 @@ pub fn run(args: ElectionArgs) -> anyhow::Result<()> {
             write_record(&a.out, &out.record)?;
             println!();
             println!("Election record written to {}", a.out.display());
-            println!("Verify it with: tabella verify {}", a.out.display());
+            if a.no_verify {
+                println!("Verify it with: tabella verify {}", a.out.display());
+                return Ok(());
+            }
+            // Audit what was written, from the files alone, as an auditor would.
+            println!();
+            let ok = verify(VerifyArgs {
+                record: a.out.clone(),
+                json: false,
+                receipt: None,
+            })?;
+            if !ok {
+                bail!("the election record did not verify");
+            }
             Ok(())
         }
     }
