@@ -454,33 +454,14 @@ impl ParsedBallot {
                     "contest {ci} carries Paillier data in an ElGamal election"
                 )));
             }
-            if enc.rows.len() != contest.rows() {
-                return Err(Error::Malformed(format!(
-                    "contest {ci} has {} rows, expected {}",
-                    enc.rows.len(),
-                    contest.rows()
-                )));
-            }
-            let width = contest.row_rule().len;
-            for (ri, row) in enc.rows.iter().enumerate() {
-                if row.ciphertexts.len() != width || row.entry_proofs.len() != width {
-                    return Err(Error::Malformed(format!(
-                        "contest {ci} row {ri} has {} entries, expected {width}",
-                        row.ciphertexts.len()
-                    )));
-                }
-            }
-            let expected_columns = if matches!(contest.kind, ContestKind::Preferential { .. }) {
-                contest.candidates.len()
-            } else {
-                0
-            };
-            if enc.column_proofs.len() != expected_columns {
-                return Err(Error::Malformed(format!(
-                    "contest {ci} has {} column proofs, expected {expected_columns}",
-                    enc.column_proofs.len()
-                )));
-            }
+            check_contest_shape(
+                ci,
+                contest,
+                enc.rows
+                    .iter()
+                    .map(|r| (r.ciphertexts.len(), r.entry_proofs.len())),
+                enc.column_proofs.len(),
+            )?;
         }
         Ok(())
     }
@@ -553,19 +534,36 @@ fn check_paillier_shape(ci: usize, contest: &Contest, enc: &EncryptedContest) ->
             "contest {ci} carries ElGamal data in a Paillier election"
         )));
     }
-    if p.rows.len() != contest.rows() {
+    check_contest_shape(
+        ci,
+        contest,
+        p.rows
+            .iter()
+            .map(|r| (r.ciphertexts.len(), r.entry_proofs.len())),
+        p.column_proofs.len(),
+    )
+}
+
+/// Checks a contest's rows (each as (ciphertexts, entry proofs)) and column proofs against the
+/// manifest, whatever the scheme.
+fn check_contest_shape(
+    ci: usize,
+    contest: &Contest,
+    rows: impl ExactSizeIterator<Item = (usize, usize)>,
+    columns: usize,
+) -> Result<()> {
+    if rows.len() != contest.rows() {
         return Err(Error::Malformed(format!(
             "contest {ci} has {} rows, expected {}",
-            p.rows.len(),
+            rows.len(),
             contest.rows()
         )));
     }
     let width = contest.row_rule().len;
-    for (ri, row) in p.rows.iter().enumerate() {
-        if row.ciphertexts.len() != width || row.entry_proofs.len() != width {
+    for (ri, (cts, proofs)) in rows.enumerate() {
+        if cts != width || proofs != width {
             return Err(Error::Malformed(format!(
-                "contest {ci} row {ri} has {} entries, expected {width}",
-                row.ciphertexts.len()
+                "contest {ci} row {ri} has {cts} entries and {proofs} proofs, expected {width}"
             )));
         }
     }
@@ -574,10 +572,9 @@ fn check_paillier_shape(ci: usize, contest: &Contest, enc: &EncryptedContest) ->
     } else {
         0
     };
-    if p.column_proofs.len() != expected {
+    if columns != expected {
         return Err(Error::Malformed(format!(
-            "contest {ci} has {} column proofs, expected {expected}",
-            p.column_proofs.len()
+            "contest {ci} has {columns} column proofs, expected {expected}"
         )));
     }
     Ok(())
