@@ -31,7 +31,10 @@ fn schema() -> &'static Value {
 /// every internal reference resolves).
 fn validator(def: &str) -> jsonschema::Validator {
     let mut s = schema().clone();
-    assert!(s["$defs"].get(def).is_some(), "the schema has no $defs/{def}");
+    assert!(
+        s["$defs"].get(def).is_some(),
+        "the schema has no $defs/{def}"
+    );
     s.as_object_mut()
         .expect("the schema is an object")
         .insert("$ref".into(), Value::String(format!("#/$defs/{def}")));
@@ -47,7 +50,11 @@ fn errors(def: &str, instance: &Value) -> Vec<String> {
 
 fn assert_valid(def: &str, what: &str, instance: &Value) {
     let errs = errors(def, instance);
-    assert!(errs.is_empty(), "{what} does not match $defs/{def}:\n{}", errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{what} does not match $defs/{def}:\n{}",
+        errs.join("\n")
+    );
 }
 
 fn assert_invalid(def: &str, what: &str, instance: &Value) {
@@ -92,8 +99,9 @@ fn action_lines() -> Vec<(Value, Value)> {
         .lines()
         .map(|line| {
             let env: Value = serde_json::from_str(line).expect("an actions.jsonl line is JSON");
-            let payload: Value = serde_json::from_str(env["payload"].as_str().expect("payload is a string"))
-                .expect("the payload is JSON text");
+            let payload: Value =
+                serde_json::from_str(env["payload"].as_str().expect("payload is a string"))
+                    .expect("the payload is JSON text");
             (env, payload)
         })
         .collect()
@@ -102,7 +110,10 @@ fn action_lines() -> Vec<(Value, Value)> {
 #[test]
 fn the_schema_is_a_valid_draft_2020_12_schema() {
     jsonschema::meta::validate(schema()).expect("docs/record.schema.json is a valid JSON Schema");
-    assert_eq!(schema()["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema()["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     // Every definition compiles on its own.
     for def in schema()["$defs"].as_object().expect("$defs").keys() {
         validator(def);
@@ -117,7 +128,11 @@ fn every_record_file_matches_the_schema() {
     for n in &expected {
         assert!(names.contains(n), "the record has no {n}");
     }
-    assert_eq!(names.len(), expected.len(), "the record has undocumented files: {names:?}");
+    assert_eq!(
+        names.len(),
+        expected.len(),
+        "the record has undocumented files: {names:?}"
+    );
     for (name, def) in FILE_DEFS {
         let v = json_file(name);
         assert!(!v.is_null(), "{name} is null in a completed election");
@@ -128,7 +143,10 @@ fn every_record_file_matches_the_schema() {
 #[test]
 fn every_action_line_and_payload_matches_the_schema() {
     let lines = action_lines();
-    assert_eq!(Some(lines.len() as u64), json_file(files::INDEX)["actions"].as_u64());
+    assert_eq!(
+        Some(lines.len() as u64),
+        json_file(files::INDEX)["actions"].as_u64()
+    );
     let mut seen = std::collections::BTreeSet::new();
     for (i, (env, payload)) in lines.iter().enumerate() {
         let what = format!("actions.jsonl line {}", i + 1);
@@ -144,7 +162,9 @@ fn every_action_line_and_payload_matches_the_schema() {
             }
             Some("ballot") => {
                 assert_valid("ballot_body", &format!("{what} payload"), payload);
-                let kind = payload["credential"]["kind"].as_str().expect("credential kind");
+                let kind = payload["credential"]["kind"]
+                    .as_str()
+                    .expect("credential kind");
                 seen.insert(format!("ballot/{kind}"));
             }
             other => panic!("{what}: unknown envelope type {other:?}"),
@@ -167,7 +187,10 @@ fn every_action_line_and_payload_matches_the_schema() {
         "ballot/table",
     ];
     for k in all {
-        assert!(seen.contains(k), "the simulated record has no {k} line: {seen:?}");
+        assert!(
+            seen.contains(k),
+            "the simulated record has no {k} line: {seen:?}"
+        );
     }
 }
 
@@ -187,12 +210,16 @@ fn broken_documents_are_rejected() {
 
     // tallies.json: a point one hex digit short, an uppercase point, an unknown group.
     let tallies = json_file(files::TALLIES);
-    let a = tallies["groups"][0]["contests"][0][0]["a"].as_str().unwrap().to_string();
+    let a = tallies["groups"][0]["contests"][0][0]["a"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut v = tallies.clone();
     v["groups"][0]["contests"][0][0]["a"] = json!(a[1..]);
     assert_invalid("tallies_file", "tallies.json with a 63-hex-digit point", &v);
     let mut v = tallies.clone();
-    v["groups"][0]["contests"][0][0]["a"] = json!(a.to_uppercase().replace(|c: char| c.is_ascii_digit(), "A"));
+    v["groups"][0]["contests"][0][0]["a"] =
+        json!(a.to_uppercase().replace(|c: char| c.is_ascii_digit(), "A"));
     assert_invalid("tallies_file", "tallies.json with an uppercase point", &v);
     let mut v = tallies;
     v["groups"][0]["group"] = json!("absentee");
@@ -214,19 +241,35 @@ fn broken_documents_are_rejected() {
     let mut v = manifest;
     let first = v["whitelist"][0].clone();
     v["whitelist"].as_array_mut().unwrap().push(first);
-    assert_invalid("manifest_file", "a manifest with a duplicate whitelist entry", &v);
+    assert_invalid(
+        "manifest_file",
+        "a manifest with a duplicate whitelist entry",
+        &v,
+    );
 
     // actions.jsonl: an official envelope without signature, a short ed25519 signature, a
     // ballot signed with an ed25519 signature, an unknown action, an extra field in a ballot.
     let lines = action_lines();
-    let (official, body) = lines.iter().find(|(e, _)| e["type"] == "official").unwrap().clone();
-    let (ballot, ballot_body) = lines.iter().find(|(e, _)| e["type"] == "ballot").unwrap().clone();
+    let (official, body) = lines
+        .iter()
+        .find(|(e, _)| e["type"] == "official")
+        .unwrap()
+        .clone();
+    let (ballot, ballot_body) = lines
+        .iter()
+        .find(|(e, _)| e["type"] == "ballot")
+        .unwrap()
+        .clone();
     let mut v = official.clone();
     v.as_object_mut().unwrap().remove("signature");
     assert_invalid("actions_line", "an official envelope without signature", &v);
     let mut v = official.clone();
     v["signature"] = json!(v["signature"].as_str().unwrap()[..126]);
-    assert_invalid("actions_line", "an official envelope with a 63-byte signature", &v);
+    assert_invalid(
+        "actions_line",
+        "an official envelope with a 63-byte signature",
+        &v,
+    );
     let mut v = ballot.clone();
     v["signature"] = official["signature"].clone();
     assert_invalid("actions_line", "a ballot with an ed25519 signature", &v);
@@ -238,5 +281,9 @@ fn broken_documents_are_rejected() {
     assert_invalid("ballot_body", "a ballot body with an extra field", &v);
     let mut v = ballot_body;
     v["credential"] = json!({"kind": "table", "table": 0});
-    assert_invalid("ballot_body", "a table credential without authorization", &v);
+    assert_invalid(
+        "ballot_body",
+        "a table credential without authorization",
+        &v,
+    );
 }
