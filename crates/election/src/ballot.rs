@@ -177,7 +177,7 @@ fn proof_context(
     election: &ElectionId,
     credential: &Credential,
     contest: usize,
-    row: usize,
+    row: u64,
 ) -> Vec<u8> {
     let mut c = Vec::with_capacity(96);
     c.extend_from_slice(b"tabella/ballot/v1/");
@@ -185,7 +185,7 @@ fn proof_context(
     c.push(0);
     c.extend_from_slice(&credential.id_bytes());
     c.extend_from_slice(&(contest as u64).to_le_bytes());
-    c.extend_from_slice(&(row as u64).to_le_bytes());
+    c.extend_from_slice(&row.to_le_bytes());
     c
 }
 
@@ -195,7 +195,7 @@ fn column_context(
     contest: usize,
     column: usize,
 ) -> Vec<u8> {
-    let mut c = proof_context(election, credential, contest, usize::MAX);
+    let mut c = proof_context(election, credential, contest, u64::MAX);
     c.extend_from_slice(b"column");
     c.extend_from_slice(&(column as u64).to_le_bytes());
     c
@@ -322,7 +322,7 @@ pub fn cast<R: RngCore + CryptoRng>(
                     pk,
                     contest,
                     &rows_plain,
-                    &|r| proof_context(&manifest.election_id, &credential, ci, r),
+                    &|r| proof_context(&manifest.election_id, &credential, ci, r as u64),
                     &|j| column_context(&manifest.election_id, &credential, ci, j),
                     rng,
                 )?;
@@ -338,7 +338,7 @@ pub fn cast<R: RngCore + CryptoRng>(
         let mut rows = Vec::with_capacity(rows_plain.len());
         let mut randomness = Vec::with_capacity(rows_plain.len());
         for (ri, row) in rows_plain.iter().enumerate() {
-            let ctx = proof_context(&manifest.election_id, &credential, ci, ri);
+            let ctx = proof_context(&manifest.election_id, &credential, ci, ri as u64);
             let (v, rs) = EncryptedVector::encrypt_keeping_randomness(&ctx, key, &rule, row, rng)?;
             rows.push(v);
             randomness.push(rs);
@@ -403,7 +403,7 @@ impl ParsedBallot {
                         ppk,
                         contest,
                         p,
-                        &|r| proof_context(&body.election_id, &body.credential, ci, r),
+                        &|r| proof_context(&body.election_id, &body.credential, ci, r as u64),
                         &|j| column_context(&body.election_id, &body.credential, ci, j),
                     )
                     .map_err(|e| Error::InvalidProof(format!("contest {ci}: {e}")))?;
@@ -414,7 +414,7 @@ impl ParsedBallot {
         for (ci, (contest, enc)) in manifest.contests.iter().zip(&body.contests).enumerate() {
             let rule = contest.row_rule();
             for (ri, row) in enc.rows.iter().enumerate() {
-                let ctx = proof_context(&body.election_id, &body.credential, ci, ri);
+                let ctx = proof_context(&body.election_id, &body.credential, ci, ri as u64);
                 row.add_to_batch(&ctx, pk, &rule, bv)
                     .map_err(|e| Error::InvalidProof(format!("contest {ci} row {ri}: {e}")))?;
             }

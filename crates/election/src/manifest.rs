@@ -211,6 +211,14 @@ impl Contest {
                         "approval bounds [{min}, {max}] must satisfy min <= max, 1 <= max <= {n}"
                     ));
                 }
+                // A blank approval ballot approves nobody; the sum proof then covers [0, max],
+                // which is exactly {0} ∪ [min, max] only when min <= 1.
+                if self.allow_blank && min > 1 {
+                    return bad(format!(
+                        "a blank vote with at least {min} approvals required cannot be proven exactly; \
+                         set min to 0 or 1, or disallow blank"
+                    ));
+                }
             }
             ContestKind::Preferential { ranks } => {
                 if ranks == 0 || ranks as usize > n {

@@ -112,6 +112,7 @@ pub struct ElectionState {
     authorizations: HashMap<Digest32, AuthorizationState>,
     authorized: Vec<u32>,
     ballots_accepted: u64,
+    seen_ballots: HashSet<Digest32>,
     counted: BTreeMap<Vec<u8>, CountedBallot>,
     tallies: Option<Tallies>,
     decryptions: BTreeMap<u16, DecryptionMessage>,
@@ -567,11 +568,9 @@ impl ElectionState {
                 }
             }
         }
-        if self
-            .counted
-            .get(&cred_id)
-            .is_some_and(|c| c.hash == parsed.hash)
-        {
+        // Any ballot seen before is a replay — also an older one of a voter who re-voted since,
+        // which would otherwise become the counted ballot again.
+        if self.seen_ballots.contains(&parsed.hash) {
             return Err(Error::DoubleVote(
                 "this exact ballot was already accepted (replay)".into(),
             ));
@@ -607,6 +606,7 @@ impl ElectionState {
             }
         }
         self.ballots_accepted += 1;
+        self.seen_ballots.insert(c.hash);
         let replaced = self
             .counted
             .insert(

@@ -83,10 +83,9 @@ pub fn check_decryption(
                     "only {j} may post {j}'s decryption"
                 )));
             }
-            if !dkg.joint_key.qualified.contains(&j) && dkg.joint_key.verification_share(j).is_err()
-            {
-                return Err(Error::Trustees(format!("{j} holds no key share")));
-            }
+            // Every trustee holds a share x_j (the sum of the qualified dealers' shares for j),
+            // including a trustee whose own dealing was disqualified; its verification share X_j
+            // is in the joint key, and the proof below is checked against it.
             let cts = tallies.flat();
             share
                 .verify(&dkg.joint_key, &cts, &decryption_context(&m.election_id))

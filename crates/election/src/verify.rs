@@ -115,6 +115,7 @@ impl fmt::Display for Report {
 /// Which check an error from the state machine belongs to.
 fn category(e: &Error, env: &Envelope) -> &'static str {
     match e {
+        Error::InvalidManifest(_) => "manifest",
         Error::WrongPhase { .. } => "phase order",
         Error::Unauthorized(_) => "signatures and roles",
         Error::WrongElection { .. } => "election id binding",

@@ -598,3 +598,45 @@ fn paillier_scheme_election() {
     bad.log.remove(idx);
     assert!(!verify_record(&bad).ok());
 }
+
+#[test]
+fn replaying_a_replaced_ballot_is_rejected() {
+    let out = run(SimulationConfig {
+        voters: 10,
+        tables: 0,
+        revote_fraction: 0.5,
+        ..small(21)
+    });
+    let (mut st, _) = open_state(&out);
+    let counted: Vec<Digest32> = st.counted_ballots().collect();
+    let replaced = out
+        .record
+        .log
+        .iter()
+        .find_map(|e| match e {
+            Envelope::Ballot(b) if !counted.contains(&b.hash()) => Some(b.clone()),
+            _ => None,
+        })
+        .expect("some ballot was replaced by a re-vote");
+    let before: Vec<Digest32> = st.counted_ballots().collect();
+    assert!(matches!(
+        st.apply(&Envelope::Ballot(replaced)),
+        Err(Error::DoubleVote(_))
+    ));
+    assert_eq!(st.counted_ballots().collect::<Vec<_>>(), before);
+}
+
+#[test]
+fn approval_blank_needs_min_at_most_one() {
+    let out = run(SimulationConfig {
+        voters: 3,
+        tables: 0,
+        ..small(22)
+    });
+    let mut m = out.state.manifest().unwrap().clone();
+    m.contests[1].allow_blank = true;
+    m.contests[1].kind = tabella_election::manifest::ContestKind::Approval { min: 2, max: 3 };
+    assert!(matches!(m.validate(), Err(Error::InvalidManifest(_))));
+    m.contests[1].kind = tabella_election::manifest::ContestKind::Approval { min: 1, max: 3 };
+    m.validate().unwrap();
+}
