@@ -96,9 +96,7 @@ pub fn check_incoming(
     }
     layout.check_sender(header.sender)?;
     if header.sender == owner {
-        return Err(Error::OwnMessage {
-            sender: owner.0,
-        });
+        return Err(Error::OwnMessage { sender: owner.0 });
     }
     layout.absolute(header.sender, header.offset, header.consumption())?;
     let hw = state

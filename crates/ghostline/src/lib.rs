@@ -16,5 +16,6 @@ pub mod error;
 pub mod mac;
 pub mod message;
 pub mod pad;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -59,7 +59,10 @@ impl MessageHeader {
             return Err(Error::malformed(what, "bad magic"));
         }
         if bytes[2] != VERSION {
-            return Err(Error::malformed(what, format!("unsupported version {}", bytes[2])));
+            return Err(Error::malformed(
+                what,
+                format!("unsupported version {}", bytes[2]),
+            ));
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&bytes[3..19]);
@@ -105,7 +108,10 @@ impl SealedMessage {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let what = "sealed message";
         if bytes.len() < HEADER_LEN + TAG_LEN {
-            return Err(Error::malformed(what, format!("only {} bytes", bytes.len())));
+            return Err(Error::malformed(
+                what,
+                format!("only {} bytes", bytes.len()),
+            ));
         }
         let mut hb = [0u8; HEADER_LEN];
         hb.copy_from_slice(&bytes[..HEADER_LEN]);
@@ -228,7 +234,9 @@ mod tests {
     #[test]
     fn seal_open_round_trip() {
         let msg = b"attack at dawn";
-        let pad: Vec<u8> = (0..consumption(msg.len())).map(|i| (i * 13) as u8).collect();
+        let pad: Vec<u8> = (0..consumption(msg.len()))
+            .map(|i| (i * 13) as u8)
+            .collect();
         let sealed = seal(header(msg.len()), msg, &pad).unwrap();
         assert_ne!(&sealed.ciphertext[..], &msg[..]);
         let wire = sealed.encode();
@@ -240,7 +248,9 @@ mod tests {
     #[test]
     fn any_bit_flip_is_rejected() {
         let msg = b"0123456789abcdef0123456789abcdef0123";
-        let pad: Vec<u8> = (0..consumption(msg.len())).map(|i| (i * 29 + 1) as u8).collect();
+        let pad: Vec<u8> = (0..consumption(msg.len()))
+            .map(|i| (i * 29 + 1) as u8)
+            .collect();
         let wire = seal(header(msg.len()), msg, &pad).unwrap().encode();
         for i in 0..wire.len() {
             let mut w = wire.clone();

@@ -99,7 +99,7 @@ impl PadLayout {
     /// `offset .. offset + len` lies inside the region.
     pub fn absolute(&self, sender: SenderIndex, offset: PadOffset, len: u64) -> Result<u64> {
         self.check_sender(sender)?;
-        let end = offset.0.checked_add(len).unwrap_or(u64::MAX);
+        let end = offset.0.saturating_add(len);
         if end > self.region_size {
             return Err(Error::OutOfRegion {
                 sender: sender.0,
@@ -149,11 +149,17 @@ impl PadFileHeader {
             return Err(Error::malformed(what, "file too short"));
         }
         if &bytes[..8] != PAD_MAGIC {
-            return Err(Error::malformed(what, "not a GhostLine pad file (bad magic)"));
+            return Err(Error::malformed(
+                what,
+                "not a GhostLine pad file (bad magic)",
+            ));
         }
         let version = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         if version != PAD_VERSION {
-            return Err(Error::malformed(what, format!("unsupported version {version}")));
+            return Err(Error::malformed(
+                what,
+                format!("unsupported version {version}"),
+            ));
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&bytes[12..28]);
