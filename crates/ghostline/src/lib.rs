@@ -12,10 +12,13 @@
 #![deny(missing_docs)]
 
 pub mod channel;
+pub mod client;
 pub mod error;
+pub mod frame;
 pub mod mac;
 pub mod message;
 pub mod pad;
+pub mod relay;
 pub mod store;
 
 pub use error::{Error, Result};
