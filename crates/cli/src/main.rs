@@ -19,12 +19,15 @@ struct Cli {
 enum Command {
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
+    /// One-time-pad group chat (GhostLine).
+    Ghostline(tabella_ghostline::cli::GhostlineArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Ghostline(args) => tabella_ghostline::cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -101,13 +101,12 @@ pub enum Error {
         reason: String,
     },
     /// An I/O operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Io {
         /// What was being done.
         context: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not also chained as a source).
+        cause: std::io::Error,
     },
     /// The relay refused or dropped us.
     #[error("relay: {0}")]
@@ -122,7 +121,7 @@ impl Error {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 

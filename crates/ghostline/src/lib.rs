@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod channel;
+pub mod cli;
 pub mod client;
 pub mod error;
 pub mod frame;
