@@ -17,6 +17,8 @@ enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// GhostLine: one-time-pad encrypt+MAC beside ChaCha20-Poly1305, relay throughput.
+    Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
 }
 
 /// Runs the selected benchmark.
@@ -26,5 +28,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             let _ = json;
             anyhow::bail!("crypto benchmark not yet wired")
         }
+        BenchTarget::Ghostline(args) => tabella_ghostline::bench::run(args),
     }
 }

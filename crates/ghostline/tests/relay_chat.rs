@@ -235,3 +235,12 @@ async fn relay_survives_malformed_frames_and_abrupt_disconnects() {
     );
     relay.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_bench_smoke() {
+    let fig = tabella_ghostline::bench::relay_figure(3, 300)
+        .await
+        .unwrap();
+    assert_eq!(fig.messages, 900);
+    assert!(fig.messages_per_s > 0.0);
+}
