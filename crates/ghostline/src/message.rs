@@ -13,7 +13,6 @@
 //! Pad use at `offset` in the sender's region: 32 bytes `r`, 32 bytes `s` (the MAC key), then
 //! `length` bytes of keystream — [`crate::pad::consumption`] bytes in all.
 
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -138,13 +137,6 @@ impl SealedMessage {
             tag,
         })
     }
-
-    fn authenticated_bytes(header: &MessageHeader, ciphertext: &[u8]) -> Vec<u8> {
-        let mut d = Vec::with_capacity(HEADER_LEN + ciphertext.len());
-        d.extend_from_slice(&header.encode());
-        d.extend_from_slice(ciphertext);
-        d
-    }
 }
 
 /// A decrypted message. Zeroized on drop; `Debug` prints only its length.
@@ -187,7 +179,7 @@ pub fn seal(header: MessageHeader, plaintext: &[u8], pad: &[u8]) -> Result<Seale
     }
     let (key, stream) = split_key_material(pad, plaintext.len())?;
     let ciphertext: Vec<u8> = plaintext.iter().zip(stream).map(|(m, k)| m ^ k).collect();
-    let tag = key.tag(&SealedMessage::authenticated_bytes(&header, &ciphertext));
+    let tag = key.tag_parts(&[&header.encode(), &ciphertext]);
     Ok(SealedMessage {
         header,
         ciphertext,
@@ -199,11 +191,7 @@ pub fn seal(header: MessageHeader, plaintext: &[u8], pad: &[u8]) -> Result<Seale
 /// Nothing is decrypted unless the tag is right.
 pub fn open(msg: &SealedMessage, pad: &[u8]) -> Result<Plaintext> {
     let (key, stream) = split_key_material(pad, msg.ciphertext.len())?;
-    let expected = key.tag(&SealedMessage::authenticated_bytes(
-        &msg.header,
-        &msg.ciphertext,
-    ));
-    if !bool::from(expected.ct_eq(&Tag(msg.tag))) {
+    if !key.verify_parts(&[&msg.header.encode(), &msg.ciphertext], &Tag(msg.tag)) {
         return Err(Error::AuthenticationFailed {
             sender: msg.header.sender.0,
             offset: msg.header.offset.0,
