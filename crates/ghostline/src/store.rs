@@ -198,7 +198,8 @@ pub struct Received {
     pub gap: u64,
 }
 
-/// One participant's pad file and state, opened for use. One process at a time.
+/// One participant's pad file and state, opened for use. The pad file is locked (exclusively) while
+/// open, so a second [`PadStore::open`] of the same file fails, in this process or another.
 pub struct PadStore {
     pad_path: PathBuf,
     state_path: PathBuf,
@@ -225,6 +226,17 @@ impl PadStore {
             .write(true)
             .open(pad_path)
             .map_err(|e| Error::io(format!("opening pad {}", pad_path.display()), e))?;
+        // One process per pad file: two would reserve the same offsets. The kernel drops the lock
+        // when the process ends, however it ends.
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => Error::Store {
+                path: pad_path.to_path_buf(),
+                reason: "pad file is in use by another process; close it there first".into(),
+            },
+            std::fs::TryLockError::Error(e) => {
+                Error::io(format!("locking pad {}", pad_path.display()), e)
+            }
+        })?;
         let mut hb = [0u8; PAD_FILE_HEADER_LEN];
         file.read_exact(&mut hb)
             .map_err(|e| Error::io(format!("reading pad header of {}", pad_path.display()), e))?;

@@ -162,6 +162,17 @@ fn refuses_to_overwrite_pads_or_run_without_state() {
 }
 
 #[test]
+fn a_pad_file_is_used_by_one_store_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pads(dir.path(), 2, 2_000);
+    let first = PadStore::open(&p[0]).unwrap();
+    let err = PadStore::open(&p[0]).unwrap_err().to_string();
+    assert!(err.contains("in use"), "{err}");
+    drop(first);
+    assert!(PadStore::open(&p[0]).is_ok());
+}
+
+#[test]
 fn wrong_pad_is_rejected() {
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
