@@ -34,6 +34,8 @@ enum GhostlineCommand {
     Send(SendArgs),
     /// Print received messages, one per line: `NAME: TEXT`.
     Recv(RecvArgs),
+    /// Terminal chat: conversation, member list, pad left.
+    Chat(Connection),
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +131,7 @@ pub fn run(args: GhostlineArgs) -> anyhow::Result<()> {
         GhostlineCommand::Relay(a) => runtime()?.block_on(relay(a)),
         GhostlineCommand::Send(a) => runtime()?.block_on(send(a)),
         GhostlineCommand::Recv(a) => runtime()?.block_on(recv(a)),
+        GhostlineCommand::Chat(c) => runtime()?.block_on(chat(c)),
     }
 }
 
@@ -275,6 +278,14 @@ async fn send(a: SendArgs) -> anyhow::Result<()> {
         human(store.remaining(store.owner()))
     );
     Ok(())
+}
+
+async fn chat(c: Connection) -> anyhow::Result<()> {
+    let store = PadStore::open(&c.pad)?;
+    let nick = nick_of(&c, &store);
+    let token = RoomToken::new(c.token.clone().into_bytes());
+    let (tx, rx) = connect(c.relay, &token, store.owner().0, &nick).await?;
+    crate::tui::run_chat(store, &nick, tx, rx).await
 }
 
 async fn recv(a: RecvArgs) -> anyhow::Result<()> {

@@ -22,5 +22,6 @@ pub mod message;
 pub mod pad;
 pub mod relay;
 pub mod store;
+pub mod tui;
 
 pub use error::{Error, Result};
