@@ -82,7 +82,7 @@ fn line_mode_send_and_recv_through_a_relay() {
     let dir = tempfile::tempdir().unwrap();
     pads(dir.path(), "3");
     let relay = relay();
-    let bob = Command::new(BIN)
+    let mut bob = Command::new(BIN)
         .args([
             "ghostline",
             "recv",
@@ -104,7 +104,7 @@ fn line_mode_send_and_recv_through_a_relay() {
         .spawn()
         .unwrap();
     // Wait until bob is in the room (his stderr says so), then send.
-    let mut err = BufReader::new(bob.stderr.unwrap());
+    let mut err = BufReader::new(bob.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
     assert!(line.starts_with("connected"), "{line}");
@@ -138,7 +138,7 @@ fn line_mode_send_and_recv_through_a_relay() {
     ]);
     assert!(c.status.success());
     let mut out = String::new();
-    let mut stdout = BufReader::new(bob.stdout.unwrap());
+    let mut stdout = BufReader::new(bob.stdout.take().unwrap());
     for _ in 0..3 {
         stdout.read_line(&mut out).unwrap();
     }
