@@ -146,6 +146,7 @@ fn line_mode_send_and_recv_through_a_relay() {
         out,
         "alice: hello bob\nalice: second\ncarol: hi from carol\n"
     );
+    assert!(bob.wait().unwrap().success());
 
     // Errors are one clear line and a non-zero exit.
     let bad = tabella(&[
