@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
-use crate::client::{connect, Event};
+use crate::client::{connect, Event, PresenceWatcher};
 use crate::pad::{PadLevel, SenderIndex};
 use crate::relay::{start, RateLimit, RelayConfig, RoomToken};
 use crate::store::{create_pad_set, PadStore};
@@ -36,6 +36,18 @@ enum GhostlineCommand {
     Recv(RecvArgs),
     /// Terminal chat: conversation, member list, pad left.
     Chat(Connection),
+    /// Print who is in the room, from a relay's presence listener.
+    Who(WhoArgs),
+}
+
+#[derive(Args, Debug)]
+struct WhoArgs {
+    /// The relay's presence listener.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    presence: SocketAddr,
+    /// Room token.
+    #[arg(long, env = "GHOSTLINE_TOKEN")]
+    token: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +88,9 @@ struct RelayArgs {
     /// Do not send presence (member list) updates.
     #[arg(long)]
     no_presence: bool,
+    /// Also serve presence-only watchers here (the seed used port 8081), e.g. 127.0.0.1:8081.
+    #[arg(long)]
+    presence_listen: Option<SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -132,6 +147,7 @@ pub fn run(args: GhostlineArgs) -> anyhow::Result<()> {
         GhostlineCommand::Send(a) => runtime()?.block_on(send(a)),
         GhostlineCommand::Recv(a) => runtime()?.block_on(recv(a)),
         GhostlineCommand::Chat(c) => runtime()?.block_on(chat(c)),
+        GhostlineCommand::Who(w) => runtime()?.block_on(who(w)),
     }
 }
 
@@ -220,8 +236,12 @@ async fn relay(a: RelayArgs) -> anyhow::Result<()> {
         burst: a.burst,
     };
     config.presence = !a.no_presence;
+    config.presence_listen = a.presence_listen;
     let handle = start(a.listen, config).await?;
     println!("relay listening on {}", handle.local_addr());
+    if let Some(p) = handle.presence_addr() {
+        println!("presence listening on {p}");
+    }
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
@@ -277,6 +297,22 @@ async fn send(a: SendArgs) -> anyhow::Result<()> {
         "sent {sent} message(s); {} of pad left",
         human(store.remaining(store.owner()))
     );
+    Ok(())
+}
+
+async fn who(w: WhoArgs) -> anyhow::Result<()> {
+    let token = RoomToken::new(w.token.clone().into_bytes());
+    let mut watcher = PresenceWatcher::connect(w.presence, &token).await?;
+    let members = tokio::time::timeout(Duration::from_secs(10), watcher.next())
+        .await
+        .context("no presence update within 10 s")??
+        .context("the relay closed the connection")?;
+    if members.is_empty() {
+        println!("nobody is in the room");
+    }
+    for m in members {
+        println!("{} ({})", m.nick, m.sender);
+    }
     Ok(())
 }
 

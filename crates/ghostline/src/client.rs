@@ -66,6 +66,33 @@ pub async fn connect(
     }
 }
 
+/// A presence-only connection (to a relay's presence listener).
+#[derive(Debug)]
+pub struct PresenceWatcher {
+    // Kept open: closing our sending direction would mean leaving.
+    _tx: ClientSender,
+    rx: ClientReceiver,
+}
+
+impl PresenceWatcher {
+    /// Connects to `addr` (a relay's presence listener) with a room token.
+    pub async fn connect(addr: SocketAddr, token: &RoomToken) -> Result<Self> {
+        let (tx, rx) = connect(addr, token, u16::MAX, "").await?;
+        Ok(PresenceWatcher { _tx: tx, rx })
+    }
+
+    /// Waits for the next member list; `Ok(None)` when the relay closed the connection.
+    pub async fn next(&mut self) -> Result<Option<Vec<Member>>> {
+        loop {
+            match self.rx.next().await? {
+                None => return Ok(None),
+                Some(Event::Presence(m)) => return Ok(Some(m)),
+                Some(Event::Data(_)) => continue,
+            }
+        }
+    }
+}
+
 impl ClientSender {
     async fn send_frame(&mut self, f: &Frame) -> Result<()> {
         self.w

@@ -78,6 +78,11 @@ pub struct RelayConfig {
     pub queue_len: usize,
     /// Send presence frames when members join or leave.
     pub presence: bool,
+    /// Also listen here for presence-only watchers (the seed's presence server, port 8081):
+    /// they present a room token and receive the member list, nothing else.
+    pub presence_listen: Option<SocketAddr>,
+    /// Most simultaneous connections; further ones are refused.
+    pub max_connections: usize,
 }
 
 impl RelayConfig {
@@ -89,6 +94,8 @@ impl RelayConfig {
             hello_timeout: Duration::from_secs(10),
             queue_len: 8192,
             presence: true,
+            presence_listen: None,
+            max_connections: 1024,
         }
     }
 }
@@ -98,6 +105,8 @@ type Outbox = mpsc::Sender<Arc<Vec<u8>>>;
 struct Conn {
     member: Member,
     outbox: Outbox,
+    /// A presence-only watcher: not listed, gets no data, may send none.
+    watcher: bool,
 }
 
 #[derive(Default)]
@@ -110,6 +119,7 @@ struct Shared {
     rooms: Mutex<Rooms>,
     next_id: AtomicU64,
     stats: RelayStats,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Counters, for tests and benchmarks.
@@ -126,6 +136,7 @@ pub struct RelayStats {
 /// A running relay; dropping it does not stop it, call [`RelayHandle::shutdown`].
 pub struct RelayHandle {
     addr: SocketAddr,
+    presence_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     shared: Arc<Shared>,
@@ -135,6 +146,10 @@ impl RelayHandle {
     /// The address the relay listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+    /// The presence-only listener's address, if one was configured.
+    pub fn presence_addr(&self) -> Option<SocketAddr> {
+        self.presence_addr
     }
     /// The relay's counters.
     pub fn stats(&self) -> &RelayStats {
@@ -163,33 +178,71 @@ pub async fn start(addr: SocketAddr, config: RelayConfig) -> Result<RelayHandle>
     let local = listener
         .local_addr()
         .map_err(|e| Error::io("reading relay address", e))?;
+    let presence_listener = match config.presence_listen {
+        Some(p) => Some(
+            TcpListener::bind(p)
+                .await
+                .map_err(|e| Error::io(format!("binding presence listener to {p}"), e))?,
+        ),
+        None => None,
+    };
+    let presence_addr = match &presence_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|e| Error::io("reading presence address", e))?,
+        ),
+        None => None,
+    };
     let (stop, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
+        slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1))),
         config,
         rooms: Mutex::new(Rooms::default()),
         next_id: AtomicU64::new(0),
         stats: RelayStats::default(),
     });
-    let task = tokio::spawn(accept_loop(listener, shared.clone(), stop_rx));
+    let main = accept_loop(listener, shared.clone(), stop_rx.clone(), false);
+    let task = match presence_listener {
+        Some(pl) => {
+            let watchers = accept_loop(pl, shared.clone(), stop_rx, true);
+            tokio::spawn(async move {
+                tokio::join!(main, watchers);
+            })
+        }
+        None => tokio::spawn(main),
+    };
     Ok(RelayHandle {
         addr: local,
+        presence_addr,
         stop,
         task,
         shared,
     })
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    watchers: bool,
+) {
     let mut conns = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => {
-                if let Ok((stream, _peer)) = accepted {
+                if let Ok((mut stream, _peer)) = accepted {
                     let _ = stream.set_nodelay(true);
+                    let Ok(slot) = shared.slots.clone().try_acquire_owned() else {
+                        reject(&mut stream, &shared, "relay full").await;
+                        continue;
+                    };
                     let s = shared.clone();
                     let st = stop.clone();
-                    conns.spawn(async move { handle(stream, s, st).await });
+                    conns.spawn(async move {
+                        handle(stream, s, st, watchers).await;
+                        drop(slot);
+                    });
                 }
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -257,7 +310,11 @@ fn find_room(config: &RelayConfig, token: &[u8]) -> Option<usize> {
 }
 
 fn presence_frame(room: &HashMap<u64, Conn>) -> Arc<Vec<u8>> {
-    let mut members: Vec<Member> = room.values().map(|c| c.member.clone()).collect();
+    let mut members: Vec<Member> = room
+        .values()
+        .filter(|c| !c.watcher)
+        .map(|c| c.member.clone())
+        .collect();
     members.sort_by(|a, b| (a.sender, &a.nick).cmp(&(b.sender, &b.nick)));
     Arc::new(Frame::Presence(members).encode())
 }
@@ -284,7 +341,12 @@ async fn reject(stream: &mut TcpStream, shared: &Shared, why: &str) {
     let _ = stream.shutdown().await;
 }
 
-async fn handle(mut stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn handle(
+    mut stream: TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    watcher: bool,
+) {
     let hello = tokio::time::timeout(shared.config.hello_timeout, read_frame(&mut stream)).await;
     let (token, sender, nick) = match hello {
         Ok(Ok(Some(Frame::Hello {
@@ -312,6 +374,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
             Conn {
                 member: Member { sender, nick },
                 outbox: tx,
+                watcher,
             },
         );
     }
@@ -337,7 +400,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
     });
 
     tokio::select! {
-        _ = read_loop(read_half, &shared, room_id, id) => {}
+        _ = read_loop(read_half, &shared, room_id, id, watcher) => {}
         _ = stop.changed() => {}
     }
 
@@ -359,7 +422,13 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
 }
 
-async fn read_loop(read_half: OwnedReadHalf, shared: &Shared, room_id: usize, id: u64) {
+async fn read_loop(
+    read_half: OwnedReadHalf,
+    shared: &Shared,
+    room_id: usize,
+    id: u64,
+    watcher: bool,
+) {
     let mut r = BufReader::with_capacity(64 * 1024, read_half);
     let mut bucket = Bucket::new(shared.config.rate);
     loop {
@@ -372,6 +441,16 @@ async fn read_loop(read_half: OwnedReadHalf, shared: &Shared, room_id: usize, id
                 return;
             }
         };
+        if watcher {
+            shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            send_to(
+                shared,
+                room_id,
+                id,
+                Frame::Error("presence watchers may not send".into()),
+            );
+            return;
+        }
         let Frame::Data(_) = &frame else {
             shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
             send_to(
@@ -391,7 +470,7 @@ async fn read_loop(read_half: OwnedReadHalf, shared: &Shared, room_id: usize, id
         if let Ok(rooms) = shared.rooms.lock() {
             if let Some(room) = rooms.rooms.get(&room_id) {
                 for (other, c) in room {
-                    if *other == id {
+                    if *other == id || c.watcher {
                         continue;
                     }
                     match c.outbox.try_send(wire.clone()) {

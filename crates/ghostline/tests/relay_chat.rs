@@ -244,3 +244,63 @@ async fn relay_bench_smoke() {
     assert_eq!(fig.messages, 900);
     assert!(fig.messages_per_s > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_listener_serves_watchers_only() {
+    use tabella_ghostline::client::PresenceWatcher;
+    let token = RoomToken::new(b"room".to_vec());
+    let mut config = RelayConfig::new(vec![token.clone()]);
+    config.presence_listen = Some(localhost());
+    let relay = start(localhost(), config).await.unwrap();
+    let paddr = relay.presence_addr().unwrap();
+    let mut watcher = PresenceWatcher::connect(paddr, &token).await.unwrap();
+    // The watcher itself is not listed.
+    let first = timeout(Duration::from_secs(5), watcher.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.is_empty(), "{first:?}");
+    let (mut a_tx, _a_rx) = connect(relay.local_addr(), &token, 0, "alice")
+        .await
+        .unwrap();
+    let seen = timeout(Duration::from_secs(5), watcher.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].nick, "alice");
+    // Data from members does not reach watchers; the member list does.
+    a_tx.send(b"not for watchers").await.unwrap();
+    a_tx.flush().await.unwrap();
+    drop(a_tx);
+    let after = timeout(Duration::from_secs(5), watcher.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(after.is_empty());
+    // A wrong token is refused on the presence listener too.
+    assert!(
+        PresenceWatcher::connect(paddr, &RoomToken::new(b"nope".to_vec()))
+            .await
+            .is_err()
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_refused() {
+    let token = RoomToken::new(b"room".to_vec());
+    let mut config = RelayConfig::new(vec![token.clone()]);
+    config.max_connections = 2;
+    let relay = start(localhost(), config).await.unwrap();
+    let _a = connect(relay.local_addr(), &token, 0, "a").await.unwrap();
+    let _b = connect(relay.local_addr(), &token, 1, "b").await.unwrap();
+    let err = connect(relay.local_addr(), &token, 2, "c")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("relay full"), "{err}");
+    relay.shutdown().await;
+}
