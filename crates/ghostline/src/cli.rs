@@ -46,8 +46,8 @@ struct WhoArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     presence: SocketAddr,
     /// Room token.
-    #[arg(long, env = "GHOSTLINE_TOKEN")]
-    token: String,
+    #[arg(long, env = "GHOSTLINE_TOKEN", hide_env_values = true)]
+    token: TokenArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,14 +71,42 @@ enum PadCommand {
     },
 }
 
+/// A room token given on the command line; never shown by `Debug`.
+#[derive(Clone)]
+struct TokenArg(zeroize::Zeroizing<String>);
+
+impl std::str::FromStr for TokenArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(TokenArg(zeroize::Zeroizing::new(s.to_string())))
+    }
+}
+
+impl std::fmt::Debug for TokenArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<token>")
+    }
+}
+
+impl TokenArg {
+    fn room_token(&self) -> RoomToken {
+        RoomToken::new(self.0.as_bytes().to_vec())
+    }
+}
+
 #[derive(Args, Debug)]
 struct RelayArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Room token (repeat for several rooms).
-    #[arg(long = "token", env = "GHOSTLINE_TOKEN", required = true)]
-    tokens: Vec<String>,
+    #[arg(
+        long = "token",
+        env = "GHOSTLINE_TOKEN",
+        hide_env_values = true,
+        required = true
+    )]
+    tokens: Vec<TokenArg>,
     /// Sustained frames per second allowed per connection.
     #[arg(long, default_value_t = RateLimit::default().frames_per_second)]
     rate: u32,
@@ -102,8 +130,8 @@ struct Connection {
     #[arg(long, default_value = "127.0.0.1:8080")]
     relay: SocketAddr,
     /// Room token.
-    #[arg(long, env = "GHOSTLINE_TOKEN")]
-    token: String,
+    #[arg(long, env = "GHOSTLINE_TOKEN", hide_env_values = true)]
+    token: TokenArg,
     /// Name shown to the others (default: participant N).
     #[arg(long)]
     nick: Option<String>,
@@ -230,7 +258,7 @@ fn pad_info(pad: &std::path::Path) -> anyhow::Result<()> {
 }
 
 async fn relay(a: RelayArgs) -> anyhow::Result<()> {
-    let mut config = RelayConfig::new(a.tokens.into_iter().map(RoomToken::new).collect());
+    let mut config = RelayConfig::new(a.tokens.iter().map(TokenArg::room_token).collect());
     config.rate = RateLimit {
         frames_per_second: a.rate,
         burst: a.burst,
@@ -272,7 +300,7 @@ fn warn_level(level: PadLevel, remaining: u64) {
 async fn send(a: SendArgs) -> anyhow::Result<()> {
     let mut store = PadStore::open(&a.conn.pad)?;
     let nick = nick_of(&a.conn, &store);
-    let token = RoomToken::new(a.conn.token.clone().into_bytes());
+    let token = a.conn.token.room_token();
     let (mut tx, _rx) = connect(a.conn.relay, &token, store.owner().0, &nick).await?;
     let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = if a.messages.is_empty() {
         Box::new(std::io::stdin().lock().lines())
@@ -301,7 +329,7 @@ async fn send(a: SendArgs) -> anyhow::Result<()> {
 }
 
 async fn who(w: WhoArgs) -> anyhow::Result<()> {
-    let token = RoomToken::new(w.token.clone().into_bytes());
+    let token = w.token.room_token();
     let mut watcher = PresenceWatcher::connect(w.presence, &token).await?;
     let members = tokio::time::timeout(Duration::from_secs(10), watcher.next())
         .await
@@ -319,7 +347,7 @@ async fn who(w: WhoArgs) -> anyhow::Result<()> {
 async fn chat(c: Connection) -> anyhow::Result<()> {
     let store = PadStore::open(&c.pad)?;
     let nick = nick_of(&c, &store);
-    let token = RoomToken::new(c.token.clone().into_bytes());
+    let token = c.token.room_token();
     let (tx, rx) = connect(c.relay, &token, store.owner().0, &nick).await?;
     crate::tui::run_chat(store, &nick, tx, rx).await
 }
@@ -327,7 +355,7 @@ async fn chat(c: Connection) -> anyhow::Result<()> {
 async fn recv(a: RecvArgs) -> anyhow::Result<()> {
     let mut store = PadStore::open(&a.conn.pad)?;
     let nick = nick_of(&a.conn, &store);
-    let token = RoomToken::new(a.conn.token.clone().into_bytes());
+    let token = a.conn.token.room_token();
     let (_tx, mut rx) = connect(a.conn.relay, &token, store.owner().0, &nick).await?;
     eprintln!("connected to {} as {nick}", a.conn.relay);
     let mut names: HashMap<u16, String> = HashMap::new();
@@ -378,6 +406,27 @@ async fn recv(a: RecvArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_tokens() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct T {
+            #[command(flatten)]
+            g: GhostlineArgs,
+        }
+        let t = T::try_parse_from([
+            "t",
+            "send",
+            "--pad",
+            "p",
+            "--token",
+            "sekrit-token",
+            "hello",
+        ])
+        .unwrap();
+        assert!(!format!("{t:?}").contains("sekrit-token"));
+    }
 
     #[test]
     fn sizes() {

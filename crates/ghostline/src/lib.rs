@@ -7,7 +7,8 @@
 //!   [`message`] (sealed message codec, seal/open), [`channel`] (send reservation, receive
 //!   high-water marks), [`frame`] (relay wire protocol);
 //! * shells: [`store`] (pad and state files, crash-safe reservation), [`relay`] (tokio relay with
-//!   presence), [`client`] (relay client), [`cli`] and [`bench`] (the `tabella` subcommands).
+//!   presence), [`client`] (relay client), [`cli`], [`tui`] and [`mod@bench`] (the `tabella`
+//!   subcommands).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
