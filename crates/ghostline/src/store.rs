@@ -90,7 +90,8 @@ pub fn create_pad_set(dir: &Path, participants: u16, total_size: u64) -> Result<
     for (f, p) in files.iter().zip(&paths) {
         f.sync_all()
             .map_err(|e| Error::io(format!("syncing {}", p.display()), e))?;
-        persist_state(&state_path(p), &layout, &ChannelState::new(&layout))?;
+        let zero = vec![0; usize::from(participants)];
+        persist_state(&state_path(p), &layout, &ChannelState::new(&layout), &zero)?;
     }
     sync_dir(dir)?;
     Ok(paths)
@@ -107,17 +108,22 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("syncing directory {}", d.display()), e))
 }
 
-fn encode_state(layout: &PadLayout, state: &ChannelState) -> String {
+/// Per region: everything below this offset is known to be zeroed in the pad file.
+type Erased = Vec<u64>;
+
+fn encode_state(layout: &PadLayout, state: &ChannelState, erased: &[u64]) -> String {
     let hw: Vec<String> = state.high_water.iter().map(|o| o.0.to_string()).collect();
+    let er: Vec<String> = erased.iter().map(u64::to_string).collect();
     format!(
-        "ghostline-state 1\npad {}\nsend_next {}\nhigh_water {}\n",
+        "ghostline-state 1\npad {}\nsend_next {}\nhigh_water {}\nerased {}\n",
         layout.pad_id,
         state.send_next.0,
-        hw.join(" ")
+        hw.join(" "),
+        er.join(" ")
     )
 }
 
-fn decode_state(path: &Path, text: &str, layout: &PadLayout) -> Result<ChannelState> {
+fn decode_state(path: &Path, text: &str, layout: &PadLayout) -> Result<(ChannelState, Erased)> {
     let bad = |reason: &str| Error::Store {
         path: path.to_path_buf(),
         reason: reason.to_string(),
@@ -147,20 +153,36 @@ fn decode_state(path: &Path, text: &str, layout: &PadLayout) -> Result<ChannelSt
     if high_water.len() != usize::from(layout.participants) {
         return Err(bad("high_water has the wrong number of senders"));
     }
-    Ok(ChannelState {
-        send_next: PadOffset(send_next),
-        high_water,
-    })
+    let er: std::result::Result<Vec<u64>, _> = field(lines.next(), "erased")?
+        .split_whitespace()
+        .map(str::parse::<u64>)
+        .collect();
+    let erased = er.map_err(|_| bad("bad erased"))?;
+    if erased.len() != usize::from(layout.participants) {
+        return Err(bad("erased has the wrong number of senders"));
+    }
+    Ok((
+        ChannelState {
+            send_next: PadOffset(send_next),
+            high_water,
+        },
+        erased,
+    ))
 }
 
 /// Writes the state durably: temp file, fsync, rename, fsync the directory.
-fn persist_state(path: &Path, layout: &PadLayout, state: &ChannelState) -> Result<()> {
+fn persist_state(
+    path: &Path,
+    layout: &PadLayout,
+    state: &ChannelState,
+    erased: &[u64],
+) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let ctx = |what: &str| format!("{what} {}", tmp.display());
     let mut f = File::create(&tmp).map_err(|e| Error::io(ctx("creating"), e))?;
-    f.write_all(encode_state(layout, state).as_bytes())
+    f.write_all(encode_state(layout, state, erased).as_bytes())
         .map_err(|e| Error::io(ctx("writing"), e))?;
     f.sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
     drop(f);
@@ -206,6 +228,7 @@ pub struct PadStore {
     file: File,
     header: PadFileHeader,
     state: ChannelState,
+    erased: Erased,
 }
 
 impl std::fmt::Debug for PadStore {
@@ -261,14 +284,52 @@ impl PadStore {
                 e,
             )
         })?;
-        let state = decode_state(&sp, &text, &header.layout)?;
-        Ok(PadStore {
+        let (state, erased) = decode_state(&sp, &text, &header.layout)?;
+        let mut store = PadStore {
             pad_path: pad_path.to_path_buf(),
             state_path: sp,
             file,
             header,
             state,
-        })
+            erased,
+        };
+        store.scrub()?;
+        Ok(store)
+    }
+
+    /// Where each region's used bytes end: our `send_next`, the others' high-water marks.
+    fn used_mark(&self, region: u16) -> u64 {
+        if SenderIndex(region) == self.header.owner {
+            self.state.send_next.0
+        } else {
+            self.state
+                .high_water
+                .get(usize::from(region))
+                .map_or(0, |o| o.0)
+        }
+    }
+
+    /// Erases used bytes that a crash left unerased (between persisting a state and zeroing the
+    /// pad). The `erased` marks are saved with the next state write, so normally this is a no-op.
+    fn scrub(&mut self) -> Result<()> {
+        let layout = self.header.layout;
+        let mut changed = false;
+        for i in 0..layout.participants {
+            let target = self.used_mark(i);
+            let done = self.erased.get(usize::from(i)).copied().unwrap_or(0);
+            if done < target {
+                let abs = layout.absolute(SenderIndex(i), PadOffset(done), target - done)?;
+                self.erase_pad(abs, target - done)?;
+                if let Some(e) = self.erased.get_mut(usize::from(i)) {
+                    *e = target;
+                }
+                changed = true;
+            }
+        }
+        if changed {
+            persist_state(&self.state_path, &layout, &self.state, &self.erased)?;
+        }
+        Ok(())
     }
 
     /// The pad set's layout.
@@ -346,7 +407,7 @@ impl PadStore {
         let mut next = self.state.clone();
         next.send_next = PadOffset(plan.offset.0 + plan.consumption);
         // 1. Reserve durably before any pad byte is read.
-        persist_state(&self.state_path, &layout, &next)?;
+        persist_state(&self.state_path, &layout, &next, &self.erased)?;
         self.state = next;
         // 2. Encrypt and authenticate.
         let abs = layout.absolute(owner, plan.offset, plan.consumption)?;
@@ -362,6 +423,9 @@ impl PadStore {
         drop(pad);
         // 3. Erase the used bytes.
         self.erase_pad(abs, plan.consumption)?;
+        if let Some(e) = self.erased.get_mut(usize::from(owner.0)) {
+            *e = self.state.send_next.0;
+        }
         Ok(Sent {
             message,
             remaining: plan.remaining_after,
@@ -381,10 +445,15 @@ impl PadStore {
         let plaintext = open(&msg, &pad)?;
         drop(pad);
         let next = after_receive(&self.state, &msg.header);
-        persist_state(&self.state_path, &layout, &next)?;
+        persist_state(&self.state_path, &layout, &next, &self.erased)?;
         self.state = next;
         // Erase the message's bytes and any skipped gap before it: neither will ever be used.
         self.erase_pad(abs - arrival.gap, need + arrival.gap)?;
+        let sender = msg.header.sender.0;
+        let mark = self.used_mark(sender);
+        if let Some(e) = self.erased.get_mut(usize::from(sender)) {
+            *e = mark;
+        }
         Ok(Received {
             sender: msg.header.sender,
             offset: msg.header.offset,
@@ -405,8 +474,11 @@ mod tests {
             send_next: PadOffset(77),
             high_water: vec![PadOffset(1), PadOffset(2), PadOffset(3)],
         };
-        let text = encode_state(&layout, &st);
-        assert_eq!(decode_state(Path::new("x"), &text, &layout).unwrap(), st);
+        let text = encode_state(&layout, &st, &[5, 6, 7]);
+        assert_eq!(
+            decode_state(Path::new("x"), &text, &layout).unwrap(),
+            (st, vec![5, 6, 7])
+        );
         let other = PadLayout::new(PadId([4; 16]), 3, 1000).unwrap();
         assert!(decode_state(Path::new("x"), &text, &other).is_err());
         assert!(decode_state(Path::new("x"), "junk", &layout).is_err());

@@ -47,6 +47,31 @@ fn round_trip_and_used_pad_is_erased_on_both_sides() {
 }
 
 #[test]
+fn bytes_left_unerased_by_a_crash_are_scrubbed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pads(dir.path(), 2, 20_000);
+    let mut a = PadStore::open(&p[0]).unwrap();
+    a.seal(b"first").unwrap();
+    a.seal(b"second").unwrap();
+    let used = consumption(5) + consumption(6);
+    drop(a);
+    // Simulate a crash after the reservation of "second" but before its bytes were zeroed.
+    let mut all = std::fs::read(&p[0]).unwrap();
+    let start = PAD_FILE_HEADER_LEN + consumption(5) as usize;
+    for b in &mut all[start..PAD_FILE_HEADER_LEN + used as usize] {
+        *b = 0xAA;
+    }
+    std::fs::write(&p[0], &all).unwrap();
+    let a = PadStore::open(&p[0]).unwrap();
+    assert!(pad_bytes(&p[0], 0, 10_000, 0, used).iter().all(|&b| b == 0));
+    // Unused bytes are untouched.
+    assert!(pad_bytes(&p[0], 0, 10_000, used, 64)
+        .iter()
+        .any(|&b| b != 0));
+    drop(a);
+}
+
+#[test]
 fn concurrent_senders_use_disjoint_regions() {
     let dir = tempfile::tempdir().unwrap();
     let p = pads(dir.path(), 3, 3_000);

@@ -108,7 +108,19 @@ fn sigkill_during_sends_never_reuses_pad() {
     // 2. The sender's state is past everything it ever sent.
     let sender = PadStore::open(&pads[0]).unwrap();
     let last_end = ranges.last().unwrap().1;
-    assert!(sender.state().send_next.0 >= last_end);
+    let send_next = sender.state().send_next.0;
+    assert!(send_next >= last_end);
+    // 2b. Every used or reserved byte of the sender's region is erased in its pad file (opening
+    // the store scrubs what a kill left between reservation and erasure).
+    let file = std::fs::read(&pads[0]).unwrap();
+    let hdr = tabella_ghostline::pad::PAD_FILE_HEADER_LEN;
+    assert!(file[hdr..hdr + send_next as usize].iter().all(|&b| b == 0));
+    assert!(
+        file[hdr + send_next as usize..hdr + send_next as usize + 64]
+            .iter()
+            .any(|&b| b != 0)
+    );
+    drop(sender);
     // 3. Every emitted message authenticates at the receiver, in order.
     let mut receiver = PadStore::open(&pads[1]).unwrap();
     let mut gaps = 0;
