@@ -304,3 +304,81 @@ async fn connections_beyond_the_cap_are_refused() {
     assert!(err.to_string().contains("relay full"), "{err}");
     relay.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_slows_a_flooding_connection() {
+    use tabella_ghostline::relay::RateLimit;
+    let token = RoomToken::new(b"room".to_vec());
+    let mut config = RelayConfig::new(vec![token.clone()]);
+    config.rate = RateLimit {
+        frames_per_second: 200,
+        burst: 10,
+    };
+    let relay = start(localhost(), config).await.unwrap();
+    let (mut a_tx, _a_rx) = connect(relay.local_addr(), &token, 0, "a").await.unwrap();
+    let (_b_tx, mut b_rx) = connect(relay.local_addr(), &token, 1, "b").await.unwrap();
+    let start_t = std::time::Instant::now();
+    for _ in 0..60 {
+        a_tx.send(b"flood").await.unwrap();
+    }
+    a_tx.flush().await.unwrap();
+    let mut got = 0;
+    while got < 60 {
+        if let Event::Data(_) = timeout(Duration::from_secs(10), b_rx.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            got += 1;
+        }
+    }
+    // 10 frames of burst, then 50 at 200/s: at least ~0.25 s.
+    assert!(
+        start_t.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        start_t.elapsed()
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frame_limit_is_one_mebibyte() {
+    use tabella_ghostline::frame::MAX_FRAME;
+    let token = RoomToken::new(b"room".to_vec());
+    let relay = start(localhost(), RelayConfig::new(vec![token.clone()]))
+        .await
+        .unwrap();
+    let (mut a_tx, mut a_rx) = connect(relay.local_addr(), &token, 0, "a").await.unwrap();
+    let (_b_tx, mut b_rx) = connect(relay.local_addr(), &token, 1, "b").await.unwrap();
+    // The largest allowed frame (kind byte + body = 1 MiB) goes through.
+    let big = vec![0x42u8; MAX_FRAME - 1];
+    a_tx.send(&big).await.unwrap();
+    a_tx.flush().await.unwrap();
+    let got = timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(Event::Data(d)) = b_rx.next().await.unwrap() {
+                return d;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(got.len(), MAX_FRAME - 1);
+    // One byte more and the sender is told why and disconnected.
+    a_tx.send(&vec![0u8; MAX_FRAME]).await.unwrap();
+    let _ = a_tx.flush().await;
+    let err = timeout(Duration::from_secs(10), async {
+        loop {
+            match a_rx.next().await {
+                Err(e) => return e.to_string(),
+                Ok(None) => return "closed".to_string(),
+                Ok(Some(_)) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(err.contains("limit") || err == "closed", "{err}");
+    relay.shutdown().await;
+}
