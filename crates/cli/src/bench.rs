@@ -1,6 +1,21 @@
-//! `tabella bench`: user-facing performance figures.
+//! `tabella bench`: user-facing performance figures, measured on this machine, one thread.
+//!
+//! Each figure runs the real operation on fresh inputs (a fixed-seed RNG) and reports the mean
+//! wall-clock time per operation. Run a release build: `cargo run --release -- bench crypto`.
+
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde::Serialize;
+
+use tabella_crypto::batch::BatchVerifier;
+use tabella_crypto::disjunctive::{OneOfProof, PrecomputedKey};
+use tabella_crypto::elgamal::SecretKey;
+use tabella_crypto::group::SecretScalar;
+use tabella_crypto::range::RangeProof;
+use tabella_crypto::vector::{EncryptedVector, VectorRule};
 
 /// Arguments of `tabella bench`.
 #[derive(Args, Debug)]
@@ -11,8 +26,20 @@ pub struct BenchArgs {
 
 #[derive(Subcommand, Debug)]
 enum BenchTarget {
-    /// Cryptographic core: ElGamal, proofs, Paillier, bulletproofs.
+    /// Cryptographic core: ElGamal, proofs, ballots, threshold decryption, Paillier, bulletproofs.
     Crypto {
+        /// Print machine-readable JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Scale the number of iterations (1 = default; smaller is quicker and noisier).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// A complete in-process election: time per phase and record verification speed.
+    Election {
+        /// Number of voters.
+        #[arg(long, default_value_t = 1000)]
+        voters: usize,
         /// Print machine-readable JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -21,13 +48,319 @@ enum BenchTarget {
     Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
 }
 
+/// Report of `tabella bench election`.
+#[derive(Debug, Serialize)]
+pub struct ElectionReport {
+    /// Voters simulated.
+    pub voters: usize,
+    /// Ballots in the record (including re-votes).
+    pub ballots: u64,
+    /// Seconds per simulation phase.
+    pub phases: Vec<(&'static str, f64)>,
+    /// Seconds for the full record verification.
+    pub verify_seconds: f64,
+    /// Seconds spent on ballot proofs within verification.
+    pub verify_ballot_seconds: f64,
+    /// Ballots verified per second (proofs and signatures, both cores).
+    pub verify_ballots_per_second: f64,
+    /// Worker threads used by verification.
+    pub threads: usize,
+    /// Target from the issue (ten-option ballots/s).
+    pub target_ballots_per_second: f64,
+}
+
+/// One measured figure.
+#[derive(Debug, Serialize)]
+pub struct Figure {
+    /// Stable machine-readable name.
+    pub name: &'static str,
+    /// What was measured.
+    pub description: &'static str,
+    /// Mean time per operation in microseconds.
+    pub micros_per_op: f64,
+    /// Operations timed.
+    pub iterations: usize,
+    /// Target in microseconds from the issue, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_micros: Option<f64>,
+    /// Whether the target is met (absent when there is no target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_met: Option<bool>,
+}
+
+/// Report of `tabella bench crypto`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Build profile the figures come from.
+    pub profile: &'static str,
+    /// Threads used.
+    pub threads: usize,
+    /// The figures.
+    pub figures: Vec<Figure>,
+}
+
+fn figure(
+    name: &'static str,
+    description: &'static str,
+    total: Duration,
+    ops: usize,
+    target_micros: Option<f64>,
+) -> Figure {
+    let micros = total.as_secs_f64() * 1e6 / ops.max(1) as f64;
+    Figure {
+        name,
+        description,
+        micros_per_op: micros,
+        iterations: ops,
+        target_micros,
+        target_met: target_micros.map(|t| micros <= t),
+    }
+}
+
+fn iters(base: usize, scale: f64) -> usize {
+    ((base as f64 * scale).round() as usize).max(1)
+}
+
 /// Runs the selected benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
-        BenchTarget::Crypto { json } => {
-            let _ = json;
-            anyhow::bail!("crypto benchmark not yet wired")
+        BenchTarget::Crypto { json, scale } => {
+            if !(scale > 0.0 && scale <= 100.0) {
+                anyhow::bail!("--scale must be in (0, 100], got {scale}");
+            }
+            let report = crypto(scale)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_table(&report);
+            }
+            Ok(())
+        }
+        BenchTarget::Election { voters, json } => {
+            let cfg = tabella_election::simulate::SimulationConfig {
+                voters,
+                seed: 7,
+                ..Default::default()
+            };
+            let (out, phases) = crate::election_cmd::run_simulation(&cfg, json)?;
+            let t = Instant::now();
+            let report = tabella_election::verify::verify_record(&out.record);
+            let verify_seconds = t.elapsed().as_secs_f64();
+            if !report.ok() {
+                anyhow::bail!("the simulated record did not verify:\n{report}");
+            }
+            let r = ElectionReport {
+                voters,
+                ballots: report.ballots_verified,
+                phases,
+                verify_seconds,
+                verify_ballot_seconds: report.ballot_seconds,
+                verify_ballots_per_second: report.ballots_verified as f64
+                    / report.ballot_seconds.max(1e-9),
+                threads: rayon::current_num_threads(),
+                target_ballots_per_second: 2000.0,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "tabella bench election ({} voters, {} ballots, {} threads)",
+                    r.voters, r.ballots, r.threads
+                );
+                for (name, secs) in &r.phases {
+                    println!("  {name:<22} {secs:>8.2} s");
+                }
+                println!("  {:<22} {:>8.2} s", "verify record", r.verify_seconds);
+                println!(
+                    "  ballot verification: {:.0} ballots/s (target >= {:.0} ten-option ballots/s; this election's ballots carry 3 contests, 30 entries)",
+                    r.verify_ballots_per_second, r.target_ballots_per_second
+                );
+            }
+            Ok(())
         }
         BenchTarget::Ghostline(args) => tabella_ghostline::bench::run(args),
     }
+}
+
+fn print_table(report: &Report) {
+    println!(
+        "tabella bench crypto ({} build, {} thread)",
+        report.profile, report.threads
+    );
+    println!(
+        "{:<34} {:>14} {:>8} {:>12}  description",
+        "figure", "time/op", "iters", "target"
+    );
+    for f in &report.figures {
+        let target = match (f.target_micros, f.target_met) {
+            (Some(t), Some(true)) => format!("<= {} ok", fmt_micros(t)),
+            (Some(t), _) => format!("<= {} MISSED", fmt_micros(t)),
+            _ => String::new(),
+        };
+        println!(
+            "{:<34} {:>14} {:>8} {:>12}  {}",
+            f.name,
+            fmt_micros(f.micros_per_op),
+            f.iterations,
+            target,
+            f.description
+        );
+    }
+}
+
+fn fmt_micros(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+fn crypto(scale: f64) -> anyhow::Result<Report> {
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let mut figures = Vec::new();
+    let sk = SecretKey::generate(&mut rng);
+    let key = PrecomputedKey::new(sk.public_key());
+
+    // ElGamal encryption (fixed-base tables for G and the election key).
+    let n = iters(2000, scale);
+    let t = Instant::now();
+    for i in 0..n {
+        std::hint::black_box(key.encrypt(i as u64 & 1, &mut rng));
+    }
+    figures.push(figure(
+        "elgamal_encrypt",
+        "exponential ElGamal encryption",
+        t.elapsed(),
+        n,
+        None,
+    ));
+
+    // 0/1 proofs at n = 1024.
+    let n = iters(1024, scale);
+    let cts: Vec<_> = (0..n)
+        .map(|i| key.encrypt(i as u64 & 1, &mut rng))
+        .collect();
+    let t = Instant::now();
+    let proofs: Vec<OneOfProof> = cts
+        .iter()
+        .enumerate()
+        .map(|(i, (ct, r))| OneOfProof::prove(b"bench", &key, ct, &[0, 1], i & 1, r, &mut rng))
+        .collect::<Result<_, _>>()?;
+    figures.push(figure(
+        "bit_proof_prove",
+        "0/1 disjunctive proof, prove",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let t = Instant::now();
+    for ((ct, _), p) in cts.iter().zip(&proofs) {
+        p.verify(b"bench", &key.pk, ct, &[0, 1])?;
+    }
+    figures.push(figure(
+        "bit_proof_verify",
+        "0/1 proof, verify alone",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let t = Instant::now();
+    let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
+    for ((ct, _), p) in cts.iter().zip(&proofs) {
+        p.add_to_batch(b"bench", &key.pk, ct, &[0, 1], &mut bv)?;
+    }
+    bv.verify()?;
+    figures.push(figure(
+        "bit_proof_batch_verify",
+        "0/1 proof, batch-verified, per proof (n = 1024)",
+        t.elapsed(),
+        n,
+        None,
+    ));
+
+    // A 10-option single-choice ballot.
+    let rule = VectorRule::single_choice(10);
+    let n = iters(300, scale);
+    let choices: Vec<Vec<u64>> = (0..n)
+        .map(|i| {
+            let mut v = vec![0u64; 10];
+            v[i % 10] = 1;
+            v
+        })
+        .collect();
+    let t = Instant::now();
+    let ballots: Vec<EncryptedVector> = choices
+        .iter()
+        .map(|v| EncryptedVector::encrypt(b"bench-ballot", &key, &rule, v, &mut rng))
+        .collect::<Result<_, _>>()?;
+    figures.push(figure(
+        "ballot10_encrypt_prove",
+        "10-option single-choice ballot: 10 ciphertexts, 10 bit proofs, sum proof",
+        t.elapsed(),
+        n,
+        Some(2000.0),
+    ));
+    let t = Instant::now();
+    for b in &ballots {
+        b.verify(b"bench-ballot", &key.pk, &rule)?;
+    }
+    figures.push(figure(
+        "ballot10_verify",
+        "10-option ballot, verify alone",
+        t.elapsed(),
+        n,
+        Some(1500.0),
+    ));
+    let t = Instant::now();
+    let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(2));
+    for b in &ballots {
+        b.add_to_batch(b"bench-ballot", &key.pk, &rule, &mut bv)?;
+    }
+    bv.verify()?;
+    figures.push(figure(
+        "ballot10_batch_verify",
+        "10-option ballot, batch-verified, per ballot",
+        t.elapsed(),
+        n,
+        Some(500.0),
+    ));
+
+    // Bulletproofs, 32-bit.
+    let n = iters(50, scale);
+    let gammas: Vec<SecretScalar> = (0..n).map(|_| SecretScalar::random(&mut rng)).collect();
+    let t = Instant::now();
+    let proofs: Vec<_> = gammas
+        .iter()
+        .enumerate()
+        .map(|(i, g)| RangeProof::prove(b"bench-range", 1_000_000 + i as u64, g, 32, &mut rng))
+        .collect::<Result<_, _>>()?;
+    figures.push(figure(
+        "bulletproof32_prove",
+        "Bulletproofs range proof, 32-bit, prove",
+        t.elapsed(),
+        n,
+        None,
+    ));
+    let t = Instant::now();
+    for (c, p) in &proofs {
+        p.verify(b"bench-range", c, 32)?;
+    }
+    figures.push(figure(
+        "bulletproof32_verify",
+        "Bulletproofs range proof, 32-bit, verify",
+        t.elapsed(),
+        n,
+        None,
+    ));
+
+    Ok(Report {
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        threads: 1,
+        figures,
+    })
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod election_cmd;
+mod record_io;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]
@@ -17,6 +19,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Elections without a ledger: `simulate` runs a complete one in-process.
+    Election(election_cmd::ElectionArgs),
+    /// Verify an election record from scratch (exit 0 only if every check passes).
+    Verify(election_cmd::VerifyArgs),
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
     /// One-time-pad group chat (GhostLine).
@@ -26,6 +32,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Election(args) => election_cmd::run(args),
+        Command::Verify(args) => match election_cmd::verify(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Bench(args) => bench::run(args),
         Command::Ghostline(args) => tabella_ghostline::cli::run(args),
     };

@@ -73,6 +73,18 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
         self.points.push(p);
     }
 
+    /// The random weight of the current equation. Callers that accumulate terms on one point
+    /// across several equations multiply by this and add the sum once with [`Self::add_weighted`].
+    pub fn weight(&self) -> Scalar {
+        self.current_weight
+    }
+
+    /// Adds an already-weighted term `s·P` (see [`Self::weight`]).
+    pub fn add_weighted(&mut self, s: Scalar, p: RistrettoPoint) {
+        self.scalars.push(s);
+        self.points.push(p);
+    }
+
     /// Adds `s·G` to the current equation.
     pub fn add_g(&mut self, s: Scalar) {
         self.fixed_scalars[0] += self.current_weight * s;

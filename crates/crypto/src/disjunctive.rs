@@ -25,6 +25,7 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::batch::{self, BatchVerifier};
 use crate::elgamal::{Ciphertext, PublicKey};
+use crate::encoding::WirePoint;
 use crate::error::{Error, Result};
 use crate::group::SecretScalar;
 use crate::transcript::{new_transcript, TranscriptExt};
@@ -83,11 +84,9 @@ impl PrecomputedKey {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OneOfProof {
     /// `Aⱼ` per branch.
-    #[serde(with = "crate::encoding::point_vec_hex")]
-    pub a: Vec<RistrettoPoint>,
+    pub a: Vec<WirePoint>,
     /// `Bⱼ` per branch.
-    #[serde(with = "crate::encoding::point_vec_hex")]
-    pub b: Vec<RistrettoPoint>,
+    pub b: Vec<WirePoint>,
     /// Challenges `c₀ … c_{k−1}` (the last is implied).
     #[serde(with = "crate::encoding::scalar_vec_hex")]
     pub challenges: Vec<Scalar>,
@@ -101,8 +100,8 @@ fn transcript(
     pk: &PublicKey,
     c: &Ciphertext,
     values: &[u64],
-    a: &[RistrettoPoint],
-    b: &[RistrettoPoint],
+    a: &[WirePoint],
+    b: &[WirePoint],
 ) -> Transcript {
     let mut t = new_transcript(b"tabella/one-of/v1", context);
     t.append_point(b"Y", &pk.0);
@@ -113,8 +112,8 @@ fn transcript(
         t.append_u64_le(b"v", *v);
     }
     for (aj, bj) in a.iter().zip(b) {
-        t.append_point(b"A", aj);
-        t.append_point(b"B", bj);
+        t.append_message(b"A", aj.compressed().as_bytes());
+        t.append_message(b"B", bj.compressed().as_bytes());
     }
     t
 }
@@ -167,8 +166,8 @@ impl OneOfProof {
             let cj_eff = Scalar::conditional_select(&cj, &Scalar::ZERO, is_real);
             let aj = PrecomputedKey::g_mul(&t);
             let bj = key.y_mul(&t) + PrecomputedKey::g_mul(&(cj_eff * (Scalar::from(*v) - m)));
-            a.push(aj);
-            b.push(bj);
+            a.push(WirePoint::new(aj));
+            b.push(WirePoint::new(bj));
             cs.push(cj_eff);
             zs.push(zj);
         }
@@ -215,19 +214,26 @@ impl OneOfProof {
         let last = c - self.challenges.iter().sum::<Scalar>();
         bv.count_proof();
         bv.reserve(4 * n + 2);
+        // The ciphertext's `a` and `b` appear in every equation: accumulate their weighted
+        // coefficients and add each once (6 points per 0/1 proof instead of 8).
+        let mut coeff_a = Scalar::ZERO;
+        let mut coeff_b = Scalar::ZERO;
+        #[allow(clippy::needless_range_loop)] // indexes four parallel slices
         for j in 0..n {
             let cj = if j + 1 == n { last } else { self.challenges[j] };
             let zj = self.responses[j];
             bv.begin_equation();
             bv.add_g(zj);
-            bv.add_point(-Scalar::ONE, self.a[j]);
-            bv.add_point(-cj, ct.a);
+            bv.add_point(-Scalar::ONE, *self.a[j].point());
+            coeff_a -= bv.weight() * cj;
             bv.begin_equation();
             bv.add_fixed(zj, &pk.0);
-            bv.add_point(-Scalar::ONE, self.b[j]);
-            bv.add_point(-cj, ct.b);
+            bv.add_point(-Scalar::ONE, *self.b[j].point());
             bv.add_g(cj * Scalar::from(values[j]));
+            coeff_b -= bv.weight() * cj;
         }
+        bv.add_weighted(coeff_a, ct.a);
+        bv.add_weighted(coeff_b, ct.b);
         Ok(())
     }
 

@@ -129,3 +129,63 @@ pub mod point_vec_hex {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// A group element together with its canonical encoding.
+///
+/// Proof commitments are hashed into Fiat–Shamir transcripts by their encoding and used as points
+/// in the verification equations. Keeping both (computed once when proving, or when decoding from
+/// the wire) spares the verifier a compression per commitment — about half of batch-verification
+/// time for ballot proofs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WirePoint {
+    point: RistrettoPoint,
+    compressed: CompressedRistretto,
+}
+
+impl WirePoint {
+    /// Wraps a point, computing its encoding.
+    pub fn new(point: RistrettoPoint) -> Self {
+        WirePoint {
+            compressed: point.compress(),
+            point,
+        }
+    }
+    /// The point.
+    pub fn point(&self) -> &RistrettoPoint {
+        &self.point
+    }
+    /// The canonical encoding.
+    pub fn compressed(&self) -> &CompressedRistretto {
+        &self.compressed
+    }
+    /// Decodes a canonical encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let point = point_from_bytes(bytes)?;
+        let mut arr = [0u8; 32];
+        arr.copy_from_slice(bytes);
+        Ok(WirePoint {
+            point,
+            compressed: CompressedRistretto(arr),
+        })
+    }
+}
+
+impl From<RistrettoPoint> for WirePoint {
+    fn from(p: RistrettoPoint) -> Self {
+        WirePoint::new(p)
+    }
+}
+
+impl serde::Serialize for WirePoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.compressed.as_bytes()))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WirePoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        let bytes = hex_decode("Ristretto point", &s).map_err(serde::de::Error::custom)?;
+        WirePoint::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}

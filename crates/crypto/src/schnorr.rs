@@ -114,6 +114,18 @@ impl SchnorrSignature {
         ))
     }
 
+    /// Adds the signature's verification equation to a batch.
+    pub fn add_to_batch<R: RngCore + CryptoRng>(
+        &self,
+        domain: &[u8],
+        message: &[u8],
+        y: &RistrettoPoint,
+        bv: &mut BatchVerifier<R>,
+    ) {
+        self.0
+            .add_to_batch(&signing_context(domain, message), &crate::group::G, y, bv);
+    }
+
     /// Verifies a signature on `message` by public key `y`.
     pub fn verify(&self, domain: &[u8], message: &[u8], y: &RistrettoPoint) -> Result<()> {
         self.0

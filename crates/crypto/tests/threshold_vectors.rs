@@ -1,0 +1,161 @@
+//! Checks every frozen vector under `test-vectors/dkg/v1/` and `test-vectors/threshold/v1/`.
+//!
+//! Each file is a JSON object with `kind`, `description` and `valid`. A valid vector must verify
+//! and give its stated result; an invalid one must be rejected (an error, or a different result).
+//! Regenerate with `cargo test -p tabella-crypto --lib vector_gen -- --ignored`.
+
+use std::path::{Path, PathBuf};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tabella_crypto::dkg::{DkgTranscript, JointKey, TrusteeIndex};
+use tabella_crypto::elgamal::{Ciphertext, DlogTable, PublicKey, SecretKey};
+use tabella_crypto::group::SecretScalar;
+use tabella_crypto::keyswitch::{combine_key_switch, KeySwitchShare};
+use tabella_crypto::threshold::{decrypt, decrypt_tally, DecryptionShare, TallyDecryptionShare};
+
+fn field<T: DeserializeOwned>(v: &Value, name: &str) -> T {
+    serde_json::from_value(v[name].clone()).unwrap_or_else(|e| panic!("field {name}: {e}"))
+}
+
+fn bytes(v: &Value, name: &str) -> Vec<u8> {
+    hex::decode(field::<String>(v, name)).unwrap()
+}
+
+/// Evaluates one vector; `Ok(())` means it verified and matched its stated result.
+fn evaluate(v: &Value, table: &DlogTable) -> Result<(), String> {
+    let kind: String = field(v, "kind");
+    match kind.as_str() {
+        "dkg_transcript" => {
+            let t: DkgTranscript = field(v, "transcript");
+            let expected_key: JointKey = field(&v["expected"], "joint_key");
+            let expected_disq: Vec<TrusteeIndex> = field(&v["expected"], "disqualified");
+            expected_key.validate().map_err(|e| e.to_string())?;
+            let o = t.recompute().map_err(|e| e.to_string())?;
+            let disq: Vec<TrusteeIndex> = o.disqualified.iter().map(|d| d.dealer).collect();
+            if o.joint_key != expected_key || disq != expected_disq {
+                return Err("recomputed outcome differs from the expected one".into());
+            }
+            Ok(())
+        }
+        "decryption_share" => {
+            let jk: JointKey = field(v, "joint_key");
+            let ct: Ciphertext = field(v, "ciphertext");
+            let share: DecryptionShare = field(v, "share");
+            share
+                .verify(&jk, &ct, &bytes(v, "context"))
+                .map_err(|e| e.to_string())
+        }
+        "threshold_decryption" => {
+            let jk: JointKey = field(v, "joint_key");
+            let ct: Ciphertext = field(v, "ciphertext");
+            let shares: Vec<DecryptionShare> = field(v, "shares");
+            let expected: u64 = field(v, "expected_plaintext");
+            let m = decrypt(&jk, &ct, &shares, &bytes(v, "context"), table)
+                .map_err(|e| e.to_string())?;
+            (m == expected)
+                .then_some(())
+                .ok_or_else(|| format!("decrypted {m}, expected {expected}"))
+        }
+        "tally_decryption" => {
+            let jk: JointKey = field(v, "joint_key");
+            let cts: Vec<Ciphertext> = field(v, "ciphertexts");
+            let shares: Vec<TallyDecryptionShare> = field(v, "shares");
+            let expected: Vec<u64> = field(v, "expected_plaintexts");
+            let ctx = bytes(v, "context");
+            for s in &shares {
+                s.verify(&jk, &cts, &ctx).map_err(|e| e.to_string())?;
+            }
+            let rng = ChaCha20Rng::seed_from_u64(0);
+            let m =
+                decrypt_tally(&jk, &cts, &shares, &ctx, table, rng).map_err(|e| e.to_string())?;
+            (m == expected)
+                .then_some(())
+                .ok_or_else(|| format!("decrypted {m:?}, expected {expected:?}"))
+        }
+        "key_switch" => {
+            let jk: JointKey = field(v, "joint_key");
+            let ct: Ciphertext = field(v, "ciphertext");
+            let parts: Vec<TrusteeIndex> = field(v, "participants");
+            let q: PublicKey = field(v, "querier_public_key");
+            let qsk = SecretKey::from_secret(
+                SecretScalar::from_bytes(&bytes(v, "querier_secret_key")).unwrap(),
+            );
+            assert_eq!(
+                qsk.public_key(),
+                q,
+                "vector's querier key pair is inconsistent"
+            );
+            let shares: Vec<KeySwitchShare> = field(v, "shares");
+            let expected: u64 = field(v, "expected_plaintext");
+            let switched = combine_key_switch(&jk, &parts, &ct, &q, &shares, &bytes(v, "context"))
+                .map_err(|e| e.to_string())?;
+            let m = qsk.decrypt(&switched, table).map_err(|e| e.to_string())?;
+            (m == expected)
+                .then_some(())
+                .ok_or_else(|| format!("decrypted {m}, expected {expected}"))
+        }
+        other => panic!("unknown vector kind {other}"),
+    }
+}
+
+fn check_test_vector(path: &Path, table: &DlogTable) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let valid: bool = field(&v, "valid");
+    let description: String = field(&v, "description");
+    match (valid, evaluate(&v, table)) {
+        (true, Ok(())) => {}
+        (false, Err(e)) => eprintln!("{}: rejected as expected: {e}", path.display()),
+        (true, Err(e)) => panic!(
+            "{}: valid vector rejected ({description}): {e}",
+            path.display()
+        ),
+        (false, Ok(())) => panic!(
+            "{}: invalid vector accepted ({description})",
+            path.display()
+        ),
+    }
+}
+
+fn vector_files(folder: &str) -> Vec<PathBuf> {
+    let dir =
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors")).join(folder);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn dkg_v1_vectors() {
+    let table = DlogTable::new(1000).unwrap();
+    let files = vector_files("dkg/v1");
+    assert!(files.len() >= 5, "expected the frozen DKG vectors");
+    for f in files {
+        check_test_vector(&f, &table);
+    }
+}
+
+#[test]
+fn threshold_v1_vectors() {
+    let table = DlogTable::new(1000).unwrap();
+    let files = vector_files("threshold/v1");
+    assert!(files.len() >= 20, "expected the frozen threshold vectors");
+    let (mut valid, mut invalid) = (0, 0);
+    for f in files {
+        check_test_vector(&f, &table);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        if v["valid"] == Value::Bool(true) {
+            valid += 1;
+        } else {
+            invalid += 1;
+        }
+    }
+    assert!(valid > 0 && invalid > 0);
+}

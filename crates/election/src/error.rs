@@ -1,0 +1,62 @@
+//! The one error type of `tabella-election`. Each rejection of an action has its own variant so
+//! callers (the ledger, the CLI) can tell a voter exactly what went wrong.
+
+/// Errors of the election protocol.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The manifest is inconsistent.
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(String),
+    /// The action names another election.
+    #[error("wrong election: action is for {got:?}, this election is {expected:?}")]
+    WrongElection {
+        /// This election's id.
+        expected: String,
+        /// The id the action carries.
+        got: String,
+    },
+    /// The action is not allowed in the current phase.
+    #[error("wrong phase: {action} is not allowed while the election is {phase}")]
+    WrongPhase {
+        /// The action attempted.
+        action: &'static str,
+        /// The current phase.
+        phase: &'static str,
+    },
+    /// The signer is not the official the action requires, or the signature is invalid.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The ballot's credential (stealth key or table authorization) is unknown.
+    #[error("unknown voter key: {0}")]
+    UnknownVoterKey(String),
+    /// A proof in the action did not verify.
+    #[error("invalid proof: {0}")]
+    InvalidProof(String),
+    /// Bytes or JSON could not be decoded, or have the wrong shape.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// A polling table has no quota left.
+    #[error("over quota: table {table} has authorized all {quota} of its voters")]
+    OverQuota {
+        /// The table index.
+        table: u16,
+        /// Its quota.
+        quota: u32,
+    },
+    /// A credential already voted and re-voting is off, or a token/authorization was reused.
+    #[error("double vote: {0}")]
+    DoubleVote(String),
+    /// A registration step was refused (not whitelisted, already validated, token reused...).
+    #[error("registration refused: {0}")]
+    Registration(String),
+    /// The trustees' key ceremony or decryption failed.
+    #[error("trustees: {0}")]
+    Trustees(String),
+    /// An error from the cryptographic core.
+    #[error(transparent)]
+    Crypto(#[from] tabella_crypto::Error),
+}
+
+/// Result alias for this crate.
+pub type Result<T> = core::result::Result<T, Error>;

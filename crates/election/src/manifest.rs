@@ -1,0 +1,299 @@
+//! The election manifest: what is being decided, by whom, with which keys and rules.
+//!
+//! Seed 000 §4.2.1 (setup: whitelist, encoding key, contests) and seed 003 (electoral council,
+//! polling tables with quotas from the paper lists, jurors). The manifest is signed by the council
+//! when the election is created and never changes afterwards.
+
+use serde::{Deserialize, Serialize};
+use tabella_crypto::vector::VectorRule;
+
+use crate::error::{Error, Result};
+use crate::ids::{ElectionId, IdentityCommitment};
+use crate::sign::OfficialKey;
+
+/// How a contest is decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ContestKind {
+    /// One candidate (seed 000 Annex B "majority"): entries 0/1, exactly one 1.
+    SingleChoice,
+    /// Approve between `min` and `max` candidates: entries 0/1, sum in `[min, max]`.
+    Approval {
+        /// Fewest approvals.
+        min: u32,
+        /// Most approvals.
+        max: u32,
+    },
+    /// Rank the top `ranks` candidates (seed 000 Annex B "preferential"): the first choice gets
+    /// `ranks` points, the next `ranks − 1`, …, the last ranked 1, all others 0.
+    Preferential {
+        /// Number of ranks `m` (each voter ranks exactly `m` distinct candidates).
+        ranks: u32,
+    },
+}
+
+/// One question on the ballot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contest {
+    /// Title shown to voters.
+    pub title: String,
+    /// The rule.
+    #[serde(flatten)]
+    pub kind: ContestKind,
+    /// Candidates, in ballot order.
+    pub candidates: Vec<String>,
+    /// Whether a blank vote is allowed (single choice: an explicit "blank" option; approval:
+    /// approving nobody). Not available for preferential contests.
+    #[serde(default)]
+    pub allow_blank: bool,
+}
+
+/// A polling table (seed 003): a quota of in-person voters from the paper lists and its jurors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSpec {
+    /// Name, e.g. "Table 1 - Main hall".
+    pub name: String,
+    /// Number of voters on this table's paper list.
+    pub quota: u32,
+    /// Jurors who may authorize in-person voters here.
+    pub jurors: Vec<OfficialKey>,
+}
+
+/// A trustee: holds a share of the election key after the key ceremony.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrusteeSpec {
+    /// Display name.
+    pub name: String,
+    /// Key that signs the trustee's ceremony and decryption messages.
+    pub signing_key: OfficialKey,
+    /// Long-term Ristretto key used to receive encrypted DKG shares (hex).
+    #[serde(with = "tabella_crypto::encoding::point_hex")]
+    pub dkg_key: curve25519_dalek::ristretto::RistrettoPoint,
+}
+
+/// Which encryption scheme protects the ballots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// Exponential ElGamal under a t-of-n trustees' key (default; no single party can decrypt).
+    #[default]
+    Elgamal,
+    /// Paillier under one voting administrator's key: faithful to seed 000 but a single
+    /// administrator can decrypt every ballot. Offered for comparison, clearly labelled.
+    Paillier,
+}
+
+/// What happens when a credential casts a second ballot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RevotePolicy {
+    /// The last ballot of a remote credential counts (in-person authorizations are single-use).
+    #[default]
+    LastCounts,
+    /// A second ballot is rejected as a double vote.
+    Forbidden,
+}
+
+/// The officials' public keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Officials {
+    /// The electoral council: creates, opens, closes the election and publishes results.
+    pub council: OfficialKey,
+    /// The identity validator: checks voters against the whitelist, blind-signs tokens.
+    pub identity_validator: OfficialKey,
+    /// The identity validator's RSA blind-signature key for registration tokens (RFC 9474).
+    pub token_key: tabella_crypto::blind::IssuerPublicKey,
+    /// The registrar: turns anonymous notes into enabled stealth voter keys.
+    pub registrar: OfficialKey,
+}
+
+/// The election manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Unique id; every action and proof is bound to it.
+    pub election_id: ElectionId,
+    /// Title.
+    pub title: String,
+    /// The contests on the ballot.
+    pub contests: Vec<Contest>,
+    /// Polling tables (may be empty: remote voting only).
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+    /// Trustees (ElGamal scheme) — `n` of them.
+    #[serde(default)]
+    pub trustees: Vec<TrusteeSpec>,
+    /// Trustees needed to decrypt (`t`).
+    pub threshold: u16,
+    /// Encryption scheme.
+    #[serde(default)]
+    pub scheme: Scheme,
+    /// The Paillier administrator's public key (Paillier scheme only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paillier_key: Option<tabella_crypto::paillier::PublicKey>,
+    /// Re-vote policy.
+    #[serde(default)]
+    pub revote: RevotePolicy,
+    /// Officials.
+    pub officials: Officials,
+    /// Identity commitments of eligible remote voters (never names).
+    pub whitelist: Vec<IdentityCommitment>,
+}
+
+/// Most candidates per contest (bounds proof sizes).
+pub const MAX_CANDIDATES: usize = 64;
+/// Most contests per ballot.
+pub const MAX_CONTESTS: usize = 32;
+
+impl Contest {
+    /// Number of entries this contest contributes to the tally (candidates, plus "blank" for a
+    /// single-choice contest that allows it).
+    pub fn result_len(&self) -> usize {
+        match self.kind {
+            ContestKind::SingleChoice if self.allow_blank => self.candidates.len() + 1,
+            _ => self.candidates.len(),
+        }
+    }
+
+    /// Labels of the result entries.
+    pub fn result_labels(&self) -> Vec<String> {
+        let mut l = self.candidates.clone();
+        if matches!(self.kind, ContestKind::SingleChoice) && self.allow_blank {
+            l.push("(blank)".into());
+        }
+        l
+    }
+
+    /// The vector rules of this contest's encrypted rows (one row, or `ranks` rows).
+    pub fn row_rule(&self) -> VectorRule {
+        let n = self.candidates.len();
+        match self.kind {
+            ContestKind::SingleChoice => VectorRule::single_choice(self.result_len()),
+            ContestKind::Approval { min, max } => {
+                let lo = if self.allow_blank { 0 } else { u64::from(min) };
+                VectorRule::approval(n, lo, u64::from(max))
+            }
+            ContestKind::Preferential { .. } => VectorRule::single_choice(n),
+        }
+    }
+
+    /// Number of encrypted rows a ballot carries for this contest.
+    pub fn rows(&self) -> usize {
+        match self.kind {
+            ContestKind::Preferential { ranks } => ranks as usize,
+            _ => 1,
+        }
+    }
+
+    /// Largest value one ballot adds to one tally entry.
+    pub fn max_points(&self) -> u64 {
+        match self.kind {
+            ContestKind::Preferential { ranks } => u64::from(ranks),
+            _ => 1,
+        }
+    }
+
+    fn validate(&self, i: usize) -> Result<()> {
+        let bad = |m: String| {
+            Err(Error::InvalidManifest(format!(
+                "contest {i} ({:?}): {m}",
+                self.title
+            )))
+        };
+        let n = self.candidates.len();
+        if n == 0 || n > MAX_CANDIDATES {
+            return bad(format!("needs 1..={MAX_CANDIDATES} candidates, has {n}"));
+        }
+        match self.kind {
+            ContestKind::SingleChoice => {}
+            ContestKind::Approval { min, max } => {
+                if min > max || max as usize > n || max == 0 {
+                    return bad(format!(
+                        "approval bounds [{min}, {max}] must satisfy min <= max, 1 <= max <= {n}"
+                    ));
+                }
+            }
+            ContestKind::Preferential { ranks } => {
+                if ranks == 0 || ranks as usize > n {
+                    return bad(format!("ranks must be in 1..={n}, got {ranks}"));
+                }
+                if self.allow_blank {
+                    return bad("a blank vote is not available for preferential contests".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// Checks the manifest's internal consistency.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidManifest(m));
+        if self.contests.is_empty() || self.contests.len() > MAX_CONTESTS {
+            return bad(format!(
+                "needs 1..={MAX_CONTESTS} contests, has {}",
+                self.contests.len()
+            ));
+        }
+        for (i, c) in self.contests.iter().enumerate() {
+            c.validate(i)?;
+        }
+        if self.tables.len() > usize::from(u16::MAX) {
+            return bad("too many tables".into());
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            if t.jurors.is_empty() {
+                return bad(format!("table {i} ({:?}) has no jurors", t.name));
+            }
+        }
+        let mut wl = self.whitelist.clone();
+        wl.sort();
+        wl.dedup();
+        if wl.len() != self.whitelist.len() {
+            return bad("the whitelist contains a duplicate commitment".into());
+        }
+        match self.scheme {
+            Scheme::Elgamal => {
+                let n = self.trustees.len();
+                if n == 0 || n > 255 {
+                    return bad(format!(
+                        "the ElGamal scheme needs 1..=255 trustees, has {n}"
+                    ));
+                }
+                if self.threshold == 0 || usize::from(self.threshold) > n {
+                    return bad(format!(
+                        "threshold must be in 1..={n}, got {}",
+                        self.threshold
+                    ));
+                }
+                if self.paillier_key.is_some() {
+                    return bad("a Paillier key is set but the scheme is elgamal".into());
+                }
+            }
+            Scheme::Paillier => {
+                if self.paillier_key.is_none() {
+                    return bad("the Paillier scheme needs the administrator's paillier_key".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Upper bound on any decrypted tally entry (sizes the discrete-log table).
+    pub fn max_tally(&self) -> u64 {
+        let voters = self.whitelist.len() as u64
+            + self.tables.iter().map(|t| u64::from(t.quota)).sum::<u64>();
+        let pts = self
+            .contests
+            .iter()
+            .map(Contest::max_points)
+            .max()
+            .unwrap_or(1);
+        voters.saturating_mul(pts).saturating_add(1)
+    }
+
+    /// Total in-person quota.
+    pub fn total_quota(&self) -> u64 {
+        self.tables.iter().map(|t| u64::from(t.quota)).sum()
+    }
+}

@@ -1,0 +1,702 @@
+//! The election state machine: `apply(state, signed action)`, deterministic and pure.
+//!
+//! Phases (DESIGN.md "Elections"): `Setup → KeyCeremony → Open → Closed → Tallied`; registration
+//! stays open while voting (seed 000 §5.8 "vote-and-go"). Every action is checked against its
+//! signer's role and the phase; a rejected action leaves the state unchanged (all checks run
+//! before anything is written).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+use tabella_crypto::batch::BatchVerifier;
+use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript};
+use tabella_crypto::elgamal::PublicKey;
+
+use crate::action::{EnabledKey, Envelope, OfficialAction, RegistrationToken, SignedAction};
+use crate::ballot::{Ballot, Contribution, Credential, ElectionKey, ParsedBallot};
+use crate::error::{Error, Result};
+use crate::ids::{Digest32, ElectionId, IdentityCommitment, TableIndex};
+use crate::manifest::{Manifest, RevotePolicy, Scheme};
+use crate::sign::OfficialKey;
+use crate::tally::{Group, Results, Tallies};
+use crate::trustee::{self, DecryptionMessage, KeyCeremonyMessage};
+
+/// Where an election is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Created; officials prepare; registration may start.
+    Setup,
+    /// Trustees run the distributed key generation.
+    KeyCeremony,
+    /// Voting (and registration) open.
+    Open,
+    /// Voting closed; the encrypted tallies are fixed; trustees decrypt.
+    Closed,
+    /// Results published.
+    Tallied,
+}
+
+impl Phase {
+    /// Name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Setup => "in setup",
+            Phase::KeyCeremony => "in its key ceremony",
+            Phase::Open => "open",
+            Phase::Closed => "closed",
+            Phase::Tallied => "tallied",
+        }
+    }
+}
+
+/// Whether [`ElectionState::apply_with`] verifies ballot proofs itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProofCheck {
+    /// Verify every proof and signature (the default; [`ElectionState::apply`]).
+    Verify,
+    /// The caller has already verified this ballot's signature and proofs against the same
+    /// election key and the credential's signer key (e.g. in a parallel batch). Every other check
+    /// still runs.
+    AlreadyVerified,
+}
+
+/// What an accepted envelope did (for logs and receipts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An official's action was applied.
+    Official {
+        /// Action name.
+        action: String,
+    },
+    /// A ballot was accepted.
+    BallotAccepted {
+        /// Receipt.
+        hash: Digest32,
+        /// Hash of the ballot it replaced (re-vote), if any.
+        replaced: Option<Digest32>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct AuthorizationState {
+    table: TableIndex,
+    booth_key: RistrettoPoint,
+    used: bool,
+}
+
+#[derive(Clone, Debug)]
+struct CountedBallot {
+    hash: Digest32,
+    group: Group,
+    contribution: Contribution,
+}
+
+/// The complete state of one election.
+#[derive(Clone, Debug, Default)]
+pub struct ElectionState {
+    manifest: Option<Manifest>,
+    phase: Option<Phase>,
+    whitelist: HashSet<IdentityCommitment>,
+    dealings: Vec<Dealing>,
+    complaints: Vec<Complaint>,
+    dkg: Option<DkgOutcome>,
+    election_key: Option<ElectionKey>,
+    validated: BTreeSet<IdentityCommitment>,
+    spent_tokens: BTreeSet<Digest32>,
+    voter_keys: HashMap<[u8; 32], EnabledKey>,
+    authorizations: HashMap<Digest32, AuthorizationState>,
+    authorized: Vec<u32>,
+    ballots_accepted: u64,
+    counted: BTreeMap<Vec<u8>, CountedBallot>,
+    tallies: Option<Tallies>,
+    decryptions: BTreeMap<u16, DecryptionMessage>,
+    results: Option<Results>,
+}
+
+/// Counts anyone can check (seed 000 §4.2.5, seed 003 per-table invariants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Whitelisted identities.
+    pub whitelisted: u64,
+    /// Identities validated by the identity validator.
+    pub validated: u64,
+    /// Stealth keys enabled by the registrar (never more than `validated`).
+    pub enabled_keys: u64,
+    /// Per table: (quota, authorized, unused) with authorized + unused = quota.
+    pub tables: Vec<(u32, u32, u32)>,
+    /// Ballots accepted (including replaced ones).
+    pub ballots_accepted: u64,
+    /// Ballots counted (one per credential).
+    pub ballots_counted: u64,
+}
+
+impl ElectionState {
+    /// An empty state, waiting for the council's `create` action.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The manifest, once created.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+    /// The phase, once created.
+    pub fn phase(&self) -> Option<Phase> {
+        self.phase
+    }
+    /// The key ballots are encrypted under, once the election is open.
+    pub fn election_key(&self) -> Option<&ElectionKey> {
+        self.election_key.as_ref()
+    }
+    /// The trustees' joint ElGamal key (ElGamal scheme), once the ceremony is done.
+    pub fn elgamal_key(&self) -> Option<&PublicKey> {
+        match &self.election_key {
+            Some(ElectionKey::Elgamal(pk)) => Some(pk),
+            _ => None,
+        }
+    }
+    /// The key ceremony's public outcome.
+    pub fn key_ceremony(&self) -> Option<&DkgOutcome> {
+        self.dkg.as_ref()
+    }
+    /// The key-ceremony record (parameters, long-term keys, dealings, complaints).
+    pub fn key_ceremony_transcript(&self) -> Option<DkgTranscript> {
+        let m = self.manifest.as_ref()?;
+        Some(DkgTranscript {
+            params: dkg_params(m).ok()?,
+            longterm_publics: m.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect(),
+            dealings: self.dealings.clone(),
+            complaints: self.complaints.clone(),
+        })
+    }
+    /// The encrypted tallies, once closed.
+    pub fn tallies(&self) -> Option<&Tallies> {
+        self.tallies.as_ref()
+    }
+    /// The decryption messages received so far.
+    pub fn decryptions(&self) -> impl Iterator<Item = &DecryptionMessage> {
+        self.decryptions.values()
+    }
+    /// The results, once tallied.
+    pub fn results(&self) -> Option<&Results> {
+        self.results.as_ref()
+    }
+    /// Enabled stealth keys (for voters to scan).
+    pub fn enabled_keys(&self) -> impl Iterator<Item = &EnabledKey> {
+        self.voter_keys.values()
+    }
+    /// Hashes of the ballots currently counted.
+    pub fn counted_ballots(&self) -> impl Iterator<Item = Digest32> + '_ {
+        self.counted.values().map(|c| c.hash)
+    }
+
+    /// Public counts and invariants.
+    pub fn counts(&self) -> Counts {
+        let tables = self
+            .manifest
+            .as_ref()
+            .map(|m| {
+                m.tables
+                    .iter()
+                    .zip(&self.authorized)
+                    .map(|(t, a)| (t.quota, *a, t.quota.saturating_sub(*a)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Counts {
+            whitelisted: self.whitelist.len() as u64,
+            validated: self.validated.len() as u64,
+            enabled_keys: self.voter_keys.len() as u64,
+            tables,
+            ballots_accepted: self.ballots_accepted,
+            ballots_counted: self.counted.len() as u64,
+        }
+    }
+
+    /// Applies one envelope, verifying everything. On error the state is unchanged.
+    pub fn apply(&mut self, env: &Envelope) -> Result<Event> {
+        self.apply_with(env, ProofCheck::Verify)
+    }
+
+    /// Applies one envelope; see [`ProofCheck`]. On error the state is unchanged.
+    pub fn apply_with(&mut self, env: &Envelope, check: ProofCheck) -> Result<Event> {
+        match env {
+            Envelope::Official(a) => self.apply_official(a),
+            Envelope::Ballot(b) => {
+                let checked = self.check_ballot(b, check)?;
+                Ok(self.accept_ballot(checked))
+            }
+        }
+    }
+
+    fn manifest_or_err(&self) -> Result<(&Manifest, Phase)> {
+        match (&self.manifest, self.phase) {
+            (Some(m), Some(p)) => Ok((m, p)),
+            _ => Err(Error::WrongPhase {
+                action: "anything but create",
+                phase: "not created yet",
+            }),
+        }
+    }
+
+    fn require_phase(&self, action: &'static str, allowed: &[Phase]) -> Result<()> {
+        let (_, phase) = self.manifest_or_err()?;
+        if allowed.contains(&phase) {
+            Ok(())
+        } else {
+            Err(Error::WrongPhase {
+                action,
+                phase: phase.name(),
+            })
+        }
+    }
+
+    fn require_signer(signer: &OfficialKey, expected: &OfficialKey, role: &str) -> Result<()> {
+        if signer == expected {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized(format!("only the {role} may do this")))
+        }
+    }
+
+    fn apply_official(&mut self, signed: &SignedAction) -> Result<Event> {
+        let body = signed.open()?;
+        let name = body.action.name();
+        if let OfficialAction::Create { manifest } = &body.action {
+            if self.manifest.is_some() {
+                return Err(Error::WrongPhase {
+                    action: "create",
+                    phase: "already created",
+                });
+            }
+            if manifest.election_id != body.election_id {
+                return Err(Error::WrongElection {
+                    expected: manifest.election_id.to_string(),
+                    got: body.election_id.to_string(),
+                });
+            }
+            manifest.validate()?;
+            Self::require_signer(
+                &signed.signer,
+                &manifest.officials.council,
+                "electoral council",
+            )?;
+            self.whitelist = manifest.whitelist.iter().copied().collect();
+            self.authorized = vec![0; manifest.tables.len()];
+            self.manifest = Some(manifest.clone());
+            self.phase = Some(Phase::Setup);
+            return Ok(Event::Official {
+                action: name.into(),
+            });
+        }
+        let (m, _) = self.manifest_or_err()?;
+        if body.election_id != m.election_id {
+            return Err(Error::WrongElection {
+                expected: m.election_id.to_string(),
+                got: body.election_id.to_string(),
+            });
+        }
+        let signer = &signed.signer;
+        match body.action {
+            OfficialAction::Create { .. } => {
+                return Err(Error::WrongPhase {
+                    action: "create",
+                    phase: "already created",
+                })
+            }
+            OfficialAction::StartKeyCeremony => {
+                Self::require_signer(signer, &m.officials.council, "electoral council")?;
+                self.require_phase(name, &[Phase::Setup])?;
+                if m.scheme != Scheme::Elgamal {
+                    return Err(Error::WrongPhase {
+                        action: name,
+                        phase: "using the Paillier scheme (no key ceremony)",
+                    });
+                }
+                self.phase = Some(Phase::KeyCeremony);
+            }
+            OfficialAction::KeyCeremony(msg) => {
+                self.require_phase(name, &[Phase::KeyCeremony])?;
+                let sender = msg.sender();
+                let spec = m
+                    .trustees
+                    .get(usize::from(sender.get()).wrapping_sub(1))
+                    .ok_or_else(|| {
+                        Error::Unauthorized(format!("{sender} is not a trustee of this election"))
+                    })?;
+                Self::require_signer(signer, &spec.signing_key, "trustee named in the message")?;
+                match msg {
+                    KeyCeremonyMessage::Dealing(d) => {
+                        if self.dealings.iter().any(|x| x.dealer == d.dealer) {
+                            return Err(Error::Trustees(format!(
+                                "{} already posted its dealing",
+                                d.dealer
+                            )));
+                        }
+                        self.dealings.push(d);
+                    }
+                    KeyCeremonyMessage::Complaints { complaints, .. } => {
+                        if complaints.iter().any(|c| c.complainer != sender) {
+                            return Err(Error::Trustees(
+                                "a complaint names another complainer".into(),
+                            ));
+                        }
+                        self.complaints.extend(complaints);
+                    }
+                }
+            }
+            OfficialAction::Open => {
+                Self::require_signer(signer, &m.officials.council, "electoral council")?;
+                match m.scheme {
+                    Scheme::Elgamal => {
+                        self.require_phase(name, &[Phase::KeyCeremony])?;
+                        let transcript = self
+                            .key_ceremony_transcript()
+                            .ok_or_else(|| Error::Trustees("no key ceremony".into()))?;
+                        let outcome = transcript.recompute()?;
+                        self.election_key =
+                            Some(ElectionKey::Elgamal(outcome.joint_key.public_key));
+                        self.dkg = Some(outcome);
+                    }
+                    Scheme::Paillier => {
+                        self.require_phase(name, &[Phase::Setup])?;
+                        let pk = m.paillier_key.clone().ok_or_else(|| {
+                            Error::InvalidManifest(
+                                "the Paillier scheme needs the administrator's key".into(),
+                            )
+                        })?;
+                        self.election_key = Some(ElectionKey::Paillier(pk));
+                    }
+                }
+                self.phase = Some(Phase::Open);
+            }
+            OfficialAction::ValidateVoter { commitment } => {
+                Self::require_signer(
+                    signer,
+                    &m.officials.identity_validator,
+                    "identity validator",
+                )?;
+                self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
+                if !self.whitelist.contains(&commitment) {
+                    return Err(Error::Registration(format!(
+                        "{commitment} is not on the whitelist"
+                    )));
+                }
+                if !self.validated.insert(commitment) {
+                    return Err(Error::Registration(format!(
+                        "{commitment} was already validated"
+                    )));
+                }
+            }
+            OfficialAction::EnableVoterKey { token, key } => {
+                Self::require_signer(signer, &m.officials.registrar, "registrar")?;
+                self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
+                self.check_token(m, &token)?;
+                if self.voter_keys.len() >= self.validated.len() {
+                    return Err(Error::Registration(format!(
+                        "enabling another key would exceed the {} validated voters",
+                        self.validated.len()
+                    )));
+                }
+                let p = key.p.compress().to_bytes();
+                if self.voter_keys.contains_key(&p) {
+                    return Err(Error::Registration(
+                        "this stealth key is already enabled".into(),
+                    ));
+                }
+                self.spent_tokens.insert(token.id());
+                self.voter_keys.insert(p, key);
+            }
+            OfficialAction::AuthorizeInPerson {
+                table,
+                authorization,
+                booth_key,
+            } => {
+                self.require_phase(name, &[Phase::Open])?;
+                let spec = m
+                    .tables
+                    .get(usize::from(table.0))
+                    .ok_or_else(|| Error::Malformed(format!("table {} does not exist", table.0)))?;
+                if !spec.jurors.contains(signer) {
+                    return Err(Error::Unauthorized(format!(
+                        "only a juror of table {} may authorize here",
+                        table.0
+                    )));
+                }
+                let used = self.authorized[usize::from(table.0)];
+                if used >= spec.quota {
+                    return Err(Error::OverQuota {
+                        table: table.0,
+                        quota: spec.quota,
+                    });
+                }
+                if self.authorizations.contains_key(&authorization) {
+                    return Err(Error::DoubleVote(format!(
+                        "authorization {authorization} already issued"
+                    )));
+                }
+                self.authorized[usize::from(table.0)] += 1;
+                self.authorizations.insert(
+                    authorization,
+                    AuthorizationState {
+                        table,
+                        booth_key,
+                        used: false,
+                    },
+                );
+            }
+            OfficialAction::Close => {
+                Self::require_signer(signer, &m.officials.council, "electoral council")?;
+                self.require_phase(name, &[Phase::Open])?;
+                let tallies = self.compute_tallies()?;
+                self.tallies = Some(tallies);
+                self.phase = Some(Phase::Closed);
+            }
+            OfficialAction::Decrypt(msg) => {
+                self.require_phase(name, &[Phase::Closed])?;
+                let tallies = self
+                    .tallies
+                    .as_ref()
+                    .ok_or_else(|| Error::Trustees("no tallies".into()))?;
+                let slot = trustee::check_decryption(m, self.dkg.as_ref(), tallies, signer, &msg)?;
+                if self.decryptions.contains_key(&slot) {
+                    return Err(Error::Trustees(
+                        "this trustee already posted its decryption".into(),
+                    ));
+                }
+                self.decryptions.insert(slot, msg);
+            }
+            OfficialAction::PublishResults => {
+                Self::require_signer(signer, &m.officials.council, "electoral council")?;
+                self.require_phase(name, &[Phase::Closed])?;
+                let tallies = self
+                    .tallies
+                    .as_ref()
+                    .ok_or_else(|| Error::Trustees("no tallies".into()))?;
+                let msgs: Vec<&DecryptionMessage> = self.decryptions.values().collect();
+                let results = trustee::combine(m, self.dkg.as_ref(), tallies, &msgs)?;
+                self.results = Some(results);
+                self.phase = Some(Phase::Tallied);
+            }
+        }
+        Ok(Event::Official {
+            action: name.into(),
+        })
+    }
+
+    fn check_token(&self, m: &Manifest, token: &RegistrationToken) -> Result<()> {
+        if token.message.len() != 32 {
+            return Err(Error::Registration(
+                "a registration token message is 32 bytes".into(),
+            ));
+        }
+        if self.spent_tokens.contains(&token.id()) {
+            return Err(Error::DoubleVote(
+                "this registration token was already used".into(),
+            ));
+        }
+        tabella_crypto::blind::verify(&m.officials.token_key, &token.message, &token.signature)
+            .map_err(|e| Error::Registration(format!("registration token signature: {e}")))
+    }
+
+    /// The key that must sign a ballot with this credential, and the tally group it counts in.
+    pub fn credential_signer(&self, credential: &Credential) -> Result<(RistrettoPoint, Group)> {
+        match credential {
+            Credential::Stealth { key } => {
+                let k = self
+                    .voter_keys
+                    .get(&key.compress().to_bytes())
+                    .ok_or_else(|| {
+                        Error::UnknownVoterKey("no enabled stealth key matches this ballot".into())
+                    })?;
+                Ok((k.p, Group::Remote))
+            }
+            Credential::Table {
+                table,
+                authorization,
+            } => {
+                let a = self.authorizations.get(authorization).ok_or_else(|| {
+                    Error::UnknownVoterKey(format!("no authorization {authorization} was issued"))
+                })?;
+                if a.table != *table {
+                    return Err(Error::UnknownVoterKey(format!(
+                        "authorization {authorization} belongs to table {}, not {}",
+                        a.table.0, table.0
+                    )));
+                }
+                Ok((a.booth_key, Group::Table(*table)))
+            }
+        }
+    }
+
+    /// Runs every check of a ballot without changing the state.
+    pub fn check_ballot(&self, ballot: &Ballot, check: ProofCheck) -> Result<CheckedBallot> {
+        let (m, _) = self.manifest_or_err()?;
+        self.require_phase("cast a ballot", &[Phase::Open])?;
+        let parsed = ballot.parse()?;
+        if parsed.body.election_id != m.election_id {
+            return Err(Error::WrongElection {
+                expected: m.election_id.to_string(),
+                got: parsed.body.election_id.to_string(),
+            });
+        }
+        let (signer, group) = self.credential_signer(&parsed.body.credential)?;
+        let cred_id = parsed.body.credential.id_bytes();
+        match &parsed.body.credential {
+            Credential::Table { authorization, .. } => {
+                if self
+                    .authorizations
+                    .get(authorization)
+                    .is_some_and(|a| a.used)
+                {
+                    return Err(Error::DoubleVote(format!(
+                        "authorization {authorization} was already used"
+                    )));
+                }
+            }
+            Credential::Stealth { .. } => {
+                if m.revote == RevotePolicy::Forbidden && self.counted.contains_key(&cred_id) {
+                    return Err(Error::DoubleVote(
+                        "this voter key has already voted and re-voting is off".into(),
+                    ));
+                }
+            }
+        }
+        if self
+            .counted
+            .get(&cred_id)
+            .is_some_and(|c| c.hash == parsed.hash)
+        {
+            return Err(Error::DoubleVote(
+                "this exact ballot was already accepted (replay)".into(),
+            ));
+        }
+        let key = self.ballot_key()?;
+        if check == ProofCheck::Verify {
+            parsed.verify(ballot, m, key, &signer)?;
+        } else {
+            parsed.check_shape(m)?;
+        }
+        let contribution = parsed.tally_contribution(m, key)?;
+        Ok(CheckedBallot {
+            hash: parsed.hash,
+            group,
+            cred_id,
+            credential: parsed.body.credential,
+            contribution,
+        })
+    }
+
+    /// The key ballots are verified against.
+    fn ballot_key(&self) -> Result<&ElectionKey> {
+        self.election_key.as_ref().ok_or_else(|| Error::WrongPhase {
+            action: "cast a ballot",
+            phase: "without an election key",
+        })
+    }
+
+    fn accept_ballot(&mut self, c: CheckedBallot) -> Event {
+        if let Credential::Table { authorization, .. } = &c.credential {
+            if let Some(a) = self.authorizations.get_mut(authorization) {
+                a.used = true;
+            }
+        }
+        self.ballots_accepted += 1;
+        let replaced = self
+            .counted
+            .insert(
+                c.cred_id,
+                CountedBallot {
+                    hash: c.hash,
+                    group: c.group,
+                    contribution: c.contribution,
+                },
+            )
+            .map(|old| old.hash);
+        Event::BallotAccepted {
+            hash: c.hash,
+            replaced,
+        }
+    }
+
+    fn compute_tallies(&self) -> Result<Tallies> {
+        let (m, _) = self.manifest_or_err()?;
+        let mut groups = vec![Group::Remote];
+        groups.extend((0..m.tables.len()).map(|i| Group::Table(TableIndex(i as u16))));
+        let key = self.ballot_key()?;
+        let mut t = Tallies::empty(m, key, &groups);
+        for c in self.counted.values() {
+            t.add(c.group, &c.contribution, key)?;
+        }
+        Ok(t)
+    }
+}
+
+/// A ballot that passed every check, ready to be accepted.
+#[derive(Clone, Debug)]
+pub struct CheckedBallot {
+    /// Receipt.
+    pub hash: Digest32,
+    /// Tally group.
+    pub group: Group,
+    cred_id: Vec<u8>,
+    credential: Credential,
+    contribution: Contribution,
+}
+
+/// The DKG parameters of an election: context is the election id.
+pub fn dkg_params(m: &Manifest) -> Result<DkgParams> {
+    Ok(DkgParams::new(
+        m.trustees.len() as u16,
+        m.threshold,
+        dkg_context(&m.election_id).as_slice(),
+    )?)
+}
+
+/// The DKG context bytes of an election.
+pub fn dkg_context(id: &ElectionId) -> Vec<u8> {
+    let mut c = b"tabella/election-dkg/v1/".to_vec();
+    c.extend_from_slice(id.as_str().as_bytes());
+    c
+}
+
+/// Verifies many ballots in parallel batches (rayon); returns per-ballot results in order.
+/// `signers[i]` is the key that must have signed `ballots[i]`. A failing batch is re-checked
+/// ballot by ballot so every bad ballot is named.
+pub fn verify_ballots_parallel(
+    manifest: &Manifest,
+    pk: &ElectionKey,
+    ballots: &[(&Ballot, ParsedBallot, RistrettoPoint)],
+) -> Vec<Result<()>> {
+    use rayon::prelude::*;
+    // Big enough chunks to amortize one multiscalar multiplication, small enough that every
+    // core gets work even for a few ballots.
+    let chunk = (ballots.len() / (4 * rayon::current_num_threads().max(1))).clamp(1, 64);
+    ballots
+        .par_chunks(chunk)
+        .enumerate()
+        .flat_map_iter(|(ci, chunk)| {
+            let mut bv =
+                BatchVerifier::new(ChaCha20Rng::seed_from_u64(ci as u64 ^ 0x7461_6265_6c6c_61));
+            let mut shape: Vec<Result<()>> = Vec::with_capacity(chunk.len());
+            for (b, p, s) in chunk {
+                shape.push(p.add_to_batch(b, manifest, pk, s, &mut bv));
+            }
+            let all_ok = shape.iter().all(Result::is_ok) && bv.verify().is_ok();
+            let out: Vec<Result<()>> = if all_ok {
+                shape
+            } else {
+                chunk
+                    .iter()
+                    .map(|(b, p, s)| p.verify(b, manifest, pk, s))
+                    .collect()
+            };
+            out.into_iter()
+        })
+        .collect()
+}

@@ -1,0 +1,175 @@
+//! Trustees' messages: the key ceremony (t-of-n DKG) and the decryption of the tallies, with the
+//! checks the state machine and the verifier run on them.
+
+use serde::{Deserialize, Serialize};
+use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, TrusteeIndex};
+use tabella_crypto::elgamal::DlogTable;
+use tabella_crypto::paillier::Opening;
+use tabella_crypto::threshold::TallyDecryptionShare;
+
+use crate::error::{Error, Result};
+use crate::ids::ElectionId;
+use crate::manifest::Manifest;
+use crate::sign::OfficialKey;
+use crate::tally::{Results, Tallies};
+
+/// A trustee's key-ceremony message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "message", rename_all = "snake_case")]
+pub enum KeyCeremonyMessage {
+    /// Round 1: Feldman commitments, proof of the secret, encrypted shares.
+    Dealing(Dealing),
+    /// Round 2: complaints against dealers whose share failed the Feldman check.
+    Complaints {
+        /// The complaining trustee.
+        complainer: TrusteeIndex,
+        /// Its complaints (may be empty: "no complaints").
+        complaints: Vec<Complaint>,
+    },
+}
+
+impl KeyCeremonyMessage {
+    /// The trustee who sends this message.
+    pub fn sender(&self) -> TrusteeIndex {
+        match self {
+            KeyCeremonyMessage::Dealing(d) => d.dealer,
+            KeyCeremonyMessage::Complaints { complainer, .. } => *complainer,
+        }
+    }
+}
+
+/// A decryption of the election's tallies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case")]
+pub enum DecryptionMessage {
+    /// ElGamal: one trustee's partial decryptions of every tally ciphertext, each with a
+    /// Chaum–Pedersen proof against its verification share.
+    Elgamal(TallyDecryptionShare),
+    /// Paillier (seed 000 §4.2.4): the administrator's opening `(m, r)` of every tally ciphertext,
+    /// the proof-of-result anyone checks by re-encrypting.
+    Paillier {
+        /// One opening per tally ciphertext, in the tallies' flat order.
+        openings: Vec<Opening>,
+    },
+}
+
+/// Context bound into every decryption-share proof of an election.
+pub fn decryption_context(id: &ElectionId) -> Vec<u8> {
+    let mut c = b"tabella/election-tally/v1/".to_vec();
+    c.extend_from_slice(id.as_str().as_bytes());
+    c
+}
+
+/// Checks a decryption message: signer, completeness and every proof. Returns the trustee slot.
+pub fn check_decryption(
+    m: &Manifest,
+    dkg: Option<&DkgOutcome>,
+    tallies: &Tallies,
+    signer: &OfficialKey,
+    msg: &DecryptionMessage,
+) -> Result<u16> {
+    match msg {
+        DecryptionMessage::Elgamal(share) => {
+            let dkg = dkg.ok_or_else(|| Error::Trustees("no key ceremony outcome".into()))?;
+            let j = share.trustee;
+            let spec = m
+                .trustees
+                .get(usize::from(j.get()).wrapping_sub(1))
+                .ok_or_else(|| {
+                    Error::Unauthorized(format!("{j} is not a trustee of this election"))
+                })?;
+            if &spec.signing_key != signer {
+                return Err(Error::Unauthorized(format!(
+                    "only {j} may post {j}'s decryption"
+                )));
+            }
+            if !dkg.joint_key.qualified.contains(&j) && dkg.joint_key.verification_share(j).is_err()
+            {
+                return Err(Error::Trustees(format!("{j} holds no key share")));
+            }
+            let cts = tallies.flat();
+            share
+                .verify(&dkg.joint_key, &cts, &decryption_context(&m.election_id))
+                .map_err(|e| Error::InvalidProof(format!("decryption by {j}: {e}")))?;
+            Ok(j.get())
+        }
+        DecryptionMessage::Paillier { openings } => {
+            if signer != &m.officials.council {
+                return Err(Error::Unauthorized(
+                    "only the voting administrator (the council) may publish the Paillier openings"
+                        .into(),
+                ));
+            }
+            let pk = m.paillier_key.as_ref().ok_or_else(|| {
+                Error::Trustees("Paillier openings in an ElGamal election".into())
+            })?;
+            let cts = tallies.flat_paillier();
+            if openings.len() != cts.len() {
+                return Err(Error::Trustees(format!(
+                    "{} openings for {} tally ciphertexts",
+                    openings.len(),
+                    cts.len()
+                )));
+            }
+            for (i, (o, c)) in openings.iter().zip(&cts).enumerate() {
+                o.verify(pk, c).map_err(|e| {
+                    Error::InvalidProof(format!(
+                        "opening {i} does not re-encrypt to the tally: {e}"
+                    ))
+                })?;
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Combines the (already checked) decryption messages into results. Needs at least `t` trustees.
+pub fn combine(
+    m: &Manifest,
+    dkg: Option<&DkgOutcome>,
+    tallies: &Tallies,
+    msgs: &[&DecryptionMessage],
+) -> Result<Results> {
+    if let Some(DecryptionMessage::Paillier { openings }) = msgs.first() {
+        let values = openings
+            .iter()
+            .map(|o| {
+                o.m.to_u64().filter(|v| *v < m.max_tally()).ok_or_else(|| {
+                    Error::Trustees("an opened tally exceeds the number of possible votes".into())
+                })
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        return Results::from_flat(tallies, &values);
+    }
+    let dkg = dkg.ok_or_else(|| Error::Trustees("no key ceremony outcome".into()))?;
+    let shares: Vec<TallyDecryptionShare> = msgs
+        .iter()
+        .filter_map(|msg| match msg {
+            DecryptionMessage::Elgamal(s) => Some(s.clone()),
+            DecryptionMessage::Paillier { .. } => None,
+        })
+        .collect();
+    if shares.len() < usize::from(m.threshold) {
+        return Err(Error::Trustees(format!(
+            "{} of the {} trustees needed have decrypted",
+            shares.len(),
+            m.threshold
+        )));
+    }
+    let table = DlogTable::new(m.max_tally())?;
+    // Every share was verified when it was accepted; `decrypt_tally` checks them again in one
+    // batch (cheap) with weights seeded from the shares themselves, so the result is deterministic.
+    let seed = crate::ids::Digest32::of(
+        "tabella/tally-combine/v1",
+        &serde_json::to_vec(&shares).map_err(|e| Error::Malformed(e.to_string()))?,
+    );
+    let values = tabella_crypto::threshold::decrypt_tally(
+        &dkg.joint_key,
+        &tallies.flat(),
+        &shares,
+        &decryption_context(&m.election_id),
+        &table,
+        <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed.0),
+    )?;
+    Results::from_flat(tallies, &values)
+}
