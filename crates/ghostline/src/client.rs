@@ -9,7 +9,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, Member};
+use crate::frame::{Frame, Member, MAX_FRAME};
 use crate::relay::{read_frame, RoomToken};
 
 /// Something the relay told us.
@@ -103,6 +103,12 @@ impl ClientSender {
 
     /// Queues a sealed message (call [`ClientSender::flush`] to push it out).
     pub async fn send(&mut self, sealed: &[u8]) -> Result<()> {
+        if sealed.len() >= MAX_FRAME {
+            return Err(Error::MessageTooLong {
+                len: sealed.len(),
+                max: MAX_FRAME - 1,
+            });
+        }
         let mut head = [0u8; 5];
         head[..4].copy_from_slice(&((sealed.len() + 1) as u32).to_be_bytes());
         head[4] = 3;
