@@ -133,7 +133,8 @@ pub struct RelayStats {
     pub rejected: AtomicU64,
 }
 
-/// A running relay; dropping it does not stop it, call [`RelayHandle::shutdown`].
+/// A running relay. [`RelayHandle::shutdown`] stops it and waits; dropping the handle also stops
+/// it, without waiting.
 pub struct RelayHandle {
     addr: SocketAddr,
     presence_addr: Option<SocketAddr>,
