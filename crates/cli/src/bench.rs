@@ -47,6 +47,8 @@ enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// GhostLine: one-time-pad encrypt+MAC beside ChaCha20-Poly1305, relay throughput.
+    Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
 }
 
 /// Report of `tabella bench election`.
@@ -179,6 +181,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        BenchTarget::Ghostline(args) => tabella_ghostline::bench::run(args),
     }
 }
 

@@ -25,6 +25,8 @@ enum Command {
     Verify(election_cmd::VerifyArgs),
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
+    /// One-time-pad group chat (GhostLine).
+    Ghostline(tabella_ghostline::cli::GhostlineArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Bench(args) => bench::run(args),
+        Command::Ghostline(args) => tabella_ghostline::cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
