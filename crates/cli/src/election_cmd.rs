@@ -104,6 +104,7 @@ impl SimulateArgs {
             token_key_bits: 2048,
             seed: self.seed,
             paillier_key: None,
+            contests: None,
         })
     }
 }

@@ -56,6 +56,8 @@ pub struct SimulationConfig {
     pub seed: u64,
     /// Paillier scheme: the administrator's key (generated — slowly, safe primes — if absent).
     pub paillier_key: Option<std::sync::Arc<paillier::SecretKey>>,
+    /// The contests (default: [`default_contests`], one of each kind).
+    pub contests: Option<Vec<Contest>>,
 }
 
 impl Default for SimulationConfig {
@@ -72,6 +74,7 @@ impl Default for SimulationConfig {
             token_key_bits: 2048,
             seed: 1,
             paillier_key: None,
+            contests: None,
         }
     }
 }
@@ -146,6 +149,16 @@ fn sub_rng(seed: u64, domain: &str, i: u64) -> ChaCha20Rng {
     let mut data = seed.to_le_bytes().to_vec();
     data.extend_from_slice(&i.to_le_bytes());
     ChaCha20Rng::from_seed(Digest32::of(domain, &data).0)
+}
+
+/// A single-choice contest with ten options (the ballot of the performance targets).
+pub fn ten_option_contest() -> Contest {
+    Contest {
+        title: "Ten-option single choice".into(),
+        kind: ContestKind::SingleChoice,
+        candidates: (1..=10).map(|i| format!("Option {i}")).collect(),
+        allow_blank: false,
+    }
 }
 
 /// A random valid choice for a contest.
@@ -263,7 +276,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     let manifest = Manifest {
         election_id: election_id.clone(),
         title: "Simulated university election".into(),
-        contests: default_contests(),
+        contests: cfg.contests.clone().unwrap_or_else(default_contests),
         tables: (0..tables)
             .map(|i| TableSpec {
                 name: format!("Table {}", i + 1),
