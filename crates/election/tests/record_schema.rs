@@ -287,3 +287,56 @@ fn broken_documents_are_rejected() {
         &v,
     );
 }
+
+/// The frozen 2048-bit Paillier test key (its primes are public: tests only).
+fn paillier_test_key() -> tabella_crypto::paillier::SecretKey {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors/paillier/v1/key.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut bytes = b"TBPAISK1".to_vec();
+    for k in ["p", "q"] {
+        let x = hex::decode(v[k].as_str().unwrap()).unwrap();
+        bytes.extend_from_slice(&(x.len() as u16).to_be_bytes());
+        bytes.extend_from_slice(&x);
+    }
+    tabella_crypto::paillier::SecretKey::from_bytes(&bytes).unwrap()
+}
+
+#[test]
+fn a_paillier_record_matches_the_schema() {
+    let out = simulate(
+        &SimulationConfig {
+            voters: 3,
+            tables: 1,
+            revote_fraction: 0.0,
+            scheme: tabella_election::manifest::Scheme::Paillier,
+            paillier_key: Some(std::sync::Arc::new(paillier_test_key())),
+            ..Default::default()
+        },
+        &mut |_, _, _| {},
+    )
+    .expect("simulation succeeds");
+    let files = out.record.to_files().expect("the record encodes");
+    let get = |name: &str| -> Value {
+        let bytes = &files.iter().find(|(n, _)| *n == name).expect("file").1;
+        serde_json::from_slice(bytes).expect("JSON")
+    };
+    for (name, def) in FILE_DEFS {
+        assert_valid(def, name, &get(name));
+    }
+    let actions = &files.iter().find(|(n, _)| *n == files::ACTIONS).expect("actions").1;
+    let mut saw_openings = false;
+    for (i, line) in std::str::from_utf8(actions).unwrap().lines().enumerate() {
+        let env: Value = serde_json::from_str(line).unwrap();
+        let what = format!("paillier actions.jsonl line {}", i + 1);
+        assert_valid("actions_line", &what, &env);
+        let payload: Value = serde_json::from_str(env["payload"].as_str().unwrap()).unwrap();
+        match env["type"].as_str() {
+            Some("official") => {
+                saw_openings |= payload["scheme"] == "paillier";
+                assert_valid("action_body", &what, &payload);
+            }
+            _ => assert_valid("ballot_body", &what, &payload),
+        }
+    }
+    assert!(saw_openings, "the Paillier decryption action was checked");
+}
