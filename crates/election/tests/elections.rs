@@ -1,6 +1,8 @@
 //! End-to-end in-process elections: results match the plaintext votes, the record verifies, and
 //! every class of bad action is rejected with its own error.
 
+mod common;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use tabella_crypto::disjunctive::PrecomputedKey;
@@ -525,23 +527,6 @@ fn quota_double_vote_and_registration_rules() {
     assert_eq!(st.counts().tables, vec![(1, 1, 0)]);
 }
 
-/// The frozen 2048-bit Paillier test key (its primes are public: tests only).
-fn paillier_test_key() -> tabella_crypto::paillier::SecretKey {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../test-vectors/paillier/v1/key.json"
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut bytes = b"TBPAISK1".to_vec();
-    for k in ["p", "q"] {
-        let x = hex::decode(v[k].as_str().unwrap()).unwrap();
-        bytes.extend_from_slice(&(x.len() as u16).to_be_bytes());
-        bytes.extend_from_slice(&x);
-    }
-    tabella_crypto::paillier::SecretKey::from_bytes(&bytes).unwrap()
-}
-
 #[test]
 fn paillier_scheme_election() {
     let out = run(SimulationConfig {
@@ -549,7 +534,7 @@ fn paillier_scheme_election() {
         tables: 1,
         revote_fraction: 0.2,
         scheme: tabella_election::manifest::Scheme::Paillier,
-        paillier_key: Some(std::sync::Arc::new(paillier_test_key())),
+        paillier_key: Some(std::sync::Arc::new(common::paillier_test_key())),
         ..small(8)
     });
     check_results(&out);

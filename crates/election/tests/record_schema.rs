@@ -4,6 +4,8 @@
 //! included) against the schema, then check that documents broken in typical ways are rejected,
 //! so a drift between the code and the documented format fails here.
 
+mod common;
+
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
@@ -288,19 +290,6 @@ fn broken_documents_are_rejected() {
     );
 }
 
-/// The frozen 2048-bit Paillier test key (its primes are public: tests only).
-fn paillier_test_key() -> tabella_crypto::paillier::SecretKey {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors/paillier/v1/key.json");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut bytes = b"TBPAISK1".to_vec();
-    for k in ["p", "q"] {
-        let x = hex::decode(v[k].as_str().unwrap()).unwrap();
-        bytes.extend_from_slice(&(x.len() as u16).to_be_bytes());
-        bytes.extend_from_slice(&x);
-    }
-    tabella_crypto::paillier::SecretKey::from_bytes(&bytes).unwrap()
-}
-
 #[test]
 fn a_paillier_record_matches_the_schema() {
     let out = simulate(
@@ -309,7 +298,7 @@ fn a_paillier_record_matches_the_schema() {
             tables: 1,
             revote_fraction: 0.0,
             scheme: tabella_election::manifest::Scheme::Paillier,
-            paillier_key: Some(std::sync::Arc::new(paillier_test_key())),
+            paillier_key: Some(std::sync::Arc::new(common::paillier_test_key())),
             ..Default::default()
         },
         &mut |_, _, _| {},
@@ -323,7 +312,11 @@ fn a_paillier_record_matches_the_schema() {
     for (name, def) in FILE_DEFS {
         assert_valid(def, name, &get(name));
     }
-    let actions = &files.iter().find(|(n, _)| *n == files::ACTIONS).expect("actions").1;
+    let actions = &files
+        .iter()
+        .find(|(n, _)| *n == files::ACTIONS)
+        .expect("actions")
+        .1;
     let mut saw_openings = false;
     for (i, line) in std::str::from_utf8(actions).unwrap().lines().enumerate() {
         let env: Value = serde_json::from_str(line).unwrap();
