@@ -11,7 +11,12 @@ mod record_io;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]
-#[command(name = "tabella", version, about, long_about = None)]
+#[command(
+    name = "tabella",
+    version,
+    about = "Tabella: verifiable, private civic infrastructure — secret-ballot elections anyone can audit, and one-time-pad chat.",
+    after_help = "Start here:\n  tabella election simulate            a complete election in one process, then its audit\n  tabella verify ./tabella-sim/record  re-check an election record from scratch\n  tabella ghostline --help             one-time-pad group chat\n  tabella bench crypto                 performance figures (use a release build)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
