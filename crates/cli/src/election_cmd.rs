@@ -240,6 +240,15 @@ pub fn run(args: ElectionArgs) -> anyhow::Result<()> {
             if !ok {
                 bail!("the election record did not verify");
             }
+            if let Some(receipt) = out.receipts.last() {
+                println!();
+                println!("Each voter keeps a receipt (the hash of their ballot). The last voter's is:");
+                println!("  {receipt}");
+                println!(
+                    "Check it is in the record and counted: tabella verify --receipt {receipt} {}",
+                    a.out.display()
+                );
+            }
             Ok(())
         }
     }
