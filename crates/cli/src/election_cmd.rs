@@ -242,7 +242,9 @@ pub fn run(args: ElectionArgs) -> anyhow::Result<()> {
             }
             if let Some(receipt) = out.receipts.last() {
                 println!();
-                println!("Each voter keeps a receipt (the hash of their ballot). The last voter's is:");
+                println!(
+                    "Each voter keeps a receipt (the hash of their ballot). The last voter's is:"
+                );
                 println!("  {receipt}");
                 println!(
                     "Check it is in the record and counted: tabella verify --receipt {receipt} {}",
