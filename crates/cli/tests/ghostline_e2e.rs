@@ -77,32 +77,42 @@ fn pad(dir: &Path, i: u16) -> String {
         .to_string()
 }
 
-#[test]
-fn line_mode_send_and_recv_through_a_relay() {
-    let dir = tempfile::tempdir().unwrap();
-    pads(dir.path(), "3");
-    let relay = relay();
-    let mut bob = Command::new(BIN)
+/// Starts `tabella ghostline recv` as bob (participant 1), stopping after `count` messages.
+fn bob_receives(
+    dir: &std::path::Path,
+    relay: &str,
+    count: &str,
+    stderr: Stdio,
+) -> std::process::Child {
+    Command::new(BIN)
         .args([
             "ghostline",
             "recv",
             "--pad",
-            &pad(dir.path(), 1),
+            &pad(dir, 1),
             "--relay",
-            &relay.addr,
+            relay,
             "--token",
             TOKEN,
             "--nick",
             "bob",
             "--count",
-            "3",
+            count,
             "--idle-timeout",
             "20",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .unwrap();
+        .expect("the tabella binary runs")
+}
+
+#[test]
+fn line_mode_send_and_recv_through_a_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    pads(dir.path(), "3");
+    let relay = relay();
+    let mut bob = bob_receives(dir.path(), &relay.addr, "3", Stdio::piped());
     // Wait until bob is in the room (his stderr says so), then send.
     let mut err = BufReader::new(bob.stderr.take().unwrap());
     let mut line = String::new();
@@ -243,27 +253,7 @@ fn terminal_chat_driven_through_tmux() {
         assert!(b.status.success());
         wait_for_screen(&sock, "hello alice");
         // Bob listens; Alice types a reply in the chat.
-        let bob = Command::new(BIN)
-            .args([
-                "ghostline",
-                "recv",
-                "--pad",
-                &pad(dir.path(), 1),
-                "--relay",
-                &relay.addr,
-                "--token",
-                TOKEN,
-                "--nick",
-                "bob",
-                "--count",
-                "1",
-                "--idle-timeout",
-                "20",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let bob = bob_receives(dir.path(), &relay.addr, "1", Stdio::null());
         wait_for_screen(&sock, "bob (1)");
         tmux(&sock, &["send-keys", "-t", "chat", "-l", "hi bob"]);
         tmux(&sock, &["send-keys", "-t", "chat", "Enter"]);
