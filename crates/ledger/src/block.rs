@@ -308,3 +308,45 @@ pub fn check_link_shape(from: &BlockHeader, level: u32, to: &BlockHeader) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_and_levels() {
+        assert!(SkipchainParams {
+            base: 1,
+            max_height: 8
+        }
+        .validate()
+        .is_err());
+        assert!(SkipchainParams {
+            base: 4,
+            max_height: 0
+        }
+        .validate()
+        .is_err());
+        assert!(SkipchainParams {
+            base: 4,
+            max_height: 33
+        }
+        .validate()
+        .is_err());
+        let p = SkipchainParams::default();
+        p.validate().unwrap();
+        let lv = |h: u64| p.levels(Height(h));
+        assert_eq!(
+            [lv(0), lv(1), lv(4), lv(8), lv(16), lv(64), lv(96)],
+            [0, 1, 2, 2, 3, 4, 3]
+        );
+        // Capped at the maximum height.
+        assert_eq!(lv(4u64.pow(10)), 8);
+        let b2 = SkipchainParams {
+            base: 2,
+            max_height: 3,
+        };
+        assert_eq!(b2.levels(Height(8)), 3);
+        assert!(!b2.has_link(Height(8), 3));
+    }
+}

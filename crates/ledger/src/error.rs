@@ -18,6 +18,18 @@ pub enum Error {
     /// The transaction is badly formed (e.g. its election id does not match its envelope).
     #[error("malformed transaction: {0}")]
     MalformedTx(String),
+    /// A block contains an invalid transaction; the block is rejected as a whole.
+    #[error("transaction {index} of the block is invalid: {source}")]
+    InvalidTxInBlock {
+        /// Position of the first invalid transaction.
+        index: usize,
+        /// Why it is invalid.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The mempool is full; retry after the next block.
+    #[error("the mempool is full ({0} transactions); retry after the next block")]
+    MempoolFull(usize),
     /// The transaction is already in the mempool or was already committed.
     #[error("duplicate transaction {0}")]
     DuplicateTx(String),

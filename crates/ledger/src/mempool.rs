@@ -56,10 +56,7 @@ impl Mempool {
             return Err(Error::DuplicateTx(format!("{id} is already pending")));
         }
         if self.pending.len() >= self.capacity {
-            return Err(Error::MalformedTx(format!(
-                "the mempool is full ({} transactions); retry after the next block",
-                self.capacity
-            )));
+            return Err(Error::MempoolFull(self.capacity));
         }
         self.check_state.apply_tx(&tx)?;
         self.ids.insert(id);

@@ -246,7 +246,7 @@ mod tests {
                     let k = byte % p.path.len();
                     p.path[k][byte] ^= 1 << bit;
                 }
-                2 if n > 1 => p.index = ((i + 1 + byte) % n) as u64,
+                2 if n > 1 => p.index = ((i + 1 + byte % (n - 1)) % n) as u64,
                 3 => p.path.push([bit; 32]),
                 4 if !p.path.is_empty() => { p.path.pop(); }
                 _ => leaf.0[0] ^= 0x80,

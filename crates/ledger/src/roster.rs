@@ -257,3 +257,73 @@ impl Roster {
         Ok(seen.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn keys(n: usize) -> Vec<ValidatorSecret> {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        (0..n)
+            .map(|_| ValidatorSecret::generate(&mut rng))
+            .collect()
+    }
+
+    fn roster(s: &[ValidatorSecret]) -> Roster {
+        Roster::new(s.iter().map(|k| k.public()).collect()).unwrap()
+    }
+
+    #[test]
+    fn quorum_is_more_than_two_thirds() {
+        let s = keys(10);
+        let q: Vec<usize> = (1..=10).map(|n| roster(&s[..n]).quorum()).collect();
+        assert_eq!(q, vec![1, 2, 3, 3, 4, 5, 5, 6, 7, 7]);
+        for (n, q) in (1..=10).zip(&q) {
+            assert!(3 * q > 2 * n && 3 * (q - 1) <= 2 * n);
+        }
+    }
+
+    #[test]
+    fn rosters_reject_empty_and_duplicates_even_from_json() {
+        let s = keys(2);
+        assert!(Roster::new(vec![]).is_err());
+        assert!(Roster::new(vec![s[0].public(), s[0].public()]).is_err());
+        let dup = format!("[\"{0}\",\"{0}\"]", hex::encode(s[0].public().to_bytes()));
+        assert!(serde_json::from_str::<Roster>(&dup).is_err());
+        let r = roster(&s);
+        let back: Roster = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.hash(), r.hash());
+        // Order matters (it is the proposer rotation).
+        assert_ne!(roster(&[s[1].clone(), s[0].clone()]).hash(), r.hash());
+    }
+
+    #[test]
+    fn quorum_checks_membership_duplicates_and_signatures() {
+        let s = keys(5);
+        let r = roster(&s[..4]);
+        let sig = |k: &ValidatorSecret, m: &[u8]| k.sign_as_validator("d", m);
+        let good: Vec<_> = s[..3].iter().map(|k| sig(k, b"m")).collect();
+        assert_eq!(r.verify_quorum("d", b"m", &good).unwrap(), 3);
+        assert!(r.verify_quorum("other-domain", b"m", &good).is_err());
+        assert!(r.verify_quorum("d", b"m2", &good).is_err());
+        let outsider = vec![sig(&s[0], b"m"), sig(&s[1], b"m"), sig(&s[4], b"m")];
+        assert!(matches!(
+            r.verify_quorum("d", b"m", &outsider),
+            Err(Error::BadSignature(_))
+        ));
+        let twice = vec![sig(&s[0], b"m"), sig(&s[1], b"m"), sig(&s[1], b"m")];
+        assert!(r.verify_quorum("d", b"m", &twice).is_err());
+        assert!(matches!(
+            r.verify_quorum("d", b"m", &good[..2]),
+            Err(Error::NoQuorum {
+                got: 2,
+                need: 3,
+                ..
+            })
+        ));
+        assert!(!format!("{:?}", s[0]).contains(&hex::encode(s[0].0.to_bytes())));
+    }
+}

@@ -196,8 +196,9 @@ impl LedgerState {
     pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<StateRoot> {
         let mut next = self.clone();
         for (i, tx) in txs.iter().enumerate() {
-            next.apply_tx(tx).map_err(|e| {
-                Error::MalformedTx(format!("transaction {i} of the block is invalid: {e}"))
+            next.apply_tx(tx).map_err(|e| Error::InvalidTxInBlock {
+                index: i,
+                source: Box::new(e),
             })?;
         }
         *self = next;
