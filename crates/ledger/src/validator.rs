@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::roster::{Roster, ValidatorKey, ValidatorSecret, ValidatorSignature};
 use crate::state::LedgerState;
 use crate::tx::Transaction;
-use crate::types::{BlockHash, Height};
+use crate::types::{BlockHash, Height, ProofId, TxId};
+use crate::verdict::{ProofKind, ProofSlot, SampleRate, SignedBitmap, VerdictBitmap};
 
 /// Round-robin proposer of the block at `height`: validator `height mod n` of its roster.
 pub fn proposer(roster: &Roster, height: Height) -> ValidatorKey {
@@ -142,6 +143,38 @@ impl Validator {
                 })
             })
             .collect()
+    }
+
+    /// This node's signed verdicts (seed 001 §5.1) on the transactions of a proposed `block`:
+    /// each is applied in order to a copy of the committed state; `1` if it applies, `0` if not
+    /// (the state is left as before that transaction, so later ones are judged on the valid
+    /// prefix). Election transactions are never sampled out, so no `2` appears; `3` marks the
+    /// transactions listed in `missing` (not received by the caller's deadline).
+    pub fn judge(&self, block: &Block, missing: &[TxId]) -> Result<SignedBitmap> {
+        let ids = block.tx_ids()?;
+        let slots: Vec<ProofSlot> = ids
+            .iter()
+            .map(|id| ProofSlot {
+                id: ProofId(id.0),
+                kind: ProofKind::Always,
+                received: !missing.contains(id),
+            })
+            .collect();
+        let mut state = self.state.clone();
+        let bitmap = VerdictBitmap::judge(
+            block.header.height,
+            self.chain.tip().header.hash(),
+            self.key(),
+            SampleRate::ALWAYS,
+            &slots,
+            |i, _| {
+                block
+                    .txs
+                    .get(i)
+                    .is_some_and(|tx| state.apply_tx(tx).is_ok())
+            },
+        );
+        bitmap.sign(&self.secret)
     }
 
     /// Records a forward link (checked by [`Chain::add_forward_link`]).

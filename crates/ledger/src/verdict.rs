@@ -49,8 +49,8 @@ impl Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProofKind {
-    /// A ballot's proofs: always verified.
-    Ballot,
+    /// Ballots and every other election transaction: always verified (`p = 1`).
+    Always,
     /// A heavy proof (e.g. statistics range, shuffle, key-switch proofs): sampled with `p`.
     Heavy,
 }
@@ -94,7 +94,7 @@ pub fn must_verify(
     kind: ProofKind,
     rate: SampleRate,
 ) -> bool {
-    if kind == ProofKind::Ballot || rate == SampleRate::ALWAYS {
+    if kind == ProofKind::Always || rate == SampleRate::ALWAYS {
         return true;
     }
     let d = hash_parts(
@@ -139,14 +139,15 @@ pub struct VerdictBitmap {
 }
 
 impl VerdictBitmap {
-    /// Judges `proofs`: not received → 3; sampled out → 2; otherwise `verify(id)` gives 1 or 0.
+    /// Judges `proofs`: not received → 3; sampled out → 2; otherwise `verify(i, id)` (called in
+    /// order, `i` the proof's position) gives 1 or 0.
     pub fn judge(
         height: Height,
         prev_block: BlockHash,
         node: ValidatorKey,
         rate: SampleRate,
         proofs: &[ProofSlot],
-        mut verify: impl FnMut(&ProofId) -> bool,
+        mut verify: impl FnMut(usize, &ProofId) -> bool,
     ) -> Self {
         let mut bits = vec![0u8; proofs.len().div_ceil(4)];
         for (i, p) in proofs.iter().enumerate() {
@@ -154,7 +155,7 @@ impl VerdictBitmap {
                 Verdict::NotReceived
             } else if !must_verify(&prev_block, &node, &p.id, p.kind, rate) {
                 Verdict::NotVerified
-            } else if verify(&p.id) {
+            } else if verify(i, &p.id) {
                 Verdict::Valid
             } else {
                 Verdict::Invalid
@@ -199,7 +200,7 @@ impl VerdictBitmap {
         for (id, kind) in &self.proofs {
             b.extend_from_slice(&id.0);
             b.push(match kind {
-                ProofKind::Ballot => 0,
+                ProofKind::Always => 0,
                 ProofKind::Heavy => 1,
             });
         }
@@ -308,7 +309,7 @@ mod tests {
         );
         // Ballots are always verified.
         let low = SampleRate::per_million(1).unwrap();
-        assert!((0..1000).all(|i| must_verify(&prev, &a, &proof(i), ProofKind::Ballot, low)));
+        assert!((0..1000).all(|i| must_verify(&prev, &a, &proof(i), ProofKind::Always, low)));
         assert!((0..1000).all(|i| must_verify(
             &prev,
             &a,
@@ -330,7 +331,7 @@ mod tests {
             .map(|i| ProofSlot {
                 id: proof(i),
                 kind: if i % 3 == 0 {
-                    ProofKind::Ballot
+                    ProofKind::Always
                 } else {
                     ProofKind::Heavy
                 },
@@ -343,7 +344,7 @@ mod tests {
             secret.public(),
             SampleRate::per_million(500_000).unwrap(),
             &slots,
-            |id| *id != proof(9),
+            |_, id| *id != proof(9),
         )
         .sign(secret)
         .unwrap()

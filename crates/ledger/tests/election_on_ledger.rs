@@ -9,6 +9,7 @@ use tabella_ledger::block::Block;
 use tabella_ledger::mempool::Mempool;
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{Height, TxId};
+use tabella_ledger::verdict::Verdict;
 
 use common::{net, Net};
 
@@ -122,6 +123,23 @@ fn simulated_election_runs_through_four_validators() {
                 header,
                 txs: bad_txs,
             };
+            // Every node's signed verdicts: the tampered ballot 0, the rest 1.
+            for v in &n.vals {
+                let sb = v.judge(&bad, &[]).unwrap();
+                sb.verify().unwrap();
+                for k in 0..bad.txs.len() {
+                    let want = if k == i {
+                        Verdict::Invalid
+                    } else {
+                        Verdict::Valid
+                    };
+                    assert_eq!(sb.bitmap.verdict(k), Some(want), "tx {k}");
+                }
+                // A transaction withheld past the deadline is marked 3, not left pending.
+                let withheld = bad.txs[0].id().unwrap();
+                let sb = v.judge(&bad, &[withheld]).unwrap();
+                assert_eq!(sb.bitmap.verdict(0), Some(Verdict::NotReceived));
+            }
             assert!(
                 n.collect_votes(&bad).is_empty(),
                 "no honest validator signs it"
