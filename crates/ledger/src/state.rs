@@ -64,6 +64,7 @@ pub enum TxOutcome {
 pub struct LedgerState {
     elections: BTreeMap<ElectionId, ElectionEntry>,
     roster: Roster,
+    roster_epoch: u64,
 }
 
 impl LedgerState {
@@ -72,12 +73,18 @@ impl LedgerState {
         LedgerState {
             elections: BTreeMap::new(),
             roster,
+            roster_epoch: 0,
         }
     }
 
     /// The roster in charge of the next block.
     pub fn roster(&self) -> &Roster {
         &self.roster
+    }
+
+    /// Number of roster changes applied so far (the epoch the next change must carry).
+    pub fn roster_epoch(&self) -> u64 {
+        self.roster_epoch
     }
 
     /// An election, if hosted.
@@ -113,7 +120,7 @@ impl LedgerState {
                     _ => self.clone_and_apply(tx),
                 }
             }
-            Transaction::Governance(change) => change.verify(&self.roster),
+            Transaction::Governance(change) => change.verify(&self.roster, self.roster_epoch),
         }
     }
 
@@ -184,8 +191,9 @@ impl LedgerState {
                 Ok(TxOutcome::Election(event))
             }
             Transaction::Governance(change) => {
-                change.verify(&self.roster)?;
+                change.verify(&self.roster, self.roster_epoch)?;
                 self.roster = change.to.clone();
+                self.roster_epoch += 1;
                 Ok(TxOutcome::RosterChanged)
             }
         }
@@ -205,17 +213,19 @@ impl LedgerState {
         Ok(self.state_root())
     }
 
-    /// The state root. It commits to the roster in charge of the next block and, for every
+    /// The state root. It commits to the roster in charge of the next block, the roster epoch,
+    /// and, for every
     /// election in id order, its id, the number of envelopes it accepted and the hash chain of
     /// their hashes ([`ElectionEntry::log_digest`]) — i.e. to each election's accepted log, from
     /// which its whole state is a deterministic function. It does not commit to rejected
     /// transactions (they are never in a committed block).
     ///
-    /// `SHA-256("tabella/ledger/state/v1" || 0 || roster_hash || n as u64 LE ||
+    /// `SHA-256("tabella/ledger/state/v1" || 0 || roster_hash || roster_epoch u64 LE || n u64 LE ||
     ///   for each election: len(id) as u32 LE || id || accepted as u64 LE || log_digest)`.
     pub fn state_root(&self) -> StateRoot {
         let mut buf = Vec::with_capacity(40 + self.elections.len() * 112);
         buf.extend_from_slice(&self.roster.hash().0);
+        buf.extend_from_slice(&self.roster_epoch.to_le_bytes());
         buf.extend_from_slice(&(self.elections.len() as u64).to_le_bytes());
         for (id, e) in &self.elections {
             buf.extend_from_slice(&(id.as_str().len() as u32).to_le_bytes());

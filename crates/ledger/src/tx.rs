@@ -16,10 +16,13 @@ use crate::types::{hash_parts, RosterHash, TxId};
 /// Signature domain of roster changes.
 pub const ROSTER_CHANGE_DOMAIN: &str = "tabella/ledger/roster-change/v1";
 
-/// A change of the verifying nodes' roster: replaces the roster whose hash is `from` by `to`.
-/// Naming `from` makes the change single-use: once applied, the current roster is `to`.
+/// A change of the verifying nodes' roster: the `epoch`-th change (counting from 0) replaces the
+/// roster whose hash is `from` by `to`. The epoch makes it single-use even if the roster later
+/// returns to `from`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterChange {
+    /// Number of roster changes applied before this one.
+    pub epoch: u64,
     /// Hash of the roster being replaced (must be the current one).
     pub from: RosterHash,
     /// The new roster (takes over from the block after the one that includes this change).
@@ -29,30 +32,39 @@ pub struct RosterChange {
 }
 
 impl RosterChange {
-    /// The bytes the current roster signs: `from || hash(to)`.
-    pub fn signed_message(from: &RosterHash, to: &Roster) -> Vec<u8> {
-        let mut m = from.0.to_vec();
+    /// The bytes the current roster signs: `epoch u64 LE || from || hash(to)`.
+    pub fn signed_message(epoch: u64, from: &RosterHash, to: &Roster) -> Vec<u8> {
+        let mut m = epoch.to_le_bytes().to_vec();
+        m.extend_from_slice(&from.0);
         m.extend_from_slice(&to.hash().0);
         m
     }
 
-    /// Builds a change signed by the given current validators.
-    pub fn signed(current: &Roster, to: Roster, signers: &[&ValidatorSecret]) -> Self {
+    /// Builds the `epoch`-th change, signed by the given current validators.
+    pub fn signed(current: &Roster, epoch: u64, to: Roster, signers: &[&ValidatorSecret]) -> Self {
         let from = current.hash();
-        let msg = Self::signed_message(&from, &to);
+        let msg = Self::signed_message(epoch, &from, &to);
         let signatures = signers
             .iter()
             .map(|s| s.sign_as_validator(ROSTER_CHANGE_DOMAIN, &msg))
             .collect();
         RosterChange {
+            epoch,
             from,
             to,
             signatures,
         }
     }
 
-    /// Checks that it replaces `current` and that more than 2/3 of `current` signed it.
-    pub fn verify(&self, current: &Roster) -> Result<()> {
+    /// Checks that it is the `epoch`-th change, replaces `current`, and that more than 2/3 of
+    /// `current` signed it.
+    pub fn verify(&self, current: &Roster, epoch: u64) -> Result<()> {
+        if self.epoch != epoch {
+            return Err(Error::BadRoster(format!(
+                "the change is roster change number {} but the next one is number {epoch}",
+                self.epoch
+            )));
+        }
         if self.from != current.hash() {
             return Err(Error::BadRoster(format!(
                 "the change replaces roster {} but the current roster is {}",
@@ -62,7 +74,7 @@ impl RosterChange {
         }
         current.verify_quorum(
             ROSTER_CHANGE_DOMAIN,
-            &Self::signed_message(&self.from, &self.to),
+            &Self::signed_message(self.epoch, &self.from, &self.to),
             &self.signatures,
         )?;
         Ok(())

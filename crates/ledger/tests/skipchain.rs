@@ -30,6 +30,7 @@ fn hundred_blocks() -> (Net, Roster) {
     .unwrap();
     let change = RosterChange::signed(
         &r0,
+        0,
         r1.clone(),
         &[&n.secrets[0], &n.secrets[1], &n.secrets[3]],
     );
@@ -216,25 +217,54 @@ fn roster_change_needs_a_quorum_of_the_current_roster() {
     let r0 = n.genesis_roster.clone();
     let r1 = Roster::new(vec![n.secrets[4].public()]).unwrap();
     // Two of four is not > 2/3.
-    let weak = RosterChange::signed(&r0, r1.clone(), &[&n.secrets[0], &n.secrets[1]]);
+    let weak = RosterChange::signed(&r0, 0, r1.clone(), &[&n.secrets[0], &n.secrets[1]]);
     assert!(n.propose(vec![Transaction::Governance(weak)]).is_err());
     // Signed by keys outside the roster.
     let outsiders = RosterChange::signed(
         &r0,
+        0,
         r1.clone(),
         &[&n.secrets[4], &n.secrets[0], &n.secrets[1]],
     );
     assert!(n.propose(vec![Transaction::Governance(outsiders)]).is_err());
-    // A valid change applies once; replaying it is rejected (it names the old roster).
+    // A valid change applies once; replaying it is rejected (epoch and old roster).
     let ok = RosterChange::signed(
         &r0,
+        0,
         r1.clone(),
         &[&n.secrets[0], &n.secrets[1], &n.secrets[2]],
     );
     n.step(vec![Transaction::Governance(ok.clone())]);
     assert_eq!(n.chain().next_roster().unwrap(), &r1);
-    assert!(n.propose(vec![Transaction::Governance(ok)]).is_err());
+    assert!(n
+        .propose(vec![Transaction::Governance(ok.clone())])
+        .is_err());
     // The one-validator roster now commits alone; the old validators cannot vote.
     let b = n.propose(vec![]).unwrap();
     assert_eq!(n.collect_votes(&b).len(), 1);
+    n.decide(b).unwrap();
+    // Handing back to the old roster (change number 1, signed by the new roster)...
+    let back = RosterChange::signed(&r1, 1, r0.clone(), &[&n.secrets[4]]);
+    // ...with a wrong epoch is refused,
+    let wrong_epoch = RosterChange::signed(&r1, 0, r0.clone(), &[&n.secrets[4]]);
+    assert!(n
+        .propose(vec![Transaction::Governance(wrong_epoch)])
+        .is_err());
+    n.step(vec![Transaction::Governance(back)]);
+    assert_eq!(n.chain().next_roster().unwrap(), &r0);
+    assert_eq!(n.vals[0].state().roster_epoch(), 2);
+    // ...and the first change cannot be replayed although the roster is r0 again.
+    assert!(matches!(
+        n.propose(vec![Transaction::Governance(ok)]),
+        Err(Error::InvalidTxInBlock { .. })
+    ));
+    assert!(n.vals[0]
+        .state()
+        .check_tx(&Transaction::Governance(RosterChange::signed(
+            &r0,
+            2,
+            r1,
+            &[&n.secrets[0], &n.secrets[1], &n.secrets[2]],
+        )))
+        .is_ok());
 }
