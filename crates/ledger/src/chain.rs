@@ -15,6 +15,8 @@ use crate::types::{BlockHash, Height, RosterHash, StateRoot, TxId};
 /// A committed skipchain.
 #[derive(Clone, Debug)]
 pub struct Chain {
+    genesis: Block,
+    /// Blocks `1..`: `blocks[i]` is the block at height `i + 1`.
     blocks: Vec<Block>,
     /// `commits[i]` certifies block `i + 1` (genesis is trusted by hash).
     commits: Vec<Commit>,
@@ -42,10 +44,11 @@ impl Chain {
         let mut rosters = BTreeMap::new();
         rosters.insert(roster.hash(), roster);
         Ok(Chain {
-            blocks: vec![Block {
+            genesis: Block {
                 header,
                 txs: Vec::new(),
-            }],
+            },
+            blocks: Vec::new(),
             commits: Vec::new(),
             forward: BTreeMap::new(),
             rosters,
@@ -55,18 +58,17 @@ impl Chain {
 
     /// The skipchain parameters.
     pub fn params(&self) -> SkipchainParams {
-        self.blocks[0].header.params
+        self.genesis.header.params
     }
 
     /// The genesis hash (what a light client trusts).
     pub fn genesis_hash(&self) -> BlockHash {
-        self.blocks[0].header.hash()
+        self.genesis.header.hash()
     }
 
     /// The latest block.
     pub fn tip(&self) -> &Block {
-        // Never empty: the genesis block is always there.
-        &self.blocks[self.blocks.len() - 1]
+        self.blocks.last().unwrap_or(&self.genesis)
     }
 
     /// The height of the latest block.
@@ -76,7 +78,10 @@ impl Chain {
 
     /// A block by height.
     pub fn block(&self, height: Height) -> Option<&Block> {
-        usize::try_from(height.0)
+        if height.0 == 0 {
+            return Some(&self.genesis);
+        }
+        usize::try_from(height.0 - 1)
             .ok()
             .and_then(|i| self.blocks.get(i))
     }
@@ -309,7 +314,7 @@ impl Chain {
             cur = next;
         }
         Ok(LightProof {
-            genesis: self.blocks[0].header.clone(),
+            genesis: self.genesis.header.clone(),
             steps,
             rosters: rosters.into_values().collect(),
         })

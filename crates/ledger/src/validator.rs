@@ -12,10 +12,10 @@ use crate::types::{BlockHash, Height, ProofId, TxId};
 use crate::verdict::{ProofKind, ProofSlot, SampleRate, SignedBitmap, VerdictBitmap};
 
 /// Round-robin proposer of the block at `height`: validator `height mod n` of its roster.
-pub fn proposer(roster: &Roster, height: Height) -> ValidatorKey {
+pub fn proposer(roster: &Roster, height: Height) -> Option<ValidatorKey> {
     let n = roster.len() as u64;
-    // `n ≥ 1` by construction of `Roster`, and the index is below `n`.
-    roster.validators()[(height.0 % n) as usize]
+    let i = usize::try_from(height.0.checked_rem(n)?).ok()?;
+    roster.validators().get(i).copied()
 }
 
 /// One validator's replica: its key, its copy of the application state and of the chain.

@@ -53,7 +53,7 @@ impl Net {
     /// The round-robin proposer of the next block builds it from `txs`.
     pub fn propose(&self, txs: Vec<Transaction>) -> Result<Block, Error> {
         let roster = self.chain().next_roster().unwrap();
-        let who = proposer(roster, self.next_height());
+        let who = proposer(roster, self.next_height()).unwrap();
         let p = self.vals.iter().find(|v| v.key() == who).unwrap();
         p.propose(txs)
     }
