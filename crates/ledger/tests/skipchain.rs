@@ -78,6 +78,15 @@ fn light_client_verifies_from_genesis_with_few_links() {
         .any(|s| matches!(s.link, Link::Forward(_))));
     // The path crosses the roster change: the proof carries both rosters.
     assert_eq!(proof.rosters.len(), 2);
+    // Proofs travel as JSON.
+    let json = serde_json::to_string(&proof).unwrap();
+    let back: LightProof = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        light::verify(&genesis, &n.genesis_roster, &back, Height(97))
+            .unwrap()
+            .hash,
+        v.hash
+    );
 
     // Every height verifies, always with few links (b·log_b k bound).
     for k in 0..=100u64 {
