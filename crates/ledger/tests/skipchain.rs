@@ -12,7 +12,8 @@ use tabella_ledger::tx::{RosterChange, Transaction};
 use tabella_ledger::types::{BlockHash, Height, StateRoot};
 use tabella_ledger::Error;
 
-use common::{net, Net};
+use common::{net, net_with, Net};
+use tabella_ledger::block::SkipchainParams;
 
 /// Genesis roster = validators 0..4; at block 50 validator 3 is replaced by validator 4.
 fn hundred_blocks() -> (Net, Roster) {
@@ -276,4 +277,38 @@ fn roster_change_needs_a_quorum_of_the_current_roster() {
             &[&n.secrets[0], &n.secrets[1], &n.secrets[2]],
         )))
         .is_ok());
+}
+
+#[test]
+fn other_bases_and_heights_verify_every_block() {
+    for (base, max_height) in [(2, 3), (3, 2), (2, 1), (5, 8)] {
+        let params = SkipchainParams { base, max_height };
+        let mut n = net_with(params, 4, 4, base);
+        for _ in 0..40 {
+            n.step(vec![]);
+        }
+        let chain = n.chain();
+        for k in 0..=40u64 {
+            let p = chain.light_proof(Height(k)).unwrap();
+            let v = light::verify(&chain.genesis_hash(), &n.genesis_roster, &p, Height(k)).unwrap();
+            assert_eq!(v.hash, chain.block(Height(k)).unwrap().header.hash());
+            // Greedy descent: at most (b − 1) hops per level plus the climb.
+            let top = u64::from(max_height - 1);
+            let bound = if top == 0 {
+                k
+            } else {
+                (base - 1) * 2 * (top + 1) + k / base.pow(top as u32)
+            };
+            assert!(
+                v.links_used as u64 <= bound.max(1),
+                "b={base} h={max_height} k={k}: {}",
+                v.links_used
+            );
+        }
+        // With one level there are no forward links: every hop is a commit.
+        if max_height == 1 {
+            let p = chain.light_proof(Height(40)).unwrap();
+            assert_eq!(p.steps.len(), 40);
+        }
+    }
 }

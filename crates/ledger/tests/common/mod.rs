@@ -24,12 +24,17 @@ pub struct Net {
 /// `n` key pairs from a seeded RNG; the first `in_roster` form the genesis roster, all are
 /// replicas (the others may join through a roster change).
 pub fn net(n: usize, in_roster: usize, seed: u64) -> Net {
+    net_with(SkipchainParams::default(), n, in_roster, seed)
+}
+
+/// [`net`] with other skipchain parameters.
+pub fn net_with(params: SkipchainParams, n: usize, in_roster: usize, seed: u64) -> Net {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let secrets: Vec<ValidatorSecret> = (0..n)
         .map(|_| ValidatorSecret::generate(&mut rng))
         .collect();
     let roster = Roster::new(secrets[..in_roster].iter().map(|s| s.public()).collect()).unwrap();
-    let chain = Chain::genesis(SkipchainParams::default(), roster.clone()).unwrap();
+    let chain = Chain::genesis(params, roster.clone()).unwrap();
     let vals = secrets
         .iter()
         .map(|s| Validator::new(s.clone(), chain.clone()).unwrap())
