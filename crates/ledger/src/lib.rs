@@ -1,1 +1,35 @@
+//! # tabella-ledger
+//!
+//! The pure application core of Tabella's ledger (DESIGN.md "Ledger"; seed 001 §3.3, §5–6):
+//! what the verifying nodes agree on, with no consensus engine, network, storage or clock.
+//!
+//! - [`types`]: heights and 32-byte hashes; [`roster`]: validator keys (ed25519), rosters and
+//!   > 2/3 quorum signatures.
+//! - [`tx`]: transactions — election envelopes of `tabella-election` and roster changes.
+//! - [`merkle`]: RFC 6962 transaction trees, inclusion proofs and receipts.
+//! - [`state`]: [`state::LedgerState`], many elections applied with full proof checks, and the
+//!   state root; [`mempool`]: validated, de-duplicated pending transactions.
+//! - [`block`], [`chain`]: Chainiac skipchain blocks (back links, commit certificates, forward
+//!   links, roster hand-over); [`light`]: the light client.
+//! - [`verdict`]: seed 001 §5.1 verdict bitmaps with beacon-seeded sampling.
+//! - [`validator`]: a validator as a pure role (propose, re-execute and vote, commit).
+//!
+//! Still to come (see README.md): the Malachite consensus adapter, redb storage, the node
+//! binary, HTTP API and `tabella chain verify`, verdict bitmaps committed in blocks.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod block;
+pub mod chain;
+pub mod error;
+pub mod light;
+pub mod mempool;
+pub mod merkle;
+pub mod roster;
+pub mod state;
+pub mod tx;
+pub mod types;
+pub mod validator;
+pub mod verdict;
+
+pub use error::{Error, Result};

@@ -1,0 +1,238 @@
+//! The application state machine: many elections side by side, each a
+//! [`tabella_election::state::ElectionState`], plus the current roster.
+//!
+//! Every election transaction goes through [`ElectionState::apply`], which verifies every
+//! signature and proof (seed 001 §5.1: verifying nodes check proofs before a block is accepted).
+//! A block is applied all or nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tabella_election::action::Envelope;
+use tabella_election::ids::{Digest32, ElectionId};
+use tabella_election::state::{ElectionState, Event, ProofCheck};
+
+use crate::error::{Error, Result};
+use crate::roster::Roster;
+use crate::tx::Transaction;
+use crate::types::{hash_parts, StateRoot};
+
+/// One hosted election and what the ledger commits to about it.
+#[derive(Clone, Debug)]
+pub struct ElectionEntry {
+    state: ElectionState,
+    accepted: u64,
+    log_digest: [u8; 32],
+    seen: BTreeSet<Digest32>,
+}
+
+impl ElectionEntry {
+    fn new() -> Self {
+        ElectionEntry {
+            state: ElectionState::new(),
+            accepted: 0,
+            log_digest: [0; 32],
+            seen: BTreeSet::new(),
+        }
+    }
+    /// The election's state.
+    pub fn state(&self) -> &ElectionState {
+        &self.state
+    }
+    /// Number of envelopes accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+    /// Hash chain over the accepted envelopes: `d_0 = 0^32`,
+    /// `d_{n+1} = SHA-256("tabella/ledger/election-log/v1" || 0 || d_n || envelope_hash_n)`.
+    pub fn log_digest(&self) -> [u8; 32] {
+        self.log_digest
+    }
+}
+
+/// What applying a transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxOutcome {
+    /// The election accepted the envelope.
+    Election(Event),
+    /// The roster was replaced (from the next block on).
+    RosterChanged,
+}
+
+/// The ledger's application state.
+#[derive(Clone, Debug)]
+pub struct LedgerState {
+    elections: BTreeMap<ElectionId, ElectionEntry>,
+    roster: Roster,
+    roster_epoch: u64,
+}
+
+impl LedgerState {
+    /// The genesis state: no elections, the founding roster.
+    pub fn genesis(roster: Roster) -> Self {
+        LedgerState {
+            elections: BTreeMap::new(),
+            roster,
+            roster_epoch: 0,
+        }
+    }
+
+    /// The roster in charge of the next block.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// Number of roster changes applied so far (the epoch the next change must carry).
+    pub fn roster_epoch(&self) -> u64 {
+        self.roster_epoch
+    }
+
+    /// An election, if hosted.
+    pub fn election(&self, id: &ElectionId) -> Option<&ElectionEntry> {
+        self.elections.get(id)
+    }
+
+    /// The hosted elections, by id.
+    pub fn elections(&self) -> impl Iterator<Item = (&ElectionId, &ElectionEntry)> {
+        self.elections.iter()
+    }
+
+    /// Checks a transaction against this state without changing it.
+    pub fn check_tx(&self, tx: &Transaction) -> Result<()> {
+        match tx {
+            Transaction::Election {
+                election_id,
+                envelope,
+            } => {
+                tx.check_shape()?;
+                match (self.elections.get(election_id), envelope) {
+                    (Some(entry), Envelope::Ballot(b)) => {
+                        Self::check_fresh(entry, envelope)?;
+                        entry
+                            .state
+                            .check_ballot(b, ProofCheck::Verify)
+                            .map(|_| ())
+                            .map_err(|source| Error::Election {
+                                election: election_id.to_string(),
+                                source,
+                            })
+                    }
+                    _ => self.clone_and_apply(tx),
+                }
+            }
+            Transaction::Governance(change) => change.verify(&self.roster, self.roster_epoch),
+        }
+    }
+
+    fn clone_and_apply(&self, tx: &Transaction) -> Result<()> {
+        // Only the targeted election is cloned, not the whole ledger.
+        if let Transaction::Election {
+            election_id,
+            envelope,
+        } = tx
+        {
+            let mut entry = self
+                .elections
+                .get(election_id)
+                .cloned()
+                .unwrap_or_else(ElectionEntry::new);
+            Self::apply_to_entry(&mut entry, election_id, envelope)?;
+        }
+        Ok(())
+    }
+
+    fn check_fresh(entry: &ElectionEntry, envelope: &Envelope) -> Result<()> {
+        let h = envelope.hash();
+        if entry.seen.contains(&h) {
+            return Err(Error::DuplicateTx(format!(
+                "envelope {h} was already accepted by this election"
+            )));
+        }
+        Ok(())
+    }
+
+    fn apply_to_entry(
+        entry: &mut ElectionEntry,
+        election_id: &ElectionId,
+        envelope: &Envelope,
+    ) -> Result<Event> {
+        Self::check_fresh(entry, envelope)?;
+        let event = entry
+            .state
+            .apply(envelope)
+            .map_err(|source| Error::Election {
+                election: election_id.to_string(),
+                source,
+            })?;
+        let h = envelope.hash();
+        entry.log_digest = hash_parts("tabella/ledger/election-log/v1", &[&entry.log_digest, &h.0]);
+        entry.accepted += 1;
+        entry.seen.insert(h);
+        Ok(event)
+    }
+
+    /// Applies one transaction. On error the state is unchanged.
+    pub fn apply_tx(&mut self, tx: &Transaction) -> Result<TxOutcome> {
+        match tx {
+            Transaction::Election {
+                election_id,
+                envelope,
+            } => {
+                tx.check_shape()?;
+                if let Some(entry) = self.elections.get_mut(election_id) {
+                    // `ElectionState::apply` leaves the state unchanged on error, and the
+                    // digest is only updated after it succeeded.
+                    return Self::apply_to_entry(entry, election_id, envelope)
+                        .map(TxOutcome::Election);
+                }
+                let mut entry = ElectionEntry::new();
+                let event = Self::apply_to_entry(&mut entry, election_id, envelope)?;
+                self.elections.insert(election_id.clone(), entry);
+                Ok(TxOutcome::Election(event))
+            }
+            Transaction::Governance(change) => {
+                change.verify(&self.roster, self.roster_epoch)?;
+                self.roster = change.to.clone();
+                self.roster_epoch += 1;
+                Ok(TxOutcome::RosterChanged)
+            }
+        }
+    }
+
+    /// Applies a block's transactions all or nothing and returns the new state root. On error
+    /// (naming the first bad transaction) the state is unchanged.
+    pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<StateRoot> {
+        let mut next = self.clone();
+        for (i, tx) in txs.iter().enumerate() {
+            next.apply_tx(tx).map_err(|e| Error::InvalidTxInBlock {
+                index: i,
+                source: Box::new(e),
+            })?;
+        }
+        *self = next;
+        Ok(self.state_root())
+    }
+
+    /// The state root. It commits to the roster in charge of the next block, the roster epoch,
+    /// and, for every
+    /// election in id order, its id, the number of envelopes it accepted and the hash chain of
+    /// their hashes ([`ElectionEntry::log_digest`]) — i.e. to each election's accepted log, from
+    /// which its whole state is a deterministic function. It does not commit to rejected
+    /// transactions (they are never in a committed block).
+    ///
+    /// `SHA-256("tabella/ledger/state/v1" || 0 || roster_hash || roster_epoch u64 LE || n u64 LE ||
+    ///   for each election: len(id) as u32 LE || id || accepted as u64 LE || log_digest)`.
+    pub fn state_root(&self) -> StateRoot {
+        let mut buf = Vec::with_capacity(40 + self.elections.len() * 112);
+        buf.extend_from_slice(&self.roster.hash().0);
+        buf.extend_from_slice(&self.roster_epoch.to_le_bytes());
+        buf.extend_from_slice(&(self.elections.len() as u64).to_le_bytes());
+        for (id, e) in &self.elections {
+            buf.extend_from_slice(&(id.as_str().len() as u32).to_le_bytes());
+            buf.extend_from_slice(id.as_str().as_bytes());
+            buf.extend_from_slice(&e.accepted.to_le_bytes());
+            buf.extend_from_slice(&e.log_digest);
+        }
+        StateRoot(hash_parts("tabella/ledger/state/v1", &[&buf]))
+    }
+}
