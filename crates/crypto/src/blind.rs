@@ -371,6 +371,24 @@ mod tests {
         assert!(BlindingState::from_bytes(&[0u8; 32]).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+        #[test]
+        fn prop_round_trip(msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+                           seed in proptest::prelude::any::<u64>()) {
+            let (sk, pk) = keys();
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let (req, st) = blind(pk, &msg, &mut rng).unwrap();
+            proptest::prop_assert_eq!(req.0.len(), pk.modulus_len());
+            let bs = sign_blinded(sk, &req, &mut rng).unwrap();
+            let tok = finalize(pk, &st, &bs, &msg).unwrap();
+            proptest::prop_assert!(verify(pk, &msg, &tok).is_ok());
+            let mut other = msg.clone();
+            other.push(0);
+            proptest::prop_assert!(verify(pk, &other, &tok).is_err());
+        }
+    }
+
     #[test]
     fn other_issuer_rejected_and_key_encodings() {
         let (sk, pk) = keys();
@@ -395,6 +413,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<TokenSignature>(&tjs).unwrap(), tok);
         assert!(IssuerPublicKey::from_der(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
         assert!(serde_json::from_str::<IssuerPublicKey>("\"00ff\"").is_err());
+        // another issuer's key neither verifies the token nor yields a finalizable blind signature
+        let (sk_other, pk_other) = generate_issuer_key(2048, &mut rng).unwrap();
+        assert!(verify(&pk_other, b"m", &tok).is_err());
+        let bs_other = sign_blinded(&sk_other, &req, &mut rng).unwrap();
+        assert!(finalize(pk, &st, &bs_other, b"m").is_err());
         assert!(generate_issuer_key(1024, &mut rng).is_err());
         assert!(generate_issuer_key(8192, &mut rng).is_err());
     }
