@@ -3,6 +3,9 @@
 //! Run `cargo test -p tabella-crypto --lib vector_gen -- --ignored`, review the diff, commit.
 //! `tests/threshold_vectors.rs` checks every file. Lives inside the crate (not in `tests/`) because
 //! the cheating-dealer vectors need the crate-private dealing hook.
+//!
+//! Test-only code: `lib.rs` declares this module under #[cfg(test)], so its `unwrap`s never reach
+//! library builds.
 
 use std::path::{Path, PathBuf};
 
