@@ -490,11 +490,11 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         res.map_err(|e| Error::InvalidProof(format!("simulated ballot {i}: {e}")))?;
     }
     let mut receipts = Vec::with_capacity(total);
-    for (i, c) in casts.iter().enumerate() {
-        let env = Envelope::Ballot(c.ballot.clone());
-        d.state.apply_with(&env, ProofCheck::AlreadyVerified)?;
-        d.log.push(env);
-        receipts.push(c.ballot.hash());
+    for (i, (ballot, p, _)) in parsed.into_iter().enumerate() {
+        receipts.push(p.hash);
+        d.state
+            .apply_parsed_ballot(ballot, p, ProofCheck::AlreadyVerified)?;
+        d.log.push(Envelope::Ballot(ballot.clone()));
         if i % 256 == 0 {
             progress(Stage::Casting, i, total);
         }

@@ -253,32 +253,31 @@ fn flush_ballots(
         }
     }
     let t = Instant::now();
-    let triples: Vec<(&Ballot, ParsedBallot, _)> = work
-        .iter()
-        .map(|(_, b, p, s)| (*b, p.clone(), *s))
-        .collect();
+    let (seqs, triples): (Vec<usize>, Vec<(&Ballot, ParsedBallot, _)>) = work
+        .into_iter()
+        .map(|(seq, b, p, s)| (seq, (b, p, s)))
+        .unzip();
     let results = verify_ballots_parallel(&manifest, &pk, &triples);
     report.ballot_seconds += t.elapsed().as_secs_f64();
-    report.ballots_verified += work.len() as u64;
-    for ((seq, b, _, _), res) in work.iter().zip(results) {
-        let env = Envelope::Ballot((*b).clone());
-        match res {
-            Err(e) => report.fail(
-                "ballot proofs and signatures",
-                format!("{}: {e}", describe(*seq, &env)),
-            ),
-            Ok(()) => {
+    report.ballots_verified += triples.len() as u64;
+    for ((seq, (b, parsed, _)), res) in seqs.into_iter().zip(triples).zip(results) {
+        let outcome = res
+            .map_err(|e| ("ballot proofs and signatures", e))
+            .and_then(|()| {
                 report.pass("ballot proofs and signatures");
-                match state.apply_with(&env, ProofCheck::AlreadyVerified) {
-                    Ok(_) => {
-                        report.pass("ballot credentials");
-                        report.pass("no double votes");
-                    }
-                    Err(e) => {
-                        report.fail(category(&e, &env), format!("{}: {e}", describe(*seq, &env)))
-                    }
-                }
+                state
+                    .apply_parsed_ballot(b, parsed, ProofCheck::AlreadyVerified)
+                    .map_err(|e| (category(&e, &Envelope::Ballot(b.clone())), e))
+            });
+        match outcome {
+            Ok(_) => {
+                report.pass("ballot credentials");
+                report.pass("no double votes");
             }
+            Err((check, e)) => report.fail(
+                check,
+                format!("{}: {e}", describe(seq, &Envelope::Ballot(b.clone()))),
+            ),
         }
     }
 }
