@@ -1,5 +1,8 @@
-//! The Tabella node: HTTP API, storage and the consensus-engine adapter around `tabella-ledger` (DESIGN.md "Ledger").
+//! The Tabella node: storage, HTTP API and the consensus-engine adapter around `tabella-ledger`
+//! (DESIGN.md "Ledger").
 //!
-//! **Not implemented yet**: this crate is an empty placeholder in the workspace layout; it
-//! provides no functionality and nothing depends on it.
+//! - [`app`]: the boundary trait between the consensus engine and the application.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod app;
