@@ -1,0 +1,182 @@
+//! A blocking client of a node's HTTP API, for the `tabella` command line.
+//!
+//! Every failure becomes an [`Error`] whose message says what went wrong and what to do
+//! (node unreachable, rejected transaction, unknown election, …).
+
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use tabella_election::action::Envelope;
+use tabella_election::tally::Results;
+use tabella_ledger::light::LightProof;
+use tabella_ledger::tx::Transaction;
+use tabella_ledger::types::{Height, TxId};
+
+use crate::error::Error;
+use crate::wire::{
+    ApiError, BlockWithCommit, CommittedVerdicts, ElectionEnvelopes, ElectionSummary, NodeStatus,
+    Submitted, TxStatus,
+};
+
+/// A node's API at `base` (e.g. `http://127.0.0.1:7400`).
+#[derive(Clone, Debug)]
+pub struct NodeClient {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl NodeClient {
+    /// A client of the node at `base` (scheme, host and port; a trailing `/` is ignored).
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        NodeClient {
+            base: base.trim_end_matches('/').to_string(),
+            agent,
+        }
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> Error {
+        Error::Unreachable(format!(
+            "cannot reach the node at {} ({e}); is `tabella node run` running there?",
+            self.base
+        ))
+    }
+
+    fn read<T: DeserializeOwned>(
+        &self,
+        mut resp: ureq::http::Response<ureq::Body>,
+    ) -> Result<T, Error> {
+        let status = resp.status();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .map_err(|e| Error::Api {
+                status: status.as_u16(),
+                message: format!("unreadable reply from {}: {e}", self.base),
+            })?;
+        if status.is_success() {
+            serde_json::from_str(&text).map_err(|e| Error::Api {
+                status: status.as_u16(),
+                message: format!("malformed reply from {}: {e}", self.base),
+            })
+        } else {
+            let message = serde_json::from_str::<ApiError>(&text)
+                .map(|e| e.error)
+                .unwrap_or(text);
+            Err(Error::Api {
+                status: status.as_u16(),
+                message,
+            })
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        let resp = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        self.read(resp)
+    }
+
+    /// `GET /v1/status`.
+    pub fn status(&self) -> Result<NodeStatus, Error> {
+        self.get("/v1/status")
+    }
+
+    /// `POST /v1/tx`: validates and queues a transaction.
+    pub fn submit(&self, tx: &Transaction) -> Result<TxId, Error> {
+        let body = serde_json::to_string(tx).map_err(|e| Error::Encoding(e.to_string()))?;
+        let resp = self
+            .agent
+            .post(&format!("{}/v1/tx", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| self.unreachable(e))?;
+        let s: Submitted = self.read(resp)?;
+        Ok(s.tx_id)
+    }
+
+    /// `GET /v1/tx/{id}`.
+    pub fn tx_status(&self, id: &TxId) -> Result<TxStatus, Error> {
+        self.get(&format!("/v1/tx/{id}"))
+    }
+
+    /// Polls until `id` is committed (or `timeout` passes).
+    pub fn wait_committed(&self, id: &TxId, timeout: Duration) -> Result<TxStatus, Error> {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let s = self.tx_status(id)?;
+            if matches!(s, TxStatus::Committed { .. }) {
+                return Ok(s);
+            }
+            if start.elapsed() > timeout {
+                return Err(Error::Timeout(format!(
+                    "transaction {id} was not committed within {timeout:?}; is the node's consensus making progress?"
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// Submits and waits for the commit.
+    pub fn submit_and_wait(&self, tx: &Transaction, timeout: Duration) -> Result<TxStatus, Error> {
+        let id = self.submit(tx)?;
+        self.wait_committed(&id, timeout)
+    }
+
+    /// `GET /v1/blocks/latest`.
+    pub fn latest_block(&self) -> Result<BlockWithCommit, Error> {
+        self.get("/v1/blocks/latest")
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub fn block(&self, height: Height) -> Result<BlockWithCommit, Error> {
+        self.get(&format!("/v1/blocks/{}", height.0))
+    }
+
+    /// `GET /v1/light/{height}`: the light-client proof of block `height` from genesis.
+    pub fn light_proof(&self, height: Height) -> Result<LightProof, Error> {
+        self.get(&format!("/v1/light/{}", height.0))
+    }
+
+    /// `GET /v1/elections`.
+    pub fn elections(&self) -> Result<Vec<ElectionSummary>, Error> {
+        self.get("/v1/elections")
+    }
+
+    /// `GET /v1/elections/{id}`.
+    pub fn election(&self, id: &str) -> Result<ElectionSummary, Error> {
+        self.get(&format!("/v1/elections/{id}"))
+    }
+
+    /// `GET /v1/elections/{id}/envelopes`: every accepted envelope, in order.
+    pub fn envelopes(&self, id: &str) -> Result<Vec<Envelope>, Error> {
+        let e: ElectionEnvelopes = self.get(&format!("/v1/elections/{id}/envelopes"))?;
+        Ok(e.envelopes)
+    }
+
+    /// `GET /v1/elections/{id}/results`.
+    pub fn results(&self, id: &str) -> Result<Results, Error> {
+        self.get(&format!("/v1/elections/{id}/results"))
+    }
+
+    /// `GET /v1/elections/{id}/verdicts`.
+    pub fn verdicts(&self, id: &str) -> Result<Vec<CommittedVerdicts>, Error> {
+        self.get(&format!("/v1/elections/{id}/verdicts"))
+    }
+}
