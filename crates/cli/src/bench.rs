@@ -51,6 +51,18 @@ enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// The ledger: ballots committed per second through a node, submit-to-commit latency.
+    Ledger {
+        /// Validators (1: the embedded one-node ledger).
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Ballots (ten-option) to submit.
+        #[arg(long, default_value_t = 2000)]
+        ballots: usize,
+        /// Print machine-readable JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// GhostLine: one-time-pad encrypt+MAC beside ChaCha20-Poly1305, relay throughput.
     Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
 }
@@ -133,6 +145,32 @@ fn iters(base: usize, scale: f64) -> usize {
 /// Runs the selected benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
+        BenchTarget::Ledger {
+            nodes,
+            ballots,
+            json,
+        } => {
+            let r = crate::bench_ledger::ledger(nodes, ballots)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "ledger, {} validator(s), {} ten-option ballots with full proof checks",
+                    r.nodes, r.ballots
+                );
+                println!(
+                    "  committed in         {:>10.2} s ({} blocks)",
+                    r.seconds, r.blocks
+                );
+                println!(
+                    "  throughput           {:>10.0} ballots/s",
+                    r.ballots_per_second
+                );
+                println!("  submit-to-commit p50 {:>10.1} ms", r.latency_p50_ms);
+                println!("  submit-to-commit p99 {:>10.1} ms", r.latency_p99_ms);
+            }
+            Ok(())
+        }
         BenchTarget::Crypto { json, scale } => {
             if !(scale > 0.0 && scale <= 100.0) {
                 anyhow::bail!("--scale must be in (0, 100], got {scale}");

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tabella_election::manifest::{Manifest, Scheme};
-use tabella_election::simulate::{simulate, SimulationConfig, Stage};
+use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
 use tabella_election::tally::{Group, Results};
 use tabella_election::verify::verify_record;
 
@@ -130,6 +130,28 @@ pub fn run_simulation(
     tabella_election::simulate::SimulationOutput,
     Vec<(&'static str, f64)>,
 )> {
+    struct Local;
+    impl Sink for Local {
+        fn publish(
+            &mut self,
+            _: Stage,
+            _: &[tabella_election::action::Envelope],
+        ) -> tabella_election::Result<()> {
+            Ok(())
+        }
+    }
+    run_simulation_into(cfg, quiet, &mut Local)
+}
+
+/// [`run_simulation`] handing every envelope to `sink` too (the demo's ledger node).
+pub fn run_simulation_into(
+    cfg: &SimulationConfig,
+    quiet: bool,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<(
+    tabella_election::simulate::SimulationOutput,
+    Vec<(&'static str, f64)>,
+)> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut current: Option<(Stage, Instant, ProgressBar)> = None;
     let style = ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
@@ -156,7 +178,7 @@ pub fn run_simulation(
             bar.set_position(done as u64);
         }
     };
-    let out = simulate(cfg, &mut on_progress)?;
+    let out = simulate_into(cfg, &mut on_progress, sink)?;
     if let Some((s, t, bar)) = current.take() {
         bar.finish_and_clear();
         if s != Stage::Done {

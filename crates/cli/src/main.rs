@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_ledger;
+mod demo;
 mod election_cmd;
+mod node_cmd;
 mod record_io;
 
 /// Tabella: verifiable, private civic infrastructure.
@@ -24,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: a complete election on an embedded one-node ledger, then its audit.
+    Demo(demo::DemoArgs),
     /// Elections without a ledger: `simulate` runs a complete one in-process.
     Election(election_cmd::ElectionArgs),
     /// Verify an election record from scratch (exit 0 only if every check passes).
@@ -32,11 +37,18 @@ enum Command {
     Bench(bench::BenchArgs),
     /// One-time-pad group chat (GhostLine).
     Ghostline(tabella_ghostline::cli::GhostlineArgs),
+    /// Operator: create and run a verifying node (`node init --dev`, `node run`).
+    Node(node_cmd::NodeArgs),
+    /// Operator: start (or `--stop`) a local testnet of validators on 127.0.0.1.
+    Testnet(node_cmd::TestnetArgs),
+    /// Auditor: light-client verification of the chain from its genesis hash.
+    Chain(node_cmd::ChainArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Election(args) => election_cmd::run(args),
         Command::Verify(args) => match election_cmd::verify(args) {
             Ok(true) => Ok(()),
@@ -45,6 +57,9 @@ fn main() -> ExitCode {
         },
         Command::Bench(args) => bench::run(args),
         Command::Ghostline(args) => tabella_ghostline::cli::run(args),
+        Command::Node(args) => node_cmd::node(args),
+        Command::Testnet(args) => node_cmd::testnet(args),
+        Command::Chain(args) => node_cmd::chain(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,6 +56,9 @@ pub enum Error {
     /// An error from the cryptographic core.
     #[error(transparent)]
     Crypto(#[from] tabella_crypto::Error),
+    /// Handing envelopes to an outside system (e.g. a ledger node) failed.
+    #[error("{0}")]
+    Sink(String),
 }
 
 /// Result alias for this crate.

@@ -201,21 +201,60 @@ fn sign(id: &ElectionId, action: OfficialAction, key: &OfficialSecret) -> Result
     Ok(Envelope::Official(SignedAction::sign(id, action, key)?))
 }
 
-struct Driver {
-    state: ElectionState,
-    log: Vec<Envelope>,
+/// Where a simulated election's envelopes go besides the local state machine — e.g. a ledger
+/// node (`tabella demo`). The simulation applies each envelope locally first (so it knows what
+/// to do next), then hands the stage's envelopes over in order and waits at the end of every
+/// stage, so the remote side sees exactly the local log.
+pub trait Sink {
+    /// The envelopes accepted locally since the last call, in order; returns once they are
+    /// final on the remote side (e.g. committed on the ledger).
+    fn publish(&mut self, stage: Stage, envelopes: &[Envelope]) -> Result<()>;
 }
 
-impl Driver {
+/// The sink of a purely local simulation.
+struct NoSink;
+
+impl Sink for NoSink {
+    fn publish(&mut self, _: Stage, _: &[Envelope]) -> Result<()> {
+        Ok(())
+    }
+}
+
+struct Driver<'s> {
+    state: ElectionState,
+    log: Vec<Envelope>,
+    published: usize,
+    sink: &'s mut dyn Sink,
+}
+
+impl Driver<'_> {
     fn submit(&mut self, env: Envelope) -> Result<()> {
         self.state.apply(&env)?;
         self.log.push(env);
+        Ok(())
+    }
+
+    fn publish(&mut self, stage: Stage) -> Result<()> {
+        let new = self.log.get(self.published..).unwrap_or_default();
+        if !new.is_empty() {
+            self.sink.publish(stage, new)?;
+        }
+        self.published = self.log.len();
         Ok(())
     }
 }
 
 /// Runs a complete election. See the module docs.
 pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<SimulationOutput> {
+    simulate_into(cfg, progress, &mut NoSink)
+}
+
+/// [`simulate`], handing every envelope to `sink` as well, stage by stage.
+pub fn simulate_into(
+    cfg: &SimulationConfig,
+    progress: Progress<'_>,
+    sink: &mut dyn Sink,
+) -> Result<SimulationOutput> {
     if cfg.voters == 0 {
         return Err(Error::InvalidManifest("simulate at least one voter".into()));
     }
@@ -308,6 +347,8 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         whitelist: whitelist.clone(),
     };
     let mut d = Driver {
+        published: 0,
+        sink,
         state: ElectionState::new(),
         log: Vec::new(),
     };
@@ -318,6 +359,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         },
         &off.council,
     )?)?;
+    d.publish(Stage::Setup)?;
     progress(Stage::Setup, 1, 1);
 
     // --- key ceremony (ElGamal) or the administrator's key (Paillier)
@@ -327,6 +369,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         key_shares = key_ceremony(&mut d, &off, &manifest, &election_id, &mut rng, progress)?;
     }
     d.submit(sign(&election_id, OfficialAction::Open, &off.council)?)?;
+    d.publish(Stage::KeyCeremony)?;
     let election_key = d
         .state
         .election_key()
@@ -400,6 +443,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         )?)?;
         booths.push((t, authorization, booth));
     }
+    d.publish(Stage::Registration)?;
     progress(Stage::Registration, cfg.voters, cfg.voters);
 
     // --- voting: encrypt in parallel (voters' devices), then verify in parallel and accept in order
@@ -499,6 +543,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
             progress(Stage::Casting, i, total);
         }
     }
+    d.publish(Stage::Casting)?;
     progress(Stage::Casting, total, total);
 
     // expected results from the plaintext
@@ -537,6 +582,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
     // --- close and decrypt
     progress(Stage::Closing, 0, 1);
     d.submit(sign(&election_id, OfficialAction::Close, &off.council)?)?;
+    d.publish(Stage::Closing)?;
     progress(Stage::Closing, 1, 1);
     let tallies = d
         .state
@@ -577,6 +623,7 @@ pub fn simulate(cfg: &SimulationConfig, progress: Progress<'_>) -> Result<Simula
         OfficialAction::PublishResults,
         &off.council,
     )?)?;
+    d.publish(Stage::Decrypting)?;
     progress(Stage::Done, 1, 1);
     let record = Record::from_state(d.log, &d.state)?;
     Ok(SimulationOutput {

@@ -542,6 +542,51 @@ impl ElectionState {
         self.check_parsed_ballot(ballot, ballot.parse()?, check)
     }
 
+    /// Decodes `ballots` and verifies their signatures and proofs in parallel batches against
+    /// this state's election key and each ballot's credential signer — everything that does not
+    /// depend on the order of application. Returns, per ballot, its decoding if all of that
+    /// passed, else `None` (the caller then applies it with [`ProofCheck::Verify`], which names
+    /// the fault). A `Some` may be applied with [`Self::apply_parsed_ballot`] and
+    /// [`ProofCheck::AlreadyVerified`] to this state or any later one: election keys and signer
+    /// keys never change once set.
+    pub fn preverify_ballots(&self, ballots: &[&Ballot]) -> Vec<Option<ParsedBallot>> {
+        let mut out: Vec<Option<ParsedBallot>> = vec![None; ballots.len()];
+        let (Some(m), Some(pk)) = (self.manifest.as_ref(), self.election_key.as_ref()) else {
+            return out;
+        };
+        use rayon::prelude::*;
+        // Decoding (curve point decompression) is as costly as a third of the verification:
+        // it runs in parallel too.
+        let decoded: Vec<Option<(ParsedBallot, RistrettoPoint)>> = ballots
+            .par_iter()
+            .map(|b| {
+                b.parse()
+                    .and_then(|p| {
+                        self.credential_signer(&p.body.credential)
+                            .map(|(s, _)| (p, s))
+                    })
+                    .ok()
+            })
+            .collect();
+        let mut idx = Vec::with_capacity(ballots.len());
+        let mut work = Vec::with_capacity(ballots.len());
+        for (i, (b, d)) in ballots.iter().zip(decoded).enumerate() {
+            if let Some((p, s)) = d {
+                idx.push(i);
+                work.push((*b, p, s));
+            }
+        }
+        let results = verify_ballots_parallel(m, pk, &work);
+        for ((i, (_, parsed, _)), r) in idx.into_iter().zip(work).zip(results) {
+            if r.is_ok() {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(parsed);
+                }
+            }
+        }
+        out
+    }
+
     /// Applies a ballot its caller has already decoded with [`Ballot::parse`] (e.g. to look up
     /// its signer for parallel verification), sparing a second decoding. Same checks and the same
     /// guarantee as [`Self::apply_with`]: on error the state is unchanged.

@@ -96,6 +96,10 @@ impl ValidatorSecret {
     pub fn public(&self) -> ValidatorKey {
         ValidatorKey(self.0.verifying_key())
     }
+    /// The 32 secret bytes, to store the key (the caller zeroizes its copy).
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
     /// Signs `domain || 0x00 || message`.
     pub fn sign(&self, domain: &str, message: &[u8]) -> Signature {
         Signature(self.0.sign(&signed_bytes(domain, message)))

@@ -14,7 +14,9 @@ use tabella_election::state::{ElectionState, Event, ProofCheck};
 use crate::error::{Error, Result};
 use crate::roster::Roster;
 use crate::tx::Transaction;
-use crate::types::{hash_parts, StateRoot};
+use crate::types::{hash_parts, Height, StateRoot};
+use crate::verdict::SignedBitmap;
+use tabella_election::ballot::ParsedBallot;
 
 /// One hosted election and what the ledger commits to about it.
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ pub enum TxOutcome {
     Election(Event),
     /// The roster was replaced (from the next block on).
     RosterChanged,
+    /// Verdict bitmaps were recorded.
+    VerdictsRecorded,
 }
 
 /// The ledger's application state.
@@ -65,6 +69,8 @@ pub struct LedgerState {
     elections: BTreeMap<ElectionId, ElectionEntry>,
     roster: Roster,
     roster_epoch: u64,
+    /// Height of the last block whose verdict bitmaps were committed.
+    last_judged: Option<Height>,
 }
 
 impl LedgerState {
@@ -74,6 +80,7 @@ impl LedgerState {
             elections: BTreeMap::new(),
             roster,
             roster_epoch: 0,
+            last_judged: None,
         }
     }
 
@@ -121,7 +128,42 @@ impl LedgerState {
                 }
             }
             Transaction::Governance(change) => change.verify(&self.roster, self.roster_epoch),
+            Transaction::Verdicts { judged, bitmaps } => self.check_verdicts(*judged, bitmaps),
         }
+    }
+
+    /// Checks committed verdict bitmaps: judged heights strictly increase from block to block;
+    /// each bitmap is for `judged`, verifies ([`SignedBitmap::verify`]: signature, packing,
+    /// sampling draw), comes from a member of the current roster, at most one per member.
+    pub fn check_verdicts(&self, judged: Height, bitmaps: &[SignedBitmap]) -> Result<()> {
+        if self.last_judged.is_some_and(|h| judged <= h) {
+            return Err(Error::MalformedTx(format!(
+                "verdicts for block {judged} come after those of a later or the same block"
+            )));
+        }
+        let mut seen = BTreeSet::new();
+        for b in bitmaps {
+            if b.bitmap.height != judged {
+                return Err(Error::MalformedTx(format!(
+                    "a bitmap for block {} is filed under block {judged}",
+                    b.bitmap.height
+                )));
+            }
+            if !self.roster.contains(&b.bitmap.node) {
+                return Err(Error::BadRoster(format!(
+                    "verdicts signed by {:?}, who is not in the roster",
+                    b.bitmap.node
+                )));
+            }
+            if !seen.insert(b.bitmap.node.to_bytes()) {
+                return Err(Error::MalformedTx(format!(
+                    "two bitmaps from {:?} for block {judged}",
+                    b.bitmap.node
+                )));
+            }
+            b.verify()?;
+        }
+        Ok(())
     }
 
     fn clone_and_apply(&self, tx: &Transaction) -> Result<()> {
@@ -164,11 +206,15 @@ impl LedgerState {
                 election: election_id.to_string(),
                 source,
             })?;
+        Self::record_accepted(entry, envelope);
+        Ok(event)
+    }
+
+    fn record_accepted(entry: &mut ElectionEntry, envelope: &Envelope) {
         let h = envelope.hash();
         entry.log_digest = hash_parts("tabella/ledger/election-log/v1", &[&entry.log_digest, &h.0]);
         entry.accepted += 1;
         entry.seen.insert(h);
-        Ok(event)
     }
 
     /// Applies one transaction. On error the state is unchanged.
@@ -196,15 +242,115 @@ impl LedgerState {
                 self.roster_epoch += 1;
                 Ok(TxOutcome::RosterChanged)
             }
+            Transaction::Verdicts { judged, bitmaps } => {
+                self.check_verdicts(*judged, bitmaps)?;
+                self.last_judged = Some(*judged);
+                Ok(TxOutcome::VerdictsRecorded)
+            }
         }
+    }
+
+    /// Applies a ballot transaction whose signature and proofs were verified by
+    /// [`ElectionState::preverify_ballots`] (against this election's key and the ballot's
+    /// signer, which never change); every other check runs. On error the state is unchanged.
+    pub fn apply_preverified_ballot(
+        &mut self,
+        tx: &Transaction,
+        parsed: ParsedBallot,
+    ) -> Result<TxOutcome> {
+        let Transaction::Election {
+            election_id,
+            envelope: envelope @ Envelope::Ballot(ballot),
+        } = tx
+        else {
+            return self.apply_tx(tx);
+        };
+        tx.check_shape()?;
+        let Some(entry) = self.elections.get_mut(election_id) else {
+            return self.apply_tx(tx);
+        };
+        Self::check_fresh(entry, envelope)?;
+        let event = entry
+            .state
+            .apply_parsed_ballot(ballot, parsed, ProofCheck::AlreadyVerified)
+            .map_err(|source| Error::Election {
+                election: election_id.to_string(),
+                source,
+            })?;
+        Self::record_accepted(entry, envelope);
+        Ok(TxOutcome::Election(event))
+    }
+
+    /// [`Self::apply_block`] for a block built from this node's own mempool
+    /// ([`crate::mempool::Mempool::reap_admitted`]): ballots with their decoding from admission
+    /// skip proof verification ([`Self::apply_preverified_ballot`]), everything else is applied
+    /// with full checks.
+    pub fn apply_admitted_block(
+        &mut self,
+        txs: &[(Transaction, Option<ParsedBallot>)],
+    ) -> Result<StateRoot> {
+        let mut next = self.clone();
+        for (i, (tx, parsed)) in txs.iter().enumerate() {
+            let r = match parsed {
+                Some(p) => next.apply_preverified_ballot(tx, p.clone()),
+                None => next.apply_tx(tx),
+            };
+            r.map_err(|e| Error::InvalidTxInBlock {
+                index: i,
+                source: Box::new(e),
+            })?;
+        }
+        *self = next;
+        Ok(self.state_root())
+    }
+
+    /// Pre-verifies, in parallel batches, the ballots among `txs` whose election and signer
+    /// are known in this state; returns per transaction the decoding to apply with
+    /// [`Self::apply_preverified_ballot`], or `None` (apply with full checks).
+    pub fn preverify(&self, txs: &[Transaction]) -> Vec<Option<ParsedBallot>> {
+        let mut out: Vec<Option<ParsedBallot>> = vec![None; txs.len()];
+        let mut by_election: BTreeMap<
+            &ElectionId,
+            (Vec<usize>, Vec<&tabella_election::ballot::Ballot>),
+        > = BTreeMap::new();
+        for (i, tx) in txs.iter().enumerate() {
+            if let Transaction::Election {
+                election_id,
+                envelope: Envelope::Ballot(b),
+            } = tx
+            {
+                let e = by_election.entry(election_id).or_default();
+                e.0.push(i);
+                e.1.push(b);
+            }
+        }
+        for (id, (idx, ballots)) in by_election {
+            let Some(entry) = self.elections.get(id) else {
+                continue;
+            };
+            for (i, p) in idx.into_iter().zip(entry.state.preverify_ballots(&ballots)) {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = p;
+                }
+            }
+        }
+        out
     }
 
     /// Applies a block's transactions all or nothing and returns the new state root. On error
     /// (naming the first bad transaction) the state is unchanged.
+    ///
+    /// Ballots are first verified in parallel batches ([`Self::preverify`]); a ballot that fails
+    /// there, or whose signer only appears within the block, is applied with full checks.
     pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<StateRoot> {
+        let pre = self.preverify(txs);
         let mut next = self.clone();
-        for (i, tx) in txs.iter().enumerate() {
-            next.apply_tx(tx).map_err(|e| Error::InvalidTxInBlock {
+        for (i, (tx, parsed)) in txs.iter().zip(pre).enumerate() {
+            let r = match parsed {
+                Some(p) => next.apply_preverified_ballot(tx, p),
+                None => next.apply_tx(tx),
+            };
+            r.map_err(|e| Error::InvalidTxInBlock {
                 index: i,
                 source: Box::new(e),
             })?;

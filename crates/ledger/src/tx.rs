@@ -11,7 +11,8 @@ use tabella_election::ids::ElectionId;
 
 use crate::error::{Error, Result};
 use crate::roster::{Roster, ValidatorSecret, ValidatorSignature};
-use crate::types::{hash_parts, RosterHash, TxId};
+use crate::types::{hash_parts, Height, RosterHash, TxId};
+use crate::verdict::SignedBitmap;
 
 /// Signature domain of roster changes.
 pub const ROSTER_CHANGE_DOMAIN: &str = "tabella/ledger/roster-change/v1";
@@ -96,6 +97,16 @@ pub enum Transaction {
     },
     /// A roster change.
     Governance(RosterChange),
+    /// The verdict bitmaps (seed 001 §5.1) that the validators attached to their precommits
+    /// for the block at `judged` (consensus vote extensions), committed on the chain by the
+    /// proposer of a later block. They change no election state; they are checked (signature,
+    /// packing, sampling draw, signer in the roster) and recorded.
+    Verdicts {
+        /// The height of the judged block.
+        judged: Height,
+        /// One signed bitmap per validator that sent one, at most one per validator.
+        bitmaps: Vec<SignedBitmap>,
+    },
 }
 
 impl Transaction {
@@ -155,9 +166,16 @@ pub fn envelope_election_id(envelope: &Envelope) -> Result<ElectionId> {
         Envelope::Official(a) => serde_json::from_str::<ActionBody>(&a.payload)
             .map(|b| b.election_id)
             .map_err(|e| Error::MalformedTx(format!("action payload does not decode: {e}"))),
-        Envelope::Ballot(b) => b
-            .parse()
-            .map(|p| p.body.election_id)
-            .map_err(|e| Error::MalformedTx(format!("ballot payload does not decode: {e}"))),
+        // Only the id is read here (no curve points decoded): the state machine decodes and
+        // checks the whole body when it applies the ballot.
+        Envelope::Ballot(b) => {
+            #[derive(Deserialize)]
+            struct IdOnly {
+                election_id: ElectionId,
+            }
+            serde_json::from_str::<IdOnly>(&b.payload)
+                .map(|p| p.election_id)
+                .map_err(|e| Error::MalformedTx(format!("ballot payload does not decode: {e}")))
+        }
     }
 }

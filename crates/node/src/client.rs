@@ -109,6 +109,42 @@ impl NodeClient {
         Ok(s.tx_id)
     }
 
+    /// `POST /v1/txs`: validates and queues many transactions (ballots verified in parallel
+    /// on the node); one result per transaction, in order.
+    pub fn submit_batch(&self, txs: &[Transaction]) -> Result<Vec<Result<TxId, String>>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Item {
+            tx_id: Option<TxId>,
+            error: Option<String>,
+        }
+        let body = serde_json::to_string(txs).map_err(|e| Error::Encoding(e.to_string()))?;
+        let resp = self
+            .agent
+            .post(&format!("{}/v1/txs", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .map_err(|e| self.unreachable(e))?;
+        let items: Vec<Item> = self.read(resp)?;
+        if items.len() != txs.len() {
+            return Err(Error::Api {
+                status: 200,
+                message: format!(
+                    "the node answered {} results for {} transactions",
+                    items.len(),
+                    txs.len()
+                ),
+            });
+        }
+        Ok(items
+            .into_iter()
+            .map(|i| match (i.tx_id, i.error) {
+                (Some(id), None) => Ok(id),
+                (_, Some(e)) => Err(e),
+                (None, None) => Err("no result".into()),
+            })
+            .collect())
+    }
+
     /// `GET /v1/tx/{id}`.
     pub fn tx_status(&self, id: &TxId) -> Result<TxStatus, Error> {
         self.get(&format!("/v1/tx/{id}"))

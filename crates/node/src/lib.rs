@@ -2,13 +2,21 @@
 //! (DESIGN.md "Ledger").
 //!
 //! - [`app`]: the boundary trait between the consensus engine and the application.
+//! - [`node_app`]: the application (chain, state, mempool, indexes); [`store`]: redb.
+//! - [`api`]: the HTTP API (axum).
 //! - [`wire`]: the HTTP API's JSON bodies; [`client`]: a blocking client of that API.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod app;
 pub mod client;
 pub mod error;
+pub mod home;
+pub mod node_app;
+pub mod run;
+pub mod solo;
+pub mod store;
 pub mod wire;
 
 pub use error::Error;

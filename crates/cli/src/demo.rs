@@ -1,0 +1,265 @@
+//! `tabella demo` — the main job: a complete election on the embedded one-node ledger, every
+//! envelope submitted to the node over its HTTP API and committed in blocks (every proof
+//! verified at admission and again when the block is executed), then the record is rebuilt
+//! from what the node serves, written, and audited.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tabella_election::action::Envelope;
+use tabella_election::record::Record;
+use tabella_election::simulate::{Sink, Stage};
+use tabella_election::state::ElectionState;
+use tabella_election::verify::verify_record;
+use tabella_ledger::tx::Transaction;
+use tabella_ledger::types::Height;
+use tabella_node::client::NodeClient;
+use tabella_node::home::{self, Home};
+use tabella_node::run::{self, RunOptions};
+
+use crate::election_cmd::{print_results, run_simulation_into, SimulateArgs};
+use crate::record_io::write_record;
+
+/// Options of `tabella demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Number of voters (about a third vote in person at the polling tables).
+    #[arg(long, default_value_t = 1000)]
+    voters: usize,
+    /// Number of trustees.
+    #[arg(long, default_value_t = 3)]
+    trustees: u16,
+    /// Trustees needed to decrypt (one trustee stays absent when possible).
+    #[arg(long, default_value_t = 2)]
+    threshold: u16,
+    /// Number of polling tables.
+    #[arg(long, default_value_t = 2)]
+    tables: u16,
+    /// Fraction of remote voters who vote twice (the last ballot counts).
+    #[arg(long, default_value_t = 0.05)]
+    revote_fraction: f64,
+    /// Seed for every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The embedded node's home (recreated at each run).
+    #[arg(long, default_value = "./tabella-demo/node")]
+    home: PathBuf,
+    /// Where to write the election record.
+    #[arg(long, default_value = "./tabella-demo/record")]
+    out: PathBuf,
+    /// The node's API address (default: any free port; with --serve, 127.0.0.1:7400).
+    #[arg(long)]
+    api: Option<SocketAddr>,
+    /// Keep the node and its API running after the demo (Ctrl-C to stop).
+    #[arg(long)]
+    serve: bool,
+    /// Don't draw progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Submits each stage's envelopes to the node in batches and waits for them to be committed.
+struct NodeSink {
+    client: NodeClient,
+    election: tabella_election::ids::ElectionId,
+    quiet: bool,
+    committed: usize,
+}
+
+impl NodeSink {
+    fn publish_inner(&mut self, stage: Stage, envs: &[Envelope]) -> anyhow::Result<()> {
+        let bar = if self.quiet || envs.len() < 50 {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(envs.len() as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(match stage {
+            Stage::Casting => "ledger: ballots",
+            _ => "ledger: commit",
+        });
+        let mut last = None;
+        for chunk in envs.chunks(250) {
+            let txs: Vec<Transaction> = chunk
+                .iter()
+                .map(|e| Transaction::Election {
+                    election_id: self.election.clone(),
+                    envelope: e.clone(),
+                })
+                .collect();
+            for (i, r) in self.client.submit_batch(&txs)?.into_iter().enumerate() {
+                match r {
+                    Ok(id) => last = Some(id),
+                    Err(e) => bail!("the node rejected envelope {}: {e}", self.committed + i),
+                }
+            }
+            self.committed += chunk.len();
+            bar.inc(chunk.len() as u64);
+        }
+        if let Some(id) = last {
+            self.client
+                .wait_committed(&id, Duration::from_secs(600))
+                .context("waiting for the ledger to commit")?;
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+}
+
+impl Sink for NodeSink {
+    fn publish(&mut self, stage: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+        self.publish_inner(stage, envs)
+            .map_err(|e| tabella_election::Error::Sink(format!("{e:#}")))
+    }
+}
+
+/// Runs the demo.
+pub fn run(a: DemoArgs) -> anyhow::Result<()> {
+    let sim = SimulateArgs {
+        voters: a.voters,
+        trustees: a.trustees,
+        threshold: a.threshold,
+        tables: a.tables,
+        scheme: crate::election_cmd::SchemeArg::Elgamal,
+        revote_fraction: a.revote_fraction,
+        seed: a.seed,
+        out: a.out.clone(),
+        quiet: a.quiet,
+        no_verify: false,
+    };
+    let mut cfg = sim.config()?;
+    cfg.election_id = "demo-election".into();
+
+    // --- the embedded one-node ledger
+    let home = Home::new(&a.home);
+    if home.exists() {
+        std::fs::remove_dir_all(&a.home)
+            .with_context(|| format!("cannot reset the demo node in {}", a.home.display()))?;
+    }
+    let api = a.api.unwrap_or_else(|| {
+        if a.serve {
+            SocketAddr::from(([127, 0, 0, 1], 7400))
+        } else {
+            SocketAddr::from(([127, 0, 0, 1], 0))
+        }
+    });
+    let genesis = home::init_dev(&home, api, SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let node = run::start(&home, RunOptions { api: Some(api) })?;
+    let client = NodeClient::new(&node.url());
+    let status = client.status()?;
+    println!("Tabella demo: a complete election on a local one-node ledger");
+    println!(
+        "  node {}  (home {}, chain {}, {} validator)",
+        node.url(),
+        a.home.display(),
+        genesis.chain_name,
+        status.roster.len()
+    );
+    println!(
+        "  {} voters, {} trustees (threshold {}), {} polling tables + remote voters, {:.0}% re-votes",
+        cfg.voters,
+        cfg.trustees,
+        cfg.threshold,
+        cfg.tables,
+        cfg.revote_fraction * 100.0
+    );
+    let t0 = Instant::now();
+    let mut sink = NodeSink {
+        client: client.clone(),
+        election: tabella_election::ids::ElectionId::new(cfg.election_id.clone())?,
+        quiet: a.quiet,
+        committed: 0,
+    };
+    let (out, timings) = run_simulation_into(&cfg, a.quiet, &mut sink)?;
+    for (name, secs) in &timings {
+        println!("  {name:<22} {secs:>8.2} s");
+    }
+    let elapsed = t0.elapsed();
+
+    // --- what the ledger holds, fetched over the API as anyone could
+    let envs = client.envelopes(&cfg.election_id)?;
+    let mut state = ElectionState::new();
+    for (i, e) in envs.iter().enumerate() {
+        state.apply(e).map_err(|err| {
+            anyhow::anyhow!("envelope {i} served by the node does not apply: {err}")
+        })?;
+    }
+    if envs.len() != out.record.log.len() {
+        bail!(
+            "the node holds {} envelopes of the election but {} were submitted",
+            envs.len(),
+            out.record.log.len()
+        );
+    }
+    let record = Record::from_state(envs, &state)?;
+    let results = client.results(&cfg.election_id)?;
+    let chain_status = client.status()?;
+    println!();
+    println!(
+        "Ledger: {} blocks committed, {} envelopes ({} ballots) in {:.1} s",
+        chain_status.height,
+        record.log.len(),
+        record.counts.ballots_accepted,
+        elapsed.as_secs_f64()
+    );
+    println!();
+    print_results(&record.manifest, &results);
+
+    // --- the record, audited from the files alone
+    write_record(&a.out, &record)?;
+    println!();
+    println!("Election record written to {}", a.out.display());
+    let report = verify_record(&crate::record_io::read_record(&a.out)?);
+    println!();
+    println!("{report}");
+    if !report.ok() {
+        bail!("the election record did not verify");
+    }
+    // The light client checks the chain's tip from the genesis hash alone.
+    let proof = client.light_proof(chain_status.height)?;
+    let roster = proof
+        .rosters
+        .iter()
+        .find(|r| r.hash() == proof.genesis.next_roster_hash)
+        .cloned()
+        .context("the node's light proof lacks the genesis roster")?;
+    let v = tabella_ledger::light::verify(
+        &status.genesis_hash,
+        &roster,
+        &proof,
+        Height(chain_status.height.0),
+    )?;
+    println!(
+        "Light client: block {} verified from genesis {} in {} links",
+        v.header.height, status.genesis_hash, v.links_used
+    );
+    if let Some(receipt) = out.receipts.last() {
+        println!();
+        println!(
+            "Check a voter's receipt: tabella verify --receipt {receipt} {}",
+            a.out.display()
+        );
+    }
+    if a.serve {
+        println!();
+        println!(
+            "Serving the node's API on {} (Ctrl-C to stop); e.g. curl {}/v1/elections",
+            node.url(),
+            node.url()
+        );
+        let stopper = node.stopper();
+        crate::node_cmd::stop_on_signal(stopper);
+        node.wait()?;
+    } else {
+        node.stop()?;
+    }
+    Ok(())
+}

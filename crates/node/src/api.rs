@@ -1,0 +1,300 @@
+//! The node's HTTP API (axum, JSON). Every error is a 4xx/5xx status with an
+//! [`ApiError`](crate::wire::ApiError) body naming the problem; a bad request never disturbs
+//! the node. The OpenAPI document is served at `GET /v1/openapi.json`.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use tabella_election::ids::ElectionId;
+use tabella_ledger::tx::Transaction;
+use tabella_ledger::types::{BlockHash, Height, TxId};
+
+use crate::node_app::NodeApp;
+use crate::wire::{ApiError, ElectionEnvelopes, Submitted};
+
+/// The application shared between the engine and the API.
+pub type SharedApp = Arc<Mutex<NodeApp>>;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 << 20;
+
+struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(ApiError { error: self.1 })).into_response()
+    }
+}
+
+type Reply<T> = Result<Json<T>, Failure>;
+
+fn bad(msg: impl Into<String>) -> Failure {
+    Failure(StatusCode::BAD_REQUEST, msg.into())
+}
+
+fn not_found(msg: impl Into<String>) -> Failure {
+    Failure(StatusCode::NOT_FOUND, msg.into())
+}
+
+fn lock(app: &SharedApp) -> Result<MutexGuard<'_, NodeApp>, Failure> {
+    app.lock().map_err(|_| {
+        Failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the node's state is poisoned by an earlier failure; restart the node".into(),
+        )
+    })
+}
+
+fn election_id(s: &str) -> Result<ElectionId, Failure> {
+    ElectionId::try_from(s.to_string())
+        .map_err(|e| bad(format!("{s:?} is not an election id: {e}")))
+}
+
+fn rejected(e: crate::Error) -> Failure {
+    let msg = e.to_string();
+    let status = match &e {
+        crate::Error::Ledger(tabella_ledger::Error::MempoolFull(_)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        crate::Error::Ledger(tabella_ledger::Error::DuplicateTx(_)) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Failure(status, format!("transaction rejected: {msg}"))
+}
+
+/// The API router over `app`.
+pub fn router(app: SharedApp) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/tx", post(submit))
+        .route("/v1/txs", post(submit_batch))
+        .route("/v1/tx/{id}", get(tx_status))
+        .route("/v1/blocks/latest", get(latest))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/blocks/hash/{hash}", get(block_by_hash))
+        .route("/v1/blocks/{height}/verdicts", get(block_verdicts))
+        .route("/v1/light/{height}", get(light))
+        .route("/v1/elections", get(elections))
+        .route("/v1/elections/{id}", get(election))
+        .route("/v1/elections/{id}/envelopes", get(envelopes))
+        .route("/v1/elections/{id}/results", get(results))
+        .route("/v1/elections/{id}/verdicts", get(election_verdicts))
+        .route("/v1/forward-links/{height}/{level}", post(link_signature))
+        .fallback(|| async { not_found("no such endpoint; see GET /v1/openapi.json") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+async fn status(State(app): State<SharedApp>) -> Reply<crate::wire::NodeStatus> {
+    Ok(Json(lock(&app)?.status()))
+}
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+fn parse_tx(body: &[u8]) -> Result<Transaction, Failure> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("the body is not a transaction: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        Failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request handler failed: {e}"),
+        )
+    })?
+}
+
+async fn submit(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
+    let tx = parse_tx(&body)?;
+    let id = blocking(move || lock(&app)?.submit(tx).map_err(rejected)).await?;
+    Ok((StatusCode::ACCEPTED, Json(Submitted { tx_id: id })).into_response())
+}
+
+/// One result of `POST /v1/txs`.
+#[derive(Serialize)]
+struct BatchItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tx_id: Option<TxId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn submit_batch(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
+    let txs: Vec<Transaction> = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("the body is not a JSON array of transactions: {e}")))?;
+    let out = blocking(move || Ok(lock(&app)?.submit_batch(txs))).await?;
+    let items: Vec<BatchItem> = out
+        .into_iter()
+        .map(|r| match r {
+            Ok(id) => BatchItem {
+                tx_id: Some(id),
+                error: None,
+            },
+            Err(e) => BatchItem {
+                tx_id: None,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(items)).into_response())
+}
+
+async fn tx_status(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<crate::wire::TxStatus> {
+    let id = TxId::from_hex(&id).map_err(|e| bad(format!("bad transaction id: {e}")))?;
+    lock(&app)?.tx_status(&id).map(Json).ok_or_else(|| {
+        not_found(format!(
+            "transaction {id} is neither pending nor committed here"
+        ))
+    })
+}
+
+fn parse_height(s: &str) -> Result<Height, Failure> {
+    s.parse::<u64>()
+        .map(Height)
+        .map_err(|_| bad(format!("{s:?} is not a block height")))
+}
+
+async fn latest(State(app): State<SharedApp>) -> Reply<crate::wire::BlockWithCommit> {
+    let a = lock(&app)?;
+    let h = a.chain().height();
+    a.block_at(h).map(Json).ok_or_else(|| not_found("no block"))
+}
+
+async fn block(
+    State(app): State<SharedApp>,
+    Path(h): Path<String>,
+) -> Reply<crate::wire::BlockWithCommit> {
+    let h = parse_height(&h)?;
+    let a = lock(&app)?;
+    a.block_at(h).map(Json).ok_or_else(|| {
+        not_found(format!(
+            "no block {h} yet (the chain is at {})",
+            a.chain().height()
+        ))
+    })
+}
+
+async fn block_by_hash(
+    State(app): State<SharedApp>,
+    Path(hash): Path<String>,
+) -> Reply<crate::wire::BlockWithCommit> {
+    let hash = BlockHash::from_hex(&hash).map_err(|e| bad(format!("bad block hash: {e}")))?;
+    lock(&app)?
+        .block_by_hash(&hash)
+        .map(Json)
+        .ok_or_else(|| not_found(format!("no committed block has hash {hash}")))
+}
+
+async fn block_verdicts(
+    State(app): State<SharedApp>,
+    Path(h): Path<String>,
+) -> Reply<Vec<crate::wire::CommittedVerdicts>> {
+    let h = parse_height(&h)?;
+    Ok(Json(lock(&app)?.verdicts_at(h)))
+}
+
+async fn light(
+    State(app): State<SharedApp>,
+    Path(h): Path<String>,
+) -> Reply<tabella_ledger::light::LightProof> {
+    let h = parse_height(&h)?;
+    lock(&app)?
+        .light_proof(h)
+        .map(Json)
+        .map_err(|e| not_found(e.to_string()))
+}
+
+async fn elections(State(app): State<SharedApp>) -> Reply<Vec<crate::wire::ElectionSummary>> {
+    Ok(Json(lock(&app)?.elections()))
+}
+
+fn unknown(id: &ElectionId) -> Failure {
+    not_found(format!(
+        "unknown election {id:?} on this node (list them with GET /v1/elections)"
+    ))
+}
+
+async fn election(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<crate::wire::ElectionSummary> {
+    let id = election_id(&id)?;
+    lock(&app)?
+        .election(&id)
+        .map(Json)
+        .ok_or_else(|| unknown(&id))
+}
+
+async fn envelopes(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<ElectionEnvelopes> {
+    let id = election_id(&id)?;
+    let a = lock(&app)?;
+    let envs = a.envelopes(&id).ok_or_else(|| unknown(&id))?;
+    Ok(Json(ElectionEnvelopes {
+        election_id: id.to_string(),
+        envelopes: envs.to_vec(),
+    }))
+}
+
+async fn results(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<tabella_election::tally::Results> {
+    let id = election_id(&id)?;
+    let a = lock(&app)?;
+    match a.results(&id) {
+        None => Err(unknown(&id)),
+        Some(None) => Err(not_found(format!(
+            "election {id} has no published results yet"
+        ))),
+        Some(Some(r)) => Ok(Json(r.clone())),
+    }
+}
+
+async fn election_verdicts(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<Vec<crate::wire::CommittedVerdicts>> {
+    let id = election_id(&id)?;
+    lock(&app)?
+        .verdicts_for_election(&id)
+        .map(Json)
+        .ok_or_else(|| unknown(&id))
+}
+
+async fn link_signature(
+    State(app): State<SharedApp>,
+    Path((h, level)): Path<(String, u32)>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let h = parse_height(&h)?;
+    let sig: tabella_ledger::roster::ValidatorSignature = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("the body is not a validator signature: {e}")))?;
+    lock(&app)?
+        .add_link_signature(h, level, sig)
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");

@@ -1,0 +1,128 @@
+//! Running a node: the application opened from its home, the HTTP API served, and the
+//! consensus driver committing blocks, all on one tokio runtime in a background thread.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::api::{self, SharedApp};
+use crate::error::Error;
+use crate::home::Home;
+use crate::node_app::{AppLimits, NodeApp};
+
+/// A node running in the background.
+pub struct RunningNode {
+    api: SocketAddr,
+    app: SharedApp,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<Result<(), Error>>>,
+}
+
+/// Options that override `node.json` (tests use an OS-assigned API port).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Listen for the API here instead of `node.json`'s address.
+    pub api: Option<SocketAddr>,
+}
+
+impl RunningNode {
+    /// The API's bound address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api
+    }
+    /// `http://` URL of the API.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+    /// The shared application (tests and the in-process demo read it directly).
+    pub fn app(&self) -> &SharedApp {
+        &self.app
+    }
+    /// Stops the node and waits for it.
+    pub fn stop(mut self) -> Result<(), Error> {
+        self.shutdown()
+    }
+    fn shutdown(&mut self) -> Result<(), Error> {
+        let _ = self.stop.send(true);
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| Error::Engine("the node thread panicked".into()))?,
+            None => Ok(()),
+        }
+    }
+    /// Blocks until the node stops (Ctrl-C from the caller, or a fatal error).
+    pub fn wait(mut self) -> Result<(), Error> {
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| Error::Engine("the node thread panicked".into()))?,
+            None => Ok(()),
+        }
+    }
+    /// A sender that stops the node (e.g. from a Ctrl-C handler).
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Opens the node in `home` (replaying its stored blocks) and starts it.
+pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
+    let config = home.config()?;
+    let genesis = home.genesis()?;
+    let secret = home.secret()?;
+    let limits = AppLimits {
+        max_block_txs: config.max_block_txs,
+        ..AppLimits::default()
+    };
+    let app = NodeApp::open(&genesis, secret, &home.db_path(), limits)?;
+    let app: SharedApp = Arc::new(Mutex::new(app));
+    let api_addr = opts.api.unwrap_or(config.api);
+    let std_listener = std::net::TcpListener::bind(api_addr).map_err(|e| {
+        Error::Config(format!(
+            "cannot listen on {api_addr} for the API: {e} (is another node running? use --api to pick another address)"
+        ))
+    })?;
+    std_listener.set_nonblocking(true)?;
+    let bound = std_listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app2 = app.clone();
+    let interval = Duration::from_millis(config.block_interval_ms.max(1));
+    let thread = std::thread::Builder::new()
+        .name("tabella-node".into())
+        .spawn(move || -> Result<(), Error> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener)?;
+                let router = api::router(app2.clone());
+                let mut api_stop = stop_rx.clone();
+                let server = tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            let _ = api_stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                });
+                let driver = crate::solo::drive(app2, interval, stop_rx).await;
+                let _ = server.await;
+                driver
+            })
+        })?;
+    Ok(RunningNode {
+        api: bound,
+        app,
+        stop: stop_tx,
+        thread: Some(thread),
+    })
+}

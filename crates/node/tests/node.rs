@@ -1,0 +1,196 @@
+//! A node on 127.0.0.1: a whole election through its HTTP API, restart with data intact,
+//! bad requests answered with clear 4xx errors, the light client from genesis.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tabella_election::action::Envelope;
+use tabella_election::ids::ElectionId;
+use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
+use tabella_election::state::ElectionState;
+use tabella_ledger::tx::Transaction;
+use tabella_node::client::NodeClient;
+use tabella_node::home::{self, Home};
+use tabella_node::run::{self, RunOptions};
+use tabella_node::wire::TxStatus;
+
+struct ToNode {
+    client: NodeClient,
+    id: ElectionId,
+}
+
+impl Sink for ToNode {
+    fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+        let txs: Vec<Transaction> = envs
+            .iter()
+            .map(|e| Transaction::Election {
+                election_id: self.id.clone(),
+                envelope: e.clone(),
+            })
+            .collect();
+        let mut last = None;
+        for chunk in txs.chunks(100) {
+            for r in self
+                .client
+                .submit_batch(chunk)
+                .map_err(|e| tabella_election::Error::Sink(e.to_string()))?
+            {
+                last = Some(r.map_err(tabella_election::Error::Sink)?);
+            }
+        }
+        if let Some(id) = last {
+            self.client
+                .wait_committed(&id, Duration::from_secs(120))
+                .map_err(|e| tabella_election::Error::Sink(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+fn local() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn small_config() -> SimulationConfig {
+    SimulationConfig {
+        election_id: "node-test".into(),
+        voters: 30,
+        revote_fraction: 0.2,
+        ..SimulationConfig::default()
+    }
+}
+
+#[test]
+fn one_node_election_end_to_end_then_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("node"));
+    let genesis = home::init_dev(&home, local(), local()).unwrap();
+    let node = run::start(&home, RunOptions::default()).unwrap();
+    let client = NodeClient::new(&node.url());
+    let cfg = small_config();
+    let mut sink = ToNode {
+        client: client.clone(),
+        id: ElectionId::new(cfg.election_id.clone()).unwrap(),
+    };
+    let out = simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
+
+    // The node holds exactly the simulated log, and its results are the simulation's.
+    let envs = client.envelopes("node-test").unwrap();
+    assert_eq!(envs, out.record.log);
+    let results = client.results("node-test").unwrap();
+    assert_eq!(Some(&results), out.state.results());
+    let summary = client.election("node-test").unwrap();
+    assert_eq!(summary.phase.as_deref(), Some("tallied"));
+
+    // Every ballot has a receipt with an inclusion proof.
+    let tx = Transaction::Election {
+        election_id: ElectionId::new("node-test".to_string()).unwrap(),
+        envelope: envs[envs.len() / 2].clone(),
+    };
+    match client.tx_status(&tx.id().unwrap()).unwrap() {
+        TxStatus::Committed { receipt } => {
+            let b = client.block(receipt.height).unwrap();
+            assert!(b.block.tx_ids().unwrap().contains(&receipt.tx_id));
+        }
+        other => panic!("not committed: {other:?}"),
+    }
+
+    // Verdict bitmaps were committed for the election's blocks, each signed and all valid.
+    let verdicts = client.verdicts("node-test").unwrap();
+    assert!(!verdicts.is_empty());
+    for v in &verdicts {
+        v.bitmap.verify().unwrap();
+        for i in 0..v.bitmap.bitmap.proofs.len() {
+            assert_eq!(
+                v.bitmap.bitmap.verdict(i),
+                Some(tabella_ledger::verdict::Verdict::Valid)
+            );
+        }
+    }
+
+    // Light client from the genesis hash.
+    let status = client.status().unwrap();
+    let chain = genesis.chain().unwrap();
+    assert_eq!(status.genesis_hash, chain.genesis_hash());
+    let proof = client.light_proof(status.height).unwrap();
+    let v = tabella_ledger::light::verify(
+        &status.genesis_hash,
+        chain.next_roster().unwrap(),
+        &proof,
+        status.height,
+    )
+    .unwrap();
+    assert_eq!(v.hash, status.tip_hash);
+    assert!(v.links_used < status.height.0 as usize || status.height.0 <= 4);
+
+    // Restart: same chain, same state, replayed from redb.
+    node.stop().unwrap();
+    let node = run::start(&home, RunOptions::default()).unwrap();
+    let client = NodeClient::new(&node.url());
+    let again = client.status().unwrap();
+    assert_eq!(again.height, status.height);
+    assert_eq!(again.tip_hash, status.tip_hash);
+    assert_eq!(client.envelopes("node-test").unwrap(), out.record.log);
+    let mut state = ElectionState::new();
+    for e in &envs {
+        state.apply(e).unwrap();
+    }
+    assert_eq!(state.results(), Some(&results));
+    node.stop().unwrap();
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_the_node_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("node"));
+    home::init_dev(&home, local(), local()).unwrap();
+    let node = run::start(&home, RunOptions::default()).unwrap();
+    let url = node.url();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let post = |path: &str, body: &str| {
+        let mut r = agent
+            .post(&format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .send(body)
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let get = |path: &str| {
+        let mut r = agent.get(&format!("{url}{path}")).call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (s, b) = post("/v1/tx", "{not json");
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("not a transaction"), "{b}");
+    let (s, b) = post(
+        "/v1/tx",
+        r#"{"kind":"election","election_id":"x","envelope":{"type":"ballot","payload":"{}","signature":"00"}}"#,
+    );
+    assert!((400..500).contains(&s), "{s} {b}");
+    let (s, b) = get("/v1/elections/nope");
+    assert_eq!(s, 404);
+    assert!(b.contains("unknown election"), "{b}");
+    let (s, _) = get("/v1/elections/NOT%20AN%20ID");
+    assert_eq!(s, 400);
+    let (s, b) = get("/v1/blocks/99999");
+    assert_eq!(s, 404, "{b}");
+    let (s, _) = get("/v1/blocks/minus-one");
+    assert_eq!(s, 400);
+    let (s, _) = get("/v1/tx/zz");
+    assert_eq!(s, 400);
+    let (s, _) = get("/v1/nothing-here");
+    assert_eq!(s, 404);
+    let (s, b) = get("/v1/openapi.json");
+    assert_eq!(s, 200);
+    assert!(b.contains("\"openapi\""));
+    // Still serving.
+    let (s, _) = get("/v1/status");
+    assert_eq!(s, 200);
+    // A client pointed at nothing says so.
+    let err = NodeClient::new("http://127.0.0.1:9").status().unwrap_err();
+    assert!(err.to_string().contains("cannot reach the node"), "{err}");
+    node.stop().unwrap();
+}
