@@ -268,6 +268,11 @@ impl Chain {
         let params = self.params();
         let mut steps = Vec::new();
         let mut rosters = BTreeMap::new();
+        // The genesis roster always travels with the proof (checked against the genesis hash).
+        let first = self.genesis.header.next_roster_hash;
+        if let Some(r) = self.roster(&first) {
+            rosters.insert(first, r.clone());
+        }
         let mut cur = Height(0);
         while cur < target {
             let mut chosen = None;
