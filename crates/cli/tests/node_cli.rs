@@ -43,10 +43,16 @@ fn demo_runs_a_whole_election_on_the_embedded_node_and_verifies() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("VERDICT: OK"), "{t}");
-    assert!(t.contains("Ledger:") && t.contains("blocks committed"), "{t}");
+    assert!(
+        t.contains("Ledger:") && t.contains("blocks committed"),
+        "{t}"
+    );
     assert!(t.contains("Table 1") && t.contains("remote voters"), "{t}");
     assert!(t.contains("Light client: block"), "{t}");
-    assert!(dir.path().join("tabella-demo/record/actions.jsonl").exists());
+    assert!(dir
+        .path()
+        .join("tabella-demo/record/actions.jsonl")
+        .exists());
     // The written record verifies again on its own.
     let v = tabella(&["verify", "tabella-demo/record"], dir.path());
     assert!(v.status.success(), "{}", text(&v));
@@ -58,7 +64,9 @@ fn node_init_run_status_and_light_client() {
     let api = format!("127.0.0.1:{}", free_port());
     let p2p = format!("127.0.0.1:{}", free_port());
     let init = tabella(
-        &["node", "init", "--dev", "--home", "n", "--api", &api, "--p2p", &p2p],
+        &[
+            "node", "init", "--dev", "--home", "n", "--api", &api, "--p2p", &p2p,
+        ],
         dir.path(),
     );
     assert!(init.status.success(), "{}", text(&init));
@@ -101,7 +109,14 @@ fn node_init_run_status_and_light_client() {
     assert!(ok.status.success(), "{}", text(&ok));
     assert!(text(&ok).contains("OK: block 0"), "{}", text(&ok));
     let wrong = tabella(
-        &["chain", "verify", "--genesis", &"ab".repeat(32), "--node", &url],
+        &[
+            "chain",
+            "verify",
+            "--genesis",
+            &"ab".repeat(32),
+            "--node",
+            &url,
+        ],
         dir.path(),
     );
     assert!(!wrong.status.success());
@@ -116,9 +131,18 @@ fn node_init_run_status_and_light_client() {
     // User errors: one clear line, non-zero exit.
     let none = tabella(&["node", "run", "--home", "missing"], dir.path());
     assert!(!none.status.success());
-    assert!(text(&none).contains("tabella node init --dev"), "{}", text(&none));
+    assert!(
+        text(&none).contains("tabella node init --dev"),
+        "{}",
+        text(&none)
+    );
     let dead = tabella(
-        &["node", "status", "--node", &format!("http://127.0.0.1:{}", free_port())],
+        &[
+            "node",
+            "status",
+            "--node",
+            &format!("http://127.0.0.1:{}", free_port()),
+        ],
         dir.path(),
     );
     assert!(!dead.status.success());

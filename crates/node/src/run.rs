@@ -97,6 +97,7 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let app2 = app.clone();
     let interval = Duration::from_millis(config.block_interval_ms.max(1));
+    let config = config.clone();
     let thread = std::thread::Builder::new()
         .name("tabella-node".into())
         .spawn(move || -> Result<(), Error> {
@@ -114,6 +115,13 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
                         })
                         .await
                 });
+                if !config.peer_apis.is_empty() {
+                    tokio::spawn(share_link_signatures(
+                        app2.clone(),
+                        config.peer_apis.clone(),
+                        stop_rx.clone(),
+                    ));
+                }
                 let driver = crate::solo::drive(app2, interval, stop_rx).await;
                 let _ = server.await;
                 driver
@@ -125,4 +133,50 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
         stop: stop_tx,
         thread: Some(thread),
     })
+}
+
+/// Sends this validator's forward-link signatures to the other validators' APIs (each peer
+/// completes a link once it holds a quorum of signatures). Best effort: a peer that is down
+/// gets them on a later round.
+async fn share_link_signatures(
+    app: SharedApp,
+    peers: Vec<SocketAddr>,
+    mut stop: watch::Receiver<bool>,
+) {
+    use std::collections::BTreeSet;
+    let mut sent: BTreeSet<(u64, u32, String)> = BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let own = match app.lock() {
+            Ok(a) => a.own_link_signatures(),
+            Err(_) => return,
+        };
+        for (h, level, sig) in own {
+            for peer in &peers {
+                let key = (h.0, level, peer.to_string());
+                if sent.contains(&key) {
+                    continue;
+                }
+                let url = format!("http://{peer}/v1/forward-links/{}/{level}", h.0);
+                let body = match serde_json::to_string(&sig) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                };
+                let ok = tokio::task::spawn_blocking(move || {
+                    ureq::post(&url)
+                        .header("content-type", "application/json")
+                        .send(body)
+                        .is_ok()
+                })
+                .await
+                .unwrap_or(false);
+                if ok {
+                    sent.insert(key);
+                }
+            }
+        }
+    }
 }
