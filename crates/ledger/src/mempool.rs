@@ -65,6 +65,25 @@ impl Mempool {
     /// transaction, in order.
     pub fn insert_batch(&mut self, txs: Vec<Transaction>) -> Vec<Result<TxId>> {
         let pre = self.check_state.preverify(&txs);
+        self.insert_verified(txs, pre)
+    }
+
+    /// The state new transactions are checked against: the committed state plus the queue.
+    pub fn check_state(&self) -> &LedgerState {
+        &self.check_state
+    }
+
+    /// Admits transactions whose ballots were verified beforehand: `verified[i]` is the
+    /// decoding of `txs[i]` if it is a ballot whose signature and proofs passed
+    /// ([`LedgerState::verification_plan`] and [`crate::state::VerificationPlan::verify`]
+    /// against this pool's check state, possibly an earlier version of it — keys never
+    /// change); other transactions are applied with full checks.
+    pub fn insert_verified(
+        &mut self,
+        txs: Vec<Transaction>,
+        verified: Vec<Option<ParsedBallot>>,
+    ) -> Vec<Result<TxId>> {
+        let pre = verified;
         txs.into_iter()
             .zip(pre)
             .map(|(tx, parsed)| {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tabella_election::action::Envelope;
 use tabella_election::ids::{Digest32, ElectionId};
-use tabella_election::state::{ElectionState, Event, ProofCheck};
+use tabella_election::state::{verify_ballots_parallel, ElectionState, Event, ProofCheck};
 
 use crate::error::{Error, Result};
 use crate::roster::Roster;
@@ -308,33 +308,51 @@ impl LedgerState {
     /// are known in this state; returns per transaction the decoding to apply with
     /// [`Self::apply_preverified_ballot`], or `None` (apply with full checks).
     pub fn preverify(&self, txs: &[Transaction]) -> Vec<Option<ParsedBallot>> {
-        let mut out: Vec<Option<ParsedBallot>> = vec![None; txs.len()];
-        let mut by_election: BTreeMap<
-            &ElectionId,
-            (Vec<usize>, Vec<&tabella_election::ballot::Ballot>),
-        > = BTreeMap::new();
-        for (i, tx) in txs.iter().enumerate() {
-            if let Transaction::Election {
-                election_id,
-                envelope: Envelope::Ballot(b),
-            } = tx
-            {
-                let e = by_election.entry(election_id).or_default();
-                e.0.push(i);
-                e.1.push(b);
-            }
-        }
-        for (id, (idx, ballots)) in by_election {
-            let Some(entry) = self.elections.get(id) else {
+        self.verification_plan(txs, decode_ballots(txs)).verify(txs)
+    }
+
+    /// What each decoded ballot among `txs` must be verified against: its election's manifest
+    /// and key and its credential's signer, as this state knows them (they never change once
+    /// set, so the verification may run later, without this state — e.g. outside a lock).
+    pub fn verification_plan(
+        &self,
+        txs: &[Transaction],
+        decoded: Vec<Option<ParsedBallot>>,
+    ) -> VerificationPlan {
+        let mut groups: BTreeMap<&ElectionId, usize> = BTreeMap::new();
+        let mut plan = VerificationPlan {
+            n: txs.len(),
+            groups: Vec::new(),
+        };
+        for (i, (tx, d)) in txs.iter().zip(decoded).enumerate() {
+            let (
+                Transaction::Election {
+                    election_id,
+                    envelope: Envelope::Ballot(_),
+                },
+                Some(parsed),
+            ) = (tx, d)
+            else {
                 continue;
             };
-            for (i, p) in idx.into_iter().zip(entry.state.preverify_ballots(&ballots)) {
-                if let Some(slot) = out.get_mut(i) {
-                    *slot = p;
-                }
+            let Some(state) = self.elections.get(election_id).map(|e| &e.state) else {
+                continue;
+            };
+            let (Some(m), Some(k)) = (state.manifest(), state.election_key()) else {
+                continue;
+            };
+            let Ok((signer, _)) = state.credential_signer(&parsed.body.credential) else {
+                continue;
+            };
+            let g = *groups.entry(election_id).or_insert_with(|| {
+                plan.groups.push((m.clone(), k.clone(), Vec::new()));
+                plan.groups.len() - 1
+            });
+            if let Some(group) = plan.groups.get_mut(g) {
+                group.2.push((i, parsed, signer));
             }
         }
-        out
+        plan
     }
 
     /// Applies a block's transactions all or nothing and returns the new state root. On error
@@ -380,5 +398,69 @@ impl LedgerState {
             buf.extend_from_slice(&e.log_digest);
         }
         StateRoot(hash_parts("tabella/ledger/state/v1", &[&buf]))
+    }
+}
+
+/// Decodes the ballots among `txs` in parallel (curve point decompression is a large part of
+/// the cost of checking a ballot); `None` for other transactions and undecodable ballots.
+pub fn decode_ballots(txs: &[Transaction]) -> Vec<Option<ParsedBallot>> {
+    use rayon::prelude::*;
+    txs.par_iter()
+        .map(|tx| match tx {
+            Transaction::Election {
+                envelope: Envelope::Ballot(b),
+                ..
+            } => b.parse().ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Ballots to verify, grouped by election with the manifest, key and signers they are checked
+/// against ([`LedgerState::verification_plan`]).
+#[derive(Clone, Debug)]
+pub struct VerificationPlan {
+    n: usize,
+    #[allow(clippy::type_complexity)]
+    groups: Vec<(
+        tabella_election::manifest::Manifest,
+        tabella_election::ballot::ElectionKey,
+        Vec<(
+            usize,
+            ParsedBallot,
+            curve25519_dalek::ristretto::RistrettoPoint,
+        )>,
+    )>,
+}
+
+impl VerificationPlan {
+    /// Verifies every planned ballot's signature and proofs in parallel batches; returns per
+    /// transaction of `txs` (the same slice the plan was made from) the decoding of each ballot
+    /// that passed, else `None`.
+    pub fn verify(self, txs: &[Transaction]) -> Vec<Option<ParsedBallot>> {
+        let mut out: Vec<Option<ParsedBallot>> = vec![None; self.n];
+        for (manifest, key, items) in self.groups {
+            let mut idx = Vec::with_capacity(items.len());
+            let mut work = Vec::with_capacity(items.len());
+            for (i, parsed, signer) in items {
+                if let Some(Transaction::Election {
+                    envelope: Envelope::Ballot(b),
+                    ..
+                }) = txs.get(i)
+                {
+                    idx.push(i);
+                    work.push((b, parsed, signer));
+                }
+            }
+            let results = verify_ballots_parallel(&manifest, &key, &work);
+            for ((i, (_, parsed, _)), r) in idx.into_iter().zip(work).zip(results) {
+                if r.is_ok() {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(parsed);
+                    }
+                }
+            }
+        }
+        out
     }
 }

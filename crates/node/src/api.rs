@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tabella_election::ids::ElectionId;
+use tabella_ledger::state::decode_ballots;
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
 
@@ -121,8 +122,25 @@ async fn blocking<T: Send + 'static>(
 
 async fn submit(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
     let tx = parse_tx(&body)?;
-    let id = blocking(move || lock(&app)?.submit(tx).map_err(rejected)).await?;
+    let id = blocking(move || admit(&app, vec![tx]))
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(crate::Error::Engine("no result".into())))
+        .map_err(rejected)?;
     Ok((StatusCode::ACCEPTED, Json(Submitted { tx_id: id })).into_response())
+}
+
+/// Admits transactions to the mempool. Decoding and proof verification run without the
+/// node's lock, so blocks keep being produced and queries answered meanwhile; only the short
+/// planning and admission steps take it.
+fn admit(
+    app: &SharedApp,
+    txs: Vec<Transaction>,
+) -> Result<Vec<Result<TxId, crate::Error>>, Failure> {
+    let decoded = decode_ballots(&txs);
+    let plan = lock(app)?.verification_plan(&txs, decoded);
+    let verified = plan.verify(&txs);
+    Ok(lock(app)?.submit_verified(txs, verified))
 }
 
 /// One result of `POST /v1/txs`.
@@ -137,7 +155,7 @@ struct BatchItem {
 async fn submit_batch(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
     let txs: Vec<Transaction> = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("the body is not a JSON array of transactions: {e}")))?;
-    let out = blocking(move || Ok(lock(&app)?.submit_batch(txs))).await?;
+    let out = blocking(move || admit(&app, txs)).await?;
     let items: Vec<BatchItem> = out
         .into_iter()
         .map(|r| match r {

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use tabella_election::action::Envelope;
+use tabella_election::ballot::ParsedBallot;
 use tabella_election::ids::ElectionId;
 use tabella_election::tally::Results;
 use tabella_ledger::block::{Block, Commit, ForwardLink, SkipchainParams};
@@ -18,7 +19,7 @@ use tabella_ledger::chain::Chain;
 use tabella_ledger::light::LightProof;
 use tabella_ledger::mempool::Mempool;
 use tabella_ledger::roster::{Roster, ValidatorKey, ValidatorSecret, ValidatorSignature};
-use tabella_ledger::state::LedgerState;
+use tabella_ledger::state::{decode_ballots, LedgerState, VerificationPlan};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, ProofId, TxId};
 use tabella_ledger::verdict::{ProofKind, ProofSlot, SampleRate, SignedBitmap, VerdictBitmap};
@@ -155,18 +156,45 @@ impl NodeApp {
 
     /// Validates and queues many client transactions (ballots verified in parallel).
     pub fn submit_batch(&mut self, txs: Vec<Transaction>) -> Vec<Result<TxId, Error>> {
+        let plan = self.verification_plan(&txs, decode_ballots(&txs));
+        let verified = plan.verify(&txs);
+        self.submit_verified(txs, verified)
+    }
+
+    /// Step 2 of a batch submission that keeps the expensive work outside the node's lock
+    /// (the API does: decode without the lock, plan with it, verify without it, then
+    /// [`Self::submit_verified`] with it): what each ballot must be verified against.
+    pub fn verification_plan(
+        &self,
+        txs: &[Transaction],
+        decoded: Vec<Option<ParsedBallot>>,
+    ) -> VerificationPlan {
+        self.mempool.check_state().verification_plan(txs, decoded)
+    }
+
+    /// Admits a batch whose ballots were verified with [`Self::verification_plan`].
+    pub fn submit_verified(
+        &mut self,
+        txs: Vec<Transaction>,
+        verified: Vec<Option<ParsedBallot>>,
+    ) -> Vec<Result<TxId, Error>> {
         let mut allowed = Vec::with_capacity(txs.len());
+        let mut allowed_pre = Vec::with_capacity(txs.len());
         let mut slots: Vec<Option<Result<TxId, Error>>> = Vec::with_capacity(txs.len());
-        for tx in txs {
+        for (tx, pre) in txs.into_iter().zip(verified) {
             match Self::client_may_submit(&tx) {
                 Ok(()) => {
                     allowed.push(tx);
+                    allowed_pre.push(pre);
                     slots.push(None);
                 }
                 Err(e) => slots.push(Some(Err(e))),
             }
         }
-        let mut results = self.mempool.insert_batch(allowed).into_iter();
+        let mut results = self
+            .mempool
+            .insert_verified(allowed, allowed_pre)
+            .into_iter();
         slots
             .into_iter()
             .map(|s| match s {

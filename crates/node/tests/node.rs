@@ -20,7 +20,25 @@ struct ToNode {
 }
 
 impl Sink for ToNode {
-    fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+    fn publish(&mut self, stage: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+        if stage == Stage::Casting {
+            // A ballot with a forged signature, or with a proof from another ballot, is
+            // refused at admission with a clear message and never committed.
+            let (Some(Envelope::Ballot(b0)), Some(Envelope::Ballot(b1))) =
+                (envs.first(), envs.get(1))
+            else {
+                panic!("casting starts with ballots")
+            };
+            let mut forged = b0.clone();
+            forged.signature = b1.signature.clone();
+            let tx = Transaction::Election {
+                election_id: self.id.clone(),
+                envelope: Envelope::Ballot(forged),
+            };
+            let err = self.client.submit(&tx).unwrap_err().to_string();
+            assert!(err.contains("rejected"), "{err}");
+            assert!(self.client.tx_status(&tx.id().unwrap()).is_err());
+        }
         let txs: Vec<Transaction> = envs
             .iter()
             .map(|e| Transaction::Election {
