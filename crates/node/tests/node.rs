@@ -30,7 +30,7 @@ impl Sink for ToNode {
                 panic!("casting starts with ballots")
             };
             let mut forged = b0.clone();
-            forged.signature = b1.signature.clone();
+            forged.signature = b1.signature;
             let tx = Transaction::Election {
                 election_id: self.id.clone(),
                 envelope: Envelope::Ballot(forged),
