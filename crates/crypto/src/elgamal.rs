@@ -90,6 +90,24 @@ impl Ciphertext {
             b: k * self.b,
         }
     }
+    /// Homomorphic multiplication of the plaintext by a small public integer `k`, by double
+    /// and add (a few point additions instead of two full scalar multiplications: the tally
+    /// weights of preferential ballots are small). Equal to `self.scale(&Scalar::from(k))`.
+    pub fn scale_small(&self, k: u64) -> Self {
+        let mut acc = Ciphertext::zero();
+        let mut base = *self;
+        let mut k = k;
+        while k > 0 {
+            if k & 1 == 1 {
+                acc = acc + base;
+            }
+            k >>= 1;
+            if k > 0 {
+                base = base + base;
+            }
+        }
+        acc
+    }
     /// Re-randomizes: adds an encryption of zero with fresh randomness; returns the new ciphertext
     /// and the randomness used (callers proving the re-encryption need it).
     pub fn rerandomize<R: RngCore + CryptoRng>(

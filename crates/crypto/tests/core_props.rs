@@ -29,6 +29,8 @@ proptest! {
         let (cb, _) = pk.encrypt(b, &mut rng);
         prop_assert_eq!(sk.decrypt(&(ca + cb), &table).unwrap(), a + b);
         prop_assert_eq!(sk.decrypt(&ca.scale(&Scalar::from(k)), &table).unwrap(), a * k);
+        prop_assert_eq!(ca.scale_small(k), ca.scale(&Scalar::from(k)));
+        prop_assert_eq!(ca.scale_small(k + 1000), ca.scale(&Scalar::from(k + 1000)));
         let (cr, _) = ca.rerandomize(&pk, &mut rng);
         prop_assert_eq!(sk.decrypt(&cr, &table).unwrap(), a);
         prop_assert_eq!(sk.decrypt(&Ciphertext::sum([&ca, &cb, &cr]), &table).unwrap(), 2 * a + b);

@@ -14,7 +14,6 @@
 //! attack of Cortier and Smyth, "Attacking and fixing Helios", CSF 2011).
 
 use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use tabella_crypto::batch::BatchVerifier;
@@ -512,9 +511,13 @@ impl ParsedBallot {
                     let m = enc.rows.len() as u64;
                     let mut acc = vec![Ciphertext::zero(); contest.result_len()];
                     for (r, row) in enc.rows.iter().enumerate() {
-                        let w = Scalar::from(m - r as u64);
+                        let w = m - r as u64;
                         for (a, c) in acc.iter_mut().zip(&row.ciphertexts) {
-                            *a = if m == 1 { *a + *c } else { *a + c.scale(&w) };
+                            *a = if w == 1 {
+                                *a + *c
+                            } else {
+                                *a + c.scale_small(w)
+                            };
                         }
                     }
                     acc
