@@ -258,3 +258,162 @@ pub fn sign_parts(
 ) -> Signature {
     secret.sign(PARTS_DOMAIN, &parts_signed_bytes(height, round, block))
 }
+
+#[cfg(test)]
+mod tests {
+    use arc_malachitebft_app_channel::app::types::codec::Codec;
+    use arc_malachitebft_app_channel::app::types::core::{Context as _, Vote as _};
+    use arc_malachitebft_app_channel::app::types::SignedConsensusMsg;
+    use bytes::Bytes;
+    use tabella_ledger::roster::Roster;
+    use tabella_ledger::types::Height;
+    use tabella_ledger::verdict::{ProofKind, ProofSlot, SampleRate, VerdictBitmap};
+
+    use super::*;
+    use crate::engine::codec::EngineCodec;
+    use crate::engine::context::{Address, EngineHeight};
+
+    fn secret(i: u8) -> ValidatorSecret {
+        ValidatorSecret::from_bytes(&[i; 32])
+    }
+
+    fn bitmap(s: &ValidatorSecret, height: u64) -> SignedBitmap {
+        let slots = [ProofSlot {
+            id: tabella_ledger::types::ProofId([7; 32]),
+            kind: ProofKind::Always,
+            received: true,
+        }];
+        VerdictBitmap::judge(
+            Height(height),
+            BlockHash([1; 32]),
+            s.public(),
+            SampleRate::ALWAYS,
+            &slots,
+            |_, _| true,
+        )
+        .sign(s)
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn precommits_are_ledger_commit_signatures() {
+        let s = secret(3);
+        let me = Address(s.public());
+        let hash = BlockHash([9; 32]);
+        let vote = TabellaContext.new_precommit(
+            EngineHeight(Height(5)),
+            Round::new(2),
+            NilOrVal::Val(hash),
+            me,
+        );
+        let signed = EngineSigner::new(s.clone())
+            .sign_vote(vote.clone())
+            .await
+            .unwrap();
+        let ledger = Commit::sign(&s, Height(5), 2, &hash);
+        assert_eq!(signed.signature.0, ledger.signature);
+        let roster = Roster::new(vec![s.public()]).unwrap();
+        roster
+            .verify_quorum(
+                COMMIT_DOMAIN,
+                &Commit::message(Height(5), 2, &hash),
+                &[ledger],
+            )
+            .unwrap();
+        let v = EngineVerifier;
+        assert!(v
+            .verify_signed_vote(&vote, &signed.signature, &s.public())
+            .await
+            .unwrap()
+            .is_valid());
+        // A nil precommit or a prevote is not a commit signature.
+        let nil =
+            TabellaContext.new_precommit(EngineHeight(Height(5)), Round::new(2), NilOrVal::Nil, me);
+        let prevote = TabellaContext.new_prevote(
+            EngineHeight(Height(5)),
+            Round::new(2),
+            NilOrVal::Val(hash),
+            me,
+        );
+        for other in [nil, prevote] {
+            assert!(v
+                .verify_signed_vote(&other, &signed.signature, &s.public())
+                .await
+                .unwrap()
+                .is_invalid());
+        }
+    }
+
+    #[tokio::test]
+    async fn extension_signature_is_the_bitmaps_own() {
+        let s = secret(4);
+        let b = bitmap(&s, 6);
+        let ext = serde_json::to_vec(&b).unwrap();
+        let scope = VoteExtensionScope::new(
+            EngineHeight(Height(6)),
+            Round::new(0),
+            BlockHash([2; 32]),
+            Address(s.public()),
+        );
+        let signed = EngineSigner::new(s.clone())
+            .sign_vote_extension(scope.clone(), ext.clone())
+            .await
+            .unwrap();
+        assert_eq!(signed.signature.0, b.signature);
+        assert_eq!(extension_of(&b).unwrap().signature, signed.signature);
+        let v = EngineVerifier;
+        assert!(v
+            .verify_signed_vote_extension(&scope, &ext, &signed.signature, &s.public())
+            .await
+            .unwrap()
+            .is_valid());
+        // Wrong height, wrong key, garbage.
+        let mut wrong = scope.clone();
+        wrong.height = EngineHeight(Height(7));
+        assert!(v
+            .verify_signed_vote_extension(&wrong, &ext, &signed.signature, &s.public())
+            .await
+            .unwrap()
+            .is_invalid());
+        let other = secret(5);
+        assert!(v
+            .verify_signed_vote_extension(&scope, &ext, &signed.signature, &other.public())
+            .await
+            .unwrap()
+            .is_invalid());
+        assert!(v
+            .verify_signed_vote_extension(&scope, &b"junk".to_vec(), &signed.signature, &s.public())
+            .await
+            .unwrap()
+            .is_invalid());
+        // Another node's bitmap cannot be signed as one's own.
+        assert!(EngineSigner::new(other)
+            .sign_vote_extension(scope, ext)
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn codec_round_trips_and_rejects_garbage() {
+        let s = secret(6);
+        let b = bitmap(&s, 3);
+        let vote = TabellaContext
+            .new_precommit(
+                EngineHeight(Height(3)),
+                Round::new(1),
+                NilOrVal::Val(BlockHash([4; 32])),
+                Address(s.public()),
+            )
+            .extend(extension_of(&b).unwrap());
+        let signed = EngineSigner::new(s).sign_vote(vote).await.unwrap();
+        let msg = SignedConsensusMsg::Vote(signed);
+        let bytes = EngineCodec.encode(&msg).unwrap();
+        let back: SignedConsensusMsg<TabellaContext> = EngineCodec.decode(bytes).unwrap();
+        assert_eq!(back, msg);
+        for junk in [&b""[..], b"{}", b"[1,2]", b"\xff\xfe", b"{\"Vote\":{}}"] {
+            let r: Result<SignedConsensusMsg<TabellaContext>, _> =
+                EngineCodec.decode(Bytes::from(junk.to_vec()));
+            assert!(r.is_err());
+        }
+    }
+}
