@@ -312,12 +312,13 @@ impl<A: LedgerApp> Host<A> {
                 ..
             } => {
                 let decided_height = certificate.height.0;
-                let more = verdicts_of(&extensions);
-                if more.len() > self.prev_verdicts.len() {
-                    self.prev_verdicts = more;
-                }
                 let tip = call_app(&self.app, |a| a.tip_height()).await?;
                 let next = if tip >= decided_height {
+                    // Precommits that arrived after the decision add their verdicts.
+                    let more = verdicts_of(&extensions);
+                    if more.len() > self.prev_verdicts.len() {
+                        self.prev_verdicts = more;
+                    }
                     let (h, p) = self.next_height_params().await?;
                     Next::Start(h, p)
                 } else {
@@ -409,8 +410,12 @@ impl<A: LedgerApp> Host<A> {
             Some(b) => b,
             None => {
                 // Pace an idle chain: wait out the minimum interval (within half the timeout).
-                let target = self.height_started + self.min_block_interval;
-                let latest = Instant::now() + timeout / 2;
+                let now = Instant::now();
+                let target = self
+                    .height_started
+                    .checked_add(self.min_block_interval)
+                    .unwrap_or(now);
+                let latest = now.checked_add(timeout / 2).unwrap_or(now);
                 tokio::time::sleep_until(target.min(latest).into()).await;
                 let verdicts = self.prev_verdicts.clone();
                 let built = call_app(&self.app, move |a| {

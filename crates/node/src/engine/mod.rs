@@ -71,7 +71,10 @@ impl Default for Timeouts {
 
 impl Timeouts {
     fn to_linear(self) -> LinearTimeouts {
-        let rebroadcast = self.propose + self.prevote + self.precommit;
+        let rebroadcast = self
+            .propose
+            .saturating_add(self.prevote)
+            .saturating_add(self.precommit);
         LinearTimeouts {
             propose: self.propose,
             propose_delta: self.delta,
@@ -254,7 +257,8 @@ fn network_keypair(secret: &ValidatorSecret) -> Result<Keypair> {
 pub async fn run<A: LedgerApp>(config: EngineConfig, app: Arc<Mutex<A>>) -> Result<EngineHandle> {
     std::fs::create_dir_all(&config.home)?;
     let address = Address(config.secret.public());
-    let moniker = format!("tabella-{}", &address.to_string()[..16]);
+    let short: String = address.to_string().chars().take(16).collect();
+    let moniker = format!("tabella-{short}");
     let node_config = malachite_config(&config, moniker.clone())?;
     let keypair = network_keypair(&config.secret)?;
     let identity = NetworkIdentity::new(moniker, keypair, Some(address.to_string()));
