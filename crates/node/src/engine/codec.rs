@@ -618,3 +618,54 @@ impl Codec<PolkaCertificate<Ctx>> for EngineCodec {
         to_json(&RawPolka::from(msg))
     }
 }
+
+/// Blocks read back from the WAL, by hash (shared between the WAL codec and the run loop).
+pub type ReplayedBlocks =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<BlockHash, Block>>>;
+
+/// The WAL's codec: [`EngineCodec`], and every block of a valid proposed value it decodes (that
+/// is, replays after a restart) is also kept in `replayed`, so that the run loop can commit a block
+/// the engine decides from its WAL although the run loop never saw it stream in.
+#[derive(Clone, Debug, Default)]
+pub struct WalCodec {
+    /// Blocks decoded from the WAL.
+    pub replayed: ReplayedBlocks,
+}
+
+impl Codec<SignedConsensusMsg<Ctx>> for WalCodec {
+    type Error = CodecError;
+    fn decode(&self, bytes: Bytes) -> Result<SignedConsensusMsg<Ctx>, CodecError> {
+        EngineCodec.decode(bytes)
+    }
+    fn encode(&self, msg: &SignedConsensusMsg<Ctx>) -> Result<Bytes, CodecError> {
+        EngineCodec.encode(msg)
+    }
+}
+
+impl Codec<PolkaCertificate<Ctx>> for WalCodec {
+    type Error = CodecError;
+    fn decode(&self, bytes: Bytes) -> Result<PolkaCertificate<Ctx>, CodecError> {
+        EngineCodec.decode(bytes)
+    }
+    fn encode(&self, msg: &PolkaCertificate<Ctx>) -> Result<Bytes, CodecError> {
+        EngineCodec.encode(msg)
+    }
+}
+
+impl Codec<ProposedValue<Ctx>> for WalCodec {
+    type Error = CodecError;
+    fn decode(&self, bytes: Bytes) -> Result<ProposedValue<Ctx>, CodecError> {
+        let value: ProposedValue<Ctx> = EngineCodec.decode(bytes)?;
+        if let (Some(block), true) = (value.value.block(), value.validity.is_valid()) {
+            let mut replayed = self
+                .replayed
+                .lock()
+                .map_err(|_| CodecError("the replay cache lock is poisoned".into()))?;
+            replayed.insert(value.value.id(), block.clone());
+        }
+        Ok(value)
+    }
+    fn encode(&self, msg: &ProposedValue<Ctx>) -> Result<Bytes, CodecError> {
+        EngineCodec.encode(msg)
+    }
+}

@@ -22,7 +22,7 @@ use tabella_ledger::types::{BlockHash, Height};
 use tabella_ledger::verdict::SignedBitmap;
 use tokio::sync::mpsc;
 
-use super::codec::{decode_block, encode_block};
+use super::codec::{decode_block, encode_block, ReplayedBlocks};
 use super::context::{
     Address, BlockValue, EngineHeight, EngineValidatorSet, ProposalPart, TabellaContext,
 };
@@ -97,6 +97,8 @@ pub(super) struct Host<A> {
     streams: HashMap<(PeerId, StreamId), PartialStream>,
     pending: Vec<Pending>,
     stream_nonce: u64,
+    /// Blocks the WAL replayed after a restart (see [`super::codec::WalCodec`]).
+    replayed: ReplayedBlocks,
 }
 
 /// Runs `f` on the application on a blocking task.
@@ -129,6 +131,7 @@ impl<A: LedgerApp> Host<A> {
         me: Address,
         app: Arc<Mutex<A>>,
         network: mpsc::Sender<NetworkMsg<Ctx>>,
+        replayed: ReplayedBlocks,
     ) -> Self {
         Host {
             app,
@@ -147,6 +150,7 @@ impl<A: LedgerApp> Host<A> {
             streams: HashMap::new(),
             pending: Vec::new(),
             stream_nonce: 0,
+            replayed,
         }
     }
 
@@ -172,6 +176,9 @@ impl<A: LedgerApp> Host<A> {
         self.streams
             .retain(|_, s| s.height.is_none_or(|h| h >= height));
         self.pending.retain(|p| p.height >= height);
+        if let Ok(mut r) = self.replayed.lock() {
+            r.retain(|_, b| b.header.height >= height);
+        }
     }
 
     fn params_for_current(&self) -> Result<HeightParams<Ctx>> {
@@ -676,16 +683,31 @@ impl<A: LedgerApp> Host<A> {
         let hash = certificate.value_id;
         let height = certificate.height.0;
         let verdicts = verdicts_of(&extensions);
-        let Some(seen) = self.seen.get(&hash) else {
-            tracing::error!(%height, block = %hash, "decided a block this node does not have");
-            return Ok(());
+        let block = match self.seen.get(&hash) {
+            Some(seen) if !seen.valid => {
+                // More than a third of the roster is faulty; never apply an invalid block.
+                tracing::error!(%height, block = %hash, "decided a block this node found invalid");
+                return Ok(());
+            }
+            Some(seen) => (*seen.block).clone(),
+            None => {
+                // Decided from the WAL after a restart: the block was read back from it (and
+                // validated before the crash); `commit` re-executes it in any case.
+                let replayed = self
+                    .replayed
+                    .lock()
+                    .map_err(|_| Error::Engine("the replay cache lock is poisoned".into()))?
+                    .get(&hash)
+                    .cloned();
+                match replayed {
+                    Some(b) => b,
+                    None => {
+                        tracing::error!(%height, block = %hash, "decided a block this node does not have");
+                        return Ok(());
+                    }
+                }
+            }
         };
-        if !seen.valid {
-            // More than a third of the roster is faulty; never apply an invalid block.
-            tracing::error!(%height, block = %hash, "decided a block this node found invalid");
-            return Ok(());
-        }
-        let block = (*seen.block).clone();
         let commit = to_commit(&certificate, verdicts.clone())?;
         let res = call_app(&self.app, move |a| a.commit(block, commit)).await?;
         match res {

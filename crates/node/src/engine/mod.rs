@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::LedgerApp;
 use crate::error::{Error, Result};
-use codec::EngineCodec;
+use codec::{EngineCodec, WalCodec};
 use context::{Address, TabellaContext};
 use signing::{EngineSigner, EngineVerifier};
 
@@ -263,9 +263,10 @@ pub async fn run<A: LedgerApp>(config: EngineConfig, app: Arc<Mutex<A>>) -> Resu
     let keypair = network_keypair(&config.secret)?;
     let identity = NetworkIdentity::new(moniker, keypair, Some(address.to_string()));
     let wal_path = config.home.join("wal").join("consensus.wal");
+    let wal_codec = WalCodec::default();
 
     let (channels, handle) = EngineBuilder::new(TabellaContext, node_config)
-        .with_default_wal(WalContext::new(wal_path, EngineCodec))
+        .with_default_wal(WalContext::new(wal_path, wal_codec.clone()))
         .with_default_network(NetworkContext::new(identity, EngineCodec))
         .with_default_sync(SyncContext::new(EngineCodec))
         .with_default_consensus(ConsensusContext::new_validator(
@@ -278,7 +279,7 @@ pub async fn run<A: LedgerApp>(config: EngineConfig, app: Arc<Mutex<A>>) -> Resu
         .await
         .map_err(|e| Error::Engine(format!("{e:#}")))?;
 
-    let host = host::Host::new(&config, address, app, channels.network);
+    let host = host::Host::new(&config, address, app, channels.network, wal_codec.replayed);
     let mut consensus_rx = channels.consensus;
     let host_task = tokio::spawn(async move {
         let mut host = host;
