@@ -13,6 +13,28 @@
 //! nodes are Malachite's. The verdict bitmap of each validator is its precommit vote
 //! extension; the extensions that come with a commit certificate are handed to the next
 //! proposer.
+//!
+//! ```no_run
+//! # async fn example(secret: tabella_ledger::roster::ValidatorSecret,
+//! #     app: tabella_node::engine::testing::MemoryApp) -> tabella_node::Result<()> {
+//! use std::sync::{Arc, Mutex};
+//! use tabella_node::engine::{run, EngineConfig};
+//!
+//! let config = EngineConfig::new(
+//!     secret,
+//!     "127.0.0.1:27000".parse().unwrap(),
+//!     vec!["127.0.0.1:27001".parse().unwrap(), "127.0.0.1:27002".parse().unwrap()],
+//!     "/var/lib/tabella/engine".into(),
+//! );
+//! let app = Arc::new(Mutex::new(app));
+//! let engine = run(config, Arc::clone(&app)).await?;
+//! // ... the app's state advances as blocks are committed ...
+//! engine.stop().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Limits: blocks are streamed in parts of [`EngineConfig::part_size`] bytes and refused above
+//! [`EngineConfig::max_block_bytes`]; a lagging node syncs one block per request.
 
 pub mod codec;
 pub mod context;
