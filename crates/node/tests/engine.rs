@@ -71,6 +71,8 @@ fn invalid_tx() -> Transaction {
 }
 
 struct Net {
+    part_size: usize,
+    timeouts: Timeouts,
     secrets: Vec<ValidatorSecret>,
     addrs: Vec<SocketAddr>,
     apps: Vec<Arc<Mutex<MemoryApp>>>,
@@ -101,6 +103,9 @@ impl Net {
             })
             .collect();
         Net {
+            // Small parts, so that every block is streamed in several.
+            part_size: 1024,
+            timeouts: fast_timeouts(),
             addrs: (0..n)
                 .map(|_| SocketAddr::from(([127, 0, 0, 1], free_port())))
                 .collect(),
@@ -125,11 +130,10 @@ impl Net {
             .collect();
         let mut config =
             EngineConfig::new(self.secrets[i].clone(), self.addrs[i], peers, self.home(i));
-        config.timeouts = fast_timeouts();
+        config.timeouts = self.timeouts;
         config.min_block_interval = Duration::from_millis(100);
         config.sync_status_interval = Duration::from_millis(500);
-        // Small parts, so that every block is streamed in several.
-        config.part_size = 1024;
+        config.part_size = self.part_size;
         assert!(Path::new(self._dir.path()).exists());
         let h = run(config, Arc::clone(&self.apps[i])).await.unwrap();
         self.handles[i] = Some(h);
@@ -344,6 +348,78 @@ async fn whole_network_restarts_and_resumes() {
         .await;
     let common = (0..4).map(|i| net.height(i)).min().unwrap();
     net.assert_agree(&[0, 1, 2, 3], common);
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_blocks_stream_and_sync() {
+    let _g = serial().await;
+    let t0 = Instant::now();
+    let txs: Vec<Transaction> = simulate(
+        &SimulationConfig {
+            voters: 150,
+            seed: 7,
+            ..Default::default()
+        },
+        &mut |_, _, _| {},
+    )
+    .unwrap()
+    .record
+    .log
+    .iter()
+    .map(|e| Transaction::election(e.clone()).unwrap())
+    .collect();
+    eprintln!("simulated {} transactions in {:?}", txs.len(), t0.elapsed());
+    let mut net = Net::new(4);
+    net.part_size = 256 * 1024;
+    net.timeouts.propose = Duration::from_secs(3);
+    for app in &net.apps[..3] {
+        for tx in &txs {
+            app.lock().unwrap().submit(tx.clone()).unwrap();
+        }
+    }
+    eprintln!("submitted after {:?}", t0.elapsed());
+    for i in 0..3 {
+        net.start(i).await;
+    }
+    let start = Instant::now();
+    while net.apps[..3]
+        .iter()
+        .any(|a| committed_txs(&a.lock().unwrap()) < txs.len())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "transactions not committed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let biggest = {
+        let app = net.apps[0].lock().unwrap();
+        let chain = app.chain();
+        (1..=chain.height().0)
+            .map(|h| {
+                serde_json::to_vec(chain.block(Height(h)).unwrap())
+                    .unwrap()
+                    .len()
+            })
+            .max()
+            .unwrap()
+    };
+    eprintln!(
+        "committed after {:?}; largest block {biggest} bytes",
+        t0.elapsed()
+    );
+    assert!(
+        biggest > 512 * 1024,
+        "blocks were too small to test streaming: {biggest}"
+    );
+    // The fourth node catches up through the value sync, large blocks included.
+    let top = net.height(0);
+    net.start(3).await;
+    net.wait_height(&[0, 1, 2, 3], top + 1, Duration::from_secs(120))
+        .await;
+    net.assert_agree(&[0, 1, 2, 3], top);
+    eprintln!("synced after {:?}", t0.elapsed());
     net.stop_all().await;
 }
 
