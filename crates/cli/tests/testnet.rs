@@ -42,7 +42,7 @@ fn free_ports(n: u16) -> u16 {
             .local_addr()
             .unwrap()
             .port();
-        if base < 10_000 || base > 60_000 {
+        if !(10_000..=60_000).contains(&base) {
             continue;
         }
         if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
@@ -128,7 +128,10 @@ fn start_node(root: &Path, i: usize) -> Child {
 }
 
 fn kill9(pid: u32) {
-    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
 }
 
 #[test]
@@ -158,11 +161,15 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         .map(|l| l.trim().parse().unwrap())
         .collect();
     // Whatever happens below, stop every process at the end.
-    struct Cleanup(Vec<u32>, std::path::PathBuf);
+    struct Cleanup(Vec<u32>, std::path::PathBuf, Vec<Child>);
     impl Drop for Cleanup {
         fn drop(&mut self) {
             for p in &self.0 {
                 kill9(*p);
+            }
+            for c in &mut self.2 {
+                let _ = c.kill();
+                let _ = c.wait();
             }
             let _ = Command::new(env!("CARGO_BIN_EXE_tabella"))
                 .args(["testnet", "--stop", "--home"])
@@ -170,7 +177,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
                 .output();
         }
     }
-    let mut cleanup = Cleanup(pids.clone(), root.clone());
+    let mut cleanup = Cleanup(pids.clone(), root.clone(), Vec::new());
     let clients: Vec<NodeClient> = (0..4)
         .map(|i| NodeClient::new(&format!("http://127.0.0.1:{}", api + i)))
         .collect();
@@ -181,7 +188,10 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         voters: 12,
         ..SimulationConfig::default()
     };
-    let mut sink = ToNode(clients[0].clone(), ElectionId::new(cfg.election_id.clone()).unwrap());
+    let mut sink = ToNode(
+        clients[0].clone(),
+        ElectionId::new(cfg.election_id.clone()).unwrap(),
+    );
     let sim = simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
     let h = clients[0].status().unwrap().height;
     // Every node reaches that height with the same block.
@@ -201,11 +211,17 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     );
 
     // A forged ballot is refused and never committed.
-    let mut forged = sim.record.log.iter().rev().find_map(|e| match e {
-        Envelope::Ballot(b) => Some(b.clone()),
-        _ => None,
-    }).unwrap();
-    forged.signature = forged.signature.chars().rev().collect();
+    let ballots: Vec<_> = sim
+        .record
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Envelope::Ballot(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut forged = ballots[0].clone();
+    forged.signature = ballots[1].signature;
     let ftx = Transaction::Election {
         election_id: ElectionId::new("testnet-election".to_string()).unwrap(),
         envelope: Envelope::Ballot(forged),
@@ -230,14 +246,12 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     assert_eq!(clients[0].status().unwrap().height, stuck_height);
 
     // One returns: progress again.
-    let back2 = start_node(&root, 2);
-    cleanup.0.push(back2.id());
+    cleanup.2.push(start_node(&root, 2));
     clients[0]
         .wait_committed(&id2, Duration::from_secs(90))
         .unwrap();
     // The other restarted node catches up through the engine's sync.
-    let back3 = start_node(&root, 3);
-    cleanup.0.push(back3.id());
+    cleanup.2.push(start_node(&root, 3));
     let target = clients[0].status().unwrap().height;
     wait_for("node 3 to catch up", 90, || {
         clients[3]
