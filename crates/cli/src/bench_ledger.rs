@@ -232,7 +232,7 @@ pub fn ledger(nodes: usize, ballots: usize) -> anyhow::Result<LedgerReport> {
 }
 
 /// A base port with `n` free consecutive ports on 127.0.0.1.
-fn free_port_range(n: usize) -> anyhow::Result<u16> {
+pub fn free_port_range(n: usize) -> anyhow::Result<u16> {
     let n = u16::try_from(n)?;
     for _ in 0..200 {
         let base = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -45,7 +45,10 @@ pub struct DemoArgs {
     /// Seed for every random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The embedded node's home (recreated at each run).
+    /// Validators of the embedded ledger (1: one node; more: a local testnet in this process).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The embedded node's home, or the testnet's directory (recreated at each run).
     #[arg(long, default_value = "./tabella-demo/node")]
     home: PathBuf,
     /// Where to write the election record.
@@ -138,36 +141,67 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut cfg = sim.config()?;
     cfg.election_id = "demo-election".into();
 
-    // --- the embedded one-node ledger
-    let home = Home::new(&a.home);
-    if home.exists() {
+    // --- the embedded ledger: one node (default) or a local testnet
+    if !(1..=7).contains(&a.nodes) {
+        bail!("--nodes must be between 1 and 7");
+    }
+    if a.home.join("node.json").exists() || a.home.join("node-0").join("node.json").exists() {
         std::fs::remove_dir_all(&a.home)
             .with_context(|| format!("cannot reset the demo node in {}", a.home.display()))?;
     }
-    let api = a.api.unwrap_or_else(|| {
-        if a.serve {
-            SocketAddr::from(([127, 0, 0, 1], 7400))
-        } else {
-            SocketAddr::from(([127, 0, 0, 1], 0))
+    let mut nodes = Vec::new();
+    let chain_name;
+    if a.nodes == 1 {
+        let home = Home::new(&a.home);
+        let api = a.api.unwrap_or_else(|| {
+            if a.serve {
+                SocketAddr::from(([127, 0, 0, 1], 7400))
+            } else {
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        });
+        chain_name = home::init_dev(&home, api, SocketAddr::from(([127, 0, 0, 1], 0)))?.chain_name;
+        nodes.push(run::start(
+            &home,
+            RunOptions {
+                api: Some(api),
+                p2p: None,
+            },
+        )?);
+    } else {
+        let api = crate::bench_ledger::free_port_range(a.nodes)?;
+        let p2p = crate::bench_ledger::free_port_range(a.nodes)?;
+        let homes = home::init_testnet(&a.home, a.nodes, api, p2p)?;
+        chain_name = homes
+            .first()
+            .map(|h| h.genesis().map(|g| g.chain_name))
+            .transpose()?
+            .unwrap_or_default();
+        for h in &homes {
+            nodes.push(run::start(h, RunOptions::default())?);
         }
-    });
-    let genesis = home::init_dev(&home, api, SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let node = run::start(
-        &home,
-        RunOptions {
-            api: Some(api),
-            p2p: None,
-        },
-    )?;
+    }
+    let node = nodes.remove(0);
     let client = NodeClient::new(&node.url());
     let status = client.status()?;
-    println!("Tabella demo: a complete election on a local one-node ledger");
     println!(
-        "  node {}  (home {}, chain {}, {} validator)",
+        "Tabella demo: a complete election on a local {}-validator ledger",
+        status.roster.len()
+    );
+    println!(
+        "  node {}  (home {}, chain {}, {} validator(s){})",
         node.url(),
         a.home.display(),
-        genesis.chain_name,
-        status.roster.len()
+        chain_name,
+        status.roster.len(),
+        if nodes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the others on {}",
+                nodes.iter().map(|n| n.url()).collect::<Vec<_>>().join(", ")
+            )
+        }
     );
     println!(
         "  {} voters, {} trustees (threshold {}), {} polling tables + remote voters, {:.0}% re-votes",
@@ -266,6 +300,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         node.wait()?;
     } else {
         node.stop()?;
+    }
+    for n in nodes {
+        n.stop()?;
     }
     Ok(())
 }

@@ -376,17 +376,16 @@ impl NodeApp {
         let sigs = self.link_signatures.entry((from.0, level)).or_default();
         if !sigs.iter().any(|s| s.validator == sig.validator) {
             // Check this one signature before keeping it.
-            let single = ForwardLink {
-                from_height: from,
-                from: src.hash(),
-                level,
-                to: to.hash(),
-                signatures: vec![sig],
-            };
+            let message = ForwardLink::message(from, level, &src.hash(), &to.hash());
             if roster.contains(&sig.validator)
-                && Roster::new(vec![sig.validator])
-                    .map(|r1| single.verify(&src, &to, &r1).is_ok())
-                    .unwrap_or(false)
+                && sig
+                    .validator
+                    .verify(
+                        tabella_ledger::block::FORWARD_LINK_DOMAIN,
+                        &message,
+                        &sig.signature,
+                    )
+                    .is_ok()
             {
                 sigs.push(sig);
             }
