@@ -300,6 +300,7 @@ pub fn run(cmd: CouncilCmd, common: &Common) -> anyhow::Result<()> {
             let client = common.client();
             submit_action(
                 &client,
+                &tabella_election::state::ElectionState::new(),
                 &id,
                 OfficialAction::Create {
                     manifest: Box::new(m),
@@ -312,7 +313,13 @@ pub fn run(cmd: CouncilCmd, common: &Common) -> anyhow::Result<()> {
         CouncilCmd::Open(a) => open(a, common),
         CouncilCmd::Close(a) => {
             let (id, chain, key) = council_step(&a, common)?;
-            submit_action(&common.client(), &id, OfficialAction::Close, &key)?;
+            submit_action(
+                &common.client(),
+                &chain.state,
+                &id,
+                OfficialAction::Close,
+                &key,
+            )?;
             let counts = chain.state.counts();
             println!(
                 "voting closed for '{id}' (tallies fixed; {} ballots accepted); next: {} trustees run `tabella trustee decrypt --election {id} --as NAME`",
@@ -336,9 +343,15 @@ pub fn run(cmd: CouncilCmd, common: &Common) -> anyhow::Result<()> {
             Ok(())
         }
         CouncilCmd::Publish(a) => {
-            let (id, _, key) = council_step(&a, common)?;
+            let (id, chain, key) = council_step(&a, common)?;
             let client = common.client();
-            submit_action(&client, &id, OfficialAction::PublishResults, &key)?;
+            submit_action(
+                &client,
+                &chain.state,
+                &id,
+                OfficialAction::PublishResults,
+                &key,
+            )?;
             let chain = load(&client, &id)?;
             println!("results of '{id}' published");
             print_results(&chain)
@@ -463,7 +476,13 @@ fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
     let n = chain.manifest()?.trustees.len();
     match chain.state.phase() {
         Some(Phase::Setup) => {
-            submit_action(&client, &id, OfficialAction::StartKeyCeremony, &key)?;
+            submit_action(
+                &client,
+                &chain.state,
+                &id,
+                OfficialAction::StartKeyCeremony,
+                &key,
+            )?;
             println!(
                 "key ceremony of '{id}' started; next: each of the {n} trustees runs `tabella trustee dkg --election {id} --as NAME` until it reports the ceremony complete, then run `tabella election open --election {id} --as {}` again to open voting",
                 a.as_
@@ -478,12 +497,12 @@ fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
                     complained.len()
                 );
             }
-            submit_action(&client, &id, OfficialAction::Open, &key)?;
+            submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
             println!("voting is open for '{id}'");
         }
         _ => {
             // Let the node say why (wrong phase).
-            submit_action(&client, &id, OfficialAction::Open, &key)?;
+            submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
         }
     }
     Ok(())

@@ -240,15 +240,23 @@ pub fn submit(client: &NodeClient, env: Envelope) -> anyhow::Result<Digest32> {
     Ok(hash)
 }
 
-/// Signs and submits an official action.
+/// Signs an official action, checks it against the election as last read from the node (so a
+/// mistake is explained before anything is sent; the node checks it again), submits it and waits
+/// until it is committed.
 pub fn submit_action(
     client: &NodeClient,
+    state: &ElectionState,
     id: &ElectionId,
     action: OfficialAction,
     key: &OfficialSecret,
 ) -> anyhow::Result<Digest32> {
-    let signed = SignedAction::sign(id, action, key)?;
-    submit(client, Envelope::Official(signed))
+    let name = action.name();
+    let env = Envelope::Official(SignedAction::sign(id, action, key)?);
+    state
+        .clone()
+        .apply(&env)
+        .map_err(|e| anyhow!("{name} refused: {e}"))?;
+    submit(client, env)
 }
 
 /// Reads and parses a JSON file, with a clear error naming it.

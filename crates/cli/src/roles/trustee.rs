@@ -240,6 +240,7 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     let (_, dealing) = round1(&m, &me, index)?.deal(&mut OsRng);
                     submit_action(
                         &client,
+                        &chain.state,
                         &id,
                         OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Dealing(
                             Box::new(dealing),
@@ -259,6 +260,7 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     let k = complaints.len();
                     submit_action(
                         &client,
+                        &chain.state,
                         &id,
                         OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Complaints {
                             complainer: index,
@@ -312,6 +314,7 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
             );
             submit_action(
                 &client,
+                &chain.state,
                 &id,
                 OfficialAction::Decrypt(DecryptionMessage::Elgamal(msg)),
                 &me.signing()?,

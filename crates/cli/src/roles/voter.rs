@@ -304,6 +304,7 @@ pub fn validator(a: ValidatorArgs) -> anyhow::Result<()> {
     // signature is handed out.
     submit_action(
         &client,
+        &chain.state,
         &id,
         OfficialAction::ValidateVoter { commitment },
         &me.signing()?,
@@ -358,6 +359,7 @@ pub fn registrar(a: RegistrarArgs) -> anyhow::Result<()> {
     let key = n.meta.derive_stealth_key(&mut OsRng);
     submit_action(
         &client,
+        &chain.state,
         &id,
         OfficialAction::EnableVoterKey {
             token: n.token.clone(),
@@ -402,6 +404,7 @@ pub fn table(a: TableArgs) -> anyhow::Result<()> {
     let authorization = Digest32(a_bytes);
     submit_action(
         &client,
+        &chain.state,
         &id,
         OfficialAction::AuthorizeInPerson {
             table: TableIndex(table - 1),
