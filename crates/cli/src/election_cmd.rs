@@ -16,6 +16,8 @@ use crate::record_io::{read_record, write_record};
 /// `tabella election`.
 #[derive(Args, Debug)]
 pub struct ElectionArgs {
+    #[command(flatten)]
+    common: crate::roles::Common,
     #[command(subcommand)]
     cmd: ElectionCmd,
 }
@@ -25,6 +27,8 @@ enum ElectionCmd {
     /// Run a complete in-process election (no ledger) with random valid votes, print the results
     /// and write its record.
     Simulate(SimulateArgs),
+    #[command(flatten)]
+    Council(crate::roles::council::CouncilCmd),
 }
 
 /// Scheme names on the command line.
@@ -224,6 +228,7 @@ pub fn print_results(m: &Manifest, r: &Results) {
 /// Runs `tabella election`.
 pub fn run(args: ElectionArgs) -> anyhow::Result<()> {
     match args.cmd {
+        ElectionCmd::Council(cmd) => crate::roles::council::run(cmd, &args.common),
         ElectionCmd::Simulate(a) => {
             let cfg = a.config()?;
             if cfg.scheme == Scheme::Paillier {

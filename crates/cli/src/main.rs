@@ -9,8 +9,10 @@ mod bench;
 mod bench_ledger;
 mod demo;
 mod election_cmd;
+mod keystore;
 mod node_cmd;
 mod record_io;
+mod roles;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]
@@ -43,6 +45,18 @@ enum Command {
     Testnet(node_cmd::TestnetArgs),
     /// Auditor: light-client verification of the chain from its genesis hash.
     Chain(node_cmd::ChainArgs),
+    /// Officials' keys in the passphrase-sealed keystore (`keys new`, `keys list`).
+    Keys(roles::keys::KeysArgs),
+    /// Trustee: the key ceremony (`dkg`) and the decryption of the tallies (`decrypt`).
+    Trustee(roles::trustee::TrusteeArgs),
+    /// Identity validator: check a voter's identity and blind-sign their token (`issue`).
+    Validator(roles::voter::ValidatorArgs),
+    /// Registrar: enable a stealth voter key for an anonymous note (`enable`).
+    Registrar(roles::voter::RegistrarArgs),
+    /// Table juror: authorize an in-person voter (`authorize`).
+    Table(roles::voter::TableArgs),
+    /// Voter: register, vote (again), check a receipt.
+    Voter(roles::voter::VoterArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +74,12 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cmd::node(args),
         Command::Testnet(args) => node_cmd::testnet(args),
         Command::Chain(args) => node_cmd::chain(args),
+        Command::Keys(args) => roles::keys::run(args),
+        Command::Trustee(args) => roles::trustee::run(args),
+        Command::Validator(args) => roles::voter::validator(args),
+        Command::Registrar(args) => roles::voter::registrar(args),
+        Command::Table(args) => roles::voter::table(args),
+        Command::Voter(args) => roles::voter::voter(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,601 @@
+//! The electoral council's commands: `tabella election manifest|create|open|close|tally|publish`,
+//! and the read-only `status|results|record` anyone may run.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail};
+use clap::Subcommand;
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use tabella_election::action::{Envelope, OfficialAction};
+use tabella_election::ids::{commit_identity, ElectionId};
+use tabella_election::manifest::{
+    Contest, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
+};
+use tabella_election::record::Record;
+use tabella_election::simulate::default_contests;
+use tabella_election::state::Phase;
+
+use super::{election_id, load, point_from_hex, read_json, submit_action, write_json, Chain};
+use super::{Common, Official, OfficialPublic, Role};
+use crate::keystore::Keystore;
+
+/// The council's and auditors' `tabella election` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CouncilCmd {
+    /// Council: build a manifest from the keystore's public keys (writes the manifest and the
+    /// private whitelist the identity validator needs).
+    Manifest(Box<ManifestArgs>),
+    /// Council: create the election on the ledger from a manifest.
+    Create {
+        /// The manifest file (from `tabella election manifest`).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The council's key.
+        #[arg(long = "as")]
+        as_: String,
+    },
+    /// Council: start the trustees' key ceremony (first call), then open voting once every
+    /// trustee has finished it (second call).
+    Open(CouncilAction),
+    /// Council: close voting; the encrypted tallies are fixed and trustees can decrypt.
+    Close(CouncilAction),
+    /// Show how far the decryption of the tallies is (no action posted).
+    Tally(ElectionOnly),
+    /// Council: combine the trustees' decryptions and publish the results.
+    Publish(CouncilAction),
+    /// Phase, counts and what happens next.
+    Status(ElectionOnly),
+    /// Published results per contest, overall and per table.
+    Results(ElectionOnly),
+    /// Write the election record (for `tabella verify DIR`).
+    Record {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The record directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `--election ID --as NAME`.
+#[derive(clap::Args, Debug)]
+pub struct CouncilAction {
+    /// The election id.
+    #[arg(long)]
+    pub election: String,
+    /// The council's key.
+    #[arg(long = "as")]
+    pub as_: String,
+}
+
+/// `--election ID`.
+#[derive(clap::Args, Debug)]
+pub struct ElectionOnly {
+    /// The election id.
+    #[arg(long)]
+    pub election: String,
+}
+
+/// Options of `tabella election manifest`.
+#[derive(clap::Args, Debug)]
+pub struct ManifestArgs {
+    /// Election id (a-z, 0-9, '-').
+    #[arg(long)]
+    pub id: String,
+    /// Title.
+    #[arg(long)]
+    pub title: String,
+    /// The council's key name.
+    #[arg(long)]
+    pub council: String,
+    /// A trustee's key name (repeat, in order).
+    #[arg(long = "trustee", required = true)]
+    pub trustees: Vec<String>,
+    /// Trustees needed to decrypt.
+    #[arg(long)]
+    pub threshold: u16,
+    /// The identity validator's key name.
+    #[arg(long)]
+    pub validator: String,
+    /// The registrar's key name.
+    #[arg(long)]
+    pub registrar: String,
+    /// A polling table: JUROR=QUOTA (the juror's key name, the number of voters on its paper
+    /// list). Repeat for more tables; they are numbered from 1 in this order.
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
+    /// An eligible remote voter's identity (repeat). Only a salted commitment goes in the manifest.
+    #[arg(long = "voter")]
+    pub voters: Vec<String>,
+    /// Contests as a JSON array (default: one single-choice, one approval, one preferential).
+    #[arg(long)]
+    pub contests: Option<PathBuf>,
+    /// Where to write the manifest.
+    #[arg(long, default_value = "manifest.json")]
+    pub out: PathBuf,
+    /// Where to write the private whitelist (identities and salts) for the identity validator.
+    #[arg(long, default_value = "whitelist.json")]
+    pub whitelist_out: PathBuf,
+}
+
+/// The identity validator's private whitelist: each identity with the salt of its commitment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Whitelist {
+    /// The election.
+    pub election_id: ElectionId,
+    /// Entries.
+    pub voters: Vec<WhitelistEntry>,
+}
+
+/// One whitelisted identity.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WhitelistEntry {
+    /// The identity as the validator checks it.
+    pub identity: String,
+    /// The commitment's salt (hex).
+    pub salt: String,
+}
+
+impl Whitelist {
+    /// The salt of `identity`, if whitelisted.
+    pub fn commitment_of(
+        &self,
+        identity: &str,
+    ) -> anyhow::Result<Option<tabella_election::ids::IdentityCommitment>> {
+        for e in &self.voters {
+            if e.identity == identity {
+                let b = hex::decode(&e.salt).map_err(|_| anyhow!("malformed salt in whitelist"))?;
+                let salt: [u8; 32] = b
+                    .try_into()
+                    .map_err(|_| anyhow!("malformed salt in whitelist"))?;
+                return Ok(Some(commit_identity(&salt, identity)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The public keys a manifest needs, resolved from the keystore.
+pub struct ManifestKeys {
+    /// Council.
+    pub council: OfficialPublic,
+    /// Trustees: (name, keys).
+    pub trustees: Vec<(String, OfficialPublic)>,
+    /// Identity validator.
+    pub validator: OfficialPublic,
+    /// Registrar.
+    pub registrar: OfficialPublic,
+    /// Tables: (juror keys, quota).
+    pub tables: Vec<(OfficialPublic, u32)>,
+}
+
+/// Parses `JUROR=QUOTA`.
+pub fn parse_table(s: &str) -> anyhow::Result<(String, u32)> {
+    let (j, q) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--table {s:?}: write JUROR=QUOTA, e.g. --table juror1=50"))?;
+    let q: u32 = q
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("--table {s:?}: the quota must be a whole number"))?;
+    Ok((j.trim().to_string(), q))
+}
+
+/// Builds the manifest and the private whitelist (pure but for the salts' randomness).
+pub fn build_manifest<R: RngCore>(
+    id: &str,
+    title: &str,
+    keys: &ManifestKeys,
+    threshold: u16,
+    voters: &[String],
+    contests: Vec<Contest>,
+    rng: &mut R,
+) -> anyhow::Result<(Manifest, Whitelist)> {
+    let election_id = ElectionId::new(id).map_err(|e| anyhow!("--id: {e}"))?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut entries = Vec::with_capacity(voters.len());
+    let mut whitelist = Vec::with_capacity(voters.len());
+    for v in voters {
+        if !seen.insert(v.clone()) {
+            bail!("--voter {v:?} is given twice");
+        }
+        let mut salt = [0u8; 32];
+        rng.fill_bytes(&mut salt);
+        whitelist.push(commit_identity(&salt, v));
+        entries.push(WhitelistEntry {
+            identity: v.clone(),
+            salt: hex::encode(salt),
+        });
+    }
+    let token_key = keys
+        .validator
+        .token_key
+        .clone()
+        .ok_or_else(|| anyhow!("the validator key has no token key; create it with `tabella keys new --role validator`"))?;
+    let trustees = keys
+        .trustees
+        .iter()
+        .map(|(name, k)| {
+            let dkg = k
+                .dkg_key
+                .as_deref()
+                .ok_or_else(|| anyhow!("trustee key '{name}' has no key-ceremony key"))?;
+            Ok(TrusteeSpec {
+                name: name.clone(),
+                signing_key: k.signing_key,
+                dkg_key: point_from_hex(dkg)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let manifest = Manifest {
+        election_id: election_id.clone(),
+        title: title.to_string(),
+        contests,
+        tables: keys
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(i, (j, q))| TableSpec {
+                name: format!("Table {}", i + 1),
+                quota: *q,
+                jurors: vec![j.signing_key],
+            })
+            .collect(),
+        trustees,
+        threshold,
+        scheme: Scheme::Elgamal,
+        paillier_key: None,
+        revote: RevotePolicy::LastCounts,
+        officials: Officials {
+            council: keys.council.signing_key,
+            identity_validator: keys.validator.signing_key,
+            token_key,
+            registrar: keys.registrar.signing_key,
+        },
+        whitelist,
+    };
+    manifest
+        .validate()
+        .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
+    Ok((
+        manifest,
+        Whitelist {
+            election_id,
+            voters: entries,
+        },
+    ))
+}
+
+fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPublic> {
+    let p: OfficialPublic = ks.public(name, "key")?;
+    if p.role != role {
+        bail!(
+            "key '{name}' is a {} key, but a {} key is needed here",
+            p.role.name(),
+            role.name()
+        );
+    }
+    Ok(p)
+}
+
+/// Runs a council subcommand.
+pub fn run(cmd: CouncilCmd, common: &Common) -> anyhow::Result<()> {
+    match cmd {
+        CouncilCmd::Manifest(a) => manifest(*a, common),
+        CouncilCmd::Create { manifest, as_ } => {
+            let ks = common.keystore()?;
+            let m: Manifest = read_json(&manifest, "manifest")?;
+            m.validate()
+                .map_err(|e| anyhow!("{}: {e}", manifest.display()))?;
+            let council = Official::open(&ks, &as_, Role::Council, &common.passphrase()?)?;
+            if council.public.signing_key != m.officials.council {
+                bail!(
+                    "key '{as_}' is not the council named in {}; use the council key the manifest was built with",
+                    manifest.display()
+                );
+            }
+            let id = m.election_id.clone();
+            let client = common.client();
+            submit_action(
+                &client,
+                &tabella_election::state::ElectionState::new(),
+                &id,
+                OfficialAction::Create {
+                    manifest: Box::new(m),
+                },
+                &council.signing()?,
+            )?;
+            println!("election '{id}' created (phase setup); next: `tabella election open --election {id} --as {as_}` starts the key ceremony");
+            Ok(())
+        }
+        CouncilCmd::Open(a) => open(a, common),
+        CouncilCmd::Close(a) => {
+            let (id, chain, key) = council_step(&a, common)?;
+            submit_action(
+                &common.client(),
+                &chain.state,
+                &id,
+                OfficialAction::Close,
+                &key,
+            )?;
+            let counts = chain.state.counts();
+            println!(
+                "voting closed for '{id}' (tallies fixed; {} ballots accepted); next: {} trustees run `tabella trustee decrypt --election {id} --as NAME`",
+                counts.ballots_accepted, chain.manifest()?.threshold
+            );
+            Ok(())
+        }
+        CouncilCmd::Tally(a) => {
+            let id = election_id(&a.election)?;
+            let chain = load(&common.client(), &id)?;
+            let m = chain.manifest()?;
+            let done = chain.state.decryptions().count();
+            println!(
+                "election '{id}': phase {}; {done} of the {} trustee decryptions needed are on the chain",
+                chain.phase(),
+                m.threshold
+            );
+            if chain.state.phase() == Some(Phase::Closed) && done >= usize::from(m.threshold) {
+                println!("next: `tabella election publish --election {id} --as COUNCIL`");
+            }
+            Ok(())
+        }
+        CouncilCmd::Publish(a) => {
+            let (id, chain, key) = council_step(&a, common)?;
+            let client = common.client();
+            submit_action(
+                &client,
+                &chain.state,
+                &id,
+                OfficialAction::PublishResults,
+                &key,
+            )?;
+            let chain = load(&client, &id)?;
+            println!("results of '{id}' published");
+            print_results(&chain)
+        }
+        CouncilCmd::Status(a) => {
+            let id = election_id(&a.election)?;
+            let chain = load(&common.client(), &id)?;
+            status(&chain)
+        }
+        CouncilCmd::Results(a) => {
+            let id = election_id(&a.election)?;
+            let chain = load(&common.client(), &id)?;
+            print_results(&chain)
+        }
+        CouncilCmd::Record { election, out } => {
+            let id = election_id(&election)?;
+            let chain = load(&common.client(), &id)?;
+            let record = Record::from_state(chain.log.clone(), &chain.state)?;
+            crate::record_io::write_record(&out, &record)?;
+            println!(
+                "record of '{id}' ({} envelopes) written to {}; check it with `tabella verify {}`",
+                chain.log.len(),
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn council_step(
+    a: &CouncilAction,
+    common: &Common,
+) -> anyhow::Result<(ElectionId, Chain, tabella_election::sign::OfficialSecret)> {
+    let id = election_id(&a.election)?;
+    let ks = common.keystore()?;
+    let council = Official::open(&ks, &a.as_, Role::Council, &common.passphrase()?)?;
+    let chain = load(&common.client(), &id)?;
+    if chain.manifest()?.officials.council != council.public.signing_key {
+        bail!("key '{}' is not the council of election '{id}'", a.as_);
+    }
+    Ok((id, chain, council.signing()?))
+}
+
+fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
+    let ks = common.keystore()?;
+    let tables = a
+        .tables
+        .iter()
+        .map(|t| {
+            let (j, q) = parse_table(t)?;
+            Ok((public_of(&ks, &j, Role::Juror)?, q))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys = ManifestKeys {
+        council: public_of(&ks, &a.council, Role::Council)?,
+        trustees: a
+            .trustees
+            .iter()
+            .map(|t| Ok((t.clone(), public_of(&ks, t, Role::Trustee)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        validator: public_of(&ks, &a.validator, Role::Validator)?,
+        registrar: public_of(&ks, &a.registrar, Role::Registrar)?,
+        tables,
+    };
+    let contests = match &a.contests {
+        Some(p) => read_json::<Vec<Contest>>(p, "contests")?,
+        None => default_contests(),
+    };
+    let (m, wl) = build_manifest(
+        &a.id,
+        &a.title,
+        &keys,
+        a.threshold,
+        &a.voters,
+        contests,
+        &mut OsRng,
+    )?;
+    write_json(&a.out, &m)?;
+    write_json(&a.whitelist_out, &wl)?;
+    println!(
+        "manifest of '{}' written to {} ({} contests, {} trustees, threshold {}, {} tables, {} whitelisted voters); give the private whitelist {} to the identity validator only",
+        m.election_id,
+        a.out.display(),
+        m.contests.len(),
+        m.trustees.len(),
+        m.threshold,
+        m.tables.len(),
+        m.whitelist.len(),
+        a.whitelist_out.display()
+    );
+    Ok(())
+}
+
+/// Which trustees have posted round 1 (dealing) and round 2 (complaints) of the key ceremony.
+pub fn ceremony_progress(chain: &Chain) -> (Vec<u16>, Vec<u16>) {
+    let mut dealt = Vec::new();
+    let mut complained = Vec::new();
+    for env in &chain.log {
+        if let Envelope::Official(a) = env {
+            if let Ok(body) = a.open() {
+                if let OfficialAction::KeyCeremony(msg) = body.action {
+                    match *msg {
+                        tabella_election::trustee::KeyCeremonyMessage::Dealing(d) => {
+                            dealt.push(d.dealer.get())
+                        }
+                        tabella_election::trustee::KeyCeremonyMessage::Complaints {
+                            complainer,
+                            ..
+                        } => complained.push(complainer.get()),
+                    }
+                }
+            }
+        }
+    }
+    (dealt, complained)
+}
+
+fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
+    let (id, chain, key) = council_step(&a, common)?;
+    let client = common.client();
+    let n = chain.manifest()?.trustees.len();
+    match chain.state.phase() {
+        Some(Phase::Setup) => {
+            submit_action(
+                &client,
+                &chain.state,
+                &id,
+                OfficialAction::StartKeyCeremony,
+                &key,
+            )?;
+            println!(
+                "key ceremony of '{id}' started; next: each of the {n} trustees runs `tabella trustee dkg --election {id} --as NAME` until it reports the ceremony complete, then run `tabella election open --election {id} --as {}` again to open voting",
+                a.as_
+            );
+        }
+        Some(Phase::KeyCeremony) => {
+            let (dealt, complained) = ceremony_progress(&chain);
+            if dealt.len() < n || complained.len() < n {
+                bail!(
+                    "the key ceremony of '{id}' is not finished: {} of {n} trustees posted round 1, {} of {n} round 2; trustees run `tabella trustee dkg --election {id} --as NAME`",
+                    dealt.len(),
+                    complained.len()
+                );
+            }
+            submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
+            println!("voting is open for '{id}'");
+        }
+        _ => {
+            // Let the node say why (wrong phase).
+            submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
+        }
+    }
+    Ok(())
+}
+
+fn status(chain: &Chain) -> anyhow::Result<()> {
+    let m = chain.manifest()?;
+    let c = chain.state.counts();
+    println!("election '{}': {}", m.election_id, m.title);
+    println!("  phase: {}", chain.phase());
+    println!(
+        "  trustees: {} (threshold {}), tables: {}, whitelisted remote voters: {}",
+        m.trustees.len(),
+        m.threshold,
+        m.tables.len(),
+        m.whitelist.len()
+    );
+    println!("  envelopes accepted: {}", chain.log.len());
+    println!("  counts: {}", serde_json::to_string(&c)?);
+    if chain.state.phase() == Some(Phase::KeyCeremony) {
+        let (d, k) = ceremony_progress(chain);
+        println!(
+            "  key ceremony: {} of {} trustees posted round 1, {} round 2",
+            d.len(),
+            m.trustees.len(),
+            k.len()
+        );
+    }
+    if matches!(chain.state.phase(), Some(Phase::Closed)) {
+        println!(
+            "  decryptions: {} of {} needed",
+            chain.state.decryptions().count(),
+            m.threshold
+        );
+    }
+    Ok(())
+}
+
+fn print_results(chain: &Chain) -> anyhow::Result<()> {
+    let m = chain.manifest()?;
+    let r = chain.state.results().ok_or_else(|| {
+        anyhow!(
+            "no results yet for '{}' (phase {}); the council publishes them with `tabella election publish` after the trustees decrypt",
+            m.election_id,
+            chain.phase()
+        )
+    })?;
+    crate::election_cmd::print_results(m, r);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::keys::new_key;
+
+    fn pubkey(role: Role) -> OfficialPublic {
+        new_key(role, 2048).unwrap().0
+    }
+
+    #[test]
+    fn manifest_from_keys_validates_and_commits_identities() {
+        let keys = ManifestKeys {
+            council: pubkey(Role::Council),
+            trustees: (0..3)
+                .map(|i| (format!("t{i}"), pubkey(Role::Trustee)))
+                .collect(),
+            validator: pubkey(Role::Validator),
+            registrar: pubkey(Role::Registrar),
+            tables: vec![(pubkey(Role::Juror), 5)],
+        };
+        let voters = vec!["alice".to_string(), "bob".to_string()];
+        let (m, wl) =
+            build_manifest("e1", "T", &keys, 2, &voters, default_contests(), &mut OsRng).unwrap();
+        assert_eq!(m.trustees.len(), 3);
+        assert_eq!(m.tables[0].quota, 5);
+        let c = wl.commitment_of("alice").unwrap().unwrap();
+        assert!(m.whitelist.contains(&c));
+        assert!(wl.commitment_of("carol").unwrap().is_none());
+        // No identity in clear in the manifest.
+        assert!(!serde_json::to_string(&m).unwrap().contains("alice"));
+        // Bad threshold, duplicate voter.
+        assert!(
+            build_manifest("e1", "T", &keys, 4, &voters, default_contests(), &mut OsRng).is_err()
+        );
+        let dup = vec!["a".to_string(), "a".to_string()];
+        assert!(build_manifest("e1", "T", &keys, 2, &dup, default_contests(), &mut OsRng).is_err());
+    }
+
+    #[test]
+    fn table_argument() {
+        assert_eq!(parse_table("j1=40").unwrap(), ("j1".into(), 40));
+        assert!(parse_table("j1").is_err());
+        assert!(parse_table("j1=x").is_err());
+    }
+}

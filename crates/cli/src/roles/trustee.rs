@@ -1,0 +1,418 @@
+//! A trustee's commands: `tabella trustee dkg` (one call per key-ceremony round) and
+//! `tabella trustee decrypt`.
+//!
+//! The ceremony's round state: after dealing, `dkg::Round2` holds nothing but the trustee's
+//! long-term key and the public parameters (the polynomial is not needed again — complaints are
+//! settled from the public record), and `Round3` adds only this trustee's shares, which it
+//! decrypts again from the dealings on the chain. So each call rebuilds the state from the
+//! long-term secret (sealed in the keystore) and the chain; the one lasting secret the ceremony
+//! produces, the key share, is sealed in the keystore (`NAME_ELECTION.share`).
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use tabella_crypto::dkg::{Complaint, Dealing, KeyShare, Round1, Round3, TrusteeIndex};
+use tabella_crypto::elgamal::PublicKey;
+use tabella_crypto::group::SecretScalar;
+use tabella_crypto::threshold::TallyDecryptionShare;
+use tabella_election::action::{Envelope, OfficialAction};
+use tabella_election::manifest::Manifest;
+use tabella_election::state::{dkg_params, Phase};
+use tabella_election::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{election_id, load, point_hex, submit_action, Chain, Common, Official, Role};
+use crate::keystore::{Keystore, Passphrase};
+
+/// `tabella trustee`.
+#[derive(Args, Debug)]
+pub struct TrusteeArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: TrusteeCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum TrusteeCmd {
+    /// Post whatever key-ceremony message is due (run again after the other trustees).
+    Dkg {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// This trustee's key.
+        #[arg(long = "as")]
+        as_: String,
+    },
+    /// Post this trustee's partial decryption of the closed election's tallies.
+    Decrypt {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// This trustee's key.
+        #[arg(long = "as")]
+        as_: String,
+    },
+}
+
+/// Public part of a sealed key share.
+#[derive(Debug, Serialize, Deserialize)]
+struct SharePublic {
+    election_id: String,
+    trustee: u16,
+    verification_share: String,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct ShareSecret {
+    share: String,
+}
+
+/// What the trustee must do next in the key ceremony, from the chain alone.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CeremonyStep {
+    /// Post the dealing (round 1).
+    Deal,
+    /// Wait for the other dealings (have, of).
+    WaitDealings(usize, usize),
+    /// Post complaints (round 2).
+    Complain,
+    /// Wait for the other trustees' complaints (have, of).
+    WaitComplaints(usize, usize),
+    /// Compute and seal the key share.
+    Finish,
+}
+
+/// The ceremony's public messages on the chain.
+pub struct CeremonyLog {
+    /// Dealings in chain order.
+    pub dealings: Vec<Dealing>,
+    /// Trustees who posted round 2.
+    pub complained: Vec<TrusteeIndex>,
+    /// Every complaint.
+    pub complaints: Vec<Complaint>,
+}
+
+/// Collects the key-ceremony messages of a log.
+pub fn ceremony_log(log: &[Envelope]) -> CeremonyLog {
+    let mut out = CeremonyLog {
+        dealings: Vec::new(),
+        complained: Vec::new(),
+        complaints: Vec::new(),
+    };
+    for env in log {
+        let Envelope::Official(a) = env else { continue };
+        let Ok(body) = a.open() else { continue };
+        if let OfficialAction::KeyCeremony(msg) = body.action {
+            match *msg {
+                KeyCeremonyMessage::Dealing(d) => out.dealings.push(*d),
+                KeyCeremonyMessage::Complaints {
+                    complainer,
+                    complaints,
+                } => {
+                    out.complained.push(complainer);
+                    out.complaints.extend(complaints);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The next step of trustee `me` among `n`.
+pub fn next_step(log: &CeremonyLog, me: TrusteeIndex, n: usize) -> CeremonyStep {
+    if !log.dealings.iter().any(|d| d.dealer == me) {
+        CeremonyStep::Deal
+    } else if log.dealings.len() < n {
+        CeremonyStep::WaitDealings(log.dealings.len(), n)
+    } else if !log.complained.contains(&me) {
+        CeremonyStep::Complain
+    } else if log.complained.len() < n {
+        CeremonyStep::WaitComplaints(log.complained.len(), n)
+    } else {
+        CeremonyStep::Finish
+    }
+}
+
+fn my_index(m: &Manifest, me: &Official) -> anyhow::Result<TrusteeIndex> {
+    let pos = m
+        .trustees
+        .iter()
+        .position(|t| t.signing_key == me.public.signing_key)
+        .ok_or_else(|| {
+            anyhow!(
+                "key '{}' is not a trustee of election '{}'",
+                me.name,
+                m.election_id
+            )
+        })?;
+    Ok(TrusteeIndex::new(pos as u16 + 1)?)
+}
+
+fn round1(m: &Manifest, me: &Official, index: TrusteeIndex) -> anyhow::Result<Round1> {
+    let hex_secret = me
+        .secret
+        .dkg
+        .as_deref()
+        .ok_or_else(|| anyhow!("key '{}' has no key-ceremony secret", me.name))?;
+    let mut bytes =
+        hex::decode(hex_secret).map_err(|_| anyhow!("key '{}' is corrupted", me.name))?;
+    let secret = SecretScalar::from_bytes(&bytes)?;
+    bytes.zeroize();
+    let publics: Vec<PublicKey> = m.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
+    Ok(Round1::new(dkg_params(m)?, index, secret, publics)?)
+}
+
+/// Round 3 state rebuilt from the long-term secret and the dealings on the chain.
+fn round3(
+    m: &Manifest,
+    me: &Official,
+    index: TrusteeIndex,
+    log: &CeremonyLog,
+) -> anyhow::Result<(Round3, Vec<Complaint>)> {
+    // Dealing again only rebuilds `Round2` (the long-term key and parameters); the fresh dealing
+    // is dropped, never posted.
+    let (r2, _) = round1(m, me, index)?.deal(&mut OsRng);
+    Ok(r2.receive(&log.dealings, &mut OsRng)?)
+}
+
+fn share_name(trustee: &str, election: &str) -> String {
+    format!("{trustee}_{election}")
+}
+
+fn seal_share(
+    ks: &Keystore,
+    pass: &Passphrase,
+    name: &str,
+    election: &str,
+    share: &KeyShare,
+) -> anyhow::Result<()> {
+    ks.put(
+        &share_name(name, election),
+        "share",
+        &SharePublic {
+            election_id: election.to_string(),
+            trustee: share.index().get(),
+            verification_share: point_hex(&share.verification_share()),
+        },
+        &ShareSecret {
+            share: hex::encode(share.secret().to_bytes()),
+        },
+        pass,
+        true,
+    )
+}
+
+/// Runs `tabella trustee`.
+pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
+    let common = &a.common;
+    let ks = common.keystore()?;
+    let pass = common.passphrase()?;
+    let client = common.client();
+    match a.cmd {
+        TrusteeCmd::Dkg { election, as_ } => {
+            let id = election_id(&election)?;
+            let me = Official::open(&ks, &as_, Role::Trustee, &pass)?;
+            let chain = load(&client, &id)?;
+            let m = chain.manifest()?.clone();
+            let index = my_index(&m, &me)?;
+            match chain.state.phase() {
+                Some(Phase::KeyCeremony) => {}
+                Some(Phase::Setup) => bail!(
+                    "the key ceremony of '{id}' has not started; the council starts it with `tabella election open --election {id} --as COUNCIL`"
+                ),
+                _ => {
+                    if ks.exists(&share_name(&as_, &election), "share") {
+                        println!("the key ceremony of '{id}' is over (phase {}); your key share is in the keystore", chain.phase());
+                        return Ok(());
+                    }
+                    // The council opened before this trustee sealed its share: finish now.
+                    finish(&ks, &pass, &m, &me, index, &chain, &as_)?;
+                    return Ok(());
+                }
+            }
+            let log = ceremony_log(&chain.log);
+            let n = m.trustees.len();
+            let key = me.signing()?;
+            match next_step(&log, index, n) {
+                CeremonyStep::Deal => {
+                    let (_, dealing) = round1(&m, &me, index)?.deal(&mut OsRng);
+                    submit_action(
+                        &client,
+                        &chain.state,
+                        &id,
+                        OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Dealing(
+                            Box::new(dealing),
+                        ))),
+                        &key,
+                    )?;
+                    println!(
+                        "round 1 posted ({index} dealt, {} of {n} dealings on the chain); run `tabella trustee dkg` again once all trustees have posted round 1",
+                        log.dealings.len() + 1
+                    );
+                }
+                CeremonyStep::WaitDealings(have, of) => println!(
+                    "waiting for the other trustees: {have} of {of} have posted round 1; run again later"
+                ),
+                CeremonyStep::Complain => {
+                    let (_, complaints) = round3(&m, &me, index, &log)?;
+                    let k = complaints.len();
+                    submit_action(
+                        &client,
+                        &chain.state,
+                        &id,
+                        OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Complaints {
+                            complainer: index,
+                            complaints,
+                        })),
+                        &key,
+                    )?;
+                    println!(
+                        "round 2 posted ({k} complaints); run `tabella trustee dkg` again once all trustees have posted round 2"
+                    );
+                }
+                CeremonyStep::WaitComplaints(have, of) => println!(
+                    "waiting for the other trustees: {have} of {of} have posted round 2; run again later"
+                ),
+                CeremonyStep::Finish => {
+                    finish(&ks, &pass, &m, &me, index, &chain, &as_)?;
+                }
+            }
+            Ok(())
+        }
+        TrusteeCmd::Decrypt { election, as_ } => {
+            let id = election_id(&election)?;
+            let me = Official::open(&ks, &as_, Role::Trustee, &pass)?;
+            let chain = load(&client, &id)?;
+            let m = chain.manifest()?.clone();
+            let index = my_index(&m, &me)?;
+            if chain.state.phase() != Some(Phase::Closed) {
+                bail!(
+                    "cannot decrypt '{id}' now: the phase is {}, decryption happens after the council runs `tabella election close`",
+                    chain.phase()
+                );
+            }
+            if chain
+                .state
+                .decryptions()
+                .any(|d| matches!(d, DecryptionMessage::Elgamal(s) if s.trustee == index))
+            {
+                println!("{index} has already posted its decryption of '{id}'");
+                return Ok(());
+            }
+            let share = load_share(&ks, &pass, &m, &me, index, &chain, &as_)?;
+            let tallies = chain
+                .state
+                .tallies()
+                .ok_or_else(|| anyhow!("election '{id}' has no tallies"))?;
+            let msg = TallyDecryptionShare::create(
+                &share,
+                &tallies.flat(),
+                &decryption_context(&id),
+                &mut OsRng,
+            );
+            submit_action(
+                &client,
+                &chain.state,
+                &id,
+                OfficialAction::Decrypt(DecryptionMessage::Elgamal(msg)),
+                &me.signing()?,
+            )?;
+            let done = chain.state.decryptions().count() + 1;
+            println!(
+                "decryption by {index} posted ({done} of the {} needed)",
+                m.threshold
+            );
+            Ok(())
+        }
+    }
+}
+
+fn finish(
+    ks: &Keystore,
+    pass: &Passphrase,
+    m: &Manifest,
+    me: &Official,
+    index: TrusteeIndex,
+    chain: &Chain,
+    name: &str,
+) -> anyhow::Result<KeyShare> {
+    let log = ceremony_log(&chain.log);
+    let (r3, _) = round3(m, me, index, &log)?;
+    let (share, outcome) = r3.resolve(&log.complaints)?;
+    seal_share(ks, pass, name, m.election_id.as_str(), &share)?;
+    println!(
+        "key ceremony complete for {index}: key share sealed in {}; joint key {}; the council can open voting with `tabella election open`",
+        ks.dir().display(),
+        point_hex(&outcome.joint_key.public_key.0)
+    );
+    Ok(share)
+}
+
+fn load_share(
+    ks: &Keystore,
+    pass: &Passphrase,
+    m: &Manifest,
+    me: &Official,
+    index: TrusteeIndex,
+    chain: &Chain,
+    name: &str,
+) -> anyhow::Result<KeyShare> {
+    let entry = share_name(name, m.election_id.as_str());
+    if ks.exists(&entry, "share") {
+        let s: ShareSecret = ks.secret(&entry, "share", pass)?;
+        let mut b =
+            hex::decode(&s.share).map_err(|_| anyhow!("key share '{entry}' is corrupted"))?;
+        let secret = SecretScalar::from_bytes(&b)?;
+        b.zeroize();
+        return Ok(KeyShare::from_parts(index, secret));
+    }
+    finish(ks, pass, m, me, index, chain, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceremony_steps_follow_the_chain() {
+        let me = TrusteeIndex::new(2).unwrap();
+        let empty = CeremonyLog {
+            dealings: vec![],
+            complained: vec![],
+            complaints: vec![],
+        };
+        assert_eq!(next_step(&empty, me, 3), CeremonyStep::Deal);
+        let mut log = empty;
+        log.complained = vec![TrusteeIndex::new(1).unwrap()];
+        // Dealings are real values; build them with the crypto crate through a tiny ceremony.
+        let params = tabella_crypto::dkg::DkgParams::new(3, 2, b"t").unwrap();
+        let secrets: Vec<SecretScalar> = (0..3).map(|_| SecretScalar::random(&mut OsRng)).collect();
+        let publics: Vec<PublicKey> = secrets
+            .iter()
+            .map(|s| PublicKey(s.expose() * tabella_crypto::group::G))
+            .collect();
+        let dealing = |i: u16| {
+            Round1::new(
+                params.clone(),
+                TrusteeIndex::new(i).unwrap(),
+                secrets[usize::from(i) - 1].clone(),
+                publics.clone(),
+            )
+            .unwrap()
+            .deal(&mut OsRng)
+            .1
+        };
+        log.dealings.push(dealing(1));
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::Deal);
+        log.dealings.push(dealing(2));
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitDealings(2, 3));
+        log.dealings.push(dealing(3));
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::Complain);
+        log.complained.push(me);
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitComplaints(2, 3));
+        log.complained.push(TrusteeIndex::new(3).unwrap());
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::Finish);
+    }
+}

@@ -1,0 +1,776 @@
+//! Registration and voting: `tabella validator issue`, `tabella registrar enable`,
+//! `tabella table authorize` and `tabella voter register|vote|receipt`.
+//!
+//! Remote registration keeps the identity and the voting key unlinkable (seed 000 §4.2.2): the
+//! voter's wallet blinds a random token (`voter register`, step 1, writes `request.json`); the
+//! identity validator checks the identity against its private whitelist, blind-signs the request
+//! and posts `ValidateVoter` (`validator issue`, writes `response.json`); the wallet unblinds the
+//! signature and writes an anonymous note with the token and a fresh stealth meta-address
+//! (`voter register --response`, writes `note.json`); the registrar, who never sees the identity,
+//! checks the token and enables a stealth key for the note (`registrar enable`). The wallet finds
+//! its key on the chain by scanning and signs its ballots with it (`voter vote`).
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use tabella_crypto::blind::{self, BlindSignature, BlindedRequest, BlindingState};
+use tabella_crypto::disjunctive::PrecomputedKey;
+use tabella_crypto::group::{SecretScalar, G};
+use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, StealthSecret};
+use tabella_election::action::{Envelope, OfficialAction, RegistrationToken};
+use tabella_election::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
+use tabella_election::ids::{Digest32, ElectionId, TableIndex};
+use tabella_election::manifest::{Contest, ContestKind};
+use tabella_election::record::{check_receipt, ReceiptStatus, Record};
+use tabella_election::state::Phase;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::council::Whitelist;
+use super::{
+    election_id, load, read_json, submit, submit_action, write_json, Common, Official, Role,
+};
+
+/// `tabella validator`.
+#[derive(Args, Debug)]
+pub struct ValidatorArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: ValidatorCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum ValidatorCmd {
+    /// Check a voter's identity against the whitelist, blind-sign their request, post ValidateVoter.
+    Issue {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The identity validator's key.
+        #[arg(long = "as")]
+        as_: String,
+        /// The private whitelist from `tabella election manifest`.
+        #[arg(long, default_value = "whitelist.json")]
+        whitelist: PathBuf,
+        /// The identity checked (e.g. from the voter's ID card).
+        #[arg(long)]
+        identity: String,
+        /// The voter's blinded request (`voter register` step 1).
+        #[arg(long)]
+        request: PathBuf,
+        /// Where to write the blind signature for the voter.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `tabella registrar`.
+#[derive(Args, Debug)]
+pub struct RegistrarArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: RegistrarCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum RegistrarCmd {
+    /// Enable a stealth voter key for an anonymous note (token checked, then spent).
+    Enable {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The registrar's key.
+        #[arg(long = "as")]
+        as_: String,
+        /// The voter's note (`voter register --response`).
+        #[arg(long)]
+        note: PathBuf,
+    },
+}
+
+/// `tabella table`.
+#[derive(Args, Debug)]
+pub struct TableArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: TableCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum TableCmd {
+    /// Authorize one in-person voter at a table; writes the booth file the voter's booth uses.
+    Authorize {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The juror's key.
+        #[arg(long = "as")]
+        as_: String,
+        /// The table number (from 1, as in the manifest).
+        #[arg(long)]
+        table: u16,
+        /// Where to write the booth file (holds the booth's one-time signing key; 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `tabella voter`.
+#[derive(Args, Debug)]
+pub struct VoterArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    cmd: VoterCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum VoterCmd {
+    /// Register: without --response, write a blinded request for the identity validator; with
+    /// --response, finish: unblind and write the anonymous note for the registrar.
+    Register {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The wallet (a keystore entry holding this voter's secrets).
+        #[arg(long)]
+        wallet: String,
+        /// Step 1: your identity, written in the request for the validator to check.
+        #[arg(long)]
+        identity: Option<String>,
+        /// Step 2: the validator's response file.
+        #[arg(long)]
+        response: Option<PathBuf>,
+        /// Output: the request (step 1, default request.json) or the note (step 2, default note.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Cast (or re-cast) a ballot; prints the receipt.
+    Vote {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// Remote voter: the wallet.
+        #[arg(long, conflicts_with = "booth", required_unless_present = "booth")]
+        wallet: Option<String>,
+        /// In-person voter: the booth file from `tabella table authorize`.
+        #[arg(long)]
+        booth: Option<PathBuf>,
+        /// CONTEST=OPTION[,OPTION...]: contest number (from 1) or title; candidates by name or
+        /// number (from 1), in order of preference for ranked contests; `blank` for a blank vote.
+        #[arg(long = "choice", required = true)]
+        choices: Vec<String>,
+    },
+    /// Check a receipt: is the ballot on the chain, and does it count?
+    Receipt {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The receipt (64 hex digits).
+        #[arg(long)]
+        receipt: String,
+    },
+}
+
+/// A voter's blinded registration request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RequestFile {
+    /// The election.
+    pub election_id: ElectionId,
+    /// The identity the voter claims (the validator checks it independently).
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// The blinded token.
+    pub request: BlindedRequest,
+}
+
+/// The validator's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResponseFile {
+    /// The election.
+    pub election_id: ElectionId,
+    /// The blind signature.
+    pub signature: BlindSignature,
+}
+
+/// The anonymous note for the registrar: no identity, only the token and a meta-address.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NoteFile {
+    /// The election.
+    pub election_id: ElectionId,
+    /// The unblinded token.
+    pub token: RegistrationToken,
+    /// The voter's stealth meta-address.
+    pub meta: MetaAddress,
+}
+
+/// An in-person voter's booth file.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct BoothFile {
+    /// The election.
+    pub election_id: String,
+    /// Table number (from 1).
+    pub table: u16,
+    /// The authorization id (hex).
+    pub authorization: String,
+    /// The booth's one-time signing key (hex).
+    pub booth_secret: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WalletPublic {
+    election_id: String,
+    stage: String,
+    #[serde(default)]
+    meta: Option<MetaAddress>,
+    #[serde(default)]
+    receipts: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct WalletSecret {
+    message: String,
+    blinding: String,
+    #[serde(default)]
+    scan: Option<String>,
+    #[serde(default)]
+    spend: Option<String>,
+}
+
+fn scalar(hexs: &str, what: &str) -> anyhow::Result<SecretScalar> {
+    let mut b = hex::decode(hexs).map_err(|_| anyhow!("{what} is corrupted"))?;
+    let s = SecretScalar::from_bytes(&b).map_err(|_| anyhow!("{what} is corrupted"));
+    b.zeroize();
+    s
+}
+
+/// Runs `tabella validator`.
+pub fn validator(a: ValidatorArgs) -> anyhow::Result<()> {
+    let ValidatorCmd::Issue {
+        election,
+        as_,
+        whitelist,
+        identity,
+        request,
+        out,
+    } = a.cmd;
+    let common = &a.common;
+    let id = election_id(&election)?;
+    let ks = common.keystore()?;
+    let me = Official::open(&ks, &as_, Role::Validator, &common.passphrase()?)?;
+    let req: RequestFile = read_json(&request, "registration request")?;
+    if req.election_id != id {
+        bail!(
+            "{} is a request for election '{}', not '{id}'",
+            request.display(),
+            req.election_id
+        );
+    }
+    if let Some(claimed) = &req.identity {
+        if claimed != &identity {
+            bail!("the request names {claimed:?} but --identity is {identity:?}; check the voter's identity");
+        }
+    }
+    let wl: Whitelist = read_json(&whitelist, "whitelist")?;
+    if wl.election_id != id {
+        bail!(
+            "{} is the whitelist of election '{}', not '{id}'",
+            whitelist.display(),
+            wl.election_id
+        );
+    }
+    let commitment = wl.commitment_of(&identity)?.ok_or_else(|| {
+        anyhow!("{identity:?} is not on the whitelist of '{id}'; this voter is not eligible to vote remotely")
+    })?;
+    let client = common.client();
+    let chain = load(&client, &id)?;
+    let m = chain.manifest()?;
+    if m.officials.identity_validator != me.public.signing_key {
+        bail!("key '{as_}' is not the identity validator of election '{id}'");
+    }
+    let der = me
+        .secret
+        .token_pkcs8
+        .as_deref()
+        .ok_or_else(|| anyhow!("key '{as_}' has no token key"))?;
+    let der = Zeroizing::new(hex::decode(der).map_err(|_| anyhow!("key '{as_}' is corrupted"))?);
+    let sk = blind::IssuerSecretKey::from_pkcs8_der(&der)?;
+    // Post ValidateVoter first: if the voter was already validated the node refuses and no second
+    // signature is handed out.
+    submit_action(
+        &client,
+        &chain.state,
+        &id,
+        OfficialAction::ValidateVoter { commitment },
+        &me.signing()?,
+    )?;
+    let signature = blind::sign_blinded(&sk, &req.request, &mut OsRng)
+        .map_err(|e| anyhow!("{}: cannot sign this request: {e}", request.display()))?;
+    write_json(
+        &out,
+        &ResponseFile {
+            election_id: id.clone(),
+            signature,
+        },
+    )?;
+    println!(
+        "{identity} validated for '{id}'; blind signature written to {} (give it to the voter)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Runs `tabella registrar`.
+pub fn registrar(a: RegistrarArgs) -> anyhow::Result<()> {
+    let RegistrarCmd::Enable {
+        election,
+        as_,
+        note,
+    } = a.cmd;
+    let common = &a.common;
+    let id = election_id(&election)?;
+    let ks = common.keystore()?;
+    let me = Official::open(&ks, &as_, Role::Registrar, &common.passphrase()?)?;
+    let n: NoteFile = read_json(&note, "registration note")?;
+    if n.election_id != id {
+        bail!(
+            "{} is a note for election '{}', not '{id}'",
+            note.display(),
+            n.election_id
+        );
+    }
+    let client = common.client();
+    let chain = load(&client, &id)?;
+    let m = chain.manifest()?;
+    if m.officials.registrar != me.public.signing_key {
+        bail!("key '{as_}' is not the registrar of election '{id}'");
+    }
+    blind::verify(&m.officials.token_key, &n.token.message, &n.token.signature).map_err(|_| {
+        anyhow!(
+            "the token in {} is not signed by this election's identity validator; the voter must register again",
+            note.display()
+        )
+    })?;
+    let key = n.meta.derive_stealth_key(&mut OsRng);
+    submit_action(
+        &client,
+        &chain.state,
+        &id,
+        OfficialAction::EnableVoterKey {
+            token: n.token.clone(),
+            key,
+        },
+        &me.signing()?,
+    )?;
+    println!("voter key enabled for '{id}' (the voter's wallet finds it on the chain)");
+    Ok(())
+}
+
+/// Runs `tabella table`.
+pub fn table(a: TableArgs) -> anyhow::Result<()> {
+    let TableCmd::Authorize {
+        election,
+        as_,
+        table,
+        out,
+    } = a.cmd;
+    let common = &a.common;
+    let id = election_id(&election)?;
+    let ks = common.keystore()?;
+    let me = Official::open(&ks, &as_, Role::Juror, &common.passphrase()?)?;
+    let client = common.client();
+    let chain = load(&client, &id)?;
+    let m = chain.manifest()?;
+    let t = m
+        .tables
+        .get(usize::from(table).wrapping_sub(1))
+        .ok_or_else(|| {
+            anyhow!(
+                "election '{id}' has no table {table} (it has {})",
+                m.tables.len()
+            )
+        })?;
+    if !t.jurors.contains(&me.public.signing_key) {
+        bail!("key '{as_}' is not a juror of table {table} of '{id}'");
+    }
+    let booth = SecretScalar::random(&mut OsRng);
+    let mut a_bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut a_bytes);
+    let authorization = Digest32(a_bytes);
+    submit_action(
+        &client,
+        &chain.state,
+        &id,
+        OfficialAction::AuthorizeInPerson {
+            table: TableIndex(table - 1),
+            authorization,
+            booth_key: booth.expose() * G,
+        },
+        &me.signing()?,
+    )?;
+    write_json(
+        &out,
+        &BoothFile {
+            election_id: id.to_string(),
+            table,
+            authorization: authorization.to_hex(),
+            booth_secret: hex::encode(booth.to_bytes()),
+        },
+    )?;
+    println!(
+        "in-person voter authorized at table {table} of '{id}'; booth file {} (single use)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Runs `tabella voter`.
+pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
+    let common = &a.common;
+    match a.cmd {
+        VoterCmd::Register {
+            election,
+            wallet,
+            identity,
+            response,
+            out,
+        } => {
+            let id = election_id(&election)?;
+            let ks = common.keystore()?;
+            let pass = common.passphrase()?;
+            let client = common.client();
+            let chain = load(&client, &id)?;
+            let m = chain.manifest()?;
+            match response {
+                None => {
+                    if ks.exists(&wallet, "wallet") {
+                        bail!(
+                            "wallet '{wallet}' already exists in {}; finish with `tabella voter register --election {id} --wallet {wallet} --response FILE` or use another wallet name",
+                            ks.dir().display()
+                        );
+                    }
+                    let mut message = vec![0u8; 32];
+                    OsRng.fill_bytes(&mut message);
+                    let (request, state) =
+                        blind::blind(&m.officials.token_key, &message, &mut OsRng)?;
+                    ks.put(
+                        &wallet,
+                        "wallet",
+                        &WalletPublic {
+                            election_id: id.to_string(),
+                            stage: "requested".into(),
+                            meta: None,
+                            receipts: vec![],
+                        },
+                        &WalletSecret {
+                            message: hex::encode(&message),
+                            blinding: hex::encode(state.to_bytes().as_slice()),
+                            scan: None,
+                            spend: None,
+                        },
+                        &pass,
+                        false,
+                    )?;
+                    message.zeroize();
+                    let out = out.unwrap_or_else(|| PathBuf::from("request.json"));
+                    write_json(
+                        &out,
+                        &RequestFile {
+                            election_id: id.clone(),
+                            identity,
+                            request,
+                        },
+                    )?;
+                    println!(
+                        "blinded request written to {}; take it to the identity validator, then run `tabella voter register --election {id} --wallet {wallet} --response RESPONSE`",
+                        out.display()
+                    );
+                }
+                Some(resp_path) => {
+                    let public: WalletPublic = ks.public(&wallet, "wallet")?;
+                    if public.election_id != id.as_str() {
+                        bail!(
+                            "wallet '{wallet}' belongs to election '{}'",
+                            public.election_id
+                        );
+                    }
+                    let secret: WalletSecret = ks.secret(&wallet, "wallet", &pass)?;
+                    let resp: ResponseFile = read_json(&resp_path, "validator response")?;
+                    if resp.election_id != id {
+                        bail!(
+                            "{} is a response for election '{}'",
+                            resp_path.display(),
+                            resp.election_id
+                        );
+                    }
+                    let message = Zeroizing::new(
+                        hex::decode(&secret.message)
+                            .map_err(|_| anyhow!("wallet '{wallet}' is corrupted"))?,
+                    );
+                    let blinding = Zeroizing::new(
+                        hex::decode(&secret.blinding)
+                            .map_err(|_| anyhow!("wallet '{wallet}' is corrupted"))?,
+                    );
+                    let state = BlindingState::from_bytes(&blinding)?;
+                    let signature = blind::finalize(&m.officials.token_key, &state, &resp.signature, &message)
+                        .map_err(|_| anyhow!("{} does not answer this wallet's request (or the validator's signature is invalid); ask the validator again", resp_path.display()))?;
+                    let (meta, scan, spend) = stealth::generate_meta_address(&mut OsRng);
+                    let token = RegistrationToken {
+                        message: message.to_vec(),
+                        signature,
+                    };
+                    ks.put(
+                        &wallet,
+                        "wallet",
+                        &WalletPublic {
+                            election_id: id.to_string(),
+                            stage: "registered".into(),
+                            meta: Some(meta),
+                            receipts: public.receipts,
+                        },
+                        &WalletSecret {
+                            message: secret.message.clone(),
+                            blinding: secret.blinding.clone(),
+                            scan: Some(hex::encode(scan.secret().to_bytes())),
+                            spend: Some(hex::encode(spend.secret().to_bytes())),
+                        },
+                        &pass,
+                        true,
+                    )?;
+                    let out = out.unwrap_or_else(|| PathBuf::from("note.json"));
+                    write_json(
+                        &out,
+                        &NoteFile {
+                            election_id: id.clone(),
+                            token,
+                            meta,
+                        },
+                    )?;
+                    println!(
+                        "anonymous note written to {} (no identity in it); hand it to the registrar, then vote with `tabella voter vote --election {id} --wallet {wallet} --choice ...`",
+                        out.display()
+                    );
+                }
+            }
+            Ok(())
+        }
+        VoterCmd::Vote {
+            election,
+            wallet,
+            booth,
+            choices,
+        } => {
+            let id = election_id(&election)?;
+            let client = common.client();
+            let chain = load(&client, &id)?;
+            let m = chain.manifest()?;
+            if chain.state.phase() != Some(Phase::Open) {
+                bail!(
+                    "voting is not open for '{id}' (phase {}); wait for the council to open it",
+                    chain.phase()
+                );
+            }
+            let parsed = parse_choices(&m.contests, &choices)?;
+            let (credential, signer, wallet_name) = match (wallet, booth) {
+                (Some(w), _) => {
+                    let ks = common.keystore()?;
+                    let pass = common.passphrase()?;
+                    let public: WalletPublic = ks.public(&w, "wallet")?;
+                    if public.election_id != id.as_str() {
+                        bail!("wallet '{w}' belongs to election '{}'", public.election_id);
+                    }
+                    let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
+                    let (Some(scan), Some(spend)) = (&secret.scan, &secret.spend) else {
+                        bail!("wallet '{w}' is not registered yet; finish with `tabella voter register --wallet {w} --response FILE`");
+                    };
+                    let scan = ScanSecret::from_secret(scalar(scan, "the wallet")?);
+                    let spend = SpendSecret::from_secret(scalar(spend, "the wallet")?);
+                    let keys: Vec<_> = chain.state.enabled_keys().copied().collect();
+                    let mine = scan.scan(&spend.public(), &keys);
+                    let key = mine.first().and_then(|i| keys.get(*i)).ok_or_else(|| {
+                        anyhow!("no voter key of wallet '{w}' is enabled on the chain yet; the registrar enables it from your note with `tabella registrar enable`")
+                    })?;
+                    let s = StealthSecret::derive(&scan, &spend, key)?;
+                    (
+                        Credential::Stealth { key: key.p },
+                        s.secret().clone(),
+                        Some((w, ks, pass)),
+                    )
+                }
+                (None, Some(b)) => {
+                    let f: BoothFile = read_json(&b, "booth")?;
+                    if f.election_id != id.as_str() {
+                        bail!(
+                            "{} is a booth file for election '{}'",
+                            b.display(),
+                            f.election_id
+                        );
+                    }
+                    let authorization = Digest32::from_hex(&f.authorization)
+                        .map_err(|_| anyhow!("{} is malformed", b.display()))?;
+                    (
+                        Credential::Table {
+                            table: TableIndex(f.table.wrapping_sub(1)),
+                            authorization,
+                        },
+                        scalar(&f.booth_secret, "the booth file")?,
+                        None,
+                    )
+                }
+                (None, None) => bail!("pass --wallet NAME (remote) or --booth FILE (in person)"),
+            };
+            let pk = match chain.state.election_key() {
+                Some(ElectionKey::Elgamal(pk)) => *pk,
+                _ => bail!("election '{id}' has no ElGamal election key"),
+            };
+            let pre = PrecomputedKey::new(pk);
+            let b = ballot::cast(
+                m,
+                BallotKey::Elgamal(&pre),
+                credential,
+                &parsed,
+                &signer,
+                &mut OsRng,
+            )
+            .map_err(|e| anyhow!("cannot cast this ballot: {e}"))?;
+            let receipt = submit(&client, Envelope::Ballot(b))?;
+            if let Some((w, ks, pass)) = wallet_name {
+                // Keep the receipt with the wallet (public part; the secrets are rewritten as is).
+                let mut public: WalletPublic = ks.public(&w, "wallet")?;
+                public.receipts.push(receipt.to_hex());
+                let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
+                ks.put(&w, "wallet", &public, &secret, &pass, true)?;
+            }
+            println!("ballot accepted; receipt {receipt}");
+            println!("check it any time with `tabella voter receipt --election {id} --receipt {receipt}`");
+            Ok(())
+        }
+        VoterCmd::Receipt { election, receipt } => {
+            let id = election_id(&election)?;
+            let digest = Digest32::from_hex(receipt.trim()).map_err(|_| {
+                anyhow!("--receipt must be the 64 hex digits printed when you voted")
+            })?;
+            let chain = load(&common.client(), &id)?;
+            let record = Record::from_state(chain.log.clone(), &chain.state)?;
+            match check_receipt(&record, &chain.state, &digest) {
+                ReceiptStatus::Counted => {
+                    println!("receipt {digest}: on the chain and counted");
+                    Ok(())
+                }
+                ReceiptStatus::Replaced => {
+                    println!("receipt {digest}: on the chain, replaced by a later ballot of the same voter (the last one counts)");
+                    Ok(())
+                }
+                ReceiptStatus::Missing => bail!("receipt {digest} is not on the chain of '{id}'"),
+            }
+        }
+    }
+}
+
+/// Parses `CONTEST=OPTION[,OPTION...]` arguments into one choice per contest.
+pub fn parse_choices(contests: &[Contest], args: &[String]) -> anyhow::Result<Vec<Choice>> {
+    let mut out: Vec<Option<Choice>> = vec![None; contests.len()];
+    for a in args {
+        let (c, v) = a
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--choice {a:?}: write CONTEST=OPTION, e.g. --choice 1=Ada"))?;
+        let ci = match c.trim().parse::<usize>() {
+            Ok(i) if i >= 1 && i <= contests.len() => i - 1,
+            Ok(i) => bail!(
+                "--choice {a:?}: there is no contest {i} (contests 1..={})",
+                contests.len()
+            ),
+            Err(_) => contests
+                .iter()
+                .position(|x| x.title.eq_ignore_ascii_case(c.trim()))
+                .ok_or_else(|| anyhow!("--choice {a:?}: no contest titled {c:?}"))?,
+        };
+        let contest = &contests[ci];
+        let picks: Vec<usize> = if v.trim().eq_ignore_ascii_case("blank") || v.trim().is_empty() {
+            Vec::new()
+        } else {
+            v.split(',')
+                .map(|o| {
+                    let o = o.trim();
+                    match o.parse::<usize>() {
+                        Ok(i) if i >= 1 && i <= contest.candidates.len() => Ok(i - 1),
+                        _ => contest
+                            .candidates
+                            .iter()
+                            .position(|x| x.eq_ignore_ascii_case(o))
+                            .ok_or_else(|| {
+                                anyhow!(
+                                    "--choice {a:?}: {o:?} is not a candidate of {:?} ({})",
+                                    contest.title,
+                                    contest.candidates.join(", ")
+                                )
+                            }),
+                    }
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        let choice = match contest.kind {
+            ContestKind::SingleChoice => match picks.as_slice() {
+                [] => Choice::Single(None),
+                [one] => Choice::Single(Some(*one)),
+                _ => bail!("--choice {a:?}: {:?} takes one candidate", contest.title),
+            },
+            ContestKind::Approval { .. } => Choice::Approval(picks),
+            ContestKind::Preferential { .. } => Choice::Ranking(picks),
+        };
+        if out[ci].replace(choice).is_some() {
+            bail!("contest {} ({:?}) is chosen twice", ci + 1, contest.title);
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.ok_or_else(|| {
+                anyhow!(
+                    "no choice for contest {} ({:?}); add --choice {}=OPTION",
+                    i + 1,
+                    contests[i].title,
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tabella_election::simulate::default_contests;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn choices_by_number_and_name() {
+        let c = default_contests();
+        let got = parse_choices(&c, &s(&["1=Grace", "2=1,Turing", "3=Labs,Library,5"])).unwrap();
+        assert_eq!(got[0], Choice::Single(Some(1)));
+        assert_eq!(got[1], Choice::Approval(vec![0, 3]));
+        assert_eq!(got[2], Choice::Ranking(vec![1, 0, 4]));
+        let blank = parse_choices(&c, &s(&["1=blank", "2=Hopper", "3=1,2,3"])).unwrap();
+        assert_eq!(blank[0], Choice::Single(None));
+    }
+
+    #[test]
+    fn choice_mistakes_are_explained() {
+        let c = default_contests();
+        let e = |v: &[&str]| parse_choices(&c, &s(v)).unwrap_err().to_string();
+        assert!(e(&["1=Nobody", "2=1", "3=1,2,3"]).contains("not a candidate"));
+        assert!(e(&["1=Ada", "2=1"]).contains("no choice for contest 3"));
+        assert!(e(&["9=Ada"]).contains("no contest 9"));
+        assert!(e(&["1Ada"]).contains("CONTEST=OPTION"));
+        assert!(e(&["1=Ada,Grace", "2=1", "3=1,2,3"]).contains("takes one candidate"));
+        assert!(e(&["1=Ada", "1=Ada", "2=1", "3=1,2,3"]).contains("chosen twice"));
+    }
+}

@@ -1,0 +1,33 @@
+//! `scripts/quickstart.sh` run verbatim with bash against a dev node: it must end with the
+//! verifier's OK.
+
+mod support;
+
+use std::process::Command;
+
+#[test]
+fn quickstart_script_runs_a_whole_election_and_verifies() {
+    let node = support::start_node();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("bash")
+        .arg(root.join("scripts/quickstart.sh"))
+        .current_dir(&root)
+        .env("TABELLA", support::BIN)
+        .env("TABELLA_NODE", &node.url)
+        .env("TABELLA_KDF_FAST", "1")
+        .env_remove("TABELLA_KEYSTORE")
+        .output()
+        .unwrap();
+    let t = support::text(&out);
+    assert!(out.status.success(), "{t}");
+    let last = t.trim_end().lines().last().unwrap_or_default();
+    assert!(t.contains("VERDICT: OK"), "{t}");
+    assert!(
+        t.trim_end().ends_with("the record verifies") || last.contains("OK"),
+        "{t}"
+    );
+    // Bob voted twice: 5 ballots accepted, 4 counted; his first receipt is replaced.
+    assert!(t.contains("on the chain and counted"), "{t}");
+    assert!(t.contains("Table 1") && t.contains("remote voters"), "{t}");
+    assert!(t.contains("(4 ballots counted)"), "{t}");
+}

@@ -1,0 +1,401 @@
+//! The role commands' user errors through the real binary: each prints one clear line and exits
+//! non-zero, without a panic; and a registration + vote walked through by hand.
+
+mod support;
+
+use support::{fails_with, start_node, tabella, text};
+
+const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
+
+#[test]
+fn keystore_mistakes_without_a_node() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let ok = tabella(
+        p,
+        &[PW],
+        &["keys", "new", "--role", "trustee", "--name", "t1"],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(p.join("tabella-keys/t1.key.sealed").exists());
+    let list = tabella(p, &[], &["keys", "list"]);
+    assert!(text(&list).contains("t1") && text(&list).contains("trustee"));
+
+    // Missing key.
+    let o = tabella(
+        p,
+        &[PW],
+        &["trustee", "dkg", "--election", "e1", "--as", "nobody"],
+    );
+    fails_with(
+        &o,
+        "no key 'nobody' in ./tabella-keys; create it with `tabella keys new",
+    );
+    // Wrong passphrase.
+    let o = tabella(
+        p,
+        &[("TABELLA_PASSPHRASE", "wrong")],
+        &["trustee", "dkg", "--election", "e1", "--as", "t1"],
+    );
+    fails_with(
+        &o,
+        "wrong passphrase for key 't1' in ./tabella-keys (or the file is corrupted)",
+    );
+    // No passphrase at all.
+    let o = tabella(
+        p,
+        &[],
+        &["trustee", "dkg", "--election", "e1", "--as", "t1"],
+    );
+    fails_with(&o, "set TABELLA_PASSPHRASE or pass --passphrase-file");
+    // The key of another role.
+    let o = tabella(
+        p,
+        &[PW],
+        &["election", "close", "--election", "e1", "--as", "t1"],
+    );
+    fails_with(&o, "is a trustee key, not a council key");
+    // Duplicate name.
+    let o = tabella(
+        p,
+        &[PW],
+        &["keys", "new", "--role", "council", "--name", "t1"],
+    );
+    fails_with(&o, "already exists");
+    // Malformed file.
+    std::fs::write(p.join("bad.json"), "{not json").unwrap();
+    let c = tabella(
+        p,
+        &[PW],
+        &["keys", "new", "--role", "council", "--name", "c"],
+    );
+    assert!(c.status.success());
+    let o = tabella(
+        p,
+        &[PW],
+        &["election", "create", "--manifest", "bad.json", "--as", "c"],
+    );
+    fails_with(&o, "bad.json is not a valid manifest file");
+    // Node unreachable.
+    let o = tabella(
+        p,
+        &[],
+        &[
+            "election",
+            "status",
+            "--election",
+            "e1",
+            "--node",
+            "http://127.0.0.1:1",
+        ],
+    );
+    fails_with(&o, "cannot reach the node at http://127.0.0.1:1");
+    // Bad election id.
+    let o = tabella(p, &[], &["election", "status", "--election", "Bad Id"]);
+    fails_with(&o, "--election");
+}
+
+#[test]
+fn node_errors_and_a_voter_registered_by_hand() {
+    let node = start_node();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let env = [PW, ("TABELLA_NODE", node.url.as_str())];
+    let run = |args: &[&str]| {
+        let o = tabella(p, &env, args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    let fail = |args: &[&str], needle: &str| fails_with(&tabella(p, &env, args), needle);
+
+    // Unknown election.
+    fail(
+        &["election", "status", "--election", "nope"],
+        "unknown election 'nope'",
+    );
+
+    for (role, name) in [
+        ("council", "c"),
+        ("trustee", "t1"),
+        ("validator", "v"),
+        ("registrar", "r"),
+        ("juror", "j"),
+    ] {
+        run(&[
+            "keys",
+            "new",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--token-bits",
+            "2048",
+        ]);
+    }
+    run(&[
+        "election",
+        "manifest",
+        "--id",
+        "e1",
+        "--title",
+        "T",
+        "--council",
+        "c",
+        "--trustee",
+        "t1",
+        "--threshold",
+        "1",
+        "--validator",
+        "v",
+        "--registrar",
+        "r",
+        "--table",
+        "j=2",
+        "--voter",
+        "ann@example.org",
+    ]);
+    // The manifest names no identity in clear.
+    let m = std::fs::read_to_string(p.join("manifest.json")).unwrap();
+    assert!(!m.contains("ann@example.org"));
+    run(&[
+        "election",
+        "create",
+        "--manifest",
+        "manifest.json",
+        "--as",
+        "c",
+    ]);
+    // Wrong phase: the node's rejection.
+    fail(
+        &["election", "close", "--election", "e1", "--as", "c"],
+        "close refused: wrong phase: close is not allowed while the election is in setup",
+    );
+    fail(
+        &["trustee", "dkg", "--election", "e1", "--as", "t1"],
+        "has not started",
+    );
+    // Registration can start in the setup phase; a non-whitelisted identity is refused.
+    run(&[
+        "voter",
+        "register",
+        "--election",
+        "e1",
+        "--wallet",
+        "w",
+        "--identity",
+        "ann@example.org",
+    ]);
+    fail(
+        &[
+            "validator",
+            "issue",
+            "--election",
+            "e1",
+            "--as",
+            "v",
+            "--identity",
+            "bob",
+            "--request",
+            "request.json",
+            "--out",
+            "resp.json",
+        ],
+        "the request names \"ann@example.org\" but --identity is \"bob\"",
+    );
+    fail(
+        &[
+            "validator",
+            "issue",
+            "--election",
+            "e1",
+            "--as",
+            "v",
+            "--identity",
+            "ann@example.org",
+            "--request",
+            "manifest.json",
+            "--out",
+            "resp.json",
+        ],
+        "is not a valid registration request file",
+    );
+    run(&[
+        "validator",
+        "issue",
+        "--election",
+        "e1",
+        "--as",
+        "v",
+        "--identity",
+        "ann@example.org",
+        "--request",
+        "request.json",
+        "--out",
+        "resp.json",
+    ]);
+    // A second validation of the same identity is refused by the node.
+    run(&[
+        "voter",
+        "register",
+        "--election",
+        "e1",
+        "--wallet",
+        "w2",
+        "--identity",
+        "ann@example.org",
+    ]);
+    fail(
+        &[
+            "validator",
+            "issue",
+            "--election",
+            "e1",
+            "--as",
+            "v",
+            "--identity",
+            "ann@example.org",
+            "--request",
+            "request.json",
+            "--out",
+            "resp2.json",
+        ],
+        "validate voter refused: registration",
+    );
+    run(&[
+        "voter",
+        "register",
+        "--election",
+        "e1",
+        "--wallet",
+        "w",
+        "--response",
+        "resp.json",
+    ]);
+    let note = std::fs::read_to_string(p.join("note.json")).unwrap();
+    assert!(
+        !note.contains("ann@example.org"),
+        "the note must not carry the identity"
+    );
+    run(&[
+        "registrar",
+        "enable",
+        "--election",
+        "e1",
+        "--as",
+        "r",
+        "--note",
+        "note.json",
+    ]);
+    // The same token cannot be spent twice.
+    fail(
+        &[
+            "registrar",
+            "enable",
+            "--election",
+            "e1",
+            "--as",
+            "r",
+            "--note",
+            "note.json",
+        ],
+        "this registration token was already used",
+    );
+    // Voting before the election is open.
+    fail(
+        &[
+            "voter",
+            "vote",
+            "--election",
+            "e1",
+            "--wallet",
+            "w",
+            "--choice",
+            "1=Ada",
+        ],
+        "voting is not open",
+    );
+    run(&["election", "open", "--election", "e1", "--as", "c"]);
+    fail(
+        &["election", "open", "--election", "e1", "--as", "c"],
+        "not finished",
+    );
+    assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("round 1 posted"));
+    assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("round 2 posted"));
+    assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("complete"));
+    run(&["election", "open", "--election", "e1", "--as", "c"]);
+    fail(
+        &[
+            "voter",
+            "vote",
+            "--election",
+            "e1",
+            "--wallet",
+            "w",
+            "--choice",
+            "1=Ada",
+        ],
+        "no choice for contest 2",
+    );
+    let out = run(&[
+        "voter",
+        "vote",
+        "--election",
+        "e1",
+        "--wallet",
+        "w",
+        "--choice",
+        "1=Ada",
+        "--choice",
+        "2=Turing",
+        "--choice",
+        "3=Labs,Library,Sports",
+    ]);
+    let receipt = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ballot accepted; receipt "))
+        .unwrap()
+        .to_string();
+    assert!(run(&[
+        "voter",
+        "receipt",
+        "--election",
+        "e1",
+        "--receipt",
+        &receipt
+    ])
+    .contains("counted"));
+    fail(
+        &[
+            "voter",
+            "receipt",
+            "--election",
+            "e1",
+            "--receipt",
+            &"0".repeat(64),
+        ],
+        "is not on the chain",
+    );
+    fail(
+        &[
+            "table",
+            "authorize",
+            "--election",
+            "e1",
+            "--as",
+            "j",
+            "--table",
+            "2",
+            "--out",
+            "b.json",
+        ],
+        "has no table 2",
+    );
+    fail(
+        &["trustee", "decrypt", "--election", "e1", "--as", "t1"],
+        "decryption happens after",
+    );
+    fail(
+        &["election", "results", "--election", "e1"],
+        "no results yet",
+    );
+}
