@@ -31,3 +31,21 @@ fn quickstart_script_runs_a_whole_election_and_verifies() {
     assert!(t.contains("Table 1") && t.contains("remote voters"), "{t}");
     assert!(t.contains("(4 ballots counted)"), "{t}");
 }
+
+#[test]
+fn readme_shows_the_quickstart_script_verbatim() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = std::fs::read_to_string(root.join("scripts/quickstart.sh")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let body = &script[script.find("step \"keys").expect("script body")..];
+    let marker = "<!-- quickstart:begin -->\n```sh\n";
+    let start = readme.find(marker).expect("README marker") + marker.len();
+    let end = readme
+        .find("```\n<!-- quickstart:end -->")
+        .expect("README end marker");
+    assert_eq!(
+        readme[start..end].trim_end(),
+        body.trim_end(),
+        "README quickstart drifted from scripts/quickstart.sh"
+    );
+}
