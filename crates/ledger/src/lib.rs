@@ -15,9 +15,9 @@
 //! - [`validator`]: a validator as a pure role (propose, re-execute and vote, commit).
 //!
 //! The Malachite consensus adapter lives in `tabella-node` (`engine`); its precommit
-//! signatures are this crate's [`block::Commit`] signatures. Still to come (see README.md):
-//! redb storage, the node binary, HTTP API and `tabella chain verify`, verdict bitmaps
-//! committed in blocks.
+//! signatures are this crate's [`block::Commit`] signatures. Storage, the HTTP API and the
+//! node itself are in `tabella-node` too; verdict bitmaps are committed by
+//! [`tx::Transaction::Verdicts`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
