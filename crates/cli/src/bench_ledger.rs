@@ -1,4 +1,5 @@
-//! `tabella bench ledger`: ballots committed per second through a node (HTTP submission,
+//! `tabella bench ledger`: ballots committed per second through a node (or a testnet of
+//! `--nodes` validators in this process, each re-executing every block) (HTTP submission,
 //! mempool admission with full proof checks, block execution with every proof verified again,
 //! redb commit), and submit-to-commit latency.
 //!
@@ -184,17 +185,28 @@ impl Sink for Measure {
 
 /// Runs the benchmark on a fresh one-validator node in a temporary directory.
 pub fn ledger(nodes: usize, ballots: usize) -> anyhow::Result<LedgerReport> {
-    if nodes != 1 {
-        bail!("--nodes {nodes}: only the one-validator node is benchmarked in this build");
+    if !(1..=16).contains(&nodes) {
+        bail!("--nodes must be between 1 and 16");
     }
     if ballots == 0 {
         bail!("--ballots must be at least 1");
     }
     let dir = tempfile::tempdir()?;
-    let home = Home::new(dir.path().join("node"));
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    home::init_dev(&home, any, any)?;
-    let node = run::start(&home, RunOptions::default())?;
+    let running = if nodes == 1 {
+        let home = Home::new(dir.path().join("node"));
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        home::init_dev(&home, any, any)?;
+        vec![run::start(&home, RunOptions::default())?]
+    } else {
+        let api = free_port_range(nodes)?;
+        let p2p = free_port_range(nodes)?;
+        let homes = home::init_testnet(&dir.path().join("net"), nodes, api, p2p)?;
+        homes
+            .iter()
+            .map(|h| run::start(h, RunOptions::default()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let node = &running[0];
     let cfg = SimulationConfig {
         election_id: "bench-ledger".into(),
         voters: ballots,
@@ -212,7 +224,26 @@ pub fn ledger(nodes: usize, ballots: usize) -> anyhow::Result<LedgerReport> {
     };
     eprintln!("setting up an election with {ballots} registered voters on a fresh node…");
     simulate_into(&cfg, &mut |_, _, _| {}, &mut m)?;
-    node.stop()?;
+    for n in running {
+        n.stop()?;
+    }
     m.report
         .ok_or_else(|| anyhow::anyhow!("the election cast no ballots"))
+}
+
+/// A base port with `n` free consecutive ports on 127.0.0.1.
+fn free_port_range(n: usize) -> anyhow::Result<u16> {
+    let n = u16::try_from(n)?;
+    for _ in 0..200 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if !(10_000..=60_000).contains(&base) {
+            continue;
+        }
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return Ok(base);
+        }
+    }
+    bail!("no {n} free consecutive ports on 127.0.0.1")
 }

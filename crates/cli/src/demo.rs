@@ -152,7 +152,13 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         }
     });
     let genesis = home::init_dev(&home, api, SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let node = run::start(&home, RunOptions { api: Some(api) })?;
+    let node = run::start(
+        &home,
+        RunOptions {
+            api: Some(api),
+            p2p: None,
+        },
+    )?;
     let client = NodeClient::new(&node.url());
     let status = client.status()?;
     println!("Tabella demo: a complete election on a local one-node ledger");

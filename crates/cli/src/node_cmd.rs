@@ -47,6 +47,9 @@ enum NodeCommand {
         /// Serve the API here instead of node.json's address.
         #[arg(long)]
         api: Option<SocketAddr>,
+        /// Listen for consensus peers here instead of node.json's address.
+        #[arg(long)]
+        p2p: Option<SocketAddr>,
     },
     /// Show a running node's status.
     Status {
@@ -121,9 +124,9 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
             println!("Start it with: tabella node run --home {}", home.display());
             Ok(())
         }
-        NodeCommand::Run { home, api } => {
+        NodeCommand::Run { home, api, p2p } => {
             let h = Home::new(&home);
-            let node = run::start(&h, RunOptions { api })?;
+            let node = run::start(&h, RunOptions { api, p2p })?;
             let status = {
                 let a = node
                     .app()

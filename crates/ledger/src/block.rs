@@ -15,6 +15,7 @@ use crate::merkle;
 use crate::roster::{Roster, ValidatorSecret, ValidatorSignature};
 use crate::tx::Transaction;
 use crate::types::{hash_parts, BlockHash, Height, RosterHash, StateRoot, TxId, TxRoot};
+use crate::verdict::SignedBitmap;
 
 /// Signature domain of commit certificates.
 pub const COMMIT_DOMAIN: &str = "tabella/ledger/commit/v1";
@@ -68,7 +69,7 @@ impl SkipchainParams {
         level < self.max_height
             && self
                 .span(level)
-                .is_some_and(|s| height.0 >= s && height.0 % s == 0)
+                .is_some_and(|s| height.0 >= s && height.0.is_multiple_of(s))
     }
 
     /// Number of back links of block `height` (levels `0..n` are present; 0 for genesis).
@@ -157,29 +158,46 @@ impl Block {
     }
 }
 
-/// A commit certificate: > 2/3 of the block's roster signed `height || block hash`. A consensus
-/// engine's own certificate is to be adapted to this shape.
+/// A commit certificate: > 2/3 of the block's roster signed `height || round || block hash`.
+///
+/// These are the consensus engine's own precommit signatures: the engine's precommit for a
+/// block signs exactly [`Commit::message`] under [`COMMIT_DOMAIN`], so its certificate converts
+/// into this shape without re-signing, and `round` is the consensus round that decided the block.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commit {
     /// The block's height.
     pub height: Height,
+    /// The consensus round in which the block was decided.
+    pub round: u32,
     /// The block's hash.
     pub block: BlockHash,
-    /// Validators' signatures.
+    /// Validators' precommit signatures.
     pub signatures: Vec<ValidatorSignature>,
+    /// The signers' verdict bitmaps on the block (their precommit vote extensions), as the
+    /// engine delivered them with the certificate. Each is signed by its node on its own; they
+    /// are not part of the quorum check of [`Commit::verify`]. Kept so that a node can hand a
+    /// lagging peer the full extended certificate.
+    #[serde(default)]
+    pub verdicts: Vec<SignedBitmap>,
 }
 
 impl Commit {
-    /// The signed bytes: `height u64 LE || block hash`.
-    pub fn message(height: Height, block: &BlockHash) -> Vec<u8> {
+    /// The signed bytes: `height u64 LE || round u32 LE || block hash`.
+    pub fn message(height: Height, round: u32, block: &BlockHash) -> Vec<u8> {
         let mut m = height.0.to_le_bytes().to_vec();
+        m.extend_from_slice(&round.to_le_bytes());
         m.extend_from_slice(&block.0);
         m
     }
 
-    /// One validator's precommit signature on a block.
-    pub fn sign(secret: &ValidatorSecret, height: Height, block: &BlockHash) -> ValidatorSignature {
-        secret.sign_as_validator(COMMIT_DOMAIN, &Self::message(height, block))
+    /// One validator's precommit signature on a block in `round`.
+    pub fn sign(
+        secret: &ValidatorSecret,
+        height: Height,
+        round: u32,
+        block: &BlockHash,
+    ) -> ValidatorSignature {
+        secret.sign_as_validator(COMMIT_DOMAIN, &Self::message(height, round, block))
     }
 
     /// Verifies the certificate for `header`, under `roster` (whose hash must be the header's
@@ -201,7 +219,7 @@ impl Commit {
         }
         roster.verify_quorum(
             COMMIT_DOMAIN,
-            &Self::message(self.height, &self.block),
+            &Self::message(self.height, self.round, &self.block),
             &self.signatures,
         )?;
         Ok(())

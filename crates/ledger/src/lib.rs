@@ -14,8 +14,10 @@
 //! - [`verdict`]: seed 001 §5.1 verdict bitmaps with beacon-seeded sampling.
 //! - [`validator`]: a validator as a pure role (propose, re-execute and vote, commit).
 //!
-//! Still to come (see README.md): the Malachite consensus adapter, redb storage, the node
-//! binary, HTTP API and `tabella chain verify`, verdict bitmaps committed in blocks.
+//! The Malachite consensus adapter lives in `tabella-node` (`engine`); its precommit
+//! signatures are this crate's [`block::Commit`] signatures. Still to come (see README.md):
+//! redb storage, the node binary, HTTP API and `tabella chain verify`, verdict bitmaps
+//! committed in blocks.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

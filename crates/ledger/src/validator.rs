@@ -69,10 +69,16 @@ impl Validator {
         Ok(Block { header, txs })
     }
 
-    /// Re-executes a proposed block on a copy of the state and signs its commit only if it
-    /// extends the chain correctly, every transaction is valid (full proof checks), and the
-    /// state root and next roster in the header are the ones this validator computed.
+    /// [`Validator::vote_in_round`] in consensus round 0.
     pub fn vote(&mut self, block: &Block) -> Result<ValidatorSignature> {
+        self.vote_in_round(block, 0)
+    }
+
+    /// Re-executes a proposed block on a copy of the state and signs its commit (for consensus
+    /// `round`) only if it extends the chain correctly, every transaction is valid (full proof
+    /// checks), and the state root and next roster in the header are the ones this validator
+    /// computed.
+    pub fn vote_in_round(&mut self, block: &Block, round: u32) -> Result<ValidatorSignature> {
         let roster = self.chain.next_roster()?;
         if !roster.contains(&self.key()) {
             return Err(Error::BadRoster(
@@ -97,7 +103,7 @@ impl Validator {
         }
         let hash = h.hash();
         self.voted = Some((hash, next));
-        Ok(Commit::sign(&self.secret, h.height, &hash))
+        Ok(Commit::sign(&self.secret, h.height, round, &hash))
     }
 
     /// Records a committed block (certificate checked by [`Chain::append`]), re-executing it

@@ -245,7 +245,7 @@ impl SignedBitmap {
                 "bitmap length does not match the proofs".into(),
             ));
         }
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             let last = b.bits.last().copied().unwrap_or(0);
             if last >> (2 * (n % 4)) != 0 {
                 return Err(Error::BadProof("bitmap padding bits are not zero".into()));

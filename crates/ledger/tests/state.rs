@@ -196,8 +196,10 @@ fn validators_refuse_wrong_roots_and_chains_refuse_bad_commits() {
     assert_eq!(sigs.len(), 4);
     let weak = Commit {
         height: good.header.height,
+        round: 0,
         block: good.header.hash(),
         signatures: sigs[..2].to_vec(),
+        verdicts: vec![],
     };
     let mut chain = n.chain().clone();
     let roster = chain.next_roster().unwrap().clone();
@@ -207,8 +209,10 @@ fn validators_refuse_wrong_roots_and_chains_refuse_bad_commits() {
     ));
     let strong = Commit {
         height: good.header.height,
+        round: 0,
         block: good.header.hash(),
         signatures: sigs,
+        verdicts: vec![],
     };
     chain.append(good, strong, roster).unwrap();
     assert_eq!(chain.height().0, 1);

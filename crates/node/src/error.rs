@@ -32,7 +32,13 @@ pub enum Error {
     /// The consensus engine failed.
     #[error("consensus engine: {0}")]
     Engine(String),
+    /// The application refused or failed an operation.
+    #[error("application: {0}")]
+    App(String),
     /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
+
+/// `Result` with the node's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

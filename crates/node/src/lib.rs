@@ -5,18 +5,20 @@
 //! - [`node_app`]: the application (chain, state, mempool, indexes); [`store`]: redb.
 //! - [`api`]: the HTTP API (axum).
 //! - [`wire`]: the HTTP API's JSON bodies; [`client`]: a blocking client of that API.
+//! - [`engine`]: the Malachite consensus adapter that drives a [`app::LedgerApp`].
+//! - [`error`]: the crate's error type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod app;
 pub mod client;
+pub mod engine;
 pub mod error;
 pub mod home;
 pub mod node_app;
 pub mod run;
-pub mod solo;
 pub mod store;
 pub mod wire;
 
-pub use error::Error;
+pub use error::{Error, Result};

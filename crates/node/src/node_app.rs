@@ -432,15 +432,6 @@ impl NodeApp {
         self.mempool.len()
     }
 
-    /// This validator's precommit signature on a block (the one-validator driver's commit).
-    pub fn sign_commit(
-        &self,
-        height: Height,
-        block: &BlockHash,
-    ) -> tabella_ledger::roster::ValidatorSignature {
-        Commit::sign(&self.secret, height, block)
-    }
-
     // ----- queries for the HTTP API -----
 
     /// `GET /v1/status`.

@@ -1,5 +1,5 @@
 //! Running a node: the application opened from its home, the HTTP API served, and the
-//! consensus driver committing blocks, all on one tokio runtime in a background thread.
+//! consensus engine (Malachite, [`crate::engine`]) committing blocks, all on one tokio runtime in a background thread.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::api::{self, SharedApp};
+use crate::engine::{self, EngineConfig};
 use crate::error::Error;
 use crate::home::Home;
 use crate::node_app::{AppLimits, NodeApp};
@@ -26,6 +27,8 @@ pub struct RunningNode {
 pub struct RunOptions {
     /// Listen for the API here instead of `node.json`'s address.
     pub api: Option<SocketAddr>,
+    /// Listen for consensus peers here instead of `node.json`'s address.
+    pub p2p: Option<SocketAddr>,
 }
 
 impl RunningNode {
@@ -98,6 +101,11 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let app2 = app.clone();
     let interval = Duration::from_millis(config.block_interval_ms.max(1));
     let config = config.clone();
+    let p2p = opts.p2p.unwrap_or(config.p2p);
+    let engine_home = home.data_dir().join("engine");
+    std::fs::create_dir_all(&engine_home)?;
+    let secret = home.secret()?;
+    let stop_tx2 = stop_tx.clone();
     let thread = std::thread::Builder::new()
         .name("tabella-node".into())
         .spawn(move || -> Result<(), Error> {
@@ -122,7 +130,35 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
                         stop_rx.clone(),
                     ));
                 }
-                let driver = crate::solo::drive(app2, interval, stop_rx).await;
+                let mut engine_config =
+                    EngineConfig::new(secret, p2p, config.peers.clone(), engine_home);
+                engine_config.min_block_interval = interval;
+                let driver = async {
+                    let engine = engine::run(engine_config, app2.clone()).await?;
+                    let mut stop = stop_rx.clone();
+                    loop {
+                        tokio::select! {
+                            _ = stop.wait_for(|s| *s) => break,
+                            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                                if engine.is_finished() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let finished = engine.is_finished();
+                    engine.stop().await?;
+                    if finished && !*stop_rx.borrow() {
+                        return Err(Error::Engine(
+                            "the consensus engine stopped; see the log above".into(),
+                        ));
+                    }
+                    Ok(())
+                }
+                .await;
+                if driver.is_err() {
+                    let _ = stop_tx2.send(true);
+                }
                 let _ = server.await;
                 driver
             })

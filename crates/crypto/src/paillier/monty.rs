@@ -487,7 +487,7 @@ mod tests {
             "pow_secret_exponent"
         );
         // x^e · y^b with a public e and a secret b (b of 1 or 2 limbs), and with e = 0.
-        let bl = if e[0] % 2 == 0 {
+        let bl = if e[0].is_multiple_of(2) {
             vec![e[0] ^ 0x5a5a]
         } else {
             vec![e[0], !e[0]]

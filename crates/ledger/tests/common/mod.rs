@@ -82,8 +82,10 @@ impl Net {
         let n = sigs.len();
         let commit = Commit {
             height: block.header.height,
+            round: 0,
             block: block.header.hash(),
             signatures: sigs,
+            verdicts: vec![],
         };
         for v in &mut self.vals {
             v.commit(block.clone(), commit.clone()).unwrap();

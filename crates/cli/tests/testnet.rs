@@ -1,0 +1,284 @@
+//! A 4-validator testnet of real `tabella node run` processes on 127.0.0.1 (Malachite BFT):
+//! identical blocks on every node, progress with one node killed (SIGKILL), no progress with
+//! two down and progress again when one returns, a restarted node catching up, the light
+//! client from genesis, and a forged ballot never committed. Bounded: every wait has a deadline.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tabella_election::action::{Envelope, OfficialAction, SignedAction};
+use tabella_election::ids::ElectionId;
+use tabella_election::manifest::Manifest;
+use tabella_election::sign::OfficialSecret;
+use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
+use tabella_ledger::tx::Transaction;
+use tabella_ledger::types::Height;
+use tabella_node::client::NodeClient;
+use tabella_node::wire::TxStatus;
+
+fn tabella(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tabella"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the tabella binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A base port with `n` free ports after it.
+fn free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !(10_000..=60_000).contains(&base) {
+            continue;
+        }
+        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free ports");
+}
+
+struct ToNode(NodeClient, ElectionId);
+
+impl Sink for ToNode {
+    fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+        let txs: Vec<Transaction> = envs
+            .iter()
+            .map(|e| Transaction::Election {
+                election_id: self.1.clone(),
+                envelope: e.clone(),
+            })
+            .collect();
+        let mut last = None;
+        for r in self
+            .0
+            .submit_batch(&txs)
+            .map_err(|e| tabella_election::Error::Sink(e.to_string()))?
+        {
+            last = Some(r.map_err(tabella_election::Error::Sink)?);
+        }
+        if let Some(id) = last {
+            self.0
+                .wait_committed(&id, Duration::from_secs(60))
+                .map_err(|e| tabella_election::Error::Sink(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// An independent transaction: a fresh election's `create`, signed by its own council.
+fn create_tx(template: &Manifest, id: &str) -> Transaction {
+    let mut m = template.clone();
+    m.election_id = ElectionId::new(id.to_string()).unwrap();
+    let council = OfficialSecret::generate(&mut rand_core::OsRng);
+    m.officials.council = council.public();
+    let env = Envelope::Official(
+        SignedAction::sign(
+            &m.election_id,
+            OfficialAction::Create {
+                manifest: Box::new(m.clone()),
+            },
+            &council,
+        )
+        .unwrap(),
+    );
+    Transaction::election(env).unwrap()
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start_node(root: &Path, i: usize) -> Child {
+    let home = root.join(format!("node-{i}"));
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(home.join("node.log"))
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_tabella"))
+        .args(["node", "run", "--home"])
+        .arg(&home)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn kill9(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+#[test]
+fn four_validators_agree_survive_one_failure_and_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("net");
+    let api = free_ports(4);
+    let p2p = free_ports(4);
+    let out = tabella(
+        &[
+            "testnet",
+            "--nodes",
+            "4",
+            "--home",
+            root.to_str().unwrap(),
+            "--api-port",
+            &api.to_string(),
+            "--p2p-port",
+            &p2p.to_string(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let pids: Vec<u32> = std::fs::read_to_string(root.join("pids"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    // Whatever happens below, stop every process at the end.
+    struct Cleanup(Vec<u32>, std::path::PathBuf, Vec<Child>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                kill9(*p);
+            }
+            for c in &mut self.2 {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            let _ = Command::new(env!("CARGO_BIN_EXE_tabella"))
+                .args(["testnet", "--stop", "--home"])
+                .arg(&self.1)
+                .output();
+        }
+    }
+    let mut cleanup = Cleanup(pids.clone(), root.clone(), Vec::new());
+    let clients: Vec<NodeClient> = (0..4)
+        .map(|i| NodeClient::new(&format!("http://127.0.0.1:{}", api + i)))
+        .collect();
+
+    // A small election through node 0.
+    let cfg = SimulationConfig {
+        election_id: "testnet-election".into(),
+        voters: 12,
+        ..SimulationConfig::default()
+    };
+    let mut sink = ToNode(
+        clients[0].clone(),
+        ElectionId::new(cfg.election_id.clone()).unwrap(),
+    );
+    let sim = simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
+    let h = clients[0].status().unwrap().height;
+    // Every node reaches that height with the same block.
+    for c in &clients {
+        wait_for("all nodes at the height", 60, || {
+            c.status().map(|s| s.height >= h).unwrap_or(false)
+        });
+    }
+    let hashes: Vec<_> = clients
+        .iter()
+        .map(|c| c.block(h).unwrap().block.header.hash())
+        .collect();
+    assert!(hashes.iter().all(|x| *x == hashes[0]), "{hashes:?}");
+    assert_eq!(
+        clients[2].results("testnet-election").unwrap(),
+        *sim.state.results().unwrap()
+    );
+
+    // A forged ballot is refused and never committed.
+    let ballots: Vec<_> = sim
+        .record
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Envelope::Ballot(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut forged = ballots[0].clone();
+    forged.signature = ballots[1].signature;
+    let ftx = Transaction::Election {
+        election_id: ElectionId::new("testnet-election".to_string()).unwrap(),
+        envelope: Envelope::Ballot(forged),
+    };
+    assert!(clients[1].submit(&ftx).is_err());
+
+    // One node killed: the other three still commit.
+    kill9(pids[3]);
+    let t1 = create_tx(&sim.record.manifest, "after-one-down");
+    let s1 = clients[0]
+        .submit_and_wait(&t1, Duration::from_secs(60))
+        .unwrap();
+    assert!(matches!(s1, TxStatus::Committed { .. }));
+
+    // Two down: no quorum, no progress.
+    kill9(pids[2]);
+    let stuck_height = clients[0].status().unwrap().height;
+    let t2 = create_tx(&sim.record.manifest, "while-two-down");
+    let id2 = clients[0].submit(&t2).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(clients[0].tx_status(&id2).unwrap(), TxStatus::Pending);
+    assert_eq!(clients[0].status().unwrap().height, stuck_height);
+
+    // One returns: progress again.
+    cleanup.2.push(start_node(&root, 2));
+    clients[0]
+        .wait_committed(&id2, Duration::from_secs(90))
+        .unwrap();
+    // The other restarted node catches up through the engine's sync.
+    cleanup.2.push(start_node(&root, 3));
+    let target = clients[0].status().unwrap().height;
+    wait_for("node 3 to catch up", 90, || {
+        clients[3]
+            .status()
+            .map(|s| s.height >= target)
+            .unwrap_or(false)
+    });
+    assert_eq!(
+        clients[3].block(target).unwrap().block.header.hash(),
+        clients[0].block(target).unwrap().block.header.hash()
+    );
+
+    // The light client verifies the tip from the genesis hash, through any node.
+    let genesis = clients[1].status().unwrap().genesis_hash;
+    let out = tabella(
+        &[
+            "chain",
+            "verify",
+            "--genesis",
+            &genesis.to_hex(),
+            "--node",
+            &format!("http://127.0.0.1:{}", api + 1),
+            "--height",
+            &target.0.to_string(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = Height(0);
+}
