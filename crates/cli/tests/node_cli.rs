@@ -1,31 +1,12 @@
 //! The node commands and the demo through the real `tabella` binary, on 127.0.0.1 only.
 
-use std::net::TcpListener;
+mod support;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn tabella(args: &[&str], cwd: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tabella"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the tabella binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    support::tabella(cwd, &[], args)
 }
 
 struct Killed(Child);
@@ -40,7 +21,7 @@ impl Drop for Killed {
 fn demo_runs_a_whole_election_on_the_embedded_node_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let out = tabella(&["demo", "--voters", "40", "--quiet"], dir.path());
-    let t = text(&out);
+    let t = support::text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("VERDICT: OK"), "{t}");
     assert!(
@@ -55,22 +36,22 @@ fn demo_runs_a_whole_election_on_the_embedded_node_and_verifies() {
         .exists());
     // The written record verifies again on its own.
     let v = tabella(&["verify", "tabella-demo/record"], dir.path());
-    assert!(v.status.success(), "{}", text(&v));
+    assert!(v.status.success(), "{}", support::text(&v));
 }
 
 #[test]
 fn node_init_run_status_and_light_client() {
     let dir = tempfile::tempdir().unwrap();
-    let api = format!("127.0.0.1:{}", free_port());
-    let p2p = format!("127.0.0.1:{}", free_port());
+    let api = format!("127.0.0.1:{}", support::free_port());
+    let p2p = format!("127.0.0.1:{}", support::free_port());
     let init = tabella(
         &[
             "node", "init", "--dev", "--home", "n", "--api", &api, "--p2p", &p2p,
         ],
         dir.path(),
     );
-    assert!(init.status.success(), "{}", text(&init));
-    let t = text(&init);
+    assert!(init.status.success(), "{}", support::text(&init));
+    let t = support::text(&init);
     let genesis = t
         .lines()
         .find_map(|l| l.trim().strip_prefix("genesis hash"))
@@ -79,10 +60,14 @@ fn node_init_run_status_and_light_client() {
     // A second init refuses to overwrite.
     let again = tabella(&["node", "init", "--dev", "--home", "n"], dir.path());
     assert!(!again.status.success());
-    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    assert!(
+        support::text(&again).contains("already exists"),
+        "{}",
+        support::text(&again)
+    );
 
     let node = Killed(
-        Command::new(env!("CARGO_BIN_EXE_tabella"))
+        Command::new(support::BIN)
             .args(["node", "run", "--home", "n"])
             .current_dir(dir.path())
             .stdout(Stdio::null())
@@ -95,10 +80,18 @@ fn node_init_run_status_and_light_client() {
     loop {
         let s = tabella(&["node", "status", "--node", &url], dir.path());
         if s.status.success() {
-            assert!(text(&s).contains(&genesis), "{}", text(&s));
+            assert!(
+                support::text(&s).contains(&genesis),
+                "{}",
+                support::text(&s)
+            );
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "{}", text(&s));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            support::text(&s)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // The light client accepts the node's chain from the genesis hash, and refuses a wrong one.
@@ -106,8 +99,12 @@ fn node_init_run_status_and_light_client() {
         &["chain", "verify", "--genesis", &genesis, "--node", &url],
         dir.path(),
     );
-    assert!(ok.status.success(), "{}", text(&ok));
-    assert!(text(&ok).contains("OK: block "), "{}", text(&ok));
+    assert!(ok.status.success(), "{}", support::text(&ok));
+    assert!(
+        support::text(&ok).contains("OK: block "),
+        "{}",
+        support::text(&ok)
+    );
     let wrong = tabella(
         &[
             "chain",
@@ -120,11 +117,15 @@ fn node_init_run_status_and_light_client() {
         dir.path(),
     );
     assert!(!wrong.status.success());
-    assert!(text(&wrong).contains("does NOT verify"), "{}", text(&wrong));
+    assert!(
+        support::text(&wrong).contains("does NOT verify"),
+        "{}",
+        support::text(&wrong)
+    );
     // A second node on the same home is refused with a clear message.
     let twice = tabella(&["node", "run", "--home", "n"], dir.path());
     assert!(!twice.status.success());
-    let t2 = text(&twice);
+    let t2 = support::text(&twice);
     assert_eq!(t2.trim().lines().count(), 1, "{t2}");
     drop(node);
 
@@ -132,21 +133,21 @@ fn node_init_run_status_and_light_client() {
     let none = tabella(&["node", "run", "--home", "missing"], dir.path());
     assert!(!none.status.success());
     assert!(
-        text(&none).contains("tabella node init --dev"),
+        support::text(&none).contains("tabella node init --dev"),
         "{}",
-        text(&none)
+        support::text(&none)
     );
     let dead = tabella(
         &[
             "node",
             "status",
             "--node",
-            &format!("http://127.0.0.1:{}", free_port()),
+            &format!("http://127.0.0.1:{}", support::free_port()),
         ],
         dir.path(),
     );
     assert!(!dead.status.success());
-    let td = text(&dead);
+    let td = support::text(&dead);
     assert!(td.contains("cannot reach the node"), "{td}");
     assert_eq!(td.trim().lines().count(), 1, "{td}");
 }

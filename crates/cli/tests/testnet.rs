@@ -3,6 +3,8 @@
 //! two down and progress again when one returns, a restarted node catching up, the light
 //! client from genesis, and a forged ballot never committed. Bounded: every wait has a deadline.
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -18,20 +20,8 @@ use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
 use tabella_node::wire::TxStatus;
 
-fn tabella(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tabella"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the tabella binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn tabella(args: &[&str], cwd: &std::path::Path) -> Output {
+    support::tabella(cwd, &[], args)
 }
 
 /// A base port with `n` free ports after it.
@@ -117,7 +107,7 @@ fn start_node(root: &Path, i: usize) -> Child {
         .create(true)
         .open(home.join("node.log"))
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_tabella"))
+    Command::new(support::BIN)
         .args(["node", "run", "--home"])
         .arg(&home)
         .stdin(Stdio::null())
@@ -154,7 +144,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         ],
         dir.path(),
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", support::text(&out));
     let pids: Vec<u32> = std::fs::read_to_string(root.join("pids"))
         .unwrap()
         .lines()
@@ -171,7 +161,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
                 let _ = c.kill();
                 let _ = c.wait();
             }
-            let _ = Command::new(env!("CARGO_BIN_EXE_tabella"))
+            let _ = Command::new(support::BIN)
                 .args(["testnet", "--stop", "--home"])
                 .arg(&self.1)
                 .output();
@@ -281,8 +271,8 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
             ],
             dir.path(),
         );
-        assert!(out.status.success(), "{}", text(&out));
-        let t = text(&out);
+        assert!(out.status.success(), "{}", support::text(&out));
+        let t = support::text(&out);
         t.split(" in ")
             .nth(1)
             .and_then(|r| r.split_whitespace().next())
