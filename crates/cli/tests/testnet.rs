@@ -238,12 +238,12 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     // One returns: progress again.
     cleanup.2.push(start_node(&root, 2));
     clients[0]
-        .wait_committed(&id2, Duration::from_secs(90))
+        .wait_committed(&id2, Duration::from_secs(180))
         .unwrap();
     // The other restarted node catches up through the engine's sync.
     cleanup.2.push(start_node(&root, 3));
     let target = clients[0].status().unwrap().height;
-    wait_for("node 3 to catch up", 90, || {
+    wait_for("node 3 to catch up", 180, || {
         clients[3]
             .status()
             .map(|s| s.height >= target)
