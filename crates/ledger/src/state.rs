@@ -289,10 +289,19 @@ impl LedgerState {
         &mut self,
         txs: &[(Transaction, Option<ParsedBallot>)],
     ) -> Result<StateRoot> {
+        self.apply_decoded(txs.iter().map(|(tx, p)| (tx, p.clone())))
+    }
+
+    /// Applies transactions all or nothing, each ballot that comes with its verified decoding
+    /// through [`Self::apply_preverified_ballot`], everything else with full checks.
+    fn apply_decoded<'a>(
+        &mut self,
+        items: impl Iterator<Item = (&'a Transaction, Option<ParsedBallot>)>,
+    ) -> Result<StateRoot> {
         let mut next = self.clone();
-        for (i, (tx, parsed)) in txs.iter().enumerate() {
+        for (i, (tx, parsed)) in items.enumerate() {
             let r = match parsed {
-                Some(p) => next.apply_preverified_ballot(tx, p.clone()),
+                Some(p) => next.apply_preverified_ballot(tx, p),
                 None => next.apply_tx(tx),
             };
             r.map_err(|e| Error::InvalidTxInBlock {
@@ -362,19 +371,7 @@ impl LedgerState {
     /// there, or whose signer only appears within the block, is applied with full checks.
     pub fn apply_block(&mut self, txs: &[Transaction]) -> Result<StateRoot> {
         let pre = self.preverify(txs);
-        let mut next = self.clone();
-        for (i, (tx, parsed)) in txs.iter().zip(pre).enumerate() {
-            let r = match parsed {
-                Some(p) => next.apply_preverified_ballot(tx, p),
-                None => next.apply_tx(tx),
-            };
-            r.map_err(|e| Error::InvalidTxInBlock {
-                index: i,
-                source: Box::new(e),
-            })?;
-        }
-        *self = next;
-        Ok(self.state_root())
+        self.apply_decoded(txs.iter().zip(pre))
     }
 
     /// The state root. It commits to the roster in charge of the next block, the roster epoch,
