@@ -324,7 +324,7 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         None,
     ));
     let t = Instant::now();
-    let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
+    let mut bv = BatchVerifier::new()?;
     for ((ct, _), p) in cts.iter().zip(&proofs) {
         p.add_to_batch(b"bench", &key.pk, ct, &[0, 1], &mut bv)?;
     }
@@ -371,7 +371,7 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
         Some(1500.0),
     ));
     let t = Instant::now();
-    let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(2));
+    let mut bv = BatchVerifier::new()?;
     for b in &ballots {
         b.add_to_batch(b"bench-ballot", &key.pk, &rule, &mut bv)?;
     }

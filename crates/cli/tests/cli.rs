@@ -79,6 +79,43 @@ fn simulate_then_verify_then_tamper() {
     assert!(!t.contains("panicked"), "{t}");
 }
 
+/// Issue 10 (1), the auditor's path through the binary: a record holding a ballot forged by a
+/// voter who knew the old batch weights (Enc(1000)/Enc(−999), signature cancelling the residual)
+/// fails `tabella verify`, which names that ballot.
+#[test]
+fn verify_rejects_a_forged_ballot() {
+    use tabella_election::action::Envelope;
+    use tabella_election::batch::forgery::{old_single_weights, Scenario};
+    use tabella_election::record::Record;
+
+    let mut sc = Scenario::open(1, 31).unwrap();
+    let forged = sc.forged_ballot(0, &[], old_single_weights).unwrap();
+    let receipt = forged.hash().to_string();
+    let mut log = sc.log.clone();
+    log.push(Envelope::Ballot(forged));
+    let record = Record::from_state(log, &sc.state).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, bytes) in record.to_files().unwrap() {
+        std::fs::write(tmp.path().join(name), bytes).unwrap();
+    }
+    let out = tabella(&["verify", "--json", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ballot proofs and signatures")
+        .unwrap()
+        .clone();
+    let failures = check["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{check}");
+    assert!(
+        failures[0].as_str().unwrap().contains(&receipt[..16]),
+        "the failure names the ballot: {check}"
+    );
+}
+
 #[test]
 fn user_errors_are_one_clear_line() {
     let tmp = tempfile::tempdir().unwrap();

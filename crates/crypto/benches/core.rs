@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     c.bench_function("bit_proof/batch_verify_1024", |b| {
         b.iter(|| {
-            let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
+            let mut bv = BatchVerifier::new().unwrap();
             for (ct, p) in &many {
                 p.add_to_batch(b"b", &key.pk, ct, &[0, 1], &mut bv).unwrap();
             }

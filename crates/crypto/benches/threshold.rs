@@ -62,9 +62,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| shares[0].verify(&jk, &ct, ctx).unwrap())
     });
     c.bench_function("threshold/verify_3_shares_batched", |b| {
-        b.iter(|| {
-            verify_shares_batch(&jk, &ct, &shares, ctx, ChaCha20Rng::seed_from_u64(1)).unwrap()
-        })
+        b.iter(|| verify_shares_batch(&jk, &ct, &shares, ctx).unwrap())
     });
     c.bench_function("threshold/combine_2_of_3", |b| {
         b.iter(|| combine(&jk, &ct, &shares[..2]).unwrap())

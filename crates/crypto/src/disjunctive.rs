@@ -191,13 +191,13 @@ impl OneOfProof {
 
     /// Adds this proof's `2n` equations to a batch:
     /// `zⱼ·G − Aⱼ − cⱼ·a = 0` and `zⱼ·Y − Bⱼ − cⱼ·(b − vⱼ·G) = 0`.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         pk: &PublicKey,
         ct: &Ciphertext,
         values: &[u64],
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         check_values(values)?;
         let n = values.len();
@@ -245,13 +245,9 @@ impl OneOfProof {
         ct: &Ciphertext,
         values: &[u64],
     ) -> Result<()> {
-        let mut t = transcript(context, pk, ct, values, &self.a, &self.b);
-        for z in &self.responses {
-            t.append_scalar(b"z", z);
-        }
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, pk, ct, values, &mut bv)?;
-        batch::finish_single(bv, "one-of (disjunctive Chaum-Pedersen) proof")
+        batch::verify_single("one-of (disjunctive Chaum-Pedersen) proof", |bv| {
+            self.add_to_batch(context, pk, ct, values, bv)
+        })
     }
 }
 
@@ -308,12 +304,12 @@ impl SumProof {
     }
 
     /// Adds the proof to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         pk: &PublicKey,
         cts: &[Ciphertext],
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         let values = range_values(self.min, self.max)?;
         self.proof

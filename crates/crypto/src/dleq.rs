@@ -87,12 +87,7 @@ impl DleqProof {
 
     /// Adds the two equations `z·B₁ − A₁ − c·X₁ = 0`, `z·B₂ − A₂ − c·X₂ = 0` to a batch.
     /// `B₁` is treated as shared (merged) since it is usually `G`.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
-        &self,
-        context: &[u8],
-        st: &DleqStatement,
-        bv: &mut BatchVerifier<R>,
-    ) {
+    pub fn add_to_batch(&self, context: &[u8], st: &DleqStatement, bv: &mut BatchVerifier) {
         let c = transcript(context, st, &self.a1, &self.a2).challenge_scalar(b"c");
         bv.count_proof();
         bv.begin_equation();
@@ -107,11 +102,10 @@ impl DleqProof {
 
     /// Verifies the proof alone.
     pub fn verify(&self, context: &[u8], st: &DleqStatement) -> Result<()> {
-        let mut t = transcript(context, st, &self.a1, &self.a2);
-        t.append_scalar(b"z", &self.response);
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, st, &mut bv);
-        batch::finish_single(bv, "Chaum-Pedersen DLEQ proof")
+        batch::verify_single("Chaum-Pedersen DLEQ proof", |bv| {
+            self.add_to_batch(context, st, bv);
+            Ok(())
+        })
     }
 }
 

@@ -45,6 +45,9 @@ pub enum Error {
     /// Range proof (bulletproofs) errors.
     #[error("range proof: {0}")]
     RangeProof(String),
+    /// The operating system's random number generator failed (batch verification needs it).
+    #[error("no randomness from the operating system: {0}")]
+    Randomness(String),
     /// Blind RSA signature errors (RFC 9474).
     #[error("blind signature: {0}")]
     BlindSignature(String),

@@ -142,14 +142,14 @@ impl KeySwitchShare {
     }
 
     /// Adds this contribution's proof to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         joint: &JointKey,
         participants: &[TrusteeIndex],
         ct: &Ciphertext,
         querier: &PublicKey,
         context: &[u8],
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         let (sorted, lambda) = weight_of(participants, self.trustee)?;
         let x_j = joint.verification_share(self.trustee)?;
@@ -264,7 +264,7 @@ mod tests {
                         .unwrap()
                 })
                 .collect();
-            let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
+            let mut bv = BatchVerifier::new().unwrap();
             for s in &shares {
                 s.add_to_batch(jk, &parts, &ct, &q, b"q", &mut bv).unwrap();
             }

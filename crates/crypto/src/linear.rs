@@ -134,11 +134,11 @@ impl LinearProof {
     }
 
     /// Adds the equations `Σ z_k·B_{i,k} − A_i − c·Y_i = 0` to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         st: &LinearStatement,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         st.check()?;
         if self.commitments.len() != st.equations.len() || self.responses.len() != st.witnesses {
@@ -168,13 +168,9 @@ impl LinearProof {
 
     /// Verifies the proof alone.
     pub fn verify(&self, context: &[u8], st: &LinearStatement) -> Result<()> {
-        let mut t = st.transcript(context, &self.commitments);
-        for z in &self.responses {
-            t.append_scalar(b"z", z);
-        }
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, st, &mut bv)?;
-        batch::finish_single(bv, "linear proof of knowledge")
+        batch::verify_single("linear proof of knowledge", |bv| {
+            self.add_to_batch(context, st, bv)
+        })
     }
 }
 

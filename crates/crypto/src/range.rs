@@ -118,14 +118,14 @@ fn range_transcript(context: &[u8], bits: usize, m: usize) -> Transcript {
     t
 }
 
-/// A deterministic RNG for the verifier's internal random weights, seeded from the transcript after
-/// the proof has been absorbed (the same idea as [`crate::batch`]'s single-proof verifier).
-fn verifier_rng(t: &Transcript, proof_bytes: &[u8]) -> ChaCha20Rng {
-    let mut t = t.clone();
-    t.append_message(b"proof", proof_bytes);
+/// The randomness of the Bulletproofs verifier's internal batch weights: the operating system's,
+/// so no prover can predict them (see [`crate::batch`] for why a weight derived from the proof or
+/// the transcript is not enough: an earlier version left the commitment `V` out of such a seed).
+fn verifier_rng() -> Result<ChaCha20Rng> {
     let mut seed = [0u8; 32];
-    t.challenge_bytes(b"verifier-weights", &mut seed);
-    ChaCha20Rng::from_seed(seed)
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut seed)
+        .map_err(|e| Error::Randomness(e.to_string()))?;
+    Ok(ChaCha20Rng::from_seed(seed))
 }
 
 /// A Pedersen commitment `V = v·B + γ·B̃` (generators of [`pedersen_gens`]).
@@ -257,7 +257,7 @@ impl RangeProof {
         }
         let pc = pedersen_gens()?;
         let mut t = range_transcript(context, bits, 1);
-        let mut rng = verifier_rng(&t, &self.proof.to_bytes());
+        let mut rng = verifier_rng()?;
         self.proof
             .verify_single_with_rng(
                 bulletproof_gens(),
@@ -440,7 +440,7 @@ impl AggregatedRangeProof {
         vcs.resize(m, RistrettoPoint::identity().compress());
         let pc = pedersen_gens()?;
         let mut t = range_transcript(context, bits, self.count);
-        let mut rng = verifier_rng(&t, &self.proof.to_bytes());
+        let mut rng = verifier_rng()?;
         self.proof
             .verify_multiple_with_rng(bulletproof_gens(), &pc, &mut t, &vcs, bits, &mut rng)
             .map_err(|_| Error::InvalidProof("aggregated Bulletproofs range proof"))
@@ -565,13 +565,13 @@ impl LinkProof {
 
     /// Adds the three equations `z_r·G − A₁ − c·a = 0`, `z_v·G + z_r·Y − A₂ − c·b = 0`,
     /// `z_v·G + z_γ·B̃ − A₃ − c·V = 0` to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         pk: &PublicKey,
         ct: &Ciphertext,
         commitment: &PedersenCommitment,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         let pc = pedersen_gens()?;
         let c = link_transcript(
@@ -604,16 +604,9 @@ impl LinkProof {
         ct: &Ciphertext,
         commitment: &PedersenCommitment,
     ) -> Result<()> {
-        let pc = pedersen_gens()?;
-        let mut t = link_transcript(
-            context, &pc, pk, ct, commitment, &self.a1, &self.a2, &self.a3,
-        );
-        t.append_scalar(b"zv", &self.z_v);
-        t.append_scalar(b"zr", &self.z_r);
-        t.append_scalar(b"zg", &self.z_gamma);
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, pk, ct, commitment, &mut bv)?;
-        batch::finish_single(bv, "ElGamal-Pedersen link proof")
+        batch::verify_single("ElGamal-Pedersen link proof", |bv| {
+            self.add_to_batch(context, pk, ct, commitment, bv)
+        })
     }
 }
 
@@ -878,14 +871,14 @@ mod tests {
                     .0
             })
             .collect();
-        let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(99));
+        let mut bv = BatchVerifier::new().unwrap();
         for e in &encs {
             e.link_proof
                 .add_to_batch(b"b", &pk, &e.ciphertext, &e.commitment, &mut bv)
                 .unwrap();
         }
         bv.verify().unwrap();
-        let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(99));
+        let mut bv = BatchVerifier::new().unwrap();
         for (i, e) in encs.iter().enumerate() {
             let ct = if i == 2 {
                 encs[1].ciphertext

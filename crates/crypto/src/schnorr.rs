@@ -60,12 +60,12 @@ impl SchnorrProof {
     }
 
     /// Adds this proof's equation `z·B − A − c·Y = 0` to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         base: &RistrettoPoint,
         y: &RistrettoPoint,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) {
         let c = transcript(context, base, y, &self.commitment).challenge_scalar(b"c");
         bv.count_proof();
@@ -77,12 +77,22 @@ impl SchnorrProof {
 
     /// Verifies the proof alone.
     pub fn verify(&self, context: &[u8], base: &RistrettoPoint, y: &RistrettoPoint) -> Result<()> {
-        let mut t = transcript(context, base, y, &self.commitment);
-        t.append_scalar(b"z", &self.response);
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, base, y, &mut bv);
-        batch::finish_single(bv, "Schnorr proof of knowledge")
+        batch::verify_single("Schnorr proof of knowledge", |bv| {
+            self.add_to_batch(context, base, y, bv);
+            Ok(())
+        })
     }
+}
+
+/// The Fiat–Shamir challenge of a signature on `message` by `y` with commitment `a` (public: any
+/// verifier computes it; exposed so attack tests can build signatures with chosen commitments).
+pub fn signature_challenge(
+    domain: &[u8],
+    message: &[u8],
+    y: &RistrettoPoint,
+    a: &RistrettoPoint,
+) -> Scalar {
+    transcript(&signing_context(domain, message), &crate::group::G, y, a).challenge_scalar(b"c")
 }
 
 /// A Schnorr signature: a proof of knowledge of the signing key bound to the message.
@@ -115,12 +125,12 @@ impl SchnorrSignature {
     }
 
     /// Adds the signature's verification equation to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         domain: &[u8],
         message: &[u8],
         y: &RistrettoPoint,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) {
         self.0
             .add_to_batch(&signing_context(domain, message), &crate::group::G, y, bv);

@@ -24,7 +24,6 @@ use crate::dleq::{DleqProof, DleqStatement};
 use crate::elgamal::{Ciphertext, DlogTable};
 use crate::error::{Error, Result};
 use crate::group::G;
-use crate::transcript::{new_transcript, TranscriptExt};
 
 /// Trustee `j`'s partial decryption `D_j = x_j·a` of one ciphertext, with its proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,12 +102,12 @@ impl DecryptionShare {
 
     /// Adds this share's proof to a batch, checking it against the trustee's verification share
     /// `X_j` taken from `joint`.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         joint: &JointKey,
         ct: &Ciphertext,
         context: &[u8],
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         let x_j = joint.verification_share(self.trustee)?;
         let ctx = share_context(context, self.trustee, 0, ct);
@@ -136,15 +135,15 @@ impl DecryptionShare {
     }
 }
 
-/// Verifies many shares of one ciphertext with one multiscalar multiplication.
-pub fn verify_shares_batch<R: RngCore + CryptoRng>(
+/// Verifies many shares of one ciphertext with one multiscalar multiplication (secret weights,
+/// see [`crate::batch`]).
+pub fn verify_shares_batch(
     joint: &JointKey,
     ct: &Ciphertext,
     shares: &[DecryptionShare],
     context: &[u8],
-    rng: R,
 ) -> Result<()> {
-    let mut bv = BatchVerifier::new(rng);
+    let mut bv = BatchVerifier::new()?;
     bv.reserve(6 * shares.len());
     for s in shares {
         s.add_to_batch(joint, ct, context, &mut bv)?;
@@ -257,12 +256,12 @@ impl TallyDecryptionShare {
     }
 
     /// Adds every proof to a batch.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         joint: &JointKey,
         cts: &[Ciphertext],
         context: &[u8],
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         if self.shares.len() != cts.len() || self.proofs.len() != cts.len() {
             return Err(Error::InvalidProof(
@@ -278,41 +277,26 @@ impl TallyDecryptionShare {
         Ok(())
     }
 
-    /// Verifies every proof (one multiscalar multiplication, weights derived deterministically).
+    /// Verifies every proof (one multiscalar multiplication; secret weights, see [`crate::batch`]).
     pub fn verify(&self, joint: &JointKey, cts: &[Ciphertext], context: &[u8]) -> Result<()> {
-        // The batch weights are derived from everything that enters the equations.
-        let mut t = new_transcript(b"tabella/threshold/tally-batch/v1", context);
-        t.append_u64_le(b"j", u64::from(self.trustee.get()));
-        t.append_point(b"X", &joint.verification_share(self.trustee)?);
-        for ct in cts {
-            t.append_point(b"ct.a", &ct.a);
-            t.append_point(b"ct.b", &ct.b);
-        }
-        for (d, p) in self.shares.iter().zip(&self.proofs) {
-            t.append_point(b"D", d);
-            t.append_point(b"A1", &p.a1);
-            t.append_point(b"A2", &p.a2);
-            t.append_scalar(b"z", &p.response);
-        }
-        let mut bv = batch::single(t);
-        self.add_to_batch(joint, cts, context, &mut bv)?;
-        batch::finish_single(bv, "tally decryption share (DLEQ)")
+        batch::verify_single("tally decryption share (DLEQ)", |bv| {
+            self.add_to_batch(joint, cts, context, bv)
+        })
     }
 }
 
 /// Decrypts a tally vector from the tally shares of at least `t` trustees: verifies every proof in
-/// one batch (weights from `rng`), then combines position by position.
-pub fn decrypt_tally<R: RngCore + CryptoRng>(
+/// one batch (secret weights, see [`crate::batch`]), then combines position by position.
+pub fn decrypt_tally(
     joint: &JointKey,
     cts: &[Ciphertext],
     shares: &[TallyDecryptionShare],
     context: &[u8],
     table: &DlogTable,
-    rng: R,
 ) -> Result<Vec<u64>> {
     let idx: Vec<TrusteeIndex> = shares.iter().map(|s| s.trustee).collect();
     check_quorum(joint, &idx)?;
-    let mut bv = BatchVerifier::new(rng);
+    let mut bv = BatchVerifier::new()?;
     for s in shares {
         s.add_to_batch(joint, cts, context, &mut bv)?;
     }
@@ -363,7 +347,7 @@ mod tests {
                 .iter()
                 .map(|k| DecryptionShare::create(k, &ct, b"ctx", &mut rng))
                 .collect();
-            verify_shares_batch(jk, &ct, &all, b"ctx", ChaCha20Rng::seed_from_u64(1)).unwrap();
+            verify_shares_batch(jk, &ct, &all, b"ctx").unwrap();
             for s in subsets(n, t) {
                 let chosen: Vec<_> = s.iter().map(|i| all[usize::from(*i) - 1]).collect();
                 assert_eq!(decrypt(jk, &ct, &chosen, b"ctx", &table).unwrap(), 123);
@@ -434,14 +418,7 @@ mod tests {
         assert!(s.verify(jk, &ct2, b"ctx").is_err());
         for f in bad {
             let good = DecryptionShare::create(&c.shares[2], &ct, b"ctx", &mut rng);
-            assert!(verify_shares_batch(
-                jk,
-                &ct,
-                &[good, f],
-                b"ctx",
-                ChaCha20Rng::seed_from_u64(3)
-            )
-            .is_err());
+            assert!(verify_shares_batch(jk, &ct, &[good, f], b"ctx").is_err());
         }
         // A share computed with the wrong key, with an honest-looking proof, fails.
         let wrong = KeyShare::from_parts(idx(1), c.shares[1].secret().clone());
@@ -468,20 +445,19 @@ mod tests {
             s.verify(jk, &cts, b"tally").unwrap();
             assert!(s.verify(jk, &cts, b"tallz").is_err());
         }
-        let rng2 = ChaCha20Rng::seed_from_u64(4);
         assert_eq!(
-            decrypt_tally(jk, &cts, &shares, b"tally", &table, rng2.clone()).unwrap(),
+            decrypt_tally(jk, &cts, &shares, b"tally", &table).unwrap(),
             votes
         );
         // Swapping two positions' shares breaks the proofs.
         let mut bad = shares.clone();
         bad[0].shares.swap(0, 1);
         bad[0].proofs.swap(0, 1);
-        assert!(decrypt_tally(jk, &cts, &bad, b"tally", &table, rng2.clone()).is_err());
+        assert!(decrypt_tally(jk, &cts, &bad, b"tally", &table).is_err());
         let mut short = shares.clone();
         short[1].shares.pop();
-        assert!(decrypt_tally(jk, &cts, &short, b"tally", &table, rng2.clone()).is_err());
-        assert!(decrypt_tally(jk, &cts, &shares[..2], b"tally", &table, rng2).is_err());
+        assert!(decrypt_tally(jk, &cts, &short, b"tally", &table).is_err());
+        assert!(decrypt_tally(jk, &cts, &shares[..2], b"tally", &table).is_err());
     }
 
     #[test]

@@ -172,12 +172,12 @@ impl EncryptedVector {
     }
 
     /// Adds every proof of this vector to a batch, after checking its shape against `rule`.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         context: &[u8],
         pk: &PublicKey,
         rule: &VectorRule,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         if self.ciphertexts.len() != rule.len || self.entry_proofs.len() != rule.len {
             return Err(Error::InvalidProof(
@@ -198,21 +198,9 @@ impl EncryptedVector {
 
     /// Verifies the vector alone (one multiscalar multiplication for all its proofs).
     pub fn verify(&self, context: &[u8], pk: &PublicKey, rule: &VectorRule) -> Result<()> {
-        let mut t = crate::transcript::new_transcript(b"tabella/vector-verify/v1", context);
-        for ct in &self.ciphertexts {
-            t.append_message(b"ct", &ct.to_bytes());
-        }
-        for p in &self.entry_proofs {
-            for z in &p.responses {
-                t.append_message(b"z", z.as_bytes());
-            }
-        }
-        for z in &self.sum_proof.proof.responses {
-            t.append_message(b"sz", z.as_bytes());
-        }
-        let mut bv = batch::single(t);
-        self.add_to_batch(context, pk, rule, &mut bv)?;
-        batch::finish_single(bv, "encrypted vector validity proofs")
+        batch::verify_single("encrypted vector validity proofs", |bv| {
+            self.add_to_batch(context, pk, rule, bv)
+        })
     }
 }
 
@@ -229,7 +217,7 @@ mod tests {
         let sk = SecretKey::generate(&mut rng);
         let key = PrecomputedKey::new(sk.public_key());
         let rule = VectorRule::single_choice(4);
-        let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(0));
+        let mut bv = BatchVerifier::new().unwrap();
         let mut tally = vec![Ciphertext::zero(); 4];
         for choice in 0..4 {
             let mut v = vec![0u64; 4];
@@ -267,7 +255,7 @@ mod tests {
             .verify(b"e", &key.pk, &VectorRule::approval(3, 0, 3))
             .is_err());
         // a batch with one bad vector fails
-        let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(1));
+        let mut bv = BatchVerifier::new().unwrap();
         ev.add_to_batch(b"e", &key.pk, &rule, &mut bv).unwrap();
         let mut bad = ev.clone();
         bad.ciphertexts[2] = bad.ciphertexts[2] + key.encrypt(1, &mut rng).0;

@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tabella_crypto::dkg::{DkgTranscript, JointKey, TrusteeIndex};
@@ -68,9 +66,7 @@ fn evaluate(v: &Value, table: &DlogTable) -> Result<(), String> {
             for s in &shares {
                 s.verify(&jk, &cts, &ctx).map_err(|e| e.to_string())?;
             }
-            let rng = ChaCha20Rng::seed_from_u64(0);
-            let m =
-                decrypt_tally(&jk, &cts, &shares, &ctx, table, rng).map_err(|e| e.to_string())?;
+            let m = decrypt_tally(&jk, &cts, &shares, &ctx, table).map_err(|e| e.to_string())?;
             (m == expected)
                 .then_some(())
                 .ok_or_else(|| format!("decrypted {m:?}, expected {expected:?}"))

@@ -376,13 +376,13 @@ pub type SignerKey = RistrettoPoint;
 impl ParsedBallot {
     /// Checks the ballot's shape against the manifest and adds its signature and every proof to
     /// `bv`. The caller checks the election id, the credential's validity and the batch result.
-    pub fn add_to_batch<R: RngCore + CryptoRng>(
+    pub fn add_to_batch(
         &self,
         ballot: &Ballot,
         manifest: &Manifest,
         key: &ElectionKey,
         signer: &SignerKey,
-        bv: &mut BatchVerifier<R>,
+        bv: &mut BatchVerifier,
     ) -> Result<()> {
         self.check_shape(manifest)?;
         let body = &self.body;
@@ -473,15 +473,7 @@ impl ParsedBallot {
         pk: &ElectionKey,
         signer: &SignerKey,
     ) -> Result<()> {
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&self.hash.0);
-        let mut bv = BatchVerifier::new(
-            <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed),
-        );
-        self.add_to_batch(ballot, manifest, pk, signer, &mut bv)?;
-        bv.verify().map_err(|_| {
-            Error::InvalidProof("ballot signature or validity proofs do not verify".into())
-        })
+        crate::batch::verify_one(ballot, self, manifest, pk, signer)
     }
 
     /// Per contest, the ciphertexts this ballot adds to the tally (preferential rows weighted).

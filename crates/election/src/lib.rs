@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod ballot;
+pub mod batch;
 pub mod error;
 pub mod ids;
 pub mod manifest;

@@ -20,6 +20,7 @@ use tabella_crypto::threshold::TallyDecryptionShare;
 
 use crate::action::{Envelope, OfficialAction, RegistrationToken, SignedAction};
 use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
+use crate::batch;
 use crate::error::{Error, Result};
 use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
 use crate::manifest::{
@@ -27,7 +28,7 @@ use crate::manifest::{
 };
 use crate::record::Record;
 use crate::sign::OfficialSecret;
-use crate::state::{dkg_params, verify_ballots_parallel, ElectionState, ProofCheck};
+use crate::state::{dkg_params, ElectionState, ProofCheck};
 use crate::tally::Group;
 use crate::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
 
@@ -115,6 +116,9 @@ pub struct SimulationOutput {
     pub expected: Vec<(Group, Vec<Vec<u64>>)>,
     /// Every receipt handed to a voter (including replaced ballots).
     pub receipts: Vec<Digest32>,
+    /// The jurors' signing keys, one per table, so a test or a demo can go on with the election
+    /// (each table's quota leaves two places unused).
+    pub jurors: Vec<OfficialSecret>,
 }
 
 /// The contests of the default simulated election: one of each kind.
@@ -527,7 +531,7 @@ pub fn simulate_into(
         .iter()
         .map(|c| c.ballot.parse().map(|p| (&c.ballot, p, c.signer)))
         .collect::<Result<_>>()?;
-    for (i, res) in verify_ballots_parallel(&manifest, &election_key, &parsed)
+    for (i, res) in batch::verify_parallel(&manifest, &election_key, &parsed)
         .into_iter()
         .enumerate()
     {
@@ -631,6 +635,7 @@ pub fn simulate_into(
         state: d.state,
         expected,
         receipts,
+        jurors: off.jurors,
     })
 }
 

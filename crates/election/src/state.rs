@@ -8,15 +8,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use curve25519_dalek::ristretto::RistrettoPoint;
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
-use tabella_crypto::batch::BatchVerifier;
+
 use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript};
 use tabella_crypto::elgamal::PublicKey;
 
 use crate::action::{EnabledKey, Envelope, OfficialAction, RegistrationToken, SignedAction};
 use crate::ballot::{Ballot, Contribution, Credential, ElectionKey, ParsedBallot};
+use crate::batch;
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, IdentityCommitment, TableIndex};
 use crate::manifest::{Manifest, RevotePolicy, Scheme};
@@ -554,29 +553,23 @@ impl ElectionState {
         let (Some(m), Some(pk)) = (self.manifest.as_ref(), self.election_key.as_ref()) else {
             return out;
         };
-        use rayon::prelude::*;
-        // Decoding (curve point decompression) is as costly as a third of the verification:
-        // it runs in parallel too.
-        let decoded: Vec<Option<(ParsedBallot, RistrettoPoint)>> = ballots
-            .par_iter()
-            .map(|b| {
-                b.parse()
-                    .and_then(|p| {
-                        self.credential_signer(&p.body.credential)
-                            .map(|(s, _)| (p, s))
-                    })
-                    .ok()
-            })
-            .collect();
         let mut idx = Vec::with_capacity(ballots.len());
         let mut work = Vec::with_capacity(ballots.len());
-        for (i, (b, d)) in ballots.iter().zip(decoded).enumerate() {
-            if let Some((p, s)) = d {
+        for (i, (b, d)) in ballots
+            .iter()
+            .zip(batch::decode_parallel(ballots))
+            .enumerate()
+        {
+            let with_signer = d.and_then(|p| {
+                self.credential_signer(&p.body.credential)
+                    .map(|(s, _)| (p, s))
+            });
+            if let Ok((p, s)) = with_signer {
                 idx.push(i);
                 work.push((*b, p, s));
             }
         }
-        let results = verify_ballots_parallel(m, pk, &work);
+        let results = batch::verify_parallel(m, pk, &work);
         for ((i, (_, parsed, _)), r) in idx.into_iter().zip(work).zip(results) {
             if r.is_ok() {
                 if let Some(slot) = out.get_mut(i) {
@@ -731,41 +724,4 @@ pub fn dkg_context(id: &ElectionId) -> Vec<u8> {
     let mut c = b"tabella/election-dkg/v1/".to_vec();
     c.extend_from_slice(id.as_str().as_bytes());
     c
-}
-
-/// Verifies many ballots in parallel batches (rayon); returns per-ballot results in order.
-/// `signers[i]` is the key that must have signed `ballots[i]`. A failing batch is re-checked
-/// ballot by ballot so every bad ballot is named.
-pub fn verify_ballots_parallel(
-    manifest: &Manifest,
-    pk: &ElectionKey,
-    ballots: &[(&Ballot, ParsedBallot, RistrettoPoint)],
-) -> Vec<Result<()>> {
-    use rayon::prelude::*;
-    // Big enough chunks to amortize one multiscalar multiplication, small enough that every
-    // core gets work even for a few ballots.
-    let chunk = (ballots.len() / (4 * rayon::current_num_threads().max(1))).clamp(1, 64);
-    ballots
-        .par_chunks(chunk)
-        .enumerate()
-        .flat_map_iter(|(ci, chunk)| {
-            let mut bv = BatchVerifier::new(ChaCha20Rng::seed_from_u64(
-                ci as u64 ^ 0x0074_6162_656c_6c61,
-            ));
-            let mut shape: Vec<Result<()>> = Vec::with_capacity(chunk.len());
-            for (b, p, s) in chunk {
-                shape.push(p.add_to_batch(b, manifest, pk, s, &mut bv));
-            }
-            let all_ok = shape.iter().all(Result::is_ok) && bv.verify().is_ok();
-            let out: Vec<Result<()>> = if all_ok {
-                shape
-            } else {
-                chunk
-                    .iter()
-                    .map(|(b, p, s)| p.verify(b, manifest, pk, s))
-                    .collect()
-            };
-            out.into_iter()
-        })
-        .collect()
 }

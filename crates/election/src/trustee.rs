@@ -157,18 +157,13 @@ pub fn combine(
     }
     let table = DlogTable::new(m.max_tally())?;
     // Every share was verified when it was accepted; `decrypt_tally` checks them again in one
-    // batch (cheap) with weights seeded from the shares themselves, so the result is deterministic.
-    let seed = crate::ids::Digest32::of(
-        "tabella/tally-combine/v1",
-        &serde_json::to_vec(&shares).map_err(|e| Error::Malformed(e.to_string()))?,
-    );
+    // batch (cheap) with secret weights, so the result is the same on every machine.
     let values = tabella_crypto::threshold::decrypt_tally(
         &dkg.joint_key,
         &tallies.flat(),
         &shares,
         &decryption_context(&m.election_id),
         &table,
-        <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed.0),
     )?;
     Results::from_flat(tallies, &values)
 }

@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::action::{Envelope, OfficialAction};
 use crate::ballot::{Ballot, ParsedBallot};
+use crate::batch;
 use crate::error::Error;
 use crate::record::Record;
-use crate::state::{verify_ballots_parallel, ElectionState, Phase, ProofCheck};
+use crate::state::{ElectionState, Phase, ProofCheck};
 
 /// One named check with its counts.
 #[derive(Clone, Debug, Serialize)]
@@ -257,7 +258,7 @@ fn flush_ballots(
         .into_iter()
         .map(|(seq, b, p, s)| (seq, (b, p, s)))
         .unzip();
-    let results = verify_ballots_parallel(&manifest, &pk, &triples);
+    let results = batch::verify_parallel(&manifest, &pk, &triples);
     report.ballot_seconds += t.elapsed().as_secs_f64();
     report.ballots_verified += triples.len() as u64;
     for ((seq, (b, parsed, _)), res) in seqs.into_iter().zip(triples).zip(results) {

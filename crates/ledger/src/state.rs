@@ -8,8 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tabella_election::action::Envelope;
+use tabella_election::batch;
 use tabella_election::ids::{Digest32, ElectionId};
-use tabella_election::state::{verify_ballots_parallel, ElectionState, Event, ProofCheck};
+use tabella_election::state::{ElectionState, Event, ProofCheck};
 
 use crate::error::{Error, Result};
 use crate::roster::Roster;
@@ -449,7 +450,7 @@ impl VerificationPlan {
                     work.push((b, parsed, signer));
                 }
             }
-            let results = verify_ballots_parallel(&manifest, &key, &work);
+            let results = batch::verify_parallel(&manifest, &key, &work);
             for ((i, (_, parsed, _)), r) in idx.into_iter().zip(work).zip(results) {
                 if r.is_ok() {
                     if let Some(slot) = out.get_mut(i) {
