@@ -18,7 +18,13 @@
 //!    publishes Feldman commitments `C_{i,k} = a_{i,k}·G`, a Schnorr proof of knowledge of `a_{i,0}`
 //!    (rules out rogue-key attacks on the joint key; its context binds the whole dealing, so nobody
 //!    but the dealer can alter the encrypted shares), and for every `j` the share `f_i(j)`
-//!    encrypted by hashed ElGamal: `E = e·G`, `ct = f_i(j) ⊕ H(ctx, i, j, E, PK_j, e·PK_j)`.
+//!    encrypted by hashed ElGamal: `E = e·G`, `ct = f_i(j) ⊕ H(ctx, i, j, E, PK_j, e·PK_j)`,
+//!    with a Schnorr proof of knowledge of `e` bound to `(ctx, i, j, ct)`. That proof is what makes
+//!    complaints safe: a complaint reveals `sk_j·E`, which only opens shares encrypted under `E`;
+//!    since only the dealer who drew `e` can use `E`, a complaint opens nothing but the accused
+//!    dealer's own share (a dealer copying an honest dealer's `E` would otherwise turn the
+//!    victim's complaint into a decryption of the honest share — docs/SECURITY.md, finding 2).
+//!    Ephemeral keys must be distinct across the ceremony.
 //! 2. **Check and complain** ([`Round2::receive`]). Trustee `j` decrypts `s_{i,j}` with
 //!    `K = sk_j·E` and checks `s_{i,j}·G = Σ_k j^k C_{i,k}`. If the check fails it publishes a
 //!    [`Complaint`] revealing `K` with a DLEQ proof that `log_G PK_j = log_E K`, so *anyone* can
@@ -211,6 +217,11 @@ pub struct EncryptedShare {
     /// `f_i(j)` (32 canonical bytes) XOR the key stream derived from `e·PK_j`.
     #[serde(with = "hex::serde")]
     pub ciphertext: [u8; 32],
+    /// Schnorr proof of knowledge of `e` (`E = e·G`), its context binding the ceremony, the
+    /// dealer, the recipient and the ciphertext ([`share_proof_context`]). Without it a dealer
+    /// could copy another dealer's `E` and provoke a complaint that reveals `sk_j·E`, i.e. the
+    /// pad of the *other* dealer's share (issue 10, finding 2; docs/SECURITY.md).
+    pub ephemeral_proof: SchnorrProof,
 }
 
 /// Round 1 broadcast of dealer `i`.
@@ -435,6 +446,23 @@ fn dealing_context(
     out
 }
 
+/// The context of the proof of knowledge of an encrypted share's ephemeral secret `e`:
+/// `lp("tabella/dkg/share-ephemeral/v1") || lp(dkg_ctx) || u16le(i) || u16le(j) || ciphertext`.
+fn share_proof_context(
+    params: &DkgParams,
+    dealer: TrusteeIndex,
+    recipient: TrusteeIndex,
+    ciphertext: &[u8; 32],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + params.context.len());
+    push_len_prefixed(&mut out, b"tabella/dkg/share-ephemeral/v1");
+    push_len_prefixed(&mut out, &params.context);
+    out.extend_from_slice(&dealer.get().to_le_bytes());
+    out.extend_from_slice(&recipient.get().to_le_bytes());
+    out.extend_from_slice(ciphertext);
+    out
+}
+
 fn complaint_context(
     params: &DkgParams,
     dealer: TrusteeIndex,
@@ -565,6 +593,24 @@ fn check_dealing(params: &DkgParams, dealing: &Dealing) -> core::result::Result<
         if s.ephemeral.is_identity() {
             return Err(format!("identity ephemeral key for {}", s.recipient));
         }
+        if dealing.shares[..pos]
+            .iter()
+            .any(|earlier| earlier.ephemeral == s.ephemeral)
+        {
+            return Err(format!("repeated ephemeral key for {}", s.recipient));
+        }
+        s.ephemeral_proof
+            .verify(
+                &share_proof_context(params, dealing.dealer, s.recipient, &s.ciphertext),
+                &G,
+                &s.ephemeral,
+            )
+            .map_err(|_| {
+                format!(
+                    "invalid proof of knowledge of the ephemeral key for {}",
+                    s.recipient
+                )
+            })?;
     }
     let ctx = dealing_context(
         params,
@@ -639,6 +685,9 @@ pub fn recompute_outcome(
     }
     let mut disqualified: BTreeMap<TrusteeIndex, String> = BTreeMap::new();
     let mut accepted: BTreeMap<TrusteeIndex, &Dealing> = BTreeMap::new();
+    // Ephemeral keys of the dealings accepted so far: a key that appears in two dealings means
+    // both dealers know its secret; the later dealer (in index order) is disqualified.
+    let mut ephemerals: BTreeMap<[u8; 32], TrusteeIndex> = BTreeMap::new();
     for i in params.indices() {
         match by_dealer.get(&i).map(Vec::as_slice) {
             None | Some([]) => {
@@ -646,6 +695,19 @@ pub fn recompute_outcome(
             }
             Some([d]) => match check_dealing(params, d) {
                 Ok(()) => {
+                    let keys: Vec<[u8; 32]> = d
+                        .shares
+                        .iter()
+                        .map(|s| s.ephemeral.compress().to_bytes())
+                        .collect();
+                    if let Some(other) = keys.iter().find_map(|k| ephemerals.get(k)) {
+                        disqualified.insert(
+                            i,
+                            format!("malformed dealing: ephemeral key already used by {other}"),
+                        );
+                        continue;
+                    }
+                    ephemerals.extend(keys.into_iter().map(|k| (k, i)));
                     accepted.insert(i, d);
                 }
                 Err(why) => {
@@ -829,10 +891,17 @@ impl Round1 {
             let ciphertext = xor32(&plain, &pad);
             pad.zeroize();
             plain.zeroize();
+            let ephemeral_proof = SchnorrProof::prove(
+                &share_proof_context(params, self.p.me, j, &ciphertext),
+                &G,
+                &e,
+                rng,
+            );
             shares.push(EncryptedShare {
                 recipient: j,
                 ephemeral,
                 ciphertext,
+                ephemeral_proof,
             });
         }
         let ctx = dealing_context(params, self.p.me, &commitments, &shares);
@@ -1182,6 +1251,230 @@ pub(crate) mod tests {
         let mut t = base.clone();
         t.dealings.truncate(1);
         assert!(matches!(t.recompute(), Err(Error::Protocol(_))));
+    }
+
+    /// Lagrange interpolation at 0 of the points `(x, y)`.
+    fn interpolate_at_zero(points: &[(u16, Scalar)]) -> Scalar {
+        let idx: Vec<TrusteeIndex> = points.iter().map(|(x, _)| idx(*x)).collect();
+        let lambdas = crate::threshold::lagrange_at_zero(&idx).unwrap();
+        points.iter().zip(lambdas).map(|((_, y), l)| l * y).sum()
+    }
+
+    /// A dealing by `dealer` whose encrypted shares are whatever `share` returns (given the
+    /// recipient and the honest share), with a valid proof of knowledge of its secret over them:
+    /// what a malicious dealer, who knows its own polynomial, can post.
+    fn crafted_dealing(
+        params: &DkgParams,
+        dealer: TrusteeIndex,
+        rng: &mut ChaCha20Rng,
+        mut share: impl FnMut(TrusteeIndex, &mut ChaCha20Rng) -> EncryptedShare,
+    ) -> Dealing {
+        let coefficients: Vec<SecretScalar> =
+            (0..params.t).map(|_| SecretScalar::random(rng)).collect();
+        let commitments: Vec<RistrettoPoint> =
+            coefficients.iter().map(|a| g_mul(a.expose())).collect();
+        let shares: Vec<EncryptedShare> = params.indices().map(|j| share(j, rng)).collect();
+        let ctx = dealing_context(params, dealer, &commitments, &shares);
+        let proof_of_secret = SchnorrProof::prove(&ctx, &G, &coefficients[0], rng);
+        Dealing {
+            dealer,
+            commitments,
+            proof_of_secret,
+            shares,
+        }
+    }
+
+    /// Issue 10, finding 2, played by `attackers` (a coalition below the threshold) in an
+    /// `n`-trustee, threshold-`t` ceremony. They deal last, after reading the honest dealings:
+    /// each copies honest dealers' ephemeral keys `E_{i,j}` (with their proofs) into its own
+    /// shares for honest trustees `j`, with garbage ciphertexts, and proves knowledge of its own
+    /// secret over that (it knows its polynomial). Under the old rules each victim's complaint
+    /// revealed `K = sk_j·E_{i,j}`, which opens `f_i(j)`: with the coalition's own shares that is
+    /// `t` points of every honest polynomial, hence the joint secret (checked below, with the
+    /// complaint computed exactly as the old `Round2::receive` did). Now the copied dealings are
+    /// disqualified before any complaint, no honest trustee complains, nothing is revealed.
+    fn copied_ephemeral_attack(n: u16, t: u16, attackers: &[u16], seed: u64) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let params = DkgParams::new(n, t, b"test-election").unwrap();
+        let secrets: Vec<SecretScalar> = (0..n).map(|_| SecretScalar::random(&mut rng)).collect();
+        let publics: Vec<PublicKey> = secrets.iter().map(|s| PublicKey(s.expose() * G)).collect();
+        let honest: Vec<u16> = (1..=n).filter(|i| !attackers.contains(i)).collect();
+        let mut r2 = Vec::new();
+        let mut dealings = Vec::new();
+        for i in params.indices() {
+            let r1 = Round1::new(
+                params.clone(),
+                i,
+                secrets[i.position()].clone(),
+                publics.clone(),
+            )
+            .unwrap();
+            let (s, d) = r1.deal(&mut rng);
+            r2.push(s);
+            dealings.push(d);
+        }
+        let mut targets = Vec::new(); // (honest dealer i, honest victim j)
+        for (k, &a) in attackers.iter().enumerate() {
+            let ai = idx(a);
+            let honest_dealings = dealings.clone();
+            let own = dealings[ai.position()].shares.clone();
+            dealings[ai.position()] = crafted_dealing(&params, ai, &mut rng, |j, _| {
+                match honest.iter().position(|&h| h == j.get()) {
+                    Some(m) => {
+                        // copy an honest dealer's ephemeral key to victim j
+                        let i = honest[(m + k + 1) % honest.len()];
+                        let src = &honest_dealings[idx(i).position()].shares[j.position()];
+                        targets.push((i, j.get()));
+                        EncryptedShare {
+                            recipient: j,
+                            ephemeral: src.ephemeral,
+                            ciphertext: [0x5a; 32],
+                            ephemeral_proof: src.ephemeral_proof,
+                        }
+                    }
+                    None => own[j.position()].clone(),
+                }
+            });
+            let d = &dealings[ai.position()];
+            let reason = check_dealing(&params, d).unwrap_err();
+            assert!(
+                reason.contains("proof of knowledge of the ephemeral key"),
+                "only the new check stops it: {reason}"
+            );
+        }
+
+        // What the old rules gave the coalition.
+        let mut learned: BTreeMap<u16, Vec<(u16, Scalar)>> = BTreeMap::new();
+        for &i in &honest {
+            for &a in attackers {
+                let enc = &dealings[idx(i).position()].shares[idx(a).position()];
+                let k = secrets[idx(a).position()].expose() * enc.ephemeral;
+                let s =
+                    open_share(&params, idx(i), enc, &publics[idx(a).position()].0, &k).unwrap();
+                learned.entry(i).or_default().push((a, *s.expose()));
+            }
+        }
+        for &(i, j) in &targets {
+            let enc = &dealings[idx(i).position()].shares[idx(j).position()];
+            let revealed = secrets[idx(j).position()].expose() * enc.ephemeral;
+            let s = open_share(
+                &params,
+                idx(i),
+                enc,
+                &publics[idx(j).position()].0,
+                &revealed,
+            )
+            .unwrap();
+            learned.entry(i).or_default().push((j, *s.expose()));
+        }
+        let honest_secret: Scalar = honest
+            .iter()
+            .map(|&i| {
+                let pts = &learned[&i];
+                assert!(
+                    pts.len() >= usize::from(t),
+                    "the old attack gets t points of f_{i}"
+                );
+                interpolate_at_zero(&pts[..usize::from(t)])
+            })
+            .sum();
+        let honest_key: RistrettoPoint = honest
+            .iter()
+            .map(|&i| dealings[idx(i).position()].commitments[0])
+            .sum();
+        assert_eq!(
+            honest_secret * G,
+            honest_key,
+            "under the old rules the coalition recovers the joint secret"
+        );
+
+        // The new rules.
+        let outcome = recompute_outcome(&params, &publics, &dealings, &[]).unwrap();
+        for &a in attackers {
+            let d = outcome
+                .disqualified
+                .iter()
+                .find(|d| d.dealer == idx(a))
+                .expect("attacker disqualified");
+            assert!(d.reason.contains("ephemeral"), "{}", d.reason);
+        }
+        let mut complaints = Vec::new();
+        let mut r3 = Vec::new();
+        for (pos, s) in r2.into_iter().enumerate() {
+            let (s3, c) = s.receive(&dealings, &mut rng).unwrap();
+            if honest.contains(&(pos as u16 + 1)) {
+                assert!(c.is_empty(), "an honest trustee reveals nothing");
+                r3.push(s3);
+            }
+            complaints.extend(c);
+        }
+        assert!(complaints.is_empty());
+        for s in r3 {
+            let (share, o) = s.resolve(&complaints).unwrap();
+            assert_eq!(o.joint_key.public_key.0, honest_key);
+            assert_eq!(
+                share.verification_share(),
+                o.joint_key.verification_share(share.index()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn copied_ephemeral_keys_reveal_nothing_one_attacker_2_of_3() {
+        copied_ephemeral_attack(3, 2, &[3], 107);
+    }
+
+    #[test]
+    fn copied_ephemeral_keys_reveal_nothing_two_attackers_3_of_5() {
+        copied_ephemeral_attack(5, 3, &[4, 5], 108);
+    }
+
+    /// Dealers who know an ephemeral secret `e` can prove knowledge of `E = e·G` anywhere: two
+    /// colluding dealers sharing `e` — the later one is disqualified — and one dealer repeating
+    /// `E` within its dealing.
+    #[test]
+    fn repeated_ephemeral_keys_disqualify() {
+        let mut rng = ChaCha20Rng::seed_from_u64(109);
+        let c = run(4, 2, &mut rng, None, None);
+        let params = c.transcript.params.clone();
+        let e = SecretScalar::random(&mut rng);
+        let with_e = |dealer: TrusteeIndex, j: TrusteeIndex, rng: &mut ChaCha20Rng| {
+            let ciphertext = [7u8; 32];
+            EncryptedShare {
+                recipient: j,
+                ephemeral: e.expose() * G,
+                ciphertext,
+                ephemeral_proof: SchnorrProof::prove(
+                    &share_proof_context(&params, dealer, j, &ciphertext),
+                    &G,
+                    &e,
+                    rng,
+                ),
+            }
+        };
+        // Dealers 3 and 4 both use E for their share to trustee 1.
+        let mut t = c.transcript.clone();
+        for dealer in [idx(3), idx(4)] {
+            let honest = t.dealings[dealer.position()].shares.clone();
+            t.dealings[dealer.position()] = crafted_dealing(&params, dealer, &mut rng, |j, rng| {
+                if j == idx(1) {
+                    with_e(dealer, j, rng)
+                } else {
+                    honest[j.position()].clone()
+                }
+            });
+            assert!(check_dealing(&params, &t.dealings[dealer.position()]).is_ok());
+        }
+        let o = t.recompute().unwrap();
+        assert_eq!(o.disqualified.len(), 1);
+        assert_eq!(o.disqualified[0].dealer, idx(4));
+        assert!(o.disqualified[0]
+            .reason
+            .contains("already used by trustee 3"));
+        // One dealer using E twice.
+        let d = crafted_dealing(&params, idx(2), &mut rng, |j, rng| with_e(idx(2), j, rng));
+        let reason = check_dealing(&params, &d).unwrap_err();
+        assert!(reason.contains("repeated ephemeral"), "{reason}");
     }
 
     #[test]
