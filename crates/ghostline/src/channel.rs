@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::message::MessageHeader;
-use crate::pad::{consumption, PadLayout, PadLevel, PadOffset, SenderIndex};
+use crate::pad::{consumption, PadLayout, PadLevel, PadOffset, SenderIndex, CHUNK};
 
 /// What one participant remembers about the pad set.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -55,7 +55,10 @@ pub fn plan_send(
     len: usize,
 ) -> Result<SendPlan> {
     let need = consumption(len);
-    let remaining = layout.region_size.saturating_sub(state.send_next.0);
+    // Messages start at chunk boundaries (a state written by version 1 may not be on one: the
+    // bytes up to the next boundary are skipped).
+    let start = state.send_next.0.div_ceil(CHUNK) * CHUNK;
+    let remaining = layout.region_size.saturating_sub(start);
     if need > remaining {
         return Err(Error::PadExhausted {
             sender: owner.0,
@@ -67,7 +70,7 @@ pub fn plan_send(
     let before_level = PadLevel::of(remaining, layout.region_size);
     let after_level = PadLevel::of(after, layout.region_size);
     Ok(SendPlan {
-        offset: state.send_next,
+        offset: PadOffset(start),
         consumption: need,
         remaining_after: after,
         crossed: (after_level > before_level).then_some(after_level),
@@ -99,6 +102,12 @@ pub fn check_incoming(
         return Err(Error::OwnMessage { sender: owner.0 });
     }
     layout.absolute(header.sender, header.offset, header.consumption())?;
+    if header.offset.0 % CHUNK != 0 {
+        return Err(Error::Misaligned {
+            sender: header.sender.0,
+            offset: header.offset.0,
+        });
+    }
     let hw = state
         .high_water
         .get(usize::from(header.sender.0))
@@ -155,8 +164,13 @@ mod tests {
             check_incoming(&l, me, &s, &h1),
             Err(Error::Replay { .. })
         ));
-        let h3 = hdr(1, 200, 10);
-        assert_eq!(check_incoming(&l, me, &s, &h3).unwrap().gap, 200 - 74);
+        let h3 = hdr(1, 2 * CHUNK, 10);
+        assert_eq!(check_incoming(&l, me, &s, &h3).unwrap().gap, CHUNK);
+        // Only chunk boundaries: a message inside another's chunks is forged.
+        assert!(matches!(
+            check_incoming(&l, me, &s, &hdr(1, CHUNK + 64, 10)),
+            Err(Error::Misaligned { .. })
+        ));
         assert!(matches!(
             check_incoming(&l, me, &s, &hdr(0, 0, 1)),
             Err(Error::OwnMessage { .. })
@@ -184,7 +198,7 @@ mod tests {
                 Err(e) => panic!("{e}"),
             }
         }
-        assert_eq!(s.send_next.0, 100 * 100);
+        assert_eq!(s.send_next.0, (10_000 / CHUNK) * CHUNK);
         assert_eq!(crossed, vec![PadLevel::Low, PadLevel::Critical]);
     }
 }

@@ -84,6 +84,14 @@ pub enum Error {
         /// Everything below this offset was already received or skipped.
         high_water: u64,
     },
+    /// The message does not start at a chunk boundary: no honest sender makes such a message.
+    #[error("message from sender {sender} starts at offset {offset}, not at a chunk boundary: forged or corrupted; rejected")]
+    Misaligned {
+        /// Claimed sender index.
+        sender: u16,
+        /// Claimed offset.
+        offset: u64,
+    },
     /// The authentication tag does not match: the message is forged or corrupted.
     #[error("authentication failed for a message claiming sender {sender} offset {offset}: forged or corrupted; rejected")]
     AuthenticationFailed {

@@ -7,24 +7,28 @@
 //! Wire layout (big-endian integers):
 //!
 //! ```text
-//! "GL" | version 1 (1) | pad id (16) | sender u16 | offset u64 | length u32 | ciphertext | tag (32)
+//! "GL" | version 2 (1) | pad id (16) | sender u16 | offset u64 | length u32 | ciphertext | tag (32)
 //! ```
 //!
-//! Pad use at `offset` in the sender's region: 32 bytes `r`, 32 bytes `s` (the MAC key), then
-//! `length` bytes of keystream — [`crate::pad::consumption`] bytes in all.
+//! Pad use at `offset` (a chunk boundary) in the sender's region: whole chunks of
+//! [`crate::pad::CHUNK`] bytes — [`crate::pad::consumption`] bytes in all. The first chunk's key
+//! area (32 bytes `r`, 32 bytes `s`) is the MAC key; the keystream is the chunks' bodies, in
+//! order. Version 1 took the key from the 64 bytes at `offset` and the keystream right after, so a
+//! relay that withheld a message with a known plaintext could forge one at an offset inside it,
+//! keyed with known keystream; version 2 keeps keys and keystream apart.
 
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::mac::{OneTimeMacKey, Tag, MAC_KEY_LEN, TAG_LEN};
-use crate::pad::{consumption, PadId, PadOffset, SenderIndex};
+use crate::pad::{consumption, PadId, PadOffset, SenderIndex, CHUNK};
 
 /// Length of the encoded header.
 pub const HEADER_LEN: usize = 33;
 /// Largest plaintext a message may carry (keeps every sealed message inside a 1 MiB relay frame).
 pub const MAX_PLAINTEXT: usize = (1 << 20) - 1024;
 const MAGIC: &[u8; 2] = b"GL";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// The authenticated header of a sealed message.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -148,7 +152,8 @@ impl std::fmt::Debug for Plaintext {
     }
 }
 
-fn split_key_material(pad: &[u8], len: usize) -> Result<(OneTimeMacKey, &[u8])> {
+/// The MAC key (the first chunk's key area) and `len` bytes of keystream (the chunks' bodies).
+fn split_key_material(pad: &[u8], len: usize) -> Result<(OneTimeMacKey, Zeroizing<Vec<u8>>)> {
     if pad.len() as u64 != consumption(len) {
         return Err(Error::InvalidArgument(format!(
             "pad slice of {} bytes for a message needing {}",
@@ -160,7 +165,13 @@ fn split_key_material(pad: &[u8], len: usize) -> Result<(OneTimeMacKey, &[u8])> 
     key.copy_from_slice(&pad[..MAC_KEY_LEN]);
     let k = OneTimeMacKey::from_pad_bytes(&key);
     zeroize::Zeroize::zeroize(&mut key);
-    Ok((k, &pad[MAC_KEY_LEN..]))
+    let mut stream = Zeroizing::new(Vec::with_capacity(len));
+    for chunk in pad.chunks(CHUNK as usize) {
+        let body = &chunk[MAC_KEY_LEN..];
+        let take = body.len().min(len - stream.len());
+        stream.extend_from_slice(&body[..take]);
+    }
+    Ok((k, stream))
 }
 
 /// Encrypts and authenticates `plaintext` with `pad` = the [`consumption`] pad bytes at
@@ -178,7 +189,11 @@ pub fn seal(header: MessageHeader, plaintext: &[u8], pad: &[u8]) -> Result<Seale
         ));
     }
     let (key, stream) = split_key_material(pad, plaintext.len())?;
-    let ciphertext: Vec<u8> = plaintext.iter().zip(stream).map(|(m, k)| m ^ k).collect();
+    let ciphertext: Vec<u8> = plaintext
+        .iter()
+        .zip(stream.iter())
+        .map(|(m, k)| m ^ k)
+        .collect();
     let tag = key.tag_parts(&[&header.encode(), &ciphertext]);
     Ok(SealedMessage {
         header,
@@ -200,7 +215,7 @@ pub fn open(msg: &SealedMessage, pad: &[u8]) -> Result<Plaintext> {
     let plain: Vec<u8> = msg
         .ciphertext
         .iter()
-        .zip(stream)
+        .zip(stream.iter())
         .map(|(c, k)| c ^ k)
         .collect();
     Ok(Plaintext(Zeroizing::new(plain)))

@@ -40,9 +40,23 @@ impl fmt::Display for SenderIndex {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
 pub struct PadOffset(pub u64);
 
-/// Pad bytes consumed by a message of `len` plaintext bytes: the MAC key `(r, s)` then the keystream.
+/// Pad bytes in one chunk. A sender's region is a sequence of chunks; every message starts at a
+/// chunk boundary and uses whole chunks.
+pub const CHUNK: u64 = 256;
+
+/// Keystream bytes in one chunk: everything after its [`MAC_KEY_LEN`]-byte key area.
+pub const CHUNK_BODY: u64 = CHUNK - MAC_KEY_LEN as u64;
+
+/// Pad bytes consumed by a message of `len` plaintext bytes: whole chunks, at least one.
+///
+/// Each chunk begins with a 64-byte **key area** that is never used as keystream: the message's
+/// MAC key `(r, s)` is the key area of its first chunk, and its keystream is the bodies of its
+/// chunks in order (the key areas of its other chunks are skipped and burnt). So no byte that
+/// ever served as keystream — which a relay knowing a plaintext learns — can become a MAC key:
+/// a message forged at a chunk inside a withheld message would need that chunk's key area,
+/// which nobody outside the group has seen (docs/SECURITY.md, finding 4; docs/GHOSTLINE.md).
 pub fn consumption(len: usize) -> u64 {
-    MAC_KEY_LEN as u64 + len as u64
+    (len as u64).div_ceil(CHUNK_BODY).max(1) * CHUNK
 }
 
 /// The shape of a pad set: its id, number of participants and region size.
@@ -64,7 +78,7 @@ impl PadLayout {
                 "a pad set needs at least 2 participants".into(),
             ));
         }
-        if region_size < consumption(1) {
+        if region_size < CHUNK {
             return Err(Error::InvalidArgument(format!(
                 "region of {region_size} bytes cannot hold even one message; use a larger pad"
             )));

@@ -404,6 +404,8 @@ impl PadStore {
         let layout = self.header.layout;
         let owner = self.header.owner;
         let plan = plan_send(&layout, owner, &self.state, plaintext.len())?;
+        // Bytes before `plan.offset` (up to a chunk boundary) are skipped: erase them too.
+        let skipped_from = self.state.send_next;
         let mut next = self.state.clone();
         next.send_next = PadOffset(plan.offset.0 + plan.consumption);
         // 1. Reserve durably before any pad byte is read.
@@ -421,8 +423,9 @@ impl PadStore {
         };
         let message = seal(header, plaintext, &pad)?;
         drop(pad);
-        // 3. Erase the used bytes.
-        self.erase_pad(abs, plan.consumption)?;
+        // 3. Erase the used bytes (and any skipped before them).
+        let from = layout.absolute(owner, skipped_from, 0)?;
+        self.erase_pad(from, abs - from + plan.consumption)?;
         if let Some(e) = self.erased.get_mut(usize::from(owner.0)) {
             *e = self.state.send_next.0;
         }

@@ -81,7 +81,7 @@ proptest! {
         len in 0u32..100,
         body in prop::collection::vec(any::<u8>(), 0..200),
     ) {
-        let mut wire = b"GL\x01".to_vec();
+        let mut wire = b"GL\x02".to_vec();
         wire.extend_from_slice(&[0u8; 16 + 2 + 8]);
         wire.extend_from_slice(&len.to_be_bytes());
         wire.extend_from_slice(&body);

@@ -131,7 +131,7 @@ fn failed_authentication_changes_no_state() {
     }
     // A forged message far ahead would also have moved the high-water mark had it been accepted.
     let mut ahead = good.clone();
-    ahead[21..29].copy_from_slice(&5000u64.to_be_bytes());
+    ahead[21..29].copy_from_slice(&(20 * tabella_ghostline::pad::CHUNK).to_be_bytes());
     assert!(matches!(
         b.open_message(&ahead),
         Err(Error::AuthenticationFailed { .. })
@@ -149,7 +149,7 @@ fn failed_authentication_changes_no_state() {
 #[test]
 fn exhaustion_is_refused_with_warnings_first() {
     let dir = tempfile::tempdir().unwrap();
-    let p = pads(dir.path(), 2, 2 * 100 * 100);
+    let p = pads(dir.path(), 2, 2 * 100 * tabella_ghostline::pad::CHUNK);
     let mut a = PadStore::open(&p[0]).unwrap();
     let mut warnings = vec![];
     let mut sent = 0;
@@ -162,7 +162,7 @@ fn exhaustion_is_refused_with_warnings_first() {
             Err(Error::PadExhausted {
                 needed, remaining, ..
             }) => {
-                assert_eq!(needed, 100);
+                assert_eq!(needed, tabella_ghostline::pad::CHUNK);
                 assert_eq!(remaining, 0);
                 break;
             }

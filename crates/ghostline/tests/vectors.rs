@@ -44,8 +44,8 @@ fn check_vector(v: &Value) {
 }
 
 #[test]
-fn sealed_message_v1_vectors() {
-    let text = include_str!("vectors/sealed_message_v1.json");
+fn sealed_message_v2_vectors() {
+    let text = include_str!("vectors/sealed_message_v2.json");
     let doc: Value = serde_json::from_str(text).unwrap();
     let vectors = doc["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 40);
