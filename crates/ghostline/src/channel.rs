@@ -102,7 +102,7 @@ pub fn check_incoming(
         return Err(Error::OwnMessage { sender: owner.0 });
     }
     layout.absolute(header.sender, header.offset, header.consumption())?;
-    if header.offset.0 % CHUNK != 0 {
+    if !header.offset.0.is_multiple_of(CHUNK) {
         return Err(Error::Misaligned {
             sender: header.sender.0,
             offset: header.offset.0,
