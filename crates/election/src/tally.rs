@@ -4,6 +4,12 @@
 //! group's tally is the homomorphic sum of its counted ballots, decrypted by the trustees with
 //! proofs; the overall result is the sum of the group results (equal to decrypting the overall
 //! sum, since decryption is homomorphic and every group decryption is proven).
+//!
+//! A group's result is the sum of its voters' choices, so a group of one voter publishes that
+//! vote. Before anything is decrypted, groups with fewer counted ballots than the manifest's
+//! `min_group_size` are merged ([`plan_groups`]): the same small-cell rule statistical offices
+//! apply to published tables (minimum frequency / cell suppression, e.g. Hundepool et al.,
+//! *Statistical Disclosure Control*, Wiley 2012, §7.2).
 
 use serde::{Deserialize, Serialize};
 use tabella_crypto::elgamal::Ciphertext;
@@ -22,6 +28,78 @@ pub enum Group {
     Remote,
     /// In-person voters of one polling table.
     Table(TableIndex),
+    /// Groups merged because each had fewer counted ballots than the manifest's
+    /// `min_group_size` ("other tables"); the merged groups are listed with it.
+    Other,
+}
+
+/// A group as tallied and published: one original group ([`Group::Remote`] or a table), or
+/// [`Group::Other`] with the original groups merged into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedGroup {
+    /// The group's name.
+    pub group: Group,
+    /// For [`Group::Other`]: the original groups it holds, in canonical order. Empty otherwise.
+    pub members: Vec<Group>,
+    /// Counted ballots in it.
+    pub ballots: u64,
+}
+
+/// Decides which groups are tallied and decrypted separately, from the counted ballots of every
+/// original group (`counts`, in canonical order: remote, then tables by index) and the minimum
+/// group size `min`:
+///
+/// 1. every group with at least `min` ballots stays on its own;
+/// 2. the others are merged into one [`Group::Other`] (omitted if there are none);
+/// 3. if that merged group holds between 1 and `min − 1` ballots, the smallest remaining group
+///    (the first in canonical order among equals) is merged into it too, so it reaches `min`;
+///    if no group remains, the merged group is the whole election and equals the overall result,
+///    which is always published.
+///
+/// So every decrypted group holds at least `min` ballots, or none (which reveals nothing), or all
+/// of them. The output lists the separate groups in canonical order, then the merged group.
+pub fn plan_groups(counts: &[(Group, u64)], min: u64) -> Vec<PlannedGroup> {
+    let (mut large, small): (Vec<&(Group, u64)>, Vec<&(Group, u64)>) =
+        counts.iter().partition(|(_, n)| *n >= min);
+    if small.is_empty() {
+        return large
+            .into_iter()
+            .map(|(g, n)| PlannedGroup {
+                group: *g,
+                members: Vec::new(),
+                ballots: *n,
+            })
+            .collect();
+    }
+    let mut merged: Vec<(Group, u64)> = small.into_iter().copied().collect();
+    let merged_n: u64 = merged.iter().map(|(_, n)| n).sum();
+    if merged_n > 0 && merged_n < min {
+        // The smallest remaining group; `min_by_key` keeps the first of equals.
+        if let Some(pos) = large
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, n))| *n)
+            .map(|(i, _)| i)
+        {
+            merged.push(*large.remove(pos));
+        }
+    }
+    let position = |g: &Group| counts.iter().position(|(x, _)| x == g);
+    merged.sort_by_key(|(g, _)| position(g));
+    let mut out: Vec<PlannedGroup> = large
+        .into_iter()
+        .map(|(g, n)| PlannedGroup {
+            group: *g,
+            members: Vec::new(),
+            ballots: *n,
+        })
+        .collect();
+    out.push(PlannedGroup {
+        group: Group::Other,
+        ballots: merged.iter().map(|(_, n)| n).sum(),
+        members: merged.into_iter().map(|(g, _)| g).collect(),
+    });
+    out
 }
 
 /// One group's encrypted tally.
@@ -29,6 +107,9 @@ pub enum Group {
 pub struct GroupTally {
     /// The group.
     pub group: Group,
+    /// For [`Group::Other`]: the original groups merged into it (see [`plan_groups`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Group>,
     /// Ballots counted in it.
     pub ballots: u64,
     /// Per contest, per result entry, the encrypted sum (ElGamal scheme).
@@ -42,13 +123,15 @@ pub struct GroupTally {
 /// All encrypted tallies of an election.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tallies {
-    /// Per group, in order: remote, then tables by index.
+    /// Per group, in the order of [`plan_groups`]: the separate groups (remote, then tables by
+    /// index), then the merged group if any.
     pub groups: Vec<GroupTally>,
 }
 
 impl Tallies {
-    /// Zero tallies for the given groups.
-    pub fn empty(m: &Manifest, key: &ElectionKey, groups: &[Group]) -> Self {
+    /// Zero tallies for the given groups (from [`plan_groups`]; their ballot counts are not
+    /// copied: [`Tallies::add`] counts the ballots it adds).
+    pub fn empty(m: &Manifest, key: &ElectionKey, groups: &[PlannedGroup]) -> Self {
         Tallies {
             groups: groups
                 .iter()
@@ -70,7 +153,8 @@ impl Tallies {
                         ),
                     };
                     GroupTally {
-                        group: *g,
+                        group: g.group,
+                        members: g.members.clone(),
                         ballots: 0,
                         contests,
                         paillier,
@@ -80,7 +164,7 @@ impl Tallies {
         }
     }
 
-    /// Adds one ballot's contribution to its group.
+    /// Adds one ballot's contribution to the group that holds its original group.
     pub fn add(
         &mut self,
         group: Group,
@@ -90,7 +174,7 @@ impl Tallies {
         let g = self
             .groups
             .iter_mut()
-            .find(|g| g.group == group)
+            .find(|g| g.group == group || g.members.contains(&group))
             .ok_or_else(|| Error::Malformed(format!("unknown tally group {group:?}")))?;
         fn shape<A, B>(acc: &[Vec<A>], add: &[Vec<B>]) -> Result<()> {
             if acc.len() != add.len() || acc.iter().zip(add).any(|(a, b)| a.len() != b.len()) {
@@ -149,6 +233,9 @@ impl Tallies {
 pub struct GroupResult {
     /// The group.
     pub group: Group,
+    /// For [`Group::Other`]: the original groups merged into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Group>,
     /// Ballots counted.
     pub ballots: u64,
     /// Per contest, per result entry (candidates, then blank where allowed), the count or points.
@@ -198,6 +285,7 @@ impl Results {
                 .collect::<Result<Vec<_>>>()?;
             groups.push(GroupResult {
                 group: g.group,
+                members: g.members.clone(),
                 ballots: g.ballots,
                 contests,
             });
