@@ -82,11 +82,16 @@ pub enum OfficialAction {
         commitment: IdentityCommitment,
     },
     /// Registrar: enable a batch of stealth keys, one per unspent registration token, in
-    /// canonical order ([`canonical_batch`]); at least the manifest's `registration_batch` keys,
-    /// unless the batch enables every validated voter still waiting.
+    /// canonical order ([`canonical_batch`]) and at least the manifest's `registration_batch`
+    /// of them — except the registrar's final batch, which may be smaller and closes
+    /// registration (no validation or enablement is accepted after it).
     EnableVoters {
         /// The tokens and keys.
         batch: Vec<NoteKey>,
+        /// This is the final batch: it may hold fewer keys than `registration_batch` (even
+        /// none) and closes registration.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closes_registration: bool,
     },
     /// Juror: authorize one in-person voter at a table (consumes one unit of quota).
     AuthorizeInPerson {

@@ -18,7 +18,9 @@ use tabella_crypto::paillier;
 use tabella_crypto::stealth::{self, StealthSecret};
 use tabella_crypto::threshold::TallyDecryptionShare;
 
-use crate::action::{canonical_batch, Envelope, NoteKey, OfficialAction, RegistrationToken, SignedAction};
+use crate::action::{
+    canonical_batch, Envelope, NoteKey, OfficialAction, RegistrationToken, SignedAction,
+};
 use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use crate::error::{Error, Result};
 use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
@@ -416,7 +418,7 @@ pub fn simulate_into(
         .collect();
     let remotes: Vec<Remote> = remotes.into_iter().collect::<Result<_>>()?;
     // The registrar queues the anonymous notes as they arrive and enables their keys in batches
-    // of `registration_batch`, in canonical order; the last batch enables everyone left.
+    // of `registration_batch`, in canonical order.
     let batch_size = usize::try_from(cfg.registration_batch.max(1)).unwrap_or(usize::MAX);
     let mut queue: Vec<NoteKey> = Vec::with_capacity(batch_size);
     for (v, r) in remotes.iter().enumerate() {
@@ -431,10 +433,13 @@ pub fn simulate_into(
             token: r.token.clone(),
             key: r.key,
         });
-        if queue.len() >= batch_size || v + 1 == remotes.len() {
+        // The last notes, fewer than a batch, go in the final batch that closes registration.
+        let last = v + 1 == remotes.len();
+        if queue.len() >= batch_size || last {
             d.submit(sign(
                 &election_id,
                 OfficialAction::EnableVoters {
+                    closes_registration: queue.len() < batch_size,
                     batch: canonical_batch(std::mem::take(&mut queue)),
                 },
                 &off.registrar,

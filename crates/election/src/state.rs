@@ -113,6 +113,7 @@ pub struct ElectionState {
     dkg: Option<DkgOutcome>,
     election_key: Option<ElectionKey>,
     validated: BTreeSet<IdentityCommitment>,
+    registration_closed: bool,
     spent_tokens: BTreeSet<Digest32>,
     voter_keys: HashMap<[u8; 32], EnabledKey>,
     authorizations: HashMap<Digest32, AuthorizationState>,
@@ -391,6 +392,7 @@ impl ElectionState {
                     "identity validator",
                 )?;
                 self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
+                self.require_registration_open()?;
                 if !self.whitelist.contains(&commitment) {
                     return Err(Error::Registration(format!(
                         "{commitment} is not on the whitelist"
@@ -402,14 +404,19 @@ impl ElectionState {
                     )));
                 }
             }
-            OfficialAction::EnableVoters { batch } => {
+            OfficialAction::EnableVoters {
+                batch,
+                closes_registration,
+            } => {
                 Self::require_signer(signer, &m.officials.registrar, "registrar")?;
                 self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
-                self.check_enable_batch(m, &batch)?;
+                self.require_registration_open()?;
+                self.check_enable_batch(m, &batch, closes_registration)?;
                 for NoteKey { token, key } in batch {
                     self.spent_tokens.insert(token.id());
                     self.voter_keys.insert(key.p.compress().to_bytes(), key);
                 }
+                self.registration_closed |= closes_registration;
             }
             OfficialAction::AuthorizeInPerson {
                 table,
@@ -529,11 +536,28 @@ impl ElectionState {
         Ok(())
     }
 
+    fn require_registration_open(&self) -> Result<()> {
+        if self.registration_closed {
+            return Err(Error::Registration(
+                "registration is closed: the registrar's final batch (closes_registration) ended it"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every check of an `enable_voters` batch, before anything is written.
-    fn check_enable_batch(&self, m: &Manifest, batch: &[NoteKey]) -> Result<()> {
-        if batch.is_empty() || batch.len() > MAX_ENABLE_BATCH {
+    ///
+    /// The registrar enables keys in batches of at least `registration_batch`, in canonical
+    /// order, so the chain's order of enablements says nothing about the order in which voters
+    /// were validated (their identities): an observer can link a key only to the set of voters
+    /// validated before its batch. The one smaller batch allowed is the final one, which closes
+    /// registration, so a registrar cannot enable keys one by one right after each validation.
+    fn check_enable_batch(&self, m: &Manifest, batch: &[NoteKey], last: bool) -> Result<()> {
+        if batch.len() > MAX_ENABLE_BATCH || (batch.is_empty() && !last) {
             return Err(Error::Registration(format!(
-                "an enable_voters action carries 1..={MAX_ENABLE_BATCH} keys, this one {}",
+                "an enable_voters action carries 1..={MAX_ENABLE_BATCH} keys (none only in the \
+                 final batch), this one {}",
                 batch.len()
             )));
         }
@@ -558,11 +582,12 @@ impl ElectionState {
             )));
         }
         let min = usize::try_from(m.registration_batch).unwrap_or(usize::MAX);
-        if batch.len() < min && batch.len() != waiting {
+        if batch.len() < min && !last {
             return Err(Error::Registration(format!(
-                "a batch of {} keys is below the manifest's registration_batch of {min} and does \
-                 not enable all {waiting} validated voters still waiting: a small batch right \
-                 after a validation would link the voter's identity to its key; queue more notes",
+                "a batch of {} keys is below the manifest's registration_batch of {min}: keys \
+                 enabled in small batches right after their validation link each voter's \
+                 identity to its key; queue more notes, or post the final batch \
+                 (closes_registration) at the end of registration",
                 batch.len()
             )));
         }

@@ -59,19 +59,26 @@ pub struct PlannedGroup {
 /// So every decrypted group holds at least `min` ballots, or none (which reveals nothing), or all
 /// of them. The output lists the separate groups in canonical order, then the merged group.
 pub fn plan_groups(counts: &[(Group, u64)], min: u64) -> Vec<PlannedGroup> {
-    let (mut large, small): (Vec<&(Group, u64)>, Vec<&(Group, u64)>) =
-        counts.iter().partition(|(_, n)| *n >= min);
+    let mut large: Vec<(Group, u64)> = Vec::new();
+    let mut small: Vec<(Group, u64)> = Vec::new();
+    for c in counts {
+        if c.1 >= min {
+            large.push(*c);
+        } else {
+            small.push(*c);
+        }
+    }
     if small.is_empty() {
         return large
             .into_iter()
-            .map(|(g, n)| PlannedGroup {
-                group: *g,
+            .map(|(group, ballots)| PlannedGroup {
+                group,
                 members: Vec::new(),
-                ballots: *n,
+                ballots,
             })
             .collect();
     }
-    let mut merged: Vec<(Group, u64)> = small.into_iter().copied().collect();
+    let mut merged = small;
     let merged_n: u64 = merged.iter().map(|(_, n)| n).sum();
     if merged_n > 0 && merged_n < min {
         // The smallest remaining group; `min_by_key` keeps the first of equals.
@@ -81,17 +88,17 @@ pub fn plan_groups(counts: &[(Group, u64)], min: u64) -> Vec<PlannedGroup> {
             .min_by_key(|(_, (_, n))| *n)
             .map(|(i, _)| i)
         {
-            merged.push(*large.remove(pos));
+            merged.push(large.remove(pos));
         }
     }
     let position = |g: &Group| counts.iter().position(|(x, _)| x == g);
     merged.sort_by_key(|(g, _)| position(g));
     let mut out: Vec<PlannedGroup> = large
         .into_iter()
-        .map(|(g, n)| PlannedGroup {
-            group: *g,
+        .map(|(group, ballots)| PlannedGroup {
+            group,
             members: Vec::new(),
-            ballots: *n,
+            ballots,
         })
         .collect();
     out.push(PlannedGroup {
@@ -309,5 +316,134 @@ impl Results {
             }
         }
         Ok(Results { groups, overall })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(i: u16) -> Group {
+        Group::Table(TableIndex(i))
+    }
+
+    fn layout(counts: &[(Group, u64)], min: u64) -> Vec<(Group, Vec<Group>, u64)> {
+        plan_groups(counts, min)
+            .into_iter()
+            .map(|p| (p.group, p.members, p.ballots))
+            .collect()
+    }
+
+    #[test]
+    fn groups_at_or_above_the_minimum_stay_apart() {
+        let c = [(Group::Remote, 9), (t(0), 5), (t(1), 7)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![
+                (Group::Remote, vec![], 9),
+                (t(0), vec![], 5),
+                (t(1), vec![], 7)
+            ]
+        );
+    }
+
+    #[test]
+    fn small_groups_merge_into_other() {
+        let c = [(Group::Remote, 9), (t(0), 3), (t(1), 2), (t(2), 8)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![
+                (Group::Remote, vec![], 9),
+                (t(2), vec![], 8),
+                (Group::Other, vec![t(0), t(1)], 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_merged_group_still_too_small_takes_the_smallest_other_group() {
+        // The lone voter at table 1 with a small remote group: merged with table 0 (the
+        // smallest of the groups at the minimum), never published alone.
+        let c = [(Group::Remote, 6), (t(0), 5), (t(1), 1)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![
+                (Group::Remote, vec![], 6),
+                (Group::Other, vec![t(0), t(1)], 6)
+            ]
+        );
+        // Ties go to the first in canonical order.
+        let c = [(Group::Remote, 5), (t(0), 5), (t(1), 1)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![
+                (t(0), vec![], 5),
+                (Group::Other, vec![Group::Remote, t(1)], 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn everything_small_is_one_group_equal_to_the_overall_result() {
+        // The quickstart: 3 remote voters and 1 at table 1.
+        let c = [(Group::Remote, 3), (t(0), 1)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![(Group::Other, vec![Group::Remote, t(0)], 4)]
+        );
+    }
+
+    #[test]
+    fn empty_groups_reveal_nothing_and_are_not_padded() {
+        let c = [(Group::Remote, 9), (t(0), 0), (t(1), 0)];
+        assert_eq!(
+            layout(&c, 5),
+            vec![
+                (Group::Remote, vec![], 9),
+                (Group::Other, vec![t(0), t(1)], 0)
+            ]
+        );
+        // A minimum of 1 merges only empty groups.
+        let c = [(Group::Remote, 1), (t(0), 0)];
+        assert_eq!(
+            layout(&c, 1),
+            vec![(Group::Remote, vec![], 1), (Group::Other, vec![t(0)], 0)]
+        );
+    }
+
+    #[test]
+    fn every_plan_respects_the_minimum() {
+        // Exhaustive over small cases: every published group has 0 ballots, at least `min`,
+        // or is the only group; the groups partition the originals.
+        for min in 1..=6u64 {
+            for a in 0..8u64 {
+                for b in 0..8u64 {
+                    for c in 0..8u64 {
+                        let counts = [(Group::Remote, a), (t(0), b), (t(1), c)];
+                        let plan = plan_groups(&counts, min);
+                        let total: u64 = plan.iter().map(|p| p.ballots).sum();
+                        assert_eq!(total, a + b + c);
+                        let mut originals: Vec<Group> = plan
+                            .iter()
+                            .flat_map(|p| {
+                                if p.members.is_empty() {
+                                    vec![p.group]
+                                } else {
+                                    p.members.clone()
+                                }
+                            })
+                            .collect();
+                        originals.sort();
+                        assert_eq!(originals, vec![Group::Remote, t(0), t(1)]);
+                        for p in &plan {
+                            assert!(
+                                p.ballots == 0 || p.ballots >= min || plan.len() == 1,
+                                "{counts:?} min {min}: {plan:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -383,11 +383,10 @@ fn check_tally_groups(state: &ElectionState, record: &Record, report: &mut Repor
         Group::Table(t) => format!("table {}", u32::from(t.0) + 1),
         Group::Other => format!("other ({} merged groups)", members.len()),
     };
-    let expected: Vec<(Group, Vec<Group>, u64)> =
-        plan_groups(&state.group_counts(), min)
-            .into_iter()
-            .map(|p| (p.group, p.members, p.ballots))
-            .collect();
+    let expected: Vec<(Group, Vec<Group>, u64)> = plan_groups(&state.group_counts(), min)
+        .into_iter()
+        .map(|p| (p.group, p.members, p.ballots))
+        .collect();
     if let Some(t) = &record.tallies {
         let got: Vec<(Group, Vec<Group>, u64)> = t
             .groups

@@ -354,7 +354,8 @@ fn quota_double_vote_and_registration_rules() {
         },
         whitelist: vec![commitment],
         min_group_size: 5,
-        registration_batch: 5,
+        // this manifest allows batches of one key
+        registration_batch: 1,
     };
     let mut st = ElectionState::new();
     let off = |a: OfficialAction, k: &OfficialSecret| {
@@ -455,10 +456,10 @@ fn quota_double_vote_and_registration_rules() {
     };
     let (meta, scan, spend) = tabella_crypto::stealth::generate_meta_address(&mut rng);
     let skey = meta.derive_stealth_key(&mut rng);
-    // (one validated voter: a batch of one is allowed since it enables everyone waiting)
     let enable = |t: &tabella_election::action::RegistrationToken, k| {
         off(
             OfficialAction::EnableVoters {
+                closes_registration: false,
                 batch: vec![tabella_election::action::NoteKey {
                     token: t.clone(),
                     key: k,
