@@ -198,6 +198,14 @@ impl ElectionState {
     pub fn enabled_keys(&self) -> impl Iterator<Item = &EnabledKey> {
         self.voter_keys.values()
     }
+    /// Whether this registration token was already spent (its key enabled).
+    pub fn token_spent(&self, token: &RegistrationToken) -> bool {
+        self.spent_tokens.contains(&token.id())
+    }
+    /// Whether the registrar's final batch closed registration.
+    pub fn registration_closed(&self) -> bool {
+        self.registration_closed
+    }
     /// Hashes of the ballots currently counted.
     pub fn counted_ballots(&self) -> impl Iterator<Item = Digest32> + '_ {
         self.counted.values().map(|c| c.hash)
