@@ -521,17 +521,12 @@ fn a_single_voter_table_is_merged_before_decryption() {
     let mut log = honest_log_at_close;
     log.extend(forged);
     log.push(e.envelope(Who::Council, OfficialAction::PublishResults));
-    let mut values = Vec::new();
-    let mut plain: Vec<Vec<Vec<u64>>> = Vec::new();
-    // the plaintext per unmerged group, as the colluding trustees decrypt it off the chain
-    for g in &unmerged.groups {
-        let members: Vec<Group> = vec![g.group];
-        let sum = results_of(&e, &members);
-        plain.push(sum);
-    }
-    for p in &plain {
-        values.extend(p.iter().flatten().copied());
-    }
+    // The plaintext per unmerged group, as the colluding trustees decrypt it off the chain.
+    let values: Vec<u64> = unmerged
+        .groups
+        .iter()
+        .flat_map(|g| plaintext_of(&e, g.group).into_iter().flatten())
+        .collect();
     let forged_results = Results::from_flat(&unmerged, &values).unwrap();
     assert_eq!(
         forged_results.groups[2].contests,
@@ -566,36 +561,29 @@ fn a_single_voter_table_is_merged_before_decryption() {
     assert_eq!(proofs.failures.len(), 2, "{report}");
 }
 
-/// The plaintext sum of the counted ballots in `groups`, decrypted from the final results'
-/// complement: computed here from the honest per-group results and the known lone vote.
-fn results_of(e: &Election, groups: &[Group]) -> Vec<Vec<u64>> {
+/// The plaintext sum of original group `g` of [`tiny_table_election`] (what trustees who
+/// decrypt the unmerged tallies learn), from the published results and the known lone vote.
+fn plaintext_of(e: &Election, g: Group) -> Vec<Vec<u64>> {
     let r = e.st.results().unwrap();
-    let lone = points(&e.m, &lone_choices());
-    let remote = r
-        .groups
-        .iter()
-        .find(|g| g.group == Group::Remote)
-        .unwrap()
-        .contests
-        .clone();
-    let other = r
-        .groups
-        .iter()
-        .find(|g| g.group == Group::Other)
-        .unwrap()
-        .contests
-        .clone();
-    let sub = |a: &Vec<Vec<u64>>, b: &Vec<Vec<u64>>| -> Vec<Vec<u64>> {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p - q).collect())
-            .collect()
+    let published = |g: Group| {
+        r.groups
+            .iter()
+            .find(|x| x.group == g)
+            .unwrap()
+            .contests
+            .clone()
     };
-    match groups {
-        [Group::Remote] => remote,
-        [Group::Table(TableIndex(0))] => sub(&other, &lone),
-        [Group::Table(TableIndex(1))] => lone,
-        _ => panic!("unexpected group"),
+    let lone = points(&e.m, &lone_choices());
+    match g {
+        Group::Remote => published(Group::Remote),
+        // "other" = table 1 + table 2, and table 2 is the lone vote.
+        Group::Table(TableIndex(0)) => published(Group::Other)
+            .iter()
+            .zip(&lone)
+            .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p - q).collect())
+            .collect(),
+        Group::Table(TableIndex(1)) => lone,
+        other => panic!("unexpected group {other:?}"),
     }
 }
 
