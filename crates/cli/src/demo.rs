@@ -137,6 +137,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         out: a.out.clone(),
         quiet: a.quiet,
         no_verify: false,
+        min_group_size: tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE,
     };
     let mut cfg = sim.config()?;
     cfg.election_id = "demo-election".into();

@@ -74,6 +74,10 @@ pub struct SimulateArgs {
     /// Don't run the verifier on the written record.
     #[arg(long)]
     pub no_verify: bool,
+    /// Fewest counted ballots a group (remote voters, one table) needs to be published on its
+    /// own; smaller groups are merged before decryption.
+    #[arg(long, default_value_t = tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE)]
+    pub min_group_size: u32,
 }
 
 impl SimulateArgs {
@@ -109,6 +113,8 @@ impl SimulateArgs {
             seed: self.seed,
             paillier_key: None,
             contests: None,
+            min_group_size: self.min_group_size,
+            registration_batch: tabella_election::manifest::DEFAULT_REGISTRATION_BATCH,
         })
     }
 }
@@ -201,23 +207,36 @@ pub fn print_results(m: &Manifest, r: &Results) {
             .get(usize::from(t.0))
             .map(|s| s.name.clone())
             .unwrap_or_else(|| format!("table {}", t.0)),
+        Group::Other => "other (merged)".to_string(),
     };
     println!(
         "Results of {:?} ({} ballots counted)",
         m.title, r.overall.ballots
     );
+    for g in r.groups.iter().filter(|g| g.group == Group::Other) {
+        let names: Vec<String> = g.members.iter().map(group_name).collect();
+        println!(
+            "  {} counted together as \"other (merged)\" ({} ballots): groups with fewer than {} ballots are not published on their own",
+            names.join(" + "),
+            g.ballots,
+            m.min_group_size
+        );
+    }
+    // A single group is the whole election: only the overall column is shown.
+    let shown: &[tabella_election::tally::GroupResult] =
+        if r.groups.len() > 1 { &r.groups } else { &[] };
     for (ci, contest) in m.contests.iter().enumerate() {
         println!();
         println!("  {}", contest.title);
         let labels = contest.result_labels();
         let mut header = format!("    {:<14}{:>9}", "", "overall");
-        for g in &r.groups {
+        for g in shown {
             header.push_str(&format!("{:>16}", group_name(&g.group)));
         }
         println!("{header}");
         for (i, label) in labels.iter().enumerate() {
             let mut line = format!("    {:<14}{:>9}", label, r.overall.contests[ci][i]);
-            for g in &r.groups {
+            for g in shown {
                 line.push_str(&format!("{:>16}", g.contests[ci][i]));
             }
             println!("{line}");

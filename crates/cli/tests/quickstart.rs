@@ -28,8 +28,24 @@ fn quickstart_script_runs_a_whole_election_and_verifies() {
     );
     // Bob voted twice: 5 ballots accepted, 4 counted; his first receipt is replaced.
     assert!(t.contains("on the chain and counted"), "{t}");
-    assert!(t.contains("Table 1") && t.contains("remote voters"), "{t}");
     assert!(t.contains("(4 ballots counted)"), "{t}");
+    // The registrar's notes were queued, then enabled in one final batch.
+    assert!(t.contains("note queued for"), "{t}");
+    assert!(
+        t.contains("final batch of 3 voter keys enabled") && t.contains("registration is closed"),
+        "{t}"
+    );
+    // The lone booth voter at table 1 (and the 3 remote voters) are below the minimum group
+    // size of 5: merged, published overall only, never as a Table 1 column.
+    assert!(
+        t.contains("remote voters + Table 1 counted together as \"other (merged)\" (4 ballots)"),
+        "{t}"
+    );
+    let header = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("overall"))
+        .expect("a results header");
+    assert!(!header.contains("Table 1"), "{header}");
 }
 
 #[test]

@@ -276,7 +276,9 @@ fn node_errors_and_a_voter_registered_by_hand() {
         !note.contains("ann@example.org"),
         "the note must not carry the identity"
     );
-    run(&[
+    // The registrar queues the note: one key alone would be enabled right after its
+    // validation, linking the two on the chain.
+    assert!(run(&[
         "registrar",
         "enable",
         "--election",
@@ -285,7 +287,35 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "r",
         "--note",
         "note.json",
-    ]);
+    ])
+    .contains("note queued for 'e1' (1 of the 5 a batch needs)"));
+    fail(
+        &[
+            "registrar",
+            "enable",
+            "--election",
+            "e1",
+            "--as",
+            "r",
+            "--note",
+            "note.json",
+        ],
+        "this note is already queued",
+    );
+    fail(
+        &["registrar", "flush", "--election", "e1", "--as", "r"],
+        "1 notes queued, fewer than the 5 of a batch",
+    );
+    assert!(run(&[
+        "registrar",
+        "flush",
+        "--election",
+        "e1",
+        "--as",
+        "r",
+        "--close-registration",
+    ])
+    .contains("registration is closed"));
     // The same token cannot be spent twice.
     fail(
         &[

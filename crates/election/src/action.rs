@@ -32,6 +32,33 @@ impl RegistrationToken {
 /// A stealth voter key published by the registrar (seed 000 §2.2): `R`, `P` and a view tag.
 pub type EnabledKey = tabella_crypto::stealth::StealthKey;
 
+/// One anonymous note's registration token with the stealth key the registrar derived for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteKey {
+    /// The token presented in the voter's anonymous note.
+    pub token: RegistrationToken,
+    /// The derived stealth key.
+    pub key: EnabledKey,
+}
+
+impl NoteKey {
+    /// The key's canonical sort key: the 32-byte encoding of its `P`.
+    pub fn order_key(&self) -> [u8; 32] {
+        self.key.p.compress().to_bytes()
+    }
+}
+
+/// Most keys one `enable_voters` action may carry.
+pub const MAX_ENABLE_BATCH: usize = 256;
+
+/// Puts a batch of note keys in the canonical order the state machine requires (increasing
+/// encoding of `P`). Stealth keys are fresh random points, so this order is independent of the
+/// order in which the notes arrived — and of the order in which their voters were validated.
+pub fn canonical_batch(mut batch: Vec<NoteKey>) -> Vec<NoteKey> {
+    batch.sort_by_key(NoteKey::order_key);
+    batch
+}
+
 /// What an official does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -54,12 +81,17 @@ pub enum OfficialAction {
         /// The voter's whitelist commitment.
         commitment: IdentityCommitment,
     },
-    /// Registrar: enable a stealth key for an unspent registration token.
-    EnableVoterKey {
-        /// The token presented in the voter's anonymous note.
-        token: RegistrationToken,
-        /// The derived stealth key.
-        key: EnabledKey,
+    /// Registrar: enable a batch of stealth keys, one per unspent registration token, in
+    /// canonical order ([`canonical_batch`]) and at least the manifest's `registration_batch`
+    /// of them — except the registrar's final batch, which may be smaller and closes
+    /// registration (no validation or enablement is accepted after it).
+    EnableVoters {
+        /// The tokens and keys.
+        batch: Vec<NoteKey>,
+        /// This is the final batch: it may hold fewer keys than `registration_batch` (even
+        /// none) and closes registration.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closes_registration: bool,
     },
     /// Juror: authorize one in-person voter at a table (consumes one unit of quota).
     AuthorizeInPerson {
@@ -88,7 +120,7 @@ impl OfficialAction {
             OfficialAction::KeyCeremony(_) => "key ceremony message",
             OfficialAction::Open => "open",
             OfficialAction::ValidateVoter { .. } => "validate voter",
-            OfficialAction::EnableVoterKey { .. } => "enable voter key",
+            OfficialAction::EnableVoters { .. } => "enable voters",
             OfficialAction::AuthorizeInPerson { .. } => "authorize in-person voter",
             OfficialAction::Close => "close",
             OfficialAction::Decrypt(_) => "decrypt",

@@ -137,6 +137,31 @@ pub struct Manifest {
     pub officials: Officials,
     /// Identity commitments of eligible remote voters (never names).
     pub whitelist: Vec<IdentityCommitment>,
+    /// Fewest counted ballots a tally group (the remote voters, one polling table) must hold to
+    /// be decrypted and published on its own. Smaller groups are merged before decryption (see
+    /// [`crate::tally::plan_groups`]), so no published group reveals the votes of fewer than this
+    /// many voters. Default [`DEFAULT_MIN_GROUP_SIZE`]; at least 1.
+    #[serde(default = "default_min_group_size")]
+    pub min_group_size: u32,
+    /// Fewest stealth keys the registrar may enable in one `enable_voters` action (a smaller
+    /// batch only when it enables every validated voter still waiting). Keys in a batch are in
+    /// canonical order, so the chain's order of enablements does not follow the order in which
+    /// voters were validated. Default [`DEFAULT_REGISTRATION_BATCH`]; at least 1.
+    #[serde(default = "default_registration_batch")]
+    pub registration_batch: u32,
+}
+
+/// Default [`Manifest::min_group_size`].
+pub const DEFAULT_MIN_GROUP_SIZE: u32 = 5;
+/// Default [`Manifest::registration_batch`].
+pub const DEFAULT_REGISTRATION_BATCH: u32 = 5;
+
+fn default_min_group_size() -> u32 {
+    DEFAULT_MIN_GROUP_SIZE
+}
+
+fn default_registration_batch() -> u32 {
+    DEFAULT_REGISTRATION_BATCH
 }
 
 /// Most candidates per contest (bounds proof sizes).
@@ -253,6 +278,18 @@ impl Manifest {
             if t.jurors.is_empty() {
                 return bad(format!("table {i} ({:?}) has no jurors", t.name));
             }
+        }
+        if self.min_group_size == 0 {
+            return bad(format!(
+                "min_group_size must be at least 1 (default {DEFAULT_MIN_GROUP_SIZE})"
+            ));
+        }
+        let max_batch = crate::action::MAX_ENABLE_BATCH / 2;
+        if self.registration_batch == 0 || self.registration_batch as usize > max_batch {
+            return bad(format!(
+                "registration_batch must be in 1..={max_batch} (default {DEFAULT_REGISTRATION_BATCH}), got {}",
+                self.registration_batch
+            ));
         }
         let mut wl = self.whitelist.clone();
         wl.sort();

@@ -18,18 +18,21 @@ use tabella_crypto::paillier;
 use tabella_crypto::stealth::{self, StealthSecret};
 use tabella_crypto::threshold::TallyDecryptionShare;
 
-use crate::action::{Envelope, OfficialAction, RegistrationToken, SignedAction};
+use crate::action::{
+    canonical_batch, Envelope, NoteKey, OfficialAction, RegistrationToken, SignedAction,
+};
 use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use crate::batch;
 use crate::error::{Error, Result};
 use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
 use crate::manifest::{
     Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
+    DEFAULT_MIN_GROUP_SIZE, DEFAULT_REGISTRATION_BATCH,
 };
 use crate::record::Record;
 use crate::sign::OfficialSecret;
 use crate::state::{dkg_params, ElectionState, ProofCheck};
-use crate::tally::Group;
+use crate::tally::{plan_groups, Group};
 use crate::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
 
 /// What to simulate.
@@ -59,6 +62,10 @@ pub struct SimulationConfig {
     pub paillier_key: Option<std::sync::Arc<paillier::SecretKey>>,
     /// The contests (default: [`default_contests`], one of each kind).
     pub contests: Option<Vec<Contest>>,
+    /// The manifest's minimum tally group size (smaller groups are merged before decryption).
+    pub min_group_size: u32,
+    /// The manifest's registration batch: the registrar enables keys in batches of this size.
+    pub registration_batch: u32,
 }
 
 impl Default for SimulationConfig {
@@ -76,6 +83,8 @@ impl Default for SimulationConfig {
             seed: 1,
             paillier_key: None,
             contests: None,
+            min_group_size: DEFAULT_MIN_GROUP_SIZE,
+            registration_batch: DEFAULT_REGISTRATION_BATCH,
         }
     }
 }
@@ -112,7 +121,8 @@ pub struct SimulationOutput {
     /// The final state.
     pub state: ElectionState,
     /// Results computed from the plaintext votes (what the decryption must give), per group in
-    /// the order of the tallies, each per contest per entry.
+    /// the order of the tallies (groups below the minimum size merged as the state machine
+    /// merges them), each per contest per entry.
     pub expected: Vec<(Group, Vec<Vec<u64>>)>,
     /// Every receipt handed to a voter (including replaced ballots).
     pub receipts: Vec<Digest32>,
@@ -349,6 +359,8 @@ pub fn simulate_into(
             registrar: off.registrar.public(),
         },
         whitelist: whitelist.clone(),
+        min_group_size: cfg.min_group_size,
+        registration_batch: cfg.registration_batch,
     };
     let mut d = Driver {
         published: 0,
@@ -409,6 +421,10 @@ pub fn simulate_into(
         })
         .collect();
     let remotes: Vec<Remote> = remotes.into_iter().collect::<Result<_>>()?;
+    // The registrar queues the anonymous notes as they arrive and enables their keys in batches
+    // of `registration_batch`, in canonical order.
+    let batch_size = usize::try_from(cfg.registration_batch.max(1)).unwrap_or(usize::MAX);
+    let mut queue: Vec<NoteKey> = Vec::with_capacity(batch_size);
     for (v, r) in remotes.iter().enumerate() {
         d.submit(sign(
             &election_id,
@@ -417,14 +433,22 @@ pub fn simulate_into(
             },
             &off.validator,
         )?)?;
-        d.submit(sign(
-            &election_id,
-            OfficialAction::EnableVoterKey {
-                token: r.token.clone(),
-                key: r.key,
-            },
-            &off.registrar,
-        )?)?;
+        queue.push(NoteKey {
+            token: r.token.clone(),
+            key: r.key,
+        });
+        // The last notes, fewer than a batch, go in the final batch that closes registration.
+        let last = v + 1 == remotes.len();
+        if queue.len() >= batch_size || last {
+            d.submit(sign(
+                &election_id,
+                OfficialAction::EnableVoters {
+                    closes_registration: queue.len() < batch_size,
+                    batch: canonical_batch(std::mem::take(&mut queue)),
+                },
+                &off.registrar,
+            )?)?;
+        }
         if v % 64 == 0 {
             progress(Stage::Registration, v, cfg.voters);
         }
@@ -550,37 +574,47 @@ pub fn simulate_into(
     d.publish(Stage::Casting)?;
     progress(Stage::Casting, total, total);
 
-    // expected results from the plaintext
-    let mut groups = vec![Group::Remote];
-    groups.extend((0..tables).map(|i| Group::Table(TableIndex(i as u16))));
-    let mut expected: Vec<(Group, Vec<Vec<u64>>)> = groups
-        .iter()
-        .map(|g| {
-            (
-                *g,
-                manifest
-                    .contests
-                    .iter()
-                    .map(|c| vec![0u64; c.result_len()])
-                    .collect(),
-            )
-        })
-        .collect();
+    // expected results from the plaintext, per original group, then merged as planned
+    let empty = || -> Vec<Vec<u64>> {
+        manifest
+            .contests
+            .iter()
+            .map(|c| vec![0u64; c.result_len()])
+            .collect()
+    };
+    let mut per_group: Vec<(Group, u64, Vec<Vec<u64>>)> = vec![(Group::Remote, 0, empty())];
+    per_group.extend((0..tables).map(|i| (Group::Table(TableIndex(i as u16)), 0, empty())));
     for c in casts.iter().filter(|c| c.counts) {
-        let slot = expected
+        let slot = per_group
             .iter_mut()
-            .find(|(g, _)| *g == c.group)
+            .find(|(g, _, _)| *g == c.group)
             .ok_or_else(|| Error::Malformed("unknown group".into()))?;
+        slot.1 += 1;
         for ((contest, choice), acc) in manifest
             .contests
             .iter()
             .zip(&c.choices)
-            .zip(slot.1.iter_mut())
+            .zip(slot.2.iter_mut())
         {
             for (a, p) in acc.iter_mut().zip(ballot::choice_points(contest, choice)?) {
                 *a += p;
             }
         }
+    }
+    let counts: Vec<(Group, u64)> = per_group.iter().map(|(g, n, _)| (*g, *n)).collect();
+    let mut expected: Vec<(Group, Vec<Vec<u64>>)> = Vec::new();
+    for planned in plan_groups(&counts, u64::from(manifest.min_group_size)) {
+        let mut sum = empty();
+        for (g, _, v) in &per_group {
+            if *g == planned.group || planned.members.contains(g) {
+                for (acc, add) in sum.iter_mut().zip(v) {
+                    for (a, b) in acc.iter_mut().zip(add) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+        expected.push((planned.group, sum));
     }
 
     // --- close and decrypt

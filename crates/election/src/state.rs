@@ -13,14 +13,17 @@ use serde::{Deserialize, Serialize};
 use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript};
 use tabella_crypto::elgamal::PublicKey;
 
-use crate::action::{EnabledKey, Envelope, OfficialAction, RegistrationToken, SignedAction};
+use crate::action::{
+    EnabledKey, Envelope, NoteKey, OfficialAction, RegistrationToken, SignedAction,
+    MAX_ENABLE_BATCH,
+};
 use crate::ballot::{Ballot, Contribution, Credential, ElectionKey, ParsedBallot};
 use crate::batch;
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, IdentityCommitment, TableIndex};
 use crate::manifest::{Manifest, RevotePolicy, Scheme};
 use crate::sign::OfficialKey;
-use crate::tally::{Group, Results, Tallies};
+use crate::tally::{plan_groups, Group, Results, Tallies};
 use crate::trustee::{self, DecryptionMessage, KeyCeremonyMessage};
 
 /// Where an election is in its life.
@@ -103,9 +106,13 @@ pub struct ElectionState {
     whitelist: HashSet<IdentityCommitment>,
     dealings: Vec<Dealing>,
     complaints: Vec<Complaint>,
+    /// Per trustee who posted round 2: how many dealings were on the chain at its latest
+    /// round-2 message (it could complain about those only).
+    round2: BTreeMap<u16, usize>,
     dkg: Option<DkgOutcome>,
     election_key: Option<ElectionKey>,
     validated: BTreeSet<IdentityCommitment>,
+    registration_closed: bool,
     spent_tokens: BTreeSet<Digest32>,
     voter_keys: HashMap<[u8; 32], EnabledKey>,
     authorizations: HashMap<Digest32, AuthorizationState>,
@@ -189,6 +196,14 @@ impl ElectionState {
     /// Enabled stealth keys (for voters to scan).
     pub fn enabled_keys(&self) -> impl Iterator<Item = &EnabledKey> {
         self.voter_keys.values()
+    }
+    /// Whether this registration token was already spent (its key enabled).
+    pub fn token_spent(&self, token: &RegistrationToken) -> bool {
+        self.spent_tokens.contains(&token.id())
+    }
+    /// Whether the registrar's final batch closed registration.
+    pub fn registration_closed(&self) -> bool {
+        self.registration_closed
     }
     /// Hashes of the ballots currently counted.
     pub fn counted_ballots(&self) -> impl Iterator<Item = Digest32> + '_ {
@@ -347,6 +362,7 @@ impl ElectionState {
                             ));
                         }
                         self.complaints.extend(complaints);
+                        self.round2.insert(sender.get(), self.dealings.len());
                     }
                 }
             }
@@ -355,6 +371,7 @@ impl ElectionState {
                 match m.scheme {
                     Scheme::Elgamal => {
                         self.require_phase(name, &[Phase::KeyCeremony])?;
+                        self.require_ceremony_settled(m)?;
                         let transcript = self
                             .key_ceremony_transcript()
                             .ok_or_else(|| Error::Trustees("no key ceremony".into()))?;
@@ -382,6 +399,7 @@ impl ElectionState {
                     "identity validator",
                 )?;
                 self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
+                self.require_registration_open()?;
                 if !self.whitelist.contains(&commitment) {
                     return Err(Error::Registration(format!(
                         "{commitment} is not on the whitelist"
@@ -393,24 +411,19 @@ impl ElectionState {
                     )));
                 }
             }
-            OfficialAction::EnableVoterKey { token, key } => {
+            OfficialAction::EnableVoters {
+                batch,
+                closes_registration,
+            } => {
                 Self::require_signer(signer, &m.officials.registrar, "registrar")?;
                 self.require_phase(name, &[Phase::Setup, Phase::KeyCeremony, Phase::Open])?;
-                self.check_token(m, &token)?;
-                if self.voter_keys.len() >= self.validated.len() {
-                    return Err(Error::Registration(format!(
-                        "enabling another key would exceed the {} validated voters",
-                        self.validated.len()
-                    )));
+                self.require_registration_open()?;
+                self.check_enable_batch(m, &batch, closes_registration)?;
+                for NoteKey { token, key } in batch {
+                    self.spent_tokens.insert(token.id());
+                    self.voter_keys.insert(key.p.compress().to_bytes(), key);
                 }
-                let p = key.p.compress().to_bytes();
-                if self.voter_keys.contains_key(&p) {
-                    return Err(Error::Registration(
-                        "this stealth key is already enabled".into(),
-                    ));
-                }
-                self.spent_tokens.insert(token.id());
-                self.voter_keys.insert(p, key);
+                self.registration_closed |= closes_registration;
             }
             OfficialAction::AuthorizeInPerson {
                 table,
@@ -487,6 +500,119 @@ impl ElectionState {
         Ok(Event::Official {
             action: name.into(),
         })
+    }
+
+    /// The key ceremony is over: every trustee posted round 2 (its complaints, possibly none)
+    /// after the last dealing, so the complaints are settled and the joint key is fixed by the
+    /// record. Opening earlier would fix a key in which a trustee that received a bad share (and
+    /// has not complained yet) cannot derive its own share.
+    fn require_ceremony_settled(&self, m: &Manifest) -> Result<()> {
+        if self.dealings.is_empty() {
+            return Err(Error::Trustees(
+                "cannot open yet: round 1 of the key ceremony (dealings) is missing; the trustees \
+                 deal first, then post their complaints (round 2)"
+                    .into(),
+            ));
+        }
+        let n = m.trustees.len() as u16;
+        let missing: Vec<String> = (1..=n)
+            .filter(|j| !self.round2.contains_key(j))
+            .map(|j| format!("trustee {j}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Trustees(format!(
+                "cannot open yet: round 2 of the key ceremony (complaints) is missing from {}; \
+                 every trustee posts its complaints (an empty list if it has none) after all \
+                 dealings, so that a bad share is settled before the joint key is fixed",
+                missing.join(", ")
+            )));
+        }
+        let stale: Vec<String> = self
+            .round2
+            .iter()
+            .filter(|(_, seen)| **seen < self.dealings.len())
+            .map(|(j, _)| format!("trustee {j}"))
+            .collect();
+        if !stale.is_empty() {
+            return Err(Error::Trustees(format!(
+                "cannot open yet: {} posted round 2 of the key ceremony before the last dealing \
+                 arrived and could not complain about it; they must post round 2 again",
+                stale.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn require_registration_open(&self) -> Result<()> {
+        if self.registration_closed {
+            return Err(Error::Registration(
+                "registration is closed: the registrar's final batch (closes_registration) ended it"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every check of an `enable_voters` batch, before anything is written.
+    ///
+    /// The registrar enables keys in batches of at least `registration_batch`, in canonical
+    /// order, so the chain's order of enablements says nothing about the order in which voters
+    /// were validated (their identities): an observer can link a key only to the set of voters
+    /// validated before its batch. The one smaller batch allowed is the final one, which closes
+    /// registration, so a registrar cannot enable keys one by one right after each validation.
+    fn check_enable_batch(&self, m: &Manifest, batch: &[NoteKey], last: bool) -> Result<()> {
+        if batch.len() > MAX_ENABLE_BATCH || (batch.is_empty() && !last) {
+            return Err(Error::Registration(format!(
+                "an enable_voters action carries 1..={MAX_ENABLE_BATCH} keys (none only in the \
+                 final batch), this one {}",
+                batch.len()
+            )));
+        }
+        if batch
+            .windows(2)
+            .any(|w| w[0].order_key() >= w[1].order_key())
+        {
+            return Err(Error::Registration(
+                "the keys of an enable_voters batch must be in strictly increasing order of their \
+                 encoded P (canonical order, which hides the order in which the notes arrived); \
+                 sort them"
+                    .into(),
+            ));
+        }
+        let waiting = self.validated.len().saturating_sub(self.voter_keys.len());
+        if batch.len() > waiting {
+            return Err(Error::Registration(format!(
+                "enabling {} keys would exceed the {} validated voters ({} keys already enabled)",
+                batch.len(),
+                self.validated.len(),
+                self.voter_keys.len()
+            )));
+        }
+        let min = usize::try_from(m.registration_batch).unwrap_or(usize::MAX);
+        if batch.len() < min && !last {
+            return Err(Error::Registration(format!(
+                "a batch of {} keys is below the manifest's registration_batch of {min}: keys \
+                 enabled in small batches right after their validation link each voter's \
+                 identity to its key; queue more notes, or post the final batch \
+                 (closes_registration) at the end of registration",
+                batch.len()
+            )));
+        }
+        let mut tokens = BTreeSet::new();
+        for NoteKey { token, key } in batch {
+            self.check_token(m, token)?;
+            if !tokens.insert(token.id()) {
+                return Err(Error::DoubleVote(
+                    "a registration token appears twice in the batch".into(),
+                ));
+            }
+            if self.voter_keys.contains_key(&key.p.compress().to_bytes()) {
+                return Err(Error::Registration(
+                    "this stealth key is already enabled".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_token(&self, m: &Manifest, token: &RegistrationToken) -> Result<()> {
@@ -685,10 +811,24 @@ impl ElectionState {
         }
     }
 
+    /// Counted ballots per original group (remote voters, then each table by index), from the
+    /// ballots accepted so far.
+    pub fn group_counts(&self) -> Vec<(Group, u64)> {
+        let tables = self.manifest.as_ref().map_or(0, |m| m.tables.len());
+        let mut counts: Vec<(Group, u64)> = vec![(Group::Remote, 0)];
+        counts.extend((0..tables).map(|i| (Group::Table(TableIndex(i as u16)), 0)));
+        for c in self.counted.values() {
+            if let Some(slot) = counts.iter_mut().find(|(g, _)| *g == c.group) {
+                slot.1 += 1;
+            }
+        }
+        counts
+    }
+
     fn compute_tallies(&self) -> Result<Tallies> {
         let (m, _) = self.manifest_or_err()?;
-        let mut groups = vec![Group::Remote];
-        groups.extend((0..m.tables.len()).map(|i| Group::Table(TableIndex(i as u16))));
+        // Groups below the minimum size are merged before anything is decrypted.
+        let groups = plan_groups(&self.group_counts(), u64::from(m.min_group_size));
         let key = self.ballot_key()?;
         let mut t = Tallies::empty(m, key, &groups);
         for c in self.counted.values() {

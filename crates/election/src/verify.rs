@@ -17,6 +17,7 @@ use crate::batch;
 use crate::error::Error;
 use crate::record::Record;
 use crate::state::{ElectionState, Phase, ProofCheck};
+use crate::tally::{plan_groups, Group};
 
 /// One named check with its counts.
 #[derive(Clone, Debug, Serialize)]
@@ -187,7 +188,7 @@ pub fn verify_record(record: &Record) -> Report {
                                         report.pass("key ceremony and decryption")
                                     }
                                     OfficialAction::ValidateVoter { .. }
-                                    | OfficialAction::EnableVoterKey { .. } => {
+                                    | OfficialAction::EnableVoters { .. } => {
                                         report.pass("registration (tokens, whitelist)")
                                     }
                                     OfficialAction::AuthorizeInPerson { .. } => {
@@ -337,6 +338,8 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
             authorized + unused == *quota && authorized <= quota,
         );
     }
+    check_tally_groups(state, record, report);
+
     let phase = "election completed";
     if state.phase() == Some(Phase::Tallied) {
         report.pass(phase);
@@ -363,6 +366,76 @@ fn compare_derived(state: &ElectionState, record: &Record, report: &mut Report) 
                     r.overall.ballots
                 ),
             );
+        }
+    }
+}
+
+/// The minimum group size: recomputes from the replayed ballots which groups must be merged
+/// ([`plan_groups`]) and checks that `tallies.json` and `results.json` hold exactly those groups
+/// with those counts, and that no published group has fewer ballots than the manifest's
+/// `min_group_size` (unless it is empty or is the whole election).
+fn check_tally_groups(state: &ElectionState, record: &Record, report: &mut Report) {
+    let name = "tally groups (minimum group size)";
+    report.check(name);
+    let Some(m) = state.manifest() else { return };
+    let min = u64::from(m.min_group_size);
+    let label = |g: &Group, members: &[Group]| match g {
+        Group::Remote => "remote voters".to_string(),
+        Group::Table(t) => format!("table {}", u32::from(t.0) + 1),
+        Group::Other => format!("other ({} merged groups)", members.len()),
+    };
+    let expected: Vec<(Group, Vec<Group>, u64)> = plan_groups(&state.group_counts(), min)
+        .into_iter()
+        .map(|p| (p.group, p.members, p.ballots))
+        .collect();
+    if let Some(t) = &record.tallies {
+        let got: Vec<(Group, Vec<Group>, u64)> = t
+            .groups
+            .iter()
+            .map(|g| (g.group, g.members.clone(), g.ballots))
+            .collect();
+        if got == expected {
+            report.pass(name);
+        } else {
+            report.fail(
+                name,
+                format!(
+                    "tallies.json groups {got:?} differ from the groups the ballots and \
+                     min_group_size {min} require: {expected:?}"
+                ),
+            );
+        }
+    }
+    if let Some(r) = &record.results {
+        let got: Vec<(Group, Vec<Group>, u64)> = r
+            .groups
+            .iter()
+            .map(|g| (g.group, g.members.clone(), g.ballots))
+            .collect();
+        if got != expected {
+            report.fail(
+                name,
+                format!(
+                    "results.json groups {got:?} differ from the groups the ballots and \
+                     min_group_size {min} require: {expected:?}"
+                ),
+            );
+        }
+        let whole = r.groups.len() == 1;
+        for g in &r.groups {
+            if g.ballots > 0 && g.ballots < min && !whole {
+                report.fail(
+                    name,
+                    format!(
+                        "results.json decrypts {} with {} ballots, below the minimum group size \
+                         {min}: it reveals the votes of too few voters",
+                        label(&g.group, &g.members),
+                        g.ballots
+                    ),
+                );
+            } else {
+                report.pass(name);
+            }
         }
     }
 }

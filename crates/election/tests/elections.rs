@@ -353,6 +353,9 @@ fn quota_double_vote_and_registration_rules() {
             registrar: registrar.public(),
         },
         whitelist: vec![commitment],
+        min_group_size: 5,
+        // this manifest allows batches of one key
+        registration_batch: 1,
     };
     let mut st = ElectionState::new();
     let off = |a: OfficialAction, k: &OfficialSecret| {
@@ -415,6 +418,21 @@ fn quota_double_vote_and_registration_rules() {
         st.apply(&off(kc, &trustee)),
         Err(Error::Trustees(_))
     ));
+    // Opening before the trustee's round 2 (complaints, here none) is refused.
+    assert!(matches!(
+        st.apply(&off(OfficialAction::Open, &council)),
+        Err(Error::Trustees(e)) if e.contains("round 2")
+    ));
+    st.apply(&off(
+        OfficialAction::KeyCeremony(Box::new(
+            tabella_election::trustee::KeyCeremonyMessage::Complaints {
+                complainer: me,
+                complaints: Vec::new(),
+            },
+        )),
+        &trustee,
+    ))
+    .unwrap();
     st.apply(&off(OfficialAction::Open, &council)).unwrap();
 
     // registration: not whitelisted, then validated once
@@ -440,9 +458,12 @@ fn quota_double_vote_and_registration_rules() {
     let skey = meta.derive_stealth_key(&mut rng);
     let enable = |t: &tabella_election::action::RegistrationToken, k| {
         off(
-            OfficialAction::EnableVoterKey {
-                token: t.clone(),
-                key: k,
+            OfficialAction::EnableVoters {
+                closes_registration: false,
+                batch: vec![tabella_election::action::NoteKey {
+                    token: t.clone(),
+                    key: k,
+                }],
             },
             &registrar,
         )

@@ -180,7 +180,7 @@ fn every_action_line_and_payload_matches_the_schema() {
         "key_ceremony/complaints",
         "open",
         "validate_voter",
-        "enable_voter_key",
+        "enable_voters",
         "authorize_in_person",
         "close",
         "decrypt",

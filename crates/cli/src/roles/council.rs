@@ -118,6 +118,14 @@ pub struct ManifestArgs {
     /// Where to write the private whitelist (identities and salts) for the identity validator.
     #[arg(long, default_value = "whitelist.json")]
     pub whitelist_out: PathBuf,
+    /// Fewest counted ballots a group (remote voters, one table) needs to be published on its
+    /// own; smaller groups are merged before decryption so no result reveals a few votes.
+    #[arg(long, default_value_t = tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE)]
+    pub min_group_size: u32,
+    /// Fewest voter keys the registrar enables at once (in canonical order), so the chain does
+    /// not link a validated identity to its key; only the final batch may be smaller.
+    #[arg(long, default_value_t = tabella_election::manifest::DEFAULT_REGISTRATION_BATCH)]
+    pub registration_batch: u32,
 }
 
 /// The identity validator's private whitelist: each identity with the salt of its commitment.
@@ -255,6 +263,8 @@ pub fn build_manifest<R: RngCore>(
             registrar: keys.registrar.signing_key,
         },
         whitelist,
+        min_group_size: tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE,
+        registration_batch: tabella_election::manifest::DEFAULT_REGISTRATION_BATCH,
     };
     manifest
         .validate()
@@ -421,7 +431,7 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
         Some(p) => read_json::<Vec<Contest>>(p, "contests")?,
         None => default_contests(),
     };
-    let (m, wl) = build_manifest(
+    let (mut m, wl) = build_manifest(
         &a.id,
         &a.title,
         &keys,
@@ -430,6 +440,10 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
         contests,
         &mut OsRng,
     )?;
+    m.min_group_size = a.min_group_size;
+    m.registration_batch = a.registration_batch;
+    m.validate()
+        .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
     write_json(&a.out, &m)?;
     write_json(&a.whitelist_out, &wl)?;
     println!(

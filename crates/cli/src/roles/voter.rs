@@ -7,10 +7,13 @@
 //! and posts `ValidateVoter` (`validator issue`, writes `response.json`); the wallet unblinds the
 //! signature and writes an anonymous note with the token and a fresh stealth meta-address
 //! (`voter register --response`, writes `note.json`); the registrar, who never sees the identity,
-//! checks the token and enables a stealth key for the note (`registrar enable`). The wallet finds
-//! its key on the chain by scanning and signs its ballots with it (`voter vote`).
+//! checks the token and queues the note (`registrar enable`). Keys are enabled in batches of the
+//! manifest's `registration_batch`, in canonical order, so the chain's order of enablements does
+//! not follow the order of validations (which would link each identity to its key); the final
+//! batch, possibly smaller, closes registration (`registrar flush --close-registration`). The
+//! wallet finds its key on the chain by scanning and signs its ballots with it (`voter vote`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
@@ -20,7 +23,9 @@ use tabella_crypto::blind::{self, BlindSignature, BlindedRequest, BlindingState}
 use tabella_crypto::disjunctive::PrecomputedKey;
 use tabella_crypto::group::{SecretScalar, G};
 use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, StealthSecret};
-use tabella_election::action::{Envelope, OfficialAction, RegistrationToken};
+use tabella_election::action::{
+    canonical_batch, Envelope, NoteKey, OfficialAction, RegistrationToken,
+};
 use tabella_election::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use tabella_election::ids::{Digest32, ElectionId, TableIndex};
 use tabella_election::manifest::{Contest, ContestKind};
@@ -78,7 +83,8 @@ pub struct RegistrarArgs {
 
 #[derive(Subcommand, Debug)]
 enum RegistrarCmd {
-    /// Enable a stealth voter key for an anonymous note (token checked, then spent).
+    /// Check an anonymous note and queue it; once the manifest's registration_batch notes are
+    /// queued, enable their stealth keys in one batch, in canonical order.
     Enable {
         /// The election id.
         #[arg(long)]
@@ -89,7 +95,39 @@ enum RegistrarCmd {
         /// The voter's note (`voter register --response`).
         #[arg(long)]
         note: PathBuf,
+        /// The registrar's queue of notes waiting for a batch (private to the registrar).
+        #[arg(long, default_value = "registrar-queue.json")]
+        queue: PathBuf,
     },
+    /// Enable the queued notes' keys now: a full batch, or with --close-registration the final
+    /// batch (any size), after which no voter can register.
+    Flush {
+        /// The election id.
+        #[arg(long)]
+        election: String,
+        /// The registrar's key.
+        #[arg(long = "as")]
+        as_: String,
+        /// The registrar's queue of notes.
+        #[arg(long, default_value = "registrar-queue.json")]
+        queue: PathBuf,
+        /// Post the final batch even if smaller than registration_batch; closes registration.
+        #[arg(long)]
+        close_registration: bool,
+    },
+}
+
+/// The registrar's queue: anonymous notes checked but whose keys are not enabled yet.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RegistrarQueue {
+    election_id: Option<ElectionId>,
+    notes: Vec<QueuedNote>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QueuedNote {
+    token: RegistrationToken,
+    meta: MetaAddress,
 }
 
 /// `tabella table`.
@@ -325,49 +363,164 @@ pub fn validator(a: ValidatorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn read_queue(path: &Path, id: &ElectionId) -> anyhow::Result<RegistrarQueue> {
+    if !path.exists() {
+        return Ok(RegistrarQueue {
+            election_id: Some(id.clone()),
+            notes: Vec::new(),
+        });
+    }
+    let q: RegistrarQueue = read_json(path, "registrar queue")?;
+    match &q.election_id {
+        Some(e) if e != id => bail!(
+            "{} is the registrar queue of election '{e}', not '{id}'; pass another --queue",
+            path.display()
+        ),
+        _ => Ok(q),
+    }
+}
+
+/// Derives a stealth key for every queued note and posts them as one `enable_voters` action in
+/// canonical order (the state machine refuses any other order).
+fn post_batch(
+    client: &tabella_node::client::NodeClient,
+    chain: &super::Chain,
+    id: &ElectionId,
+    notes: &[QueuedNote],
+    close_registration: bool,
+    key: &tabella_election::sign::OfficialSecret,
+) -> anyhow::Result<()> {
+    let batch = canonical_batch(
+        notes
+            .iter()
+            .map(|n| NoteKey {
+                token: n.token.clone(),
+                key: n.meta.derive_stealth_key(&mut OsRng),
+            })
+            .collect(),
+    );
+    submit_action(
+        client,
+        &chain.state,
+        id,
+        OfficialAction::EnableVoters {
+            batch,
+            closes_registration: close_registration,
+        },
+        key,
+    )?;
+    Ok(())
+}
+
 /// Runs `tabella registrar`.
 pub fn registrar(a: RegistrarArgs) -> anyhow::Result<()> {
-    let RegistrarCmd::Enable {
-        election,
-        as_,
-        note,
-    } = a.cmd;
     let common = &a.common;
+    let (election, as_, queue_path) = match &a.cmd {
+        RegistrarCmd::Enable {
+            election,
+            as_,
+            queue,
+            ..
+        }
+        | RegistrarCmd::Flush {
+            election,
+            as_,
+            queue,
+            ..
+        } => (election.clone(), as_.clone(), queue.clone()),
+    };
+    let queue_path = queue_path.as_path();
     let id = election_id(&election)?;
     let ks = common.keystore()?;
     let me = Official::open(&ks, &as_, Role::Registrar, &common.passphrase()?)?;
-    let n: NoteFile = read_json(&note, "registration note")?;
-    if n.election_id != id {
-        bail!(
-            "{} is a note for election '{}', not '{id}'",
-            note.display(),
-            n.election_id
-        );
-    }
     let client = common.client();
     let chain = load(&client, &id)?;
     let m = chain.manifest()?;
     if m.officials.registrar != me.public.signing_key {
         bail!("key '{as_}' is not the registrar of election '{id}'");
     }
-    blind::verify(&m.officials.token_key, &n.token.message, &n.token.signature).map_err(|_| {
-        anyhow!(
-            "the token in {} is not signed by this election's identity validator; the voter must register again",
-            note.display()
-        )
-    })?;
-    let key = n.meta.derive_stealth_key(&mut OsRng);
-    submit_action(
-        &client,
-        &chain.state,
-        &id,
-        OfficialAction::EnableVoterKey {
-            token: n.token.clone(),
-            key,
-        },
-        &me.signing()?,
-    )?;
-    println!("voter key enabled for '{id}' (the voter's wallet finds it on the chain)");
+    let batch_size = m.registration_batch as usize;
+    let mut queue = read_queue(queue_path, &id)?;
+    match a.cmd {
+        RegistrarCmd::Enable { note, .. } => {
+            let n: NoteFile = read_json(&note, "registration note")?;
+            if n.election_id != id {
+                bail!(
+                    "{} is a note for election '{}', not '{id}'",
+                    note.display(),
+                    n.election_id
+                );
+            }
+            blind::verify(&m.officials.token_key, &n.token.message, &n.token.signature).map_err(
+                |_| {
+                    anyhow!(
+                        "the token in {} is not signed by this election's identity validator; the voter must register again",
+                        note.display()
+                    )
+                },
+            )?;
+            if chain.state.token_spent(&n.token) {
+                bail!(
+                    "{}: this registration token was already used",
+                    note.display()
+                );
+            }
+            if queue.notes.iter().any(|q| q.token == n.token) {
+                bail!(
+                    "{}: this note is already queued (its key is enabled with the next batch)",
+                    note.display()
+                );
+            }
+            if chain.state.registration_closed() {
+                bail!("registration for '{id}' is closed (the final batch was posted)");
+            }
+            queue.notes.push(QueuedNote {
+                token: n.token.clone(),
+                meta: n.meta,
+            });
+            if queue.notes.len() >= batch_size {
+                post_batch(&client, &chain, &id, &queue.notes, false, &me.signing()?)?;
+                println!(
+                    "batch of {} voter keys enabled for '{id}', in canonical order (each voter's wallet finds its key on the chain)",
+                    queue.notes.len()
+                );
+                queue.notes.clear();
+            } else {
+                println!(
+                    "note queued for '{id}' ({} of the {batch_size} a batch needs); keys are enabled in batches so the chain does not link a voter's validation to its key; at the end of registration run `tabella registrar flush --election {id} --as {as_} --close-registration`",
+                    queue.notes.len()
+                );
+            }
+            write_json(queue_path, &queue)?;
+        }
+        RegistrarCmd::Flush {
+            close_registration, ..
+        } => {
+            let k = queue.notes.len();
+            if k < batch_size && !close_registration {
+                bail!(
+                    "{k} notes queued, fewer than the {batch_size} of a batch (the manifest's registration_batch); wait for more notes, or end registration with --close-registration (nobody can register after the final batch)"
+                );
+            }
+            post_batch(
+                &client,
+                &chain,
+                &id,
+                &queue.notes,
+                close_registration,
+                &me.signing()?,
+            )?;
+            queue.notes.clear();
+            write_json(queue_path, &queue)?;
+            if close_registration {
+                println!(
+                    "final batch of {k} voter keys enabled for '{id}'; registration is closed"
+                );
+            } else {
+                println!("batch of {k} voter keys enabled for '{id}', in canonical order");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -593,7 +746,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                     let keys: Vec<_> = chain.state.enabled_keys().copied().collect();
                     let mine = scan.scan(&spend.public(), &keys);
                     let key = mine.first().and_then(|i| keys.get(*i)).ok_or_else(|| {
-                        anyhow!("no voter key of wallet '{w}' is enabled on the chain yet; the registrar enables it from your note with `tabella registrar enable`")
+                        anyhow!("no voter key of wallet '{w}' is enabled on the chain yet; the registrar enables it from your note with `tabella registrar enable`, in batches (or `tabella registrar flush --close-registration` at the end of registration)")
                     })?;
                     let s = StealthSecret::derive(&scan, &spend, key)?;
                     (
