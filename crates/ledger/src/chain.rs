@@ -86,6 +86,43 @@ impl Chain {
             .and_then(|i| self.blocks.get(i))
     }
 
+    /// Checks that verdict bitmaps on block `judged` use its true sampling beacon: the hash of
+    /// the block before it. A validator choosing its own `prev_block` could pick one whose draw
+    /// skips every heavy proof (issue 10, finding 3). The rest of a bitmap is checked against
+    /// the judged block by [`LedgerState::check_verdicts`].
+    pub fn check_verdict_beacons(
+        &self,
+        judged: Height,
+        bitmaps: &[crate::verdict::SignedBitmap],
+    ) -> Result<()> {
+        let beacon = judged
+            .0
+            .checked_sub(1)
+            .and_then(|h| self.block(Height(h)))
+            .map(|b| b.header.hash())
+            .ok_or_else(|| Error::MalformedTx(format!("no block before block {judged}")))?;
+        for b in bitmaps {
+            if b.bitmap.prev_block != beacon {
+                return Err(Error::BadProof(format!(
+                    "the bitmap of {:?} on block {judged} draws its sample from another block",
+                    b.bitmap.node
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every `Verdicts` transaction of `block` against this chain
+    /// ([`Self::check_verdict_beacons`]).
+    pub fn check_block_verdicts(&self, block: &Block) -> Result<()> {
+        for tx in &block.txs {
+            if let crate::tx::Transaction::Verdicts { judged, bitmaps } = tx {
+                self.check_verdict_beacons(*judged, bitmaps)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The commit certificate of a block (none for genesis).
     pub fn commit(&self, height: Height) -> Option<&Commit> {
         usize::try_from(height.0)

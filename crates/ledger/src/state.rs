@@ -15,8 +15,8 @@ use tabella_election::state::{ElectionState, Event, ProofCheck};
 use crate::error::{Error, Result};
 use crate::roster::Roster;
 use crate::tx::Transaction;
-use crate::types::{hash_parts, Height, StateRoot};
-use crate::verdict::SignedBitmap;
+use crate::types::{hash_parts, Height, ProofId, StateRoot};
+use crate::verdict::{ProofKind, SignedBitmap, HEAVY_SAMPLE_RATE};
 use tabella_election::ballot::ParsedBallot;
 
 /// One hosted election and what the ledger commits to about it.
@@ -72,6 +72,11 @@ pub struct LedgerState {
     roster_epoch: u64,
     /// Height of the last block whose verdict bitmaps were committed.
     last_judged: Option<Height>,
+    /// Height of the last block applied (genesis: 0).
+    height: Height,
+    /// The proofs of the last block applied, in order, as every verdict bitmap on it must list
+    /// them ([`Self::check_verdicts`]).
+    last_block_proofs: Vec<(ProofId, ProofKind)>,
 }
 
 impl LedgerState {
@@ -82,6 +87,8 @@ impl LedgerState {
             roster,
             roster_epoch: 0,
             last_judged: None,
+            height: Height(0),
+            last_block_proofs: Vec::new(),
         }
     }
 
@@ -133,13 +140,24 @@ impl LedgerState {
         }
     }
 
-    /// Checks committed verdict bitmaps: judged heights strictly increase from block to block;
-    /// each bitmap is for `judged`, verifies ([`SignedBitmap::verify`]: signature, packing,
-    /// sampling draw), comes from a member of the current roster, at most one per member.
+    /// Checks committed verdict bitmaps: they judge the last block applied (`judged` is its
+    /// height), and judged heights strictly increase from block to block; each bitmap is for
+    /// `judged`, lists exactly that block's proofs with the kinds the protocol gives them
+    /// ([`proof_kind`]) and the protocol's sampling rate ([`HEAVY_SAMPLE_RATE`]) — a validator
+    /// cannot declare its own proof list, kinds or rate and so skip its work (issue 10,
+    /// finding 3) —, verifies ([`SignedBitmap::verify`]: signature, packing, sampling draw),
+    /// comes from a member of the current roster, at most one per member. The sampling beacon
+    /// `prev_block` is checked against the chain by [`crate::chain::Chain::check_verdict_beacons`].
     pub fn check_verdicts(&self, judged: Height, bitmaps: &[SignedBitmap]) -> Result<()> {
         if self.last_judged.is_some_and(|h| judged <= h) {
             return Err(Error::MalformedTx(format!(
                 "verdicts for block {judged} come after those of a later or the same block"
+            )));
+        }
+        if judged != self.height {
+            return Err(Error::MalformedTx(format!(
+                "verdicts for block {judged} filed after block {}: only the previous block is judged",
+                self.height
             )));
         }
         let mut seen = BTreeSet::new();
@@ -159,6 +177,19 @@ impl LedgerState {
             if !seen.insert(b.bitmap.node.to_bytes()) {
                 return Err(Error::MalformedTx(format!(
                     "two bitmaps from {:?} for block {judged}",
+                    b.bitmap.node
+                )));
+            }
+            if b.bitmap.proofs != self.last_block_proofs {
+                return Err(Error::BadProof(format!(
+                    "the bitmap of {:?} does not list block {judged}'s {} proofs with their kinds",
+                    b.bitmap.node,
+                    self.last_block_proofs.len()
+                )));
+            }
+            if b.bitmap.rate != HEAVY_SAMPLE_RATE {
+                return Err(Error::BadProof(format!(
+                    "the bitmap of {:?} declares its own sampling rate",
                     b.bitmap.node
                 )));
             }
@@ -300,6 +331,7 @@ impl LedgerState {
         items: impl Iterator<Item = (&'a Transaction, Option<ParsedBallot>)>,
     ) -> Result<StateRoot> {
         let mut next = self.clone();
+        let mut proofs = Vec::new();
         for (i, (tx, parsed)) in items.enumerate() {
             let r = match parsed {
                 Some(p) => next.apply_preverified_ballot(tx, p),
@@ -309,7 +341,10 @@ impl LedgerState {
                 index: i,
                 source: Box::new(e),
             })?;
+            proofs.push((ProofId(tx.id()?.0), proof_kind(tx)));
         }
+        next.height = Height(self.height.0.saturating_add(1));
+        next.last_block_proofs = proofs;
         *self = next;
         Ok(self.state_root())
     }
@@ -460,5 +495,16 @@ impl VerificationPlan {
             }
         }
         out
+    }
+}
+
+/// How the proofs of a transaction are sampled: every transaction the ledger carries today
+/// (election envelopes, governance, verdicts) is always verified. Heavy statistics proofs will be
+/// [`ProofKind::Heavy`].
+pub fn proof_kind(tx: &Transaction) -> ProofKind {
+    match tx {
+        Transaction::Election { .. }
+        | Transaction::Governance(_)
+        | Transaction::Verdicts { .. } => ProofKind::Always,
     }
 }

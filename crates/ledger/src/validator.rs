@@ -9,7 +9,7 @@ use crate::roster::{Roster, ValidatorKey, ValidatorSecret, ValidatorSignature};
 use crate::state::LedgerState;
 use crate::tx::Transaction;
 use crate::types::{BlockHash, Height, ProofId, TxId};
-use crate::verdict::{ProofKind, ProofSlot, SampleRate, SignedBitmap, VerdictBitmap};
+use crate::verdict::{ProofKind, ProofSlot, SignedBitmap, VerdictBitmap};
 
 /// Round-robin proposer of the block at `height`: validator `height mod n` of its roster.
 pub fn proposer(roster: &Roster, height: Height) -> Option<ValidatorKey> {
@@ -86,6 +86,7 @@ impl Validator {
             ));
         }
         self.chain.check_successor(block)?;
+        self.chain.check_block_verdicts(block)?;
         let mut next = self.state.clone();
         let root = next.apply_block(&block.txs)?;
         let h = &block.header;
@@ -171,7 +172,7 @@ impl Validator {
             block.header.height,
             self.chain.tip().header.hash(),
             self.key(),
-            SampleRate::ALWAYS,
+            crate::verdict::HEAVY_SAMPLE_RATE,
             &slots,
             |i, _| {
                 block

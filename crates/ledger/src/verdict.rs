@@ -86,6 +86,10 @@ impl From<SampleRate> for u32 {
     }
 }
 
+/// The sampling rate of heavy proofs, fixed by the protocol (seed 001 §5.1's `p = 0.4`); a
+/// bitmap that declares another is refused ([`crate::state::LedgerState::check_verdicts`]).
+pub const HEAVY_SAMPLE_RATE: SampleRate = SampleRate(400_000);
+
 /// Whether `node` must verify `proof` in the block after `prev_block`.
 pub fn must_verify(
     prev_block: &BlockHash,

@@ -22,7 +22,7 @@ use tabella_ledger::roster::{Roster, ValidatorKey, ValidatorSecret, ValidatorSig
 use tabella_ledger::state::{decode_ballots, LedgerState, VerificationPlan};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, ProofId, TxId};
-use tabella_ledger::verdict::{ProofKind, ProofSlot, SampleRate, SignedBitmap, VerdictBitmap};
+use tabella_ledger::verdict::{ProofKind, ProofSlot, SignedBitmap, VerdictBitmap};
 
 use crate::app::{AppError, LedgerApp};
 use crate::error::Error;
@@ -419,7 +419,7 @@ impl NodeApp {
             block.header.height,
             self.chain.tip().header.hash(),
             self.key(),
-            SampleRate::ALWAYS,
+            tabella_ledger::verdict::HEAVY_SAMPLE_RATE,
             &slots,
             |i, _| failed.is_none_or(|f| i < f),
         );
@@ -568,6 +568,10 @@ impl LedgerApp for NodeApp {
                             .state
                             .check_verdicts(judged, std::slice::from_ref(b))
                             .is_ok()
+                        && self
+                            .chain
+                            .check_verdict_beacons(judged, std::slice::from_ref(b))
+                            .is_ok()
                 })
                 .collect()
         };
@@ -620,6 +624,7 @@ impl LedgerApp for NodeApp {
             return Ok(());
         }
         self.chain.check_successor(block).map_err(app_err)?;
+        self.chain.check_block_verdicts(block).map_err(app_err)?;
         let mut next = self.state.clone();
         let root = match next.apply_block(&block.txs) {
             Ok(r) => r,
