@@ -5,7 +5,8 @@
 #   one table, 3 remote voters (one votes again) and 1 in-person voter; then the results, the
 #   record and its independent verification.
 #
-# Start a node first, e.g.
+# Start a node first, e.g. (its validator key sealed under TABELLA_NODE_PASSPHRASE)
+#   export TABELLA_NODE_PASSPHRASE='a node passphrase'
 #   tabella node init --dev --home /tmp/qs-node && tabella node run --home /tmp/qs-node &
 # then:
 #   TABELLA=target/release/tabella TABELLA_NODE=http://127.0.0.1:7400 scripts/quickstart.sh
