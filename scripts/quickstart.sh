@@ -7,7 +7,8 @@
 #   group needs to be published on its own (the manifest's min_group_size): the results are
 #   published overall only, so the lone in-person voter's ballot is not revealed.
 #
-# Start a node first, e.g.
+# Start a node first, e.g. (its validator key sealed under TABELLA_NODE_PASSPHRASE)
+#   export TABELLA_NODE_PASSPHRASE='a node passphrase'
 #   tabella node init --dev --home /tmp/qs-node && tabella node run --home /tmp/qs-node &
 # then:
 #   TABELLA=target/release/tabella TABELLA_NODE=http://127.0.0.1:7400 scripts/quickstart.sh

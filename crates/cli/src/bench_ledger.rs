@@ -21,7 +21,7 @@ use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{Height, TxId};
 use tabella_node::client::NodeClient;
-use tabella_node::home::{self, Home};
+use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
 
 /// Result of `tabella bench ledger`.
@@ -195,12 +195,18 @@ pub fn ledger(nodes: usize, ballots: usize) -> anyhow::Result<LedgerReport> {
     let running = if nodes == 1 {
         let home = Home::new(dir.path().join("node"));
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        home::init_dev(&home, any, any)?;
+        home::init_dev(&home, any, any, &KeyProtection::InsecurePlaintext)?;
         vec![run::start(&home, RunOptions::default())?]
     } else {
         let api = free_port_range(nodes)?;
         let p2p = free_port_range(nodes)?;
-        let homes = home::init_testnet(&dir.path().join("net"), nodes, api, p2p)?;
+        let homes = home::init_testnet(
+            &dir.path().join("net"),
+            nodes,
+            api,
+            p2p,
+            &KeyProtection::InsecurePlaintext,
+        )?;
         homes
             .iter()
             .map(|h| run::start(h, RunOptions::default()))

@@ -18,7 +18,7 @@ use tabella_election::verify::verify_record;
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
-use tabella_node::home::{self, Home};
+use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
 
 use crate::election_cmd::{print_results, run_simulation_into, SimulateArgs};
@@ -48,7 +48,8 @@ pub struct DemoArgs {
     /// Validators of the embedded ledger (1: one node; more: a local testnet in this process).
     #[arg(long, default_value_t = 1)]
     nodes: usize,
-    /// The embedded node's home, or the testnet's directory (recreated at each run).
+    /// The embedded node's home, or the testnet's directory (recreated at each run; a
+    /// throw-away chain, so its validator keys are stored unencrypted).
     #[arg(long, default_value = "./tabella-demo/node")]
     home: PathBuf,
     /// Where to write the election record.
@@ -161,18 +162,30 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
                 SocketAddr::from(([127, 0, 0, 1], 0))
             }
         });
-        chain_name = home::init_dev(&home, api, SocketAddr::from(([127, 0, 0, 1], 0)))?.chain_name;
+        chain_name = home::init_dev(
+            &home,
+            api,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &KeyProtection::InsecurePlaintext,
+        )?
+        .chain_name;
         nodes.push(run::start(
             &home,
             RunOptions {
                 api: Some(api),
-                p2p: None,
+                ..RunOptions::default()
             },
         )?);
     } else {
         let api = crate::bench_ledger::free_port_range(a.nodes)?;
         let p2p = crate::bench_ledger::free_port_range(a.nodes)?;
-        let homes = home::init_testnet(&a.home, a.nodes, api, p2p)?;
+        let homes = home::init_testnet(
+            &a.home,
+            a.nodes,
+            api,
+            p2p,
+            &KeyProtection::InsecurePlaintext,
+        )?;
         chain_name = homes
             .first()
             .map(|h| h.genesis().map(|g| g.chain_name))

@@ -2,144 +2,40 @@
 //! entry (0600): `NAME.KIND.json` with the public part in clear, and `NAME.KIND.sealed` with the
 //! secret part encrypted under a passphrase.
 //!
-//! Sealing: Argon2id derives a 32-byte key from the passphrase and a random 16-byte salt; the
-//! secret is encrypted with ChaCha20-Poly1305 under a random 12-byte nonce, with the entry's kind
-//! and name as associated data (a sealed file renamed to another entry does not open). The Argon2
-//! parameters are stored in the file, so a keystore written with the fast test parameters
-//! (`TABELLA_KDF_FAST=1`) still opens with the default build.
+//! Sealing is [`tabella_node::seal`] (shared with the node's validator key): Argon2id derives a
+//! 32-byte key from the passphrase and a random 16-byte salt; the secret is encrypted with
+//! ChaCha20-Poly1305 under a random 12-byte nonce, with the entry's kind and name as associated
+//! data (a sealed file renamed to another entry does not open). The Argon2 parameters are stored
+//! in the file and bounded when read: a file downgraded below the floor (OWASP's 19 MiB, 2
+//! passes) or with absurd costs is refused, naming the file and the field. The fast test cost
+//! (`TABELLA_KDF_FAST=1`) is honoured by debug builds only, with a warning; release builds ignore
+//! it (with a warning) and refuse files sealed with it.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use rand_core::{OsRng, RngCore};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+pub use tabella_node::seal::Passphrase;
+use tabella_node::seal::Sealed;
 use zeroize::Zeroizing;
 
 /// Default keystore directory.
 pub const DEFAULT_DIR: &str = "./tabella-keys";
 
-/// Argon2id cost: 64 MiB, 3 passes (OWASP-level); `TABELLA_KDF_FAST=1` lowers it to 1 MiB, 1 pass
-/// for tests only.
-fn kdf_params() -> KdfParams {
-    if std::env::var("TABELLA_KDF_FAST").is_ok_and(|v| v == "1") {
-        KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-            salt: Vec::new(),
-        }
-    } else {
-        KdfParams {
-            m_kib: 64 * 1024,
-            t: 3,
-            p: 1,
-            salt: Vec::new(),
-        }
-    }
-}
+/// The environment variable holding the keystore passphrase.
+pub const PASSPHRASE_ENV: &str = "TABELLA_PASSPHRASE";
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct KdfParams {
-    m_kib: u32,
-    t: u32,
-    p: u32,
-    #[serde(with = "hex::serde")]
-    salt: Vec<u8>,
-}
-
-/// The on-disk form of a sealed secret.
-#[derive(Debug, Serialize, Deserialize)]
-struct SealedFile {
-    format: String,
-    kdf: KdfParams,
-    #[serde(with = "hex::serde")]
-    nonce: Vec<u8>,
-    #[serde(with = "hex::serde")]
-    ciphertext: Vec<u8>,
-}
-
-const FORMAT: &str = "tabella-keystore/v1 argon2id chacha20poly1305";
-
-/// A passphrase, zeroized on drop and never printed.
-pub struct Passphrase(Zeroizing<String>);
-
-impl std::fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Passphrase(<redacted>)")
-    }
-}
-
-impl Passphrase {
-    /// Wraps a passphrase (trailing newline removed).
-    pub fn new(s: String) -> anyhow::Result<Self> {
-        let s = Zeroizing::new(s);
-        let trimmed = Zeroizing::new(s.trim_end_matches(['\n', '\r']).to_string());
-        if trimmed.is_empty() {
-            bail!("the keystore passphrase is empty; choose a non-empty one");
-        }
-        Ok(Passphrase(trimmed))
-    }
-
-    /// From `--passphrase-file`, else `TABELLA_PASSPHRASE`.
-    pub fn from_sources(file: Option<&Path>) -> anyhow::Result<Self> {
-        if let Some(f) = file {
-            let s = fs::read_to_string(f)
-                .with_context(|| format!("cannot read the passphrase file {}", f.display()))?;
-            return Passphrase::new(s);
-        }
-        match std::env::var("TABELLA_PASSPHRASE") {
-            Ok(s) => Passphrase::new(s),
-            Err(_) => bail!(
-                "no keystore passphrase: set TABELLA_PASSPHRASE or pass --passphrase-file FILE"
-            ),
-        }
-    }
-}
-
-fn derive_key(pass: &Passphrase, kdf: &KdfParams) -> anyhow::Result<Zeroizing<[u8; 32]>> {
-    let params = Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32))
-        .map_err(|e| anyhow!("bad key-derivation parameters in the keystore: {e}"))?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let mut key = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(pass.0.as_bytes(), &kdf.salt, key.as_mut())
-        .map_err(|e| anyhow!("key derivation failed: {e}"))?;
-    Ok(key)
+/// The keystore passphrase: from `--passphrase-file` (owner-only), else `TABELLA_PASSPHRASE`.
+pub fn passphrase(file: Option<&Path>) -> anyhow::Result<Passphrase> {
+    Passphrase::from_sources(file, PASSPHRASE_ENV)?.ok_or_else(|| {
+        anyhow!("no keystore passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file FILE")
+    })
 }
 
 fn aad(kind: &str, name: &str) -> Vec<u8> {
     format!("tabella-keystore/v1/{kind}/{name}").into_bytes()
-}
-
-/// Encrypts `plain` for entry `kind`/`name`.
-fn seal(pass: &Passphrase, kind: &str, name: &str, plain: &[u8]) -> anyhow::Result<SealedFile> {
-    let mut kdf = kdf_params();
-    kdf.salt = vec![0u8; 16];
-    OsRng.fill_bytes(&mut kdf.salt);
-    let key = derive_key(pass, &kdf)?;
-    let mut nonce = [0u8; 12];
-    OsRng.fill_bytes(&mut nonce);
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
-    let ciphertext = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plain,
-                aad: &aad(kind, name),
-            },
-        )
-        .map_err(|_| anyhow!("encryption failed"))?;
-    Ok(SealedFile {
-        format: FORMAT.into(),
-        kdf,
-        nonce: nonce.to_vec(),
-        ciphertext,
-    })
 }
 
 /// A keystore directory.
@@ -210,11 +106,8 @@ impl Keystore {
             );
         }
         let plain = Zeroizing::new(serde_json::to_vec(secret)?);
-        let sealed = seal(pass, kind, name, &plain)?;
-        write_private(
-            &self.path(name, kind, "sealed"),
-            &serde_json::to_vec_pretty(&sealed)?,
-        )?;
+        let sealed = Sealed::seal(pass, &aad(kind, name), &plain)?;
+        write_private(&self.path(name, kind, "sealed"), &sealed.to_json()?)?;
         let entry = PublicEntry {
             name: name.to_string(),
             kind: kind.to_string(),
@@ -258,30 +151,18 @@ impl Keystore {
         pass: &Passphrase,
     ) -> anyhow::Result<S> {
         let p = self.path(name, kind, "sealed");
-        let bytes = fs::read(&p).map_err(|_| self.missing(name, kind))?;
+        if !p.is_file() {
+            return Err(self.missing(name, kind));
+        }
         let wrong = || {
             anyhow!(
                 "wrong passphrase for {kind} '{name}' in {} (or the file is corrupted)",
                 self.dir.display()
             )
         };
-        let sealed: SealedFile = serde_json::from_slice(&bytes).map_err(|_| wrong())?;
-        if sealed.format != FORMAT || sealed.nonce.len() != 12 {
-            return Err(wrong());
-        }
-        let key = derive_key(pass, &sealed.kdf)?;
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(
-                    Nonce::from_slice(&sealed.nonce),
-                    Payload {
-                        msg: &sealed.ciphertext,
-                        aad: &aad(kind, name),
-                    },
-                )
-                .map_err(|_| wrong())?,
-        );
+        // Format and key-derivation bounds first (errors name the file and the field).
+        let sealed = Sealed::read(&p)?;
+        let plain = sealed.open(pass, &aad(kind, name))?.ok_or_else(wrong)?;
         serde_json::from_slice(&plain).map_err(|_| wrong())
     }
 
@@ -410,6 +291,106 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("a.key.sealed")), 0o600);
         assert_eq!(mode(&dir.join("a.key.json")), 0o600);
+    }
+
+    fn tamper(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+        let mut j: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        edit(&mut j);
+        fs::write(path, serde_json::to_vec(&j).unwrap()).unwrap();
+    }
+
+    /// The attacker rewrites a sealed entry with a cheap key derivation (8 KiB, 1 pass: a
+    /// downgrade that makes guessing cheap) or with absurd costs (64 GiB, 2^32 passes: a denial
+    /// of service); each is refused before any derivation, naming the file and the field.
+    #[test]
+    fn downgraded_or_absurd_kdf_parameters_are_refused() {
+        std::env::set_var("TABELLA_KDF_FAST", "1");
+        let d = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(&d.path().join("ks")).unwrap();
+        ks.put("alice", "key", &"pub", &vec![1u8], &pass("pw"), false)
+            .unwrap();
+        let f = d.path().join("ks/alice.key.sealed");
+        let honest = fs::read(&f).unwrap();
+        // Written with the fast test cost in this debug build, and it opens here.
+        assert!(String::from_utf8_lossy(&honest).contains("\"m_kib\": 1024"));
+        assert!(ks.secret::<Vec<u8>>("alice", "key", &pass("pw")).is_ok());
+        for (field, value, needle) in [
+            (
+                "m_kib",
+                serde_json::json!(8),
+                "field kdf.m_kib = 8 is below the minimum",
+            ),
+            (
+                "t",
+                serde_json::json!(0),
+                "field kdf.t = 0 is below the minimum 1",
+            ),
+            (
+                "m_kib",
+                serde_json::json!(64u64 << 20),
+                "field kdf.m_kib = 67108864 exceeds the maximum",
+            ),
+            (
+                "t",
+                serde_json::json!(1u64 << 32),
+                "field kdf.t = 4294967296 exceeds the maximum",
+            ),
+        ] {
+            fs::write(&f, &honest).unwrap();
+            tamper(&f, |j| j["kdf"][field] = value);
+            let e = ks
+                .secret::<Vec<u8>>("alice", "key", &pass("pw"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("{}: {needle}", f.display())), "{e}");
+        }
+    }
+
+    /// Two entries sealed under the same passphrase: the attacker moves one entry's sealed blob
+    /// (or just its ciphertext and nonce) into the other's file. The blob is valid under its own
+    /// name, but the entry's kind and name are the associated data, so it is refused.
+    #[test]
+    fn swapped_ciphertexts_between_entries_are_refused() {
+        std::env::set_var("TABELLA_KDF_FAST", "1");
+        let d = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(&d.path().join("ks")).unwrap();
+        let pw = pass("pw");
+        ks.put("alice", "key", &"a", &vec![1u8], &pw, false)
+            .unwrap();
+        ks.put("bob", "key", &"b", &vec![2u8], &pw, false).unwrap();
+        ks.put("alice", "wallet", &"w", &vec![3u8], &pw, false)
+            .unwrap();
+        let dir = d.path().join("ks");
+        let alice: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("alice.key.sealed")).unwrap()).unwrap();
+        // Whole file moved: the other name.
+        fs::copy(dir.join("alice.key.sealed"), dir.join("bob.key.sealed")).unwrap();
+        let e = ks
+            .secret::<Vec<u8>>("bob", "key", &pw)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wrong passphrase for key 'bob'"), "{e}");
+        // The same blob still opens where it belongs (the refusal is not vacuous).
+        assert_eq!(ks.secret::<Vec<u8>>("alice", "key", &pw).unwrap(), vec![1]);
+        // Whole file moved: the other kind, same name.
+        fs::copy(
+            dir.join("alice.key.sealed"),
+            dir.join("alice.wallet.sealed"),
+        )
+        .unwrap();
+        assert!(ks.secret::<Vec<u8>>("alice", "wallet", &pw).is_err());
+        // Only the ciphertext (with its nonce and salt) spliced into bob's own file.
+        ks.put("bob", "key", &"b", &vec![2u8], &pw, true).unwrap();
+        tamper(&dir.join("bob.key.sealed"), |j| {
+            j["ciphertext"] = alice["ciphertext"].clone();
+            j["nonce"] = alice["nonce"].clone();
+            j["kdf"] = alice["kdf"].clone();
+        });
+        let e = ks
+            .secret::<Vec<u8>>("bob", "key", &pw)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wrong passphrase for key 'bob'"), "{e}");
     }
 
     #[test]

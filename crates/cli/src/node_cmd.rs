@@ -12,8 +12,9 @@ use clap::{Args, Subcommand};
 use tabella_ledger::roster::Roster;
 use tabella_ledger::types::{BlockHash, Height};
 use tabella_node::client::NodeClient;
-use tabella_node::home::{self, Home};
+use tabella_node::home::{self, Home, KeyProtection, KeyStorage, PASSPHRASE_ENV};
 use tabella_node::run::{self, RunOptions};
+use tabella_node::seal::Passphrase;
 
 /// `tabella node`.
 #[derive(Args, Debug)]
@@ -24,7 +25,13 @@ pub struct NodeArgs {
 
 #[derive(Subcommand, Debug)]
 enum NodeCommand {
-    /// Create a node home: a validator key, a genesis and node.json.
+    /// Create a node home: a sealed validator key, a genesis and node.json.
+    ///
+    /// The validator key is sealed (Argon2id + ChaCha20-Poly1305, file validator.key, mode 0600)
+    /// under the node passphrase, read from the TABELLA_NODE_PASSPHRASE variable or from
+    /// --passphrase-file FILE; `tabella node run` needs the same passphrase. For a throw-away
+    /// development node, --insecure-plaintext-key stores the key unencrypted instead
+    /// (validator.insecure-key) and `node run` then needs no passphrase.
     Init {
         /// A development chain: this node is the only validator.
         #[arg(long)]
@@ -38,8 +45,23 @@ enum NodeCommand {
         /// The consensus (peer-to-peer) address.
         #[arg(long, default_value = home::DEFAULT_P2P)]
         p2p: SocketAddr,
+        /// Read the node passphrase from this file (readable by its owner only, e.g. mode 0600)
+        /// instead of TABELLA_NODE_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// Store the validator key UNENCRYPTED (validator.insecure-key): anyone who can read the
+        /// home can sign as this validator. For throw-away development nodes only.
+        #[arg(long, conflicts_with = "passphrase_file")]
+        insecure_plaintext_key: bool,
     },
     /// Run the node in a home until Ctrl-C: consensus, storage and the HTTP API.
+    ///
+    /// A sealed validator key is opened with the node passphrase from TABELLA_NODE_PASSPHRASE or
+    /// --passphrase-file FILE (readable by its owner only), so the node starts unattended, e.g.
+    /// under a service manager that provides the variable or the file. A key created with
+    /// `node init --insecure-plaintext-key` needs no passphrase (a warning is printed). A home
+    /// from an older tabella, whose validator.key is unencrypted, is refused until a passphrase
+    /// is given: the first such run seals the key in place.
     Run {
         /// The node's home directory.
         #[arg(long, default_value = "./tabella-node")]
@@ -50,6 +72,10 @@ enum NodeCommand {
         /// Listen for consensus peers here instead of node.json's address.
         #[arg(long)]
         p2p: Option<SocketAddr>,
+        /// Read the node passphrase from this file (readable by its owner only, e.g. mode 0600)
+        /// instead of TABELLA_NODE_PASSPHRASE.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Show a running node's status.
     Status {
@@ -77,6 +103,11 @@ pub struct TestnetArgs {
     /// Stop the testnet's nodes started earlier from this directory.
     #[arg(long)]
     stop: bool,
+    /// Seal every validator key under the node passphrase from this file (owner-only) instead
+    /// of TABELLA_NODE_PASSPHRASE. With neither, this development testnet stores its keys
+    /// unencrypted (validator.insecure-key in each home).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
 }
 
 /// `tabella chain`.
@@ -110,23 +141,79 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
             home,
             api,
             p2p,
+            passphrase_file,
+            insecure_plaintext_key,
         } => {
             if !dev {
                 bail!("only `tabella node init --dev` (a one-validator chain) is supported here; for several validators use `tabella testnet`");
             }
+            let protection = if insecure_plaintext_key {
+                KeyProtection::InsecurePlaintext
+            } else {
+                match Passphrase::from_sources(passphrase_file.as_deref(), PASSPHRASE_ENV)? {
+                    Some(p) => KeyProtection::Sealed(p),
+                    None => bail!(
+                        "no node passphrase to seal the validator key: set {PASSPHRASE_ENV} or pass --passphrase-file FILE (or, for a throw-away development node, --insecure-plaintext-key)"
+                    ),
+                }
+            };
             let h = Home::new(&home);
-            let g = home::init_dev(&h, api, p2p)?;
+            let g = home::init_dev(&h, api, p2p, &protection)?;
             let chain = g.chain()?;
             println!("Initialized a development node in {}", home.display());
             println!("  validator key  {:?}", g.validators.first());
             println!("  genesis hash   {}", chain.genesis_hash());
             println!("  API            http://{api}");
-            println!("Start it with: tabella node run --home {}", home.display());
+            match protection {
+                KeyProtection::Sealed(_) => {
+                    println!("  key file       {} (sealed)", h.key_path().display());
+                    println!(
+                        "Start it with: tabella node run --home {} (with the same passphrase)",
+                        home.display()
+                    );
+                }
+                KeyProtection::InsecurePlaintext => {
+                    println!(
+                        "  key file       {} (UNENCRYPTED: development only)",
+                        h.insecure_key_path().display()
+                    );
+                    println!("Start it with: tabella node run --home {}", home.display());
+                }
+            }
             Ok(())
         }
-        NodeCommand::Run { home, api, p2p } => {
+        NodeCommand::Run {
+            home,
+            api,
+            p2p,
+            passphrase_file,
+        } => {
             let h = Home::new(&home);
-            let node = run::start(&h, RunOptions { api, p2p })?;
+            let passphrase = Passphrase::from_sources(passphrase_file.as_deref(), PASSPHRASE_ENV)?;
+            if h.exists() {
+                match (h.key_storage()?, &passphrase) {
+                    (KeyStorage::LegacyPlaintext, Some(p)) => {
+                        h.seal_legacy_key(p)?;
+                        eprintln!(
+                            "tabella node: sealed the unencrypted validator key {} under the node passphrase; from now on the node needs that passphrase to start",
+                            h.key_path().display()
+                        );
+                    }
+                    (KeyStorage::InsecurePlaintext, _) => eprintln!(
+                        "warning: the validator key {} is stored UNENCRYPTED (node init --insecure-plaintext-key); use this node for development only",
+                        h.insecure_key_path().display()
+                    ),
+                    _ => {}
+                }
+            }
+            let node = run::start(
+                &h,
+                RunOptions {
+                    api,
+                    p2p,
+                    passphrase,
+                },
+            )?;
             let status = {
                 let a = node
                     .app()
@@ -210,21 +297,35 @@ pub fn testnet(args: TestnetArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let root = &args.home;
+    let passphrase = Passphrase::from_sources(args.passphrase_file.as_deref(), PASSPHRASE_ENV)?;
     let homes = if root.join("node-0").join("node.json").exists() {
         (0..args.nodes)
             .map(|i| Home::new(root.join(format!("node-{i}"))))
             .collect()
     } else {
-        home::init_testnet(root, args.nodes, args.api_port, args.p2p_port)?
+        let protection = match passphrase {
+            Some(p) => KeyProtection::Sealed(p),
+            None => {
+                println!(
+                    "note: a development testnet: the validator keys are stored unencrypted (validator.insecure-key); set {PASSPHRASE_ENV} or pass --passphrase-file FILE to seal them"
+                );
+                KeyProtection::InsecurePlaintext
+            }
+        };
+        home::init_testnet(root, args.nodes, args.api_port, args.p2p_port, &protection)?
     };
     let exe = std::env::current_exe()?;
     let mut ids = String::new();
     let mut urls = Vec::new();
     for h in &homes {
         let log = fs::File::create(h.dir.join("node.log"))?;
-        let child = Command::new(&exe)
-            .args(["node", "run", "--home"])
-            .arg(&h.dir)
+        let mut cmd = Command::new(&exe);
+        cmd.args(["node", "run", "--home"]).arg(&h.dir);
+        // The children inherit TABELLA_NODE_PASSPHRASE; a passphrase file is passed on.
+        if let Some(f) = &args.passphrase_file {
+            cmd.arg("--passphrase-file").arg(f);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -38,6 +38,10 @@ pub enum Error {
     /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A sealed secret could not be written or opened: no or wrong passphrase, an altered,
+    /// downgraded or unencrypted key file, an unsafe passphrase file.
+    #[error("{0}")]
+    Key(String),
 }
 
 /// `Result` with the node's [`Error`].

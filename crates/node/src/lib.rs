@@ -6,6 +6,8 @@
 //! - [`api`]: the HTTP API (axum).
 //! - [`wire`]: the HTTP API's JSON bodies; [`client`]: a blocking client of that API.
 //! - [`engine`]: the Malachite consensus adapter that drives a [`app::LedgerApp`].
+//! - [`home`]: a node's home directory; [`seal`]: secrets sealed under a passphrase (the
+//!   validator key here, every role's keys in the `tabella` keystore).
 //! - [`error`]: the crate's error type.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +20,7 @@ pub mod error;
 pub mod home;
 pub mod node_app;
 pub mod run;
+pub mod seal;
 pub mod store;
 pub mod wire;
 

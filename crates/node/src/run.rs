@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub api: Option<SocketAddr>,
     /// Listen for consensus peers here instead of `node.json`'s address.
     pub p2p: Option<SocketAddr>,
+    /// The passphrase of a sealed validator key (see [`crate::home`]).
+    pub passphrase: Option<crate::seal::Passphrase>,
 }
 
 impl RunningNode {
@@ -82,12 +84,12 @@ impl Drop for RunningNode {
 pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let config = home.config()?;
     let genesis = home.genesis()?;
-    let secret = home.secret()?;
+    let secret = home.secret(opts.passphrase.as_ref())?;
     let limits = AppLimits {
         max_block_txs: config.max_block_txs,
         ..AppLimits::default()
     };
-    let app = NodeApp::open(&genesis, secret, &home.db_path(), limits)?;
+    let app = NodeApp::open(&genesis, secret.clone(), &home.db_path(), limits)?;
     let app: SharedApp = Arc::new(Mutex::new(app));
     let api_addr = opts.api.unwrap_or(config.api);
     let std_listener = std::net::TcpListener::bind(api_addr).map_err(|e| {
@@ -104,7 +106,6 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let p2p = opts.p2p.unwrap_or(config.p2p);
     let engine_home = home.data_dir().join("engine");
     std::fs::create_dir_all(&engine_home)?;
-    let secret = home.secret()?;
     let stop_tx2 = stop_tx.clone();
     let thread = std::thread::Builder::new()
         .name("tabella-node".into())

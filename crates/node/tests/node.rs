@@ -10,8 +10,9 @@ use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
 use tabella_election::state::ElectionState;
 use tabella_ledger::tx::Transaction;
 use tabella_node::client::NodeClient;
-use tabella_node::home::{self, Home};
+use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
+use tabella_node::seal::Passphrase;
 use tabella_node::wire::TxStatus;
 
 struct ToNode {
@@ -82,8 +83,20 @@ fn small_config() -> SimulationConfig {
 fn one_node_election_end_to_end_then_restart() {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(dir.path().join("node"));
-    let genesis = home::init_dev(&home, local(), local()).unwrap();
-    let node = run::start(&home, RunOptions::default()).unwrap();
+    // The validator key sealed under a passphrase, as an operator runs it.
+    let pass = Passphrase::new("node passphrase".into()).unwrap();
+    let genesis = home::init_dev(
+        &home,
+        local(),
+        local(),
+        &KeyProtection::Sealed(pass.clone()),
+    )
+    .unwrap();
+    let opts = RunOptions {
+        passphrase: Some(pass),
+        ..RunOptions::default()
+    };
+    let node = run::start(&home, opts.clone()).unwrap();
     let client = NodeClient::new(&node.url());
     let cfg = small_config();
     let mut sink = ToNode {
@@ -143,7 +156,13 @@ fn one_node_election_end_to_end_then_restart() {
 
     // Restart: same chain, same state, replayed from redb.
     node.stop().unwrap();
-    let node = run::start(&home, RunOptions::default()).unwrap();
+    // Without the passphrase the sealed key does not open; with it the node restarts.
+    let e = run::start(&home, RunOptions::default()).err().unwrap();
+    assert!(
+        e.to_string().contains("is sealed; give its passphrase"),
+        "{e}"
+    );
+    let node = run::start(&home, opts).unwrap();
     let client = NodeClient::new(&node.url());
     let again = client.status().unwrap();
     assert_eq!(again.height, status.height);
@@ -161,7 +180,7 @@ fn one_node_election_end_to_end_then_restart() {
 fn bad_requests_get_clear_errors_and_the_node_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(dir.path().join("node"));
-    home::init_dev(&home, local(), local()).unwrap();
+    home::init_dev(&home, local(), local(), &KeyProtection::InsecurePlaintext).unwrap();
     let node = run::start(&home, RunOptions::default()).unwrap();
     let url = node.url();
     let agent = ureq::Agent::config_builder()

@@ -42,7 +42,8 @@ pub struct Common {
     /// The keystore directory.
     #[arg(long, env = "TABELLA_KEYSTORE", default_value = crate::keystore::DEFAULT_DIR, global = true)]
     pub keystore: PathBuf,
-    /// Read the keystore passphrase from this file (default: the TABELLA_PASSPHRASE variable).
+    /// Read the keystore passphrase from this file, readable by its owner only (default: the
+    /// TABELLA_PASSPHRASE variable).
     #[arg(long, global = true)]
     pub passphrase_file: Option<PathBuf>,
 }
@@ -54,7 +55,7 @@ impl Common {
     }
     /// The passphrase.
     pub fn passphrase(&self) -> anyhow::Result<Passphrase> {
-        Passphrase::from_sources(self.passphrase_file.as_deref())
+        crate::keystore::passphrase(self.passphrase_file.as_deref())
     }
     /// A client of the node.
     pub fn client(&self) -> NodeClient {

@@ -30,6 +30,7 @@ pub fn tabella(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     c.args(args)
         .current_dir(cwd)
         .env_remove("TABELLA_PASSPHRASE")
+        .env_remove("TABELLA_NODE_PASSPHRASE")
         .env_remove("TABELLA_NODE")
         .env_remove("TABELLA_KEYSTORE")
         .env("TABELLA_KDF_FAST", "1");
@@ -53,13 +54,17 @@ impl Drop for Node {
     }
 }
 
+/// The node passphrase of the test nodes.
+pub const NODE_PW: (&str, &str) = ("TABELLA_NODE_PASSPHRASE", "node passphrase");
+
+/// A dev node whose validator key is sealed under [`NODE_PW`], as the README starts one.
 pub fn start_node() -> Node {
     let home = tempfile::tempdir().unwrap();
     let api = format!("127.0.0.1:{}", free_port());
     let p2p = format!("127.0.0.1:{}", free_port());
     let init = tabella(
         home.path(),
-        &[],
+        &[NODE_PW],
         &[
             "node", "init", "--dev", "--home", "n", "--api", &api, "--p2p", &p2p,
         ],
@@ -67,6 +72,7 @@ pub fn start_node() -> Node {
     assert!(init.status.success(), "{}", text(&init));
     let child = Command::new(BIN)
         .args(["node", "run", "--home", "n"])
+        .env(NODE_PW.0, NODE_PW.1)
         .current_dir(home.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
