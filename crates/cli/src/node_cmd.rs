@@ -125,6 +125,7 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
             Ok(())
         }
         NodeCommand::Run { home, api, p2p } => {
+            tabella_node::log::init_from_env().map_err(anyhow::Error::msg)?;
             let h = Home::new(&home);
             let node = run::start(&h, RunOptions { api, p2p })?;
             let status = {

@@ -7,6 +7,7 @@
 //! - [`wire`]: the HTTP API's JSON bodies; [`client`]: a blocking client of that API.
 //! - [`engine`]: the Malachite consensus adapter that drives a [`app::LedgerApp`].
 //! - [`error`]: the crate's error type.
+//! - [`log`]: an optional stderr logger (`TABELLA_LOG`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod home;
+pub mod log;
 pub mod node_app;
 pub mod run;
 pub mod store;
