@@ -188,6 +188,7 @@ pub fn node(args: NodeArgs) -> anyhow::Result<()> {
             p2p,
             passphrase_file,
         } => {
+            tabella_node::log::init_from_env().map_err(anyhow::Error::msg)?;
             let h = Home::new(&home);
             let passphrase = Passphrase::from_sources(passphrase_file.as_deref(), PASSPHRASE_ENV)?;
             if h.exists() {

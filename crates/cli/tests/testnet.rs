@@ -100,6 +100,9 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// What node logs record: the engine's and the node's events (see `tabella_node::log`).
+const NODE_LOG: &str = "info";
+
 fn start_node(root: &Path, i: usize) -> Child {
     let home = root.join(format!("node-{i}"));
     let log = std::fs::OpenOptions::new()
@@ -110,11 +113,30 @@ fn start_node(root: &Path, i: usize) -> Child {
     Command::new(support::BIN)
         .args(["node", "run", "--home"])
         .arg(&home)
+        .env("TABELLA_LOG", NODE_LOG)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// Panics (with the end of its log) if a restarted node process has exited.
+fn assert_running(root: &Path, i: usize, child: &mut Child) {
+    if let Ok(Some(status)) = child.try_wait() {
+        panic!(
+            "node {i} exited ({status}) after its restart:\n{}",
+            log_tail(root, i, 30)
+        );
+    }
+}
+
+/// The last `n` lines of node `i`'s log.
+fn log_tail(root: &Path, i: usize, n: usize) -> String {
+    let text = std::fs::read_to_string(root.join(format!("node-{i}")).join("node.log"))
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn kill9(pid: u32) {
@@ -130,7 +152,9 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     let root = dir.path().join("net");
     let api = free_ports(4);
     let p2p = free_ports(4);
-    let out = tabella(
+    let out = support::tabella(
+        dir.path(),
+        &[("TABELLA_LOG", NODE_LOG)],
         &[
             "testnet",
             "--nodes",
@@ -142,7 +166,6 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
             "--p2p-port",
             &p2p.to_string(),
         ],
-        dir.path(),
     );
     assert!(out.status.success(), "{}", support::text(&out));
     let pids: Vec<u32> = std::fs::read_to_string(root.join("pids"))
@@ -154,6 +177,14 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     struct Cleanup(Vec<u32>, std::path::PathBuf, Vec<Child>);
     impl Drop for Cleanup {
         fn drop(&mut self) {
+            if std::thread::panicking() {
+                for i in 0..4 {
+                    eprintln!(
+                        "--- end of node {i}'s log ---\n{}",
+                        log_tail(&self.1, i, 40)
+                    );
+                }
+            }
             for p in &self.0 {
                 kill9(*p);
             }
@@ -226,29 +257,46 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         .unwrap();
     assert!(matches!(s1, TxStatus::Committed { .. }));
 
-    // Two down: no quorum, no progress.
+    // Two down: no quorum, no progress. Node 2 may have precommitted the block of the height
+    // in progress before it died; that one block can still be committed, nothing after it.
     kill9(pids[2]);
-    let stuck_height = clients[0].status().unwrap().height;
+    let at_kill = clients[0].status().unwrap().height;
     let t2 = create_tx(&sim.record.manifest, "while-two-down");
     let id2 = clients[0].submit(&t2).unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(3));
+    let stuck_height = clients[0].status().unwrap().height;
+    assert!(
+        stuck_height.0 <= at_kill.0 + 1,
+        "{at_kill:?} -> {stuck_height:?}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
     assert_eq!(clients[0].tx_status(&id2).unwrap(), TxStatus::Pending);
     assert_eq!(clients[0].status().unwrap().height, stuck_height);
 
-    // One returns: progress again.
+    // One returns (replaying its write-ahead log): progress again.
+    let returned = Instant::now();
     cleanup.2.push(start_node(&root, 2));
-    clients[0]
-        .wait_committed(&id2, Duration::from_secs(180))
-        .unwrap();
+    wait_for("the quorum to commit again", 90, || {
+        assert_running(&root, 2, &mut cleanup.2[0]);
+        matches!(clients[0].tx_status(&id2), Ok(TxStatus::Committed { .. }))
+    });
+    let recovered = returned.elapsed();
     // The other restarted node catches up through the engine's sync.
+    let returned = Instant::now();
     cleanup.2.push(start_node(&root, 3));
     let target = clients[0].status().unwrap().height;
-    wait_for("node 3 to catch up", 180, || {
+    wait_for("node 3 to catch up", 90, || {
+        assert_running(&root, 3, &mut cleanup.2[1]);
         clients[3]
             .status()
             .map(|s| s.height >= target)
             .unwrap_or(false)
     });
+    eprintln!(
+        "quorum back {:.1} s after node 2's restart; node 3 caught up to {target} in {:.1} s",
+        recovered.as_secs_f64(),
+        returned.elapsed().as_secs_f64()
+    );
     assert_eq!(
         clients[3].block(target).unwrap().block.header.hash(),
         clients[0].block(target).unwrap().block.header.hash()

@@ -9,6 +9,7 @@
 //! - [`home`]: a node's home directory; [`seal`]: secrets sealed under a passphrase (the
 //!   validator key here, every role's keys in the `tabella` keystore).
 //! - [`error`]: the crate's error type.
+//! - [`log`]: an optional stderr logger (`TABELLA_LOG`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod client;
 pub mod engine;
 pub mod error;
 pub mod home;
+pub mod log;
 pub mod node_app;
 pub mod run;
 pub mod seal;

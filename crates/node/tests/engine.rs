@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -326,6 +327,79 @@ async fn three_of_four_progress_two_do_not_and_restarted_nodes_catch_up() {
         .await;
     let common = (0..4).map(|i| net.height(i)).min().unwrap();
     net.assert_agree(&[0, 1, 2, 3], common);
+    net.stop_all().await;
+}
+
+/// A validator whose process dies once its WAL holds a polka for a block but before it signs its
+/// precommit comes back. Replaying its WAL, the engine precommits that block again and needs
+/// this validator's verdicts on it (a precommit's extension is required), which the restarted
+/// application never computed: it has the block only from the WAL. The engine used to stop
+/// for good there ("safety-critical failure"); with another validator down, the chain then
+/// never moved again (what the 4-process testnet test saw as "node 3 never catches up").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_validator_that_died_before_its_precommit_restarts_from_its_wal() {
+    let _g = serial().await;
+    let mut net = Net::new(4);
+    for i in 0..4 {
+        net.start(i).await;
+    }
+    net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(90))
+        .await;
+    // Node 3 down: nodes 0, 1 and 2 are exactly a quorum, nothing commits without node 2.
+    net.stop(3).await;
+    let crashed = Arc::new(AtomicBool::new(false));
+    net.apps[2]
+        .lock()
+        .unwrap()
+        .crash_at_next_precommit(Arc::clone(&crashed));
+    let start = Instant::now();
+    while !crashed.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "node 2 never got to precommit"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    net.stop(2).await;
+    let stuck = (0..2).map(|i| net.height(i)).max().unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        (0..2).map(|i| net.height(i)).max().unwrap(),
+        stuck,
+        "two of four validators made progress"
+    );
+    let polka_height = net.height(2) + 1;
+    assert_eq!(polka_height, stuck + 1, "node 2 died at the stuck height");
+
+    // The same home (WAL), and the application as a new process finds it.
+    let restarted = net.apps[2].lock().unwrap().restarted().unwrap();
+    assert_eq!(restarted.chain().height().0, polka_height - 1);
+    net.apps[2] = Arc::new(Mutex::new(restarted));
+    net.start(2).await;
+    let start = Instant::now();
+    while net.height(2) < polka_height + 1 {
+        assert!(
+            !net.handles[2].as_ref().unwrap().is_finished(),
+            "node 2's engine stopped while replaying its WAL"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "node 2 did not get past height {polka_height} after its restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    net.wait_height(&[0, 1, 2], polka_height + 1, Duration::from_secs(60))
+        .await;
+    let common = (0..3).map(|i| net.height(i)).min().unwrap();
+    net.assert_agree(&[0, 1, 2], common);
+    // Node 2's precommit (necessarily in the certificate: node 3 is down) carried its verdicts.
+    {
+        let app = net.apps[0].lock().unwrap();
+        let commit = app.chain().commit(Height(polka_height)).unwrap();
+        let me = net.secrets[2].public();
+        assert!(commit.signatures.iter().any(|s| s.validator == me));
+        assert!(commit.verdicts.iter().any(|b| b.bitmap.node == me));
+    }
     net.stop_all().await;
 }
 

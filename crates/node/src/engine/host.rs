@@ -228,7 +228,7 @@ impl<A: LedgerApp> Host<A> {
             AppMsg::ExtendVote {
                 value_id, reply: r, ..
             } => {
-                let bitmap = call_app(&self.app, move |a| a.verdicts_for(&value_id)).await?;
+                let bitmap = self.own_verdicts(value_id).await?;
                 let ext = match bitmap {
                     Some(b) => match serde_json::to_vec(&b) {
                         Ok(v) => Some(v),
@@ -277,7 +277,8 @@ impl<A: LedgerApp> Host<A> {
                 value_id,
                 ..
             } => {
-                let found = self.seen.get(&value_id).map(|s| Arc::clone(&s.block));
+                // After a restart, a value this node locked on may be known from the WAL only.
+                let found = self.known_block(&value_id)?;
                 match (found, round.as_u32()) {
                     (Some(block), Some(r)) => {
                         self.stream(height.0, r, valid_round.as_u32(), &block)
@@ -374,6 +375,53 @@ impl<A: LedgerApp> Host<A> {
             }
         }
         Ok(())
+    }
+
+    /// A block of the current heights this node has: proposed or received in this process, or
+    /// read back from the WAL after a restart.
+    fn known_block(&self, hash: &BlockHash) -> Result<Option<Arc<Block>>> {
+        if let Some(s) = self.seen.get(hash) {
+            return Ok(Some(Arc::clone(&s.block)));
+        }
+        Ok(self
+            .replayed
+            .lock()
+            .map_err(|_| Error::Engine("the replay cache lock is poisoned".into()))?
+            .get(hash)
+            .cloned()
+            .map(Arc::new))
+    }
+
+    /// This validator's verdict bitmap for `block`, the extension of its precommit.
+    ///
+    /// The application keeps the verdicts of the blocks it validated in memory only. After a
+    /// crash between receiving a polka and signing its precommit, the engine replays the
+    /// proposal and the prevotes from its WAL and precommits again, asking for the extension
+    /// of a block this process never validated (it has the block only from the WAL). The
+    /// engine requires an extension on every precommit for a block and refuses to go on
+    /// without one (it stops with a "safety-critical failure"), so the node would never come
+    /// back. Here the block, from the proposals seen or the WAL, is re-executed to recompute
+    /// the verdicts (the same work as validating a proposal; `validate` is deterministic and
+    /// the block is at `tip + 1` during replay).
+    async fn own_verdicts(&mut self, block: BlockHash) -> Result<Option<SignedBitmap>> {
+        if let Some(b) = call_app(&self.app, move |a| a.verdicts_for(&block)).await? {
+            return Ok(Some(b));
+        }
+        let Some(known) = self.known_block(&block)? else {
+            return Ok(None);
+        };
+        tracing::info!(%block, "recomputing this node's verdicts for a block it precommits (replayed from the WAL or evicted)");
+        let res = call_app(&self.app, move |a| {
+            a.validate(&known).map(|()| a.verdicts_for(&block))
+        })
+        .await?;
+        match res {
+            Ok(verdicts) => Ok(verdicts),
+            Err(e) => {
+                tracing::error!(%block, error = %e, "a block this node precommits does not validate");
+                Ok(None)
+            }
+        }
     }
 
     async fn values_for_round(&mut self, height: Height, round: Round) -> Vec<ProposedValue<Ctx>> {

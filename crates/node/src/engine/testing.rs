@@ -1,8 +1,12 @@
 //! An in-memory [`LedgerApp`] for tests of the engine: a [`Validator`] replica and a
 //! [`Mempool`], nothing persisted. It can be made a malicious proposer that slips an invalid
-//! transaction into its blocks.
+//! transaction into its blocks, and can stand for a process that dies just before it signs a
+//! precommit ([`MemoryApp::crash_at_next_precommit`]); [`MemoryApp::restarted`] is the same
+//! validator's application after a restart (its committed blocks only).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tabella_ledger::block::{Block, Commit};
 use tabella_ledger::chain::Chain;
@@ -24,6 +28,10 @@ pub struct MemoryApp {
     validated: HashMap<BlockHash, Block>,
     max_block_txs: usize,
     bad_tx: Option<Transaction>,
+    /// Raised (and every extension refused) once the simulated crash point is reached.
+    crash: Option<Arc<AtomicBool>>,
+    secret: ValidatorSecret,
+    genesis: Chain,
     /// Verdict bitmaps the proposer was handed with each height it proposed.
     pub verdicts_seen: Vec<(Height, usize)>,
 }
@@ -31,7 +39,8 @@ pub struct MemoryApp {
 impl MemoryApp {
     /// A replica of the genesis-only chain `genesis`, signing with `secret`.
     pub fn new(secret: ValidatorSecret, genesis: Chain) -> Result<Self, AppError> {
-        let validator = Validator::new(secret, genesis).map_err(|e| e.to_string())?;
+        let validator =
+            Validator::new(secret.clone(), genesis.clone()).map_err(|e| e.to_string())?;
         let mempool = Mempool::new(validator.state(), 100_000);
         Ok(MemoryApp {
             validator,
@@ -39,8 +48,35 @@ impl MemoryApp {
             validated: HashMap::new(),
             max_block_txs: 1_000,
             bad_tx: None,
+            crash: None,
+            secret,
+            genesis,
             verdicts_seen: Vec::new(),
         })
+    }
+
+    /// This validator's application as a restarted process finds it: the committed blocks
+    /// replayed on genesis, and nothing that lived in memory only (the blocks it validated and
+    /// their verdicts, the mempool).
+    pub fn restarted(&self) -> Result<Self, AppError> {
+        let mut app = MemoryApp::new(self.secret.clone(), self.genesis.clone())?;
+        let chain = self.chain();
+        for h in 1..=chain.height().0 {
+            let (Some(block), Some(commit)) = (chain.block(Height(h)), chain.commit(Height(h)))
+            else {
+                return Err(format!("block {h} is missing from the committed chain"));
+            };
+            app.commit(block.clone(), commit.clone())?;
+        }
+        Ok(app)
+    }
+
+    /// Simulates a process that dies when it is about to sign its next precommit for a block:
+    /// from now on every request for this validator's vote extension raises `crashed` and is
+    /// refused, so the engine never signs that precommit (its WAL is left as a crash at that
+    /// point leaves it). Throw this application away and restart from [`MemoryApp::restarted`].
+    pub fn crash_at_next_precommit(&mut self, crashed: Arc<AtomicBool>) {
+        self.crash = Some(crashed);
     }
 
     /// Makes this node a malicious proposer: every block it proposes carries `tx` (which should
@@ -115,6 +151,10 @@ impl LedgerApp for MemoryApp {
     }
 
     fn verdicts_for(&mut self, block: &BlockHash) -> Option<SignedBitmap> {
+        if let Some(crashed) = &self.crash {
+            crashed.store(true, Ordering::SeqCst);
+            return None;
+        }
         let b = self.validated.get(block)?;
         self.validator.judge(b, &[]).ok()
     }
