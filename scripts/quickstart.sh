@@ -46,7 +46,7 @@ t election create --manifest manifest.json --as council
 
 step "key ceremony: the council starts it, each trustee runs dkg once per round"
 t election open --election "$ELECTION" --as council
-for round in 1 2 3; do
+for round in 0 1 2 3; do
   for n in trustee1 trustee2 trustee3; do t trustee dkg --election "$ELECTION" --as "$n"; done
 done
 t election open --election "$ELECTION" --as council

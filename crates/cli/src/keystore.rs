@@ -87,6 +87,11 @@ impl Keystore {
         self.path(name, kind, "json").exists()
     }
 
+    /// Whether entry `name` of `kind` has its sealed secret part.
+    pub fn has_secret(&self, name: &str, kind: &str) -> bool {
+        self.path(name, kind, "sealed").is_file()
+    }
+
     /// Writes an entry: public part in clear, secret part sealed. Refuses to overwrite unless
     /// `replace`.
     pub fn put<P: Serialize, S: Serialize>(
@@ -164,6 +169,28 @@ impl Keystore {
         let sealed = Sealed::read(&p)?;
         let plain = sealed.open(pass, &aad(kind, name))?.ok_or_else(wrong)?;
         serde_json::from_slice(&plain).map_err(|_| wrong())
+    }
+
+    /// Deletes entry `name` of `kind` (both parts; nothing to do if it does not exist). The sealed
+    /// file is overwritten with zeros before it is unlinked; on copy-on-write or flash storage
+    /// old blocks may survive, and they stay sealed under the passphrase.
+    pub fn remove(&self, name: &str, kind: &str) -> anyhow::Result<()> {
+        check_name(name)?;
+        let sealed = self.path(name, kind, "sealed");
+        if let Ok(meta) = fs::metadata(&sealed) {
+            let zeros = vec![0u8; usize::try_from(meta.len()).unwrap_or(0)];
+            fs::write(&sealed, &zeros)
+                .and_then(|()| fs::File::open(&sealed)?.sync_all())
+                .with_context(|| format!("cannot overwrite {}", sealed.display()))?;
+            fs::remove_file(&sealed)
+                .with_context(|| format!("cannot delete {}", sealed.display()))?;
+        }
+        let public = self.path(name, kind, "json");
+        if public.exists() {
+            fs::remove_file(&public)
+                .with_context(|| format!("cannot delete {}", public.display()))?;
+        }
+        Ok(())
     }
 
     /// Every entry of `kind`: (name, public JSON).

@@ -349,9 +349,24 @@ fn node_errors_and_a_voter_registered_by_hand() {
         &["election", "open", "--election", "e1", "--as", "c"],
         "not finished",
     );
+    // Round 0: a key for this ceremony only, sealed until the key share is.
+    let ceremony_key = p.join("tabella-keys/t1_e1.ceremony.sealed");
+    assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("round 0 posted"));
+    assert!(ceremony_key.exists());
+    // Without the ceremony key's secret the trustee cannot go on, and says why.
+    std::fs::rename(&ceremony_key, p.join("ceremony.sealed.bak")).unwrap();
+    fail(
+        &["trustee", "dkg", "--election", "e1", "--as", "t1"],
+        "the secret of t1's ceremony key for 'e1' is not in",
+    );
+    std::fs::rename(p.join("ceremony.sealed.bak"), &ceremony_key).unwrap();
     assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("round 1 posted"));
     assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("round 2 posted"));
     assert!(run(&["trustee", "dkg", "--election", "e1", "--as", "t1"]).contains("complete"));
+    // Forward secrecy: once the key share is sealed, the ceremony key is gone from the keystore.
+    assert!(!ceremony_key.exists());
+    assert!(!p.join("tabella-keys/t1_e1.ceremony.json").exists());
+    assert!(p.join("tabella-keys/t1_e1.share.sealed").exists());
     run(&["election", "open", "--election", "e1", "--as", "c"]);
     fail(
         &[

@@ -64,11 +64,9 @@ pub struct TableSpec {
 pub struct TrusteeSpec {
     /// Display name.
     pub name: String,
-    /// Key that signs the trustee's ceremony and decryption messages.
+    /// Key that signs the trustee's ceremony and decryption messages. (Shares are encrypted to
+    /// a key each trustee posts for this election only: [`crate::trustee::KeyCeremonyMessage`].)
     pub signing_key: OfficialKey,
-    /// Long-term Ristretto key used to receive encrypted DKG shares (hex).
-    #[serde(with = "tabella_crypto::encoding::point_hex")]
-    pub dkg_key: curve25519_dalek::ristretto::RistrettoPoint,
 }
 
 /// Which encryption scheme protects the ballots.

@@ -33,7 +33,9 @@ use crate::record::Record;
 use crate::sign::OfficialSecret;
 use crate::state::{dkg_params, ElectionState, ProofCheck};
 use crate::tally::{plan_groups, Group};
-use crate::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
+use crate::trustee::{
+    ceremony_key_message, decryption_context, DecryptionMessage, KeyCeremonyMessage,
+};
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -208,6 +210,7 @@ struct Officers {
     token_secret: blind::IssuerSecretKey,
     jurors: Vec<OfficialSecret>,
     trustee_signing: Vec<OfficialSecret>,
+    /// Each trustee's key for this election's ceremony (round 0).
     trustee_dkg: Vec<SecretScalar>,
 }
 
@@ -345,7 +348,6 @@ pub fn simulate_into(
             .map(|i| TrusteeSpec {
                 name: format!("Trustee {}", i + 1),
                 signing_key: off.trustee_signing[i].public(),
-                dkg_key: off.trustee_dkg[i].expose() * G,
             })
             .collect(),
         threshold: cfg.threshold,
@@ -689,11 +691,21 @@ fn key_ceremony(
         &off.council,
     )?)?;
     let params = dkg_params(manifest)?;
-    let publics: Vec<PublicKey> = manifest
-        .trustees
-        .iter()
-        .map(|t| PublicKey(t.dkg_key))
-        .collect();
+    let mut publics = Vec::with_capacity(n);
+    for (i, secret) in off.trustee_dkg.iter().enumerate().take(n) {
+        let me = TrusteeIndex::new(i as u16 + 1)?;
+        d.submit(sign(
+            election_id,
+            OfficialAction::KeyCeremony(Box::new(ceremony_key_message(
+                election_id,
+                me,
+                secret,
+                rng,
+            ))),
+            &off.trustee_signing[i],
+        )?)?;
+        publics.push(PublicKey(secret.expose() * G));
+    }
     let mut round2 = Vec::with_capacity(n);
     let mut dealings = Vec::with_capacity(n);
     for i in 0..n {

@@ -104,6 +104,8 @@ pub struct ElectionState {
     manifest: Option<Manifest>,
     phase: Option<Phase>,
     whitelist: HashSet<IdentityCommitment>,
+    /// Round 0: each trustee's key for this ceremony (by trustee number).
+    ceremony_keys: BTreeMap<u16, RistrettoPoint>,
     dealings: Vec<Dealing>,
     complaints: Vec<Complaint>,
     /// Per trustee who posted round 2: how many dealings were on the chain at its latest
@@ -171,12 +173,21 @@ impl ElectionState {
     pub fn key_ceremony(&self) -> Option<&DkgOutcome> {
         self.dkg.as_ref()
     }
-    /// The key-ceremony record (parameters, long-term keys, dealings, complaints).
+    /// The trustees' ceremony keys posted so far (round 0), by trustee number.
+    pub fn ceremony_keys(&self) -> &BTreeMap<u16, RistrettoPoint> {
+        &self.ceremony_keys
+    }
+    /// The key-ceremony record (parameters, the trustees' ceremony keys, dealings, complaints),
+    /// once every trustee has posted its ceremony key.
     pub fn key_ceremony_transcript(&self) -> Option<DkgTranscript> {
         let m = self.manifest.as_ref()?;
+        let n = m.trustees.len() as u16;
+        let publics = (1..=n)
+            .map(|j| self.ceremony_keys.get(&j).map(|k| PublicKey(*k)))
+            .collect::<Option<Vec<_>>>()?;
         Some(DkgTranscript {
             params: dkg_params(m).ok()?,
-            longterm_publics: m.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect(),
+            longterm_publics: publics,
             dealings: self.dealings.clone(),
             complaints: self.complaints.clone(),
         })
@@ -346,7 +357,37 @@ impl ElectionState {
                     })?;
                 Self::require_signer(signer, &spec.signing_key, "trustee named in the message")?;
                 match *msg {
+                    KeyCeremonyMessage::CeremonyKey(k) => {
+                        let trustee::CeremonyKey {
+                            trustee,
+                            key,
+                            proof,
+                        } = *k;
+                        if self.ceremony_keys.contains_key(&trustee.get()) {
+                            return Err(Error::Trustees(format!(
+                                "{trustee} already posted its ceremony key"
+                            )));
+                        }
+                        trustee::check_ceremony_key(&m.election_id, trustee, &key, &proof)?;
+                        if self.ceremony_keys.values().any(|k| *k == key) {
+                            return Err(Error::Trustees(format!(
+                                "{trustee}'s ceremony key is another trustee's"
+                            )));
+                        }
+                        self.ceremony_keys.insert(trustee.get(), key);
+                    }
                     KeyCeremonyMessage::Dealing(d) => {
+                        let n = m.trustees.len() as u16;
+                        let missing: Vec<String> = (1..=n)
+                            .filter(|j| !self.ceremony_keys.contains_key(j))
+                            .map(|j| format!("trustee {j}"))
+                            .collect();
+                        if !missing.is_empty() {
+                            return Err(Error::Trustees(format!(
+                                "a dealing needs every trustee's ceremony key (round 0); missing: {}",
+                                missing.join(", ")
+                            )));
+                        }
                         if self.dealings.iter().any(|x| x.dealer == d.dealer) {
                             return Err(Error::Trustees(format!(
                                 "{} already posted its dealing",

@@ -1,10 +1,15 @@
 //! Trustees' messages: the key ceremony (t-of-n DKG) and the decryption of the tallies, with the
 //! checks the state machine and the verifier run on them.
 
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::IsIdentity;
+use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, TrusteeIndex};
 use tabella_crypto::elgamal::DlogTable;
+use tabella_crypto::group::{SecretScalar, G};
 use tabella_crypto::paillier::Opening;
+use tabella_crypto::schnorr::SchnorrProof;
 use tabella_crypto::threshold::TallyDecryptionShare;
 
 use crate::error::{Error, Result};
@@ -13,10 +18,27 @@ use crate::manifest::Manifest;
 use crate::sign::OfficialKey;
 use crate::tally::{Results, Tallies};
 
+/// Round 0 of the key ceremony: a trustee's key for this election's ceremony only, with a proof
+/// of possession bound to the election and the trustee ([`ceremony_key_context`]). Shares are
+/// encrypted to these keys; each trustee deletes its secret once its key share is sealed, so a
+/// later theft of its keystore opens no past ceremony's shares (forward secrecy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CeremonyKey {
+    /// The trustee.
+    pub trustee: TrusteeIndex,
+    /// `K = k·G`, fresh for this election.
+    #[serde(with = "tabella_crypto::encoding::point_hex")]
+    pub key: RistrettoPoint,
+    /// Schnorr proof of knowledge of `k`.
+    pub proof: SchnorrProof,
+}
+
 /// A trustee's key-ceremony message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "message", rename_all = "snake_case")]
 pub enum KeyCeremonyMessage {
+    /// Round 0: the trustee's key for this ceremony only ([`CeremonyKey`]).
+    CeremonyKey(Box<CeremonyKey>),
     /// Round 1: Feldman commitments, proof of the secret, encrypted shares.
     Dealing(Box<Dealing>),
     /// Round 2: complaints against dealers whose share failed the Feldman check.
@@ -32,10 +54,69 @@ impl KeyCeremonyMessage {
     /// The trustee who sends this message.
     pub fn sender(&self) -> TrusteeIndex {
         match self {
+            KeyCeremonyMessage::CeremonyKey(k) => k.trustee,
             KeyCeremonyMessage::Dealing(d) => d.dealer,
             KeyCeremonyMessage::Complaints { complainer, .. } => *complainer,
         }
     }
+}
+
+/// Context of trustee `trustee`'s ceremony-key proof in election `id`: a proof made for one
+/// election or one trustee slot is refused in any other (so nobody can post a key it copied).
+pub fn ceremony_key_context(id: &ElectionId, trustee: TrusteeIndex) -> Vec<u8> {
+    let mut c = b"tabella/election-dkg/ceremony-key/v1/".to_vec();
+    c.extend_from_slice(&trustee.get().to_be_bytes());
+    c.extend_from_slice(id.as_str().as_bytes());
+    c
+}
+
+/// A fresh ceremony key for `trustee` in election `id`: the secret (for the trustee to keep
+/// until its key share is sealed) and the round-0 message that publishes the key.
+pub fn new_ceremony_key<R: RngCore + CryptoRng>(
+    id: &ElectionId,
+    trustee: TrusteeIndex,
+    rng: &mut R,
+) -> (SecretScalar, KeyCeremonyMessage) {
+    let secret = SecretScalar::random(rng);
+    let msg = ceremony_key_message(id, trustee, &secret, rng);
+    (secret, msg)
+}
+
+/// The round-0 message publishing the key of `secret` (e.g. after a crash between sealing the
+/// secret and posting the message).
+pub fn ceremony_key_message<R: RngCore + CryptoRng>(
+    id: &ElectionId,
+    trustee: TrusteeIndex,
+    secret: &SecretScalar,
+    rng: &mut R,
+) -> KeyCeremonyMessage {
+    KeyCeremonyMessage::CeremonyKey(Box::new(CeremonyKey {
+        trustee,
+        key: secret.expose() * G,
+        proof: SchnorrProof::prove(&ceremony_key_context(id, trustee), &G, secret, rng),
+    }))
+}
+
+/// Checks a ceremony key: not the identity, and its proof of possession holds for this election
+/// and this trustee.
+pub fn check_ceremony_key(
+    id: &ElectionId,
+    trustee: TrusteeIndex,
+    key: &RistrettoPoint,
+    proof: &SchnorrProof,
+) -> Result<()> {
+    if key.is_identity() {
+        return Err(Error::InvalidProof(format!(
+            "{trustee}'s ceremony key is the identity"
+        )));
+    }
+    proof
+        .verify(&ceremony_key_context(id, trustee), &G, key)
+        .map_err(|e| {
+            Error::InvalidProof(format!(
+                "{trustee}'s ceremony key has no valid proof of possession: {e}"
+            ))
+        })
 }
 
 /// A decryption of the election's tallies.

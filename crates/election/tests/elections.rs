@@ -340,7 +340,6 @@ fn quota_double_vote_and_registration_rules() {
         trustees: vec![tabella_election::manifest::TrusteeSpec {
             name: "only".into(),
             signing_key: trustee.public(),
-            dkg_key: dkg_secret.expose() * G,
         }],
         threshold: 1,
         scheme: Default::default(),
@@ -397,6 +396,16 @@ fn quota_double_vote_and_registration_rules() {
         .unwrap();
     let params = tabella_election::state::dkg_params(&manifest).unwrap();
     let me = tabella_crypto::dkg::TrusteeIndex::new(1).unwrap();
+    st.apply(&off(
+        OfficialAction::KeyCeremony(Box::new(tabella_election::trustee::ceremony_key_message(
+            &id,
+            me,
+            &dkg_secret,
+            &mut rng,
+        ))),
+        &trustee,
+    ))
+    .unwrap();
     let r1 = tabella_crypto::dkg::Round1::new(
         params,
         me,

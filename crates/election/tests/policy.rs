@@ -31,7 +31,9 @@ use tabella_election::sign::OfficialSecret;
 use tabella_election::simulate::{default_contests, random_choice};
 use tabella_election::state::{dkg_params, ElectionState, Phase};
 use tabella_election::tally::{plan_groups, Group, Results, Tallies};
-use tabella_election::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
+use tabella_election::trustee::{
+    ceremony_key_message, decryption_context, CeremonyKey, DecryptionMessage, KeyCeremonyMessage,
+};
 use tabella_election::verify::verify_record;
 use tabella_election::Error;
 
@@ -115,12 +117,10 @@ impl Election {
                 .collect(),
             trustees: signing
                 .iter()
-                .zip(&dkg)
                 .enumerate()
-                .map(|(i, (s, d))| TrusteeSpec {
+                .map(|(i, s)| TrusteeSpec {
                     name: format!("T{}", i + 1),
                     signing_key: s.public(),
-                    dkg_key: d.expose() * G,
                 })
                 .collect(),
             threshold,
@@ -189,12 +189,7 @@ impl Election {
     /// Trustee `j`'s (from 1) round 3 state and complaints, rebuilt from `dealings` (dealing
     /// again only rebuilds the participant's state, as `tabella trustee dkg` does).
     fn round3(&mut self, j: usize, dealings: &[Dealing]) -> (Round3, Vec<Complaint>) {
-        let publics: Vec<PublicKey> = self
-            .m
-            .trustees
-            .iter()
-            .map(|t| PublicKey(t.dkg_key))
-            .collect();
+        let publics = self.publics();
         let me = TrusteeIndex::new(j as u16).unwrap();
         let (r2, _) = Round1::new(
             dkg_params(&self.m).unwrap(),
@@ -208,12 +203,7 @@ impl Election {
     }
 
     fn dealing_of(&mut self, j: usize) -> Dealing {
-        let publics: Vec<PublicKey> = self
-            .m
-            .trustees
-            .iter()
-            .map(|t| PublicKey(t.dkg_key))
-            .collect();
+        let publics = self.publics();
         self.dealing_to(j, publics)
     }
 
@@ -229,6 +219,31 @@ impl Election {
         .unwrap()
         .deal(&mut self.rng)
         .1
+    }
+
+    /// The trustees' ceremony keys (round 0).
+    fn publics(&self) -> Vec<PublicKey> {
+        self.dkg.iter().map(|d| PublicKey(d.expose() * G)).collect()
+    }
+
+    /// Trustee `j`'s (from 1) round-0 message: its ceremony key with a proof of possession.
+    fn ceremony_key(&mut self, j: usize) -> KeyCeremonyMessage {
+        let me = TrusteeIndex::new(j as u16).unwrap();
+        ceremony_key_message(&self.id, me, &self.dkg[j - 1].clone(), &mut self.rng)
+    }
+
+    /// The council starts the ceremony and every trustee posts its ceremony key.
+    fn start_ceremony(&mut self) {
+        self.act(Who::Council, OfficialAction::StartKeyCeremony)
+            .unwrap();
+        for j in 1..=self.m.trustees.len() {
+            let msg = self.ceremony_key(j);
+            self.act(
+                Who::Trustee(j - 1),
+                OfficialAction::KeyCeremony(Box::new(msg)),
+            )
+            .unwrap();
+        }
     }
 
     fn post_dealing(&mut self, j: usize, d: Dealing) {
@@ -252,8 +267,7 @@ impl Election {
 
     /// An honest key ceremony, then open; returns every trustee's key share.
     fn honest_ceremony_and_open(&mut self) -> Vec<KeyShare> {
-        self.act(Who::Council, OfficialAction::StartKeyCeremony)
-            .unwrap();
+        self.start_ceremony();
         let n = self.m.trustees.len();
         let dealings: Vec<Dealing> = (1..=n).map(|j| self.dealing_of(j)).collect();
         for (j, d) in (1..=n).zip(dealings.clone()) {
@@ -590,11 +604,10 @@ fn plaintext_of(e: &Election, g: Group) -> Vec<Vec<u64>> {
 #[test]
 fn opening_before_every_trustee_has_complained_is_refused() {
     let mut e = Election::new(701, 3, 2, 0, &[], 5, 5);
-    e.act(Who::Council, OfficialAction::StartKeyCeremony)
-        .unwrap();
+    e.start_ceremony();
     // Trustee 1 is malicious: it encrypts trustee 3's share to a key that is not trustee 3's.
     // The dealing is well-formed (nobody but trustee 3 can tell), trustee 3's share is garbage.
-    let mut publics: Vec<PublicKey> = e.m.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
+    let mut publics = e.publics();
     publics[2] = PublicKey(SecretScalar::random(&mut e.rng).expose() * G);
     let bad = e.dealing_to(1, publics);
     let dealings = vec![bad, e.dealing_of(2), e.dealing_of(3)];
@@ -673,8 +686,7 @@ fn opening_before_every_trustee_has_complained_is_refused() {
 #[test]
 fn a_late_dealing_needs_round_2_again() {
     let mut e = Election::new(702, 3, 2, 0, &[], 5, 5);
-    e.act(Who::Council, OfficialAction::StartKeyCeremony)
-        .unwrap();
+    e.start_ceremony();
     let d1 = e.dealing_of(1);
     let d2 = e.dealing_of(2);
     e.post_dealing(1, d1.clone());
@@ -802,4 +814,114 @@ fn enablement_order_does_not_follow_validation_order() {
         "identity mapping {identity} times"
     );
     assert_eq!(old_hits, 5 * runs);
+}
+
+// Round 0: per-election ceremony keys (forward secrecy of the shares, SECURITY.md finding 2).
+
+#[test]
+fn a_dealing_before_every_ceremony_key_is_refused() {
+    let mut e = Election::new(703, 3, 2, 0, &[], 5, 5);
+    e.act(Who::Council, OfficialAction::StartKeyCeremony)
+        .unwrap();
+    let k1 = e.ceremony_key(1);
+    e.act(Who::Trustee(0), OfficialAction::KeyCeremony(Box::new(k1)))
+        .unwrap();
+    let d1 = e.dealing_of(1);
+    let dealing = OfficialAction::KeyCeremony(Box::new(KeyCeremonyMessage::Dealing(Box::new(d1))));
+    match e.act(Who::Trustee(0), dealing) {
+        Err(Error::Trustees(msg)) => assert!(
+            msg.contains("round 0") && msg.contains("trustee 2, trustee 3"),
+            "{msg}"
+        ),
+        other => panic!("a dealing before the ceremony keys was not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn ceremony_keys_need_their_secret_and_are_bound_to_election_and_trustee() {
+    let mut e = Election::new(704, 3, 2, 0, &[], 5, 5);
+    e.act(Who::Council, OfficialAction::StartKeyCeremony)
+        .unwrap();
+    let k1 = e.ceremony_key(1);
+    e.act(
+        Who::Trustee(0),
+        OfficialAction::KeyCeremony(Box::new(k1.clone())),
+    )
+    .unwrap();
+    let refused = |e: &mut Election, who: usize, msg: KeyCeremonyMessage| {
+        let r = e.act(
+            Who::Trustee(who),
+            OfficialAction::KeyCeremony(Box::new(msg)),
+        );
+        assert!(
+            matches!(r, Err(Error::InvalidProof(_)) | Err(Error::Trustees(_))),
+            "{r:?}"
+        );
+    };
+    // Trustee 1 again: one key per trustee.
+    let again = e.ceremony_key(1);
+    refused(&mut e, 0, again);
+    let KeyCeremonyMessage::CeremonyKey(k1) = k1 else {
+        unreachable!()
+    };
+    let (k1_key, k1_proof) = (k1.key, k1.proof);
+    let t2 = TrusteeIndex::new(2).unwrap();
+    // Trustee 2 copies trustee 1's key and proof under its own number (it would then receive
+    // shares only trustee 1 can read, or bias the ceremony): the proof is bound to trustee 1.
+    refused(
+        &mut e,
+        1,
+        KeyCeremonyMessage::CeremonyKey(Box::new(CeremonyKey {
+            trustee: t2,
+            key: k1_key,
+            proof: k1_proof,
+        })),
+    );
+    // A rogue key K' = K1 + x·G with a proof made by the cheating prover who knows x but not
+    // trustee 1's secret: it proves knowledge of x for x·G, not of the discrete log of K'.
+    let x = SecretScalar::random(&mut e.rng);
+    let rogue = k1_key + x.expose() * G;
+    let ctx = tabella_election::trustee::ceremony_key_context(&e.id, t2);
+    let proof_for_x = tabella_crypto::schnorr::SchnorrProof::prove(&ctx, &G, &x, &mut e.rng);
+    refused(
+        &mut e,
+        1,
+        KeyCeremonyMessage::CeremonyKey(Box::new(CeremonyKey {
+            trustee: t2,
+            key: rogue,
+            proof: proof_for_x,
+        })),
+    );
+    // A valid proof for trustee 2 from another election (a replayed round-0 message).
+    let other = ElectionId::new("another-election").unwrap();
+    let replayed = ceremony_key_message(&other, t2, &e.dkg[1].clone(), &mut e.rng);
+    refused(&mut e, 1, replayed);
+    // The identity as a key (anyone "knows" its discrete log 0).
+    let zero = SecretScalar::from_bytes(&[0u8; 32]).unwrap();
+    let m = ceremony_key_message(&e.id.clone(), t2, &zero, &mut e.rng);
+    refused(&mut e, 1, m);
+    // Trustee 1 may not post trustee 2's key (only the named trustee signs its message).
+    let k2 = e.ceremony_key(2);
+    let r = e.act(
+        Who::Trustee(0),
+        OfficialAction::KeyCeremony(Box::new(k2.clone())),
+    );
+    assert!(matches!(r, Err(Error::Unauthorized(_))), "{r:?}");
+    // The honest message is accepted.
+    e.act(Who::Trustee(1), OfficialAction::KeyCeremony(Box::new(k2)))
+        .unwrap();
+    assert_eq!(e.st.ceremony_keys().len(), 2);
+}
+
+#[test]
+fn the_transcript_encrypts_to_the_ceremony_keys() {
+    // The recipient keys every check of the ceremony uses are the keys posted in round 0 (a
+    // dealing to any other key is a bad share its recipient complains about:
+    // `opening_before_every_trustee_has_complained_is_refused`).
+    let mut e = Election::new(705, 3, 2, 0, &[], 5, 5);
+    e.start_ceremony();
+    let t =
+        e.st.key_ceremony_transcript()
+            .expect("all ceremony keys posted");
+    assert_eq!(t.longterm_publics, e.publics());
 }

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use tabella_election::action::{Envelope, OfficialAction};
+use tabella_election::action::OfficialAction;
 use tabella_election::ids::{commit_identity, ElectionId};
 use tabella_election::manifest::{
     Contest, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
@@ -16,7 +16,7 @@ use tabella_election::record::Record;
 use tabella_election::simulate::default_contests;
 use tabella_election::state::Phase;
 
-use super::{election_id, load, point_from_hex, read_json, submit_action, write_json, Chain};
+use super::{election_id, load, read_json, submit_action, write_json, Chain};
 use super::{Common, Official, OfficialPublic, Role};
 use crate::keystore::Keystore;
 
@@ -225,18 +225,11 @@ pub fn build_manifest<R: RngCore>(
     let trustees = keys
         .trustees
         .iter()
-        .map(|(name, k)| {
-            let dkg = k
-                .dkg_key
-                .as_deref()
-                .ok_or_else(|| anyhow!("trustee key '{name}' has no key-ceremony key"))?;
-            Ok(TrusteeSpec {
-                name: name.clone(),
-                signing_key: k.signing_key,
-                dkg_key: point_from_hex(dkg)?,
-            })
+        .map(|(name, k)| TrusteeSpec {
+            name: name.clone(),
+            signing_key: k.signing_key,
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     let manifest = Manifest {
         election_id: election_id.clone(),
         title: title.to_string(),
@@ -460,30 +453,6 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Which trustees have posted round 1 (dealing) and round 2 (complaints) of the key ceremony.
-pub fn ceremony_progress(chain: &Chain) -> (Vec<u16>, Vec<u16>) {
-    let mut dealt = Vec::new();
-    let mut complained = Vec::new();
-    for env in &chain.log {
-        if let Envelope::Official(a) = env {
-            if let Ok(body) = a.open() {
-                if let OfficialAction::KeyCeremony(msg) = body.action {
-                    match *msg {
-                        tabella_election::trustee::KeyCeremonyMessage::Dealing(d) => {
-                            dealt.push(d.dealer.get())
-                        }
-                        tabella_election::trustee::KeyCeremonyMessage::Complaints {
-                            complainer,
-                            ..
-                        } => complained.push(complainer.get()),
-                    }
-                }
-            }
-        }
-    }
-    (dealt, complained)
-}
-
 fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
     let (id, chain, key) = council_step(&a, common)?;
     let client = common.client();
@@ -503,12 +472,11 @@ fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
             );
         }
         Some(Phase::KeyCeremony) => {
-            let (dealt, complained) = ceremony_progress(&chain);
-            if dealt.len() < n || complained.len() < n {
+            let log = super::trustee::ceremony_log(&chain.log);
+            if log.dealings.len() < n || log.complained.len() < n {
                 bail!(
-                    "the key ceremony of '{id}' is not finished: {} of {n} trustees posted round 1, {} of {n} round 2; trustees run `tabella trustee dkg --election {id} --as NAME`",
-                    dealt.len(),
-                    complained.len()
+                    "the key ceremony of '{id}' is not finished: {}; trustees run `tabella trustee dkg --election {id} --as NAME`",
+                    log.progress(n)
                 );
             }
             submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
@@ -537,13 +505,8 @@ fn status(chain: &Chain) -> anyhow::Result<()> {
     println!("  envelopes accepted: {}", chain.log.len());
     println!("  counts: {}", serde_json::to_string(&c)?);
     if chain.state.phase() == Some(Phase::KeyCeremony) {
-        let (d, k) = ceremony_progress(chain);
-        println!(
-            "  key ceremony: {} of {} trustees posted round 1, {} round 2",
-            d.len(),
-            m.trustees.len(),
-            k.len()
-        );
+        let log = super::trustee::ceremony_log(&chain.log);
+        println!("  key ceremony: {}", log.progress(m.trustees.len()));
     }
     if matches!(chain.state.phase(), Some(Phase::Closed)) {
         println!(

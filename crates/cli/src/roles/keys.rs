@@ -3,10 +3,9 @@
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use rand_core::OsRng;
-use tabella_crypto::group::{SecretScalar, G};
 use tabella_election::sign::OfficialSecret;
 
-use super::{point_hex, Common, OfficialPublic, OfficialSecretFile, Role};
+use super::{Common, OfficialPublic, OfficialSecretFile, Role};
 
 /// `tabella keys`.
 #[derive(Args, Debug)]
@@ -88,27 +87,21 @@ pub fn new_key(
     let mut public = OfficialPublic {
         role,
         signing_key: signing.public(),
-        dkg_key: None,
         token_key: None,
     };
     let mut secret = OfficialSecretFile {
         signing: hex::encode(signing.to_bytes()),
-        dkg: None,
         token_pkcs8: None,
     };
     match role {
-        Role::Trustee => {
-            let s = SecretScalar::random(&mut OsRng);
-            public.dkg_key = Some(point_hex(&(s.expose() * G)));
-            secret.dkg = Some(hex::encode(s.to_bytes()));
-        }
         Role::Validator => {
             let (sk, pk) = tabella_crypto::blind::generate_issuer_key(token_bits, &mut OsRng)
                 .map_err(|e| anyhow!("--token-bits: {e}"))?;
             public.token_key = Some(pk);
             secret.token_pkcs8 = Some(hex::encode(sk.to_pkcs8_der()?.as_slice()));
         }
-        Role::Council | Role::Registrar | Role::Juror => {}
+        // A trustee's key-ceremony keys are made per election by `tabella trustee dkg`.
+        Role::Council | Role::Trustee | Role::Registrar | Role::Juror => {}
     }
     Ok((public, secret))
 }

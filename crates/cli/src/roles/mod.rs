@@ -99,9 +99,6 @@ pub struct OfficialPublic {
     pub role: Role,
     /// ed25519 key signing the official's actions.
     pub signing_key: tabella_election::sign::OfficialKey,
-    /// Trustees: long-term Ristretto key for the key ceremony (hex).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dkg_key: Option<String>,
     /// Identity validator: the RSA blind-signature key for registration tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_key: Option<tabella_crypto::blind::IssuerPublicKey>,
@@ -112,9 +109,6 @@ pub struct OfficialPublic {
 pub struct OfficialSecretFile {
     /// ed25519 secret key.
     pub signing: String,
-    /// Trustees: long-term DKG secret scalar.
-    #[serde(default)]
-    pub dkg: Option<String>,
     /// Identity validator: RSA key (PKCS#8 DER).
     #[serde(default)]
     pub token_pkcs8: Option<String>,
@@ -281,13 +275,4 @@ pub fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
 /// Hex of a compressed Ristretto point.
 pub fn point_hex(p: &curve25519_dalek::ristretto::RistrettoPoint) -> String {
     hex::encode(p.compress().as_bytes())
-}
-
-/// Parses a compressed Ristretto point from hex.
-pub fn point_from_hex(s: &str) -> anyhow::Result<curve25519_dalek::ristretto::RistrettoPoint> {
-    let b = hex::decode(s).map_err(|_| anyhow!("malformed point {s:?}"))?;
-    let c = curve25519_dalek::ristretto::CompressedRistretto::from_slice(&b)
-        .map_err(|_| anyhow!("malformed point {s:?}"))?;
-    c.decompress()
-        .ok_or_else(|| anyhow!("{s:?} is not a valid Ristretto point"))
 }

@@ -1,15 +1,20 @@
 //! A trustee's commands: `tabella trustee dkg` (one call per key-ceremony round) and
 //! `tabella trustee decrypt`.
 //!
-//! The ceremony's round state: after dealing, `dkg::Round2` holds nothing but the trustee's
-//! long-term key and the public parameters (the polynomial is not needed again — complaints are
-//! settled from the public record), and `Round3` adds only this trustee's shares, which it
-//! decrypts again from the dealings on the chain. So each call rebuilds the state from the
-//! long-term secret (sealed in the keystore) and the chain; the one lasting secret the ceremony
-//! produces, the key share, is sealed in the keystore (`NAME_ELECTION.share`).
+//! Round 0: the trustee makes a key for this election's ceremony only, seals its secret in the
+//! keystore (`NAME_ELECTION.ceremony`) and posts the key with a proof of possession. Shares are
+//! encrypted to these keys. The ceremony's round state: after dealing, `dkg::Round2` holds
+//! nothing but the ceremony key and the public parameters (the polynomial is not needed again —
+//! complaints are settled from the public record), and `Round3` adds only this trustee's shares,
+//! which it decrypts again from the dealings on the chain. So each call rebuilds the state from
+//! the sealed ceremony secret and the chain. The one lasting secret the ceremony produces, the
+//! key share, is sealed in the keystore (`NAME_ELECTION.share`), and then the ceremony secret is
+//! deleted: a later theft of the keystore (and its passphrase) cannot decrypt the shares on the
+//! chain (forward secrecy, docs/SECURITY.md finding 2).
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use tabella_crypto::dkg::{Complaint, Dealing, KeyShare, Round1, Round3, TrusteeIndex};
@@ -19,7 +24,10 @@ use tabella_crypto::threshold::TallyDecryptionShare;
 use tabella_election::action::{Envelope, OfficialAction};
 use tabella_election::manifest::Manifest;
 use tabella_election::state::{dkg_params, Phase};
-use tabella_election::trustee::{decryption_context, DecryptionMessage, KeyCeremonyMessage};
+use tabella_election::trustee::{
+    ceremony_key_message, decryption_context, new_ceremony_key, DecryptionMessage,
+    KeyCeremonyMessage,
+};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{election_id, load, point_hex, submit_action, Chain, Common, Official, Role};
@@ -69,9 +77,26 @@ struct ShareSecret {
     share: String,
 }
 
+/// Public part of a sealed ceremony key (round 0), kept until the key share is sealed.
+#[derive(Debug, Serialize, Deserialize)]
+struct CeremonyKeyPublic {
+    election_id: String,
+    trustee: u16,
+    key: String,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct CeremonyKeySecret {
+    secret: String,
+}
+
 /// What the trustee must do next in the key ceremony, from the chain alone.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CeremonyStep {
+    /// Make, seal and post this election's ceremony key (round 0).
+    PostKey,
+    /// Wait for the other ceremony keys (have, of).
+    WaitKeys(usize, usize),
     /// Post the dealing (round 1).
     Deal,
     /// Wait for the other dealings (have, of).
@@ -86,6 +111,8 @@ pub enum CeremonyStep {
 
 /// The ceremony's public messages on the chain.
 pub struct CeremonyLog {
+    /// Ceremony keys (round 0) in chain order.
+    pub keys: Vec<(TrusteeIndex, RistrettoPoint)>,
     /// Dealings in chain order.
     pub dealings: Vec<Dealing>,
     /// Trustees who posted round 2.
@@ -97,6 +124,7 @@ pub struct CeremonyLog {
 /// Collects the key-ceremony messages of a log.
 pub fn ceremony_log(log: &[Envelope]) -> CeremonyLog {
     let mut out = CeremonyLog {
+        keys: Vec::new(),
         dealings: Vec::new(),
         complained: Vec::new(),
         complaints: Vec::new(),
@@ -106,6 +134,7 @@ pub fn ceremony_log(log: &[Envelope]) -> CeremonyLog {
         let Ok(body) = a.open() else { continue };
         if let OfficialAction::KeyCeremony(msg) = body.action {
             match *msg {
+                KeyCeremonyMessage::CeremonyKey(k) => out.keys.push((k.trustee, k.key)),
                 KeyCeremonyMessage::Dealing(d) => out.dealings.push(*d),
                 KeyCeremonyMessage::Complaints {
                     complainer,
@@ -120,9 +149,30 @@ pub fn ceremony_log(log: &[Envelope]) -> CeremonyLog {
     out
 }
 
+impl CeremonyLog {
+    /// "k of n trustees posted round 0, d round 1, c round 2".
+    pub fn progress(&self, n: usize) -> String {
+        format!(
+            "{} of {n} trustees posted round 0 (ceremony keys), {} round 1 (dealings), {} round 2 (complaints)",
+            self.keys.len(),
+            self.dealings.len(),
+            self.complained.len()
+        )
+    }
+
+    /// Trustee `me`'s ceremony key, if posted.
+    fn key_of(&self, me: TrusteeIndex) -> Option<RistrettoPoint> {
+        self.keys.iter().find(|(t, _)| *t == me).map(|(_, k)| *k)
+    }
+}
+
 /// The next step of trustee `me` among `n`.
 pub fn next_step(log: &CeremonyLog, me: TrusteeIndex, n: usize) -> CeremonyStep {
-    if !log.dealings.iter().any(|d| d.dealer == me) {
+    if log.key_of(me).is_none() {
+        CeremonyStep::PostKey
+    } else if log.keys.len() < n {
+        CeremonyStep::WaitKeys(log.keys.len(), n)
+    } else if !log.dealings.iter().any(|d| d.dealer == me) {
         CeremonyStep::Deal
     } else if log.dealings.len() < n {
         CeremonyStep::WaitDealings(log.dealings.len(), n)
@@ -150,34 +200,72 @@ fn my_index(m: &Manifest, me: &Official) -> anyhow::Result<TrusteeIndex> {
     Ok(TrusteeIndex::new(pos as u16 + 1)?)
 }
 
-fn round1(m: &Manifest, me: &Official, index: TrusteeIndex) -> anyhow::Result<Round1> {
-    let hex_secret = me
-        .secret
-        .dkg
-        .as_deref()
-        .ok_or_else(|| anyhow!("key '{}' has no key-ceremony secret", me.name))?;
+/// This trustee's sealed ceremony secret, checked against the key it posted.
+fn ceremony_secret(
+    ks: &Keystore,
+    pass: &Passphrase,
+    m: &Manifest,
+    name: &str,
+    posted: Option<RistrettoPoint>,
+) -> anyhow::Result<SecretScalar> {
+    let entry = entry_name(name, m.election_id.as_str());
+    if !ks.has_secret(&entry, "ceremony") {
+        bail!(
+            "the secret of {name}'s ceremony key for '{}' is not in {} (another keystore, or deleted): without it this trustee cannot read its shares. Run with the keystore that posted round 0; if it is lost, the ceremony cannot complete for this trustee and the council must create a new election",
+            m.election_id,
+            ks.dir().display()
+        );
+    }
+    let s: CeremonyKeySecret = ks.secret(&entry, "ceremony", pass)?;
     let mut bytes =
-        hex::decode(hex_secret).map_err(|_| anyhow!("key '{}' is corrupted", me.name))?;
+        hex::decode(&s.secret).map_err(|_| anyhow!("ceremony key '{entry}' is corrupted"))?;
     let secret = SecretScalar::from_bytes(&bytes)?;
     bytes.zeroize();
-    let publics: Vec<PublicKey> = m.trustees.iter().map(|t| PublicKey(t.dkg_key)).collect();
+    if let Some(k) = posted {
+        if secret.expose() * tabella_crypto::group::G != k {
+            bail!(
+                "the ceremony key sealed in {} ('{entry}') is not the one {name} posted for '{}'",
+                ks.dir().display(),
+                m.election_id
+            );
+        }
+    }
+    Ok(secret)
+}
+
+fn round1(
+    m: &Manifest,
+    index: TrusteeIndex,
+    secret: SecretScalar,
+    log: &CeremonyLog,
+) -> anyhow::Result<Round1> {
+    let publics = (1..=m.trustees.len() as u16)
+        .map(|j| {
+            let t = TrusteeIndex::new(j)?;
+            log.key_of(t)
+                .map(PublicKey)
+                .ok_or_else(|| anyhow!("{t} has not posted its ceremony key"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Round1::new(dkg_params(m)?, index, secret, publics)?)
 }
 
 /// Round 3 state rebuilt from the long-term secret and the dealings on the chain.
 fn round3(
     m: &Manifest,
-    me: &Official,
     index: TrusteeIndex,
+    secret: SecretScalar,
     log: &CeremonyLog,
 ) -> anyhow::Result<(Round3, Vec<Complaint>)> {
-    // Dealing again only rebuilds `Round2` (the long-term key and parameters); the fresh dealing
+    // Dealing again only rebuilds `Round2` (the ceremony key and parameters); the fresh dealing
     // is dropped, never posted.
-    let (r2, _) = round1(m, me, index)?.deal(&mut OsRng);
+    let (r2, _) = round1(m, index, secret, log)?.deal(&mut OsRng);
     Ok(r2.receive(&log.dealings, &mut OsRng)?)
 }
 
-fn share_name(trustee: &str, election: &str) -> String {
+/// The key-store entry name of trustee `trustee`'s secrets for `election` (kinds `ceremony` and
+/// `share`).
+fn entry_name(trustee: &str, election: &str) -> String {
     format!("{trustee}_{election}")
 }
 
@@ -189,7 +277,7 @@ fn seal_share(
     share: &KeyShare,
 ) -> anyhow::Result<()> {
     ks.put(
-        &share_name(name, election),
+        &entry_name(name, election),
         "share",
         &SharePublic {
             election_id: election.to_string(),
@@ -223,12 +311,14 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     "the key ceremony of '{id}' has not started; the council starts it with `tabella election open --election {id} --as COUNCIL`"
                 ),
                 _ => {
-                    if ks.exists(&share_name(&as_, &election), "share") {
+                    if ks.exists(&entry_name(&as_, &election), "share") {
+                        // A crash between sealing the share and deleting the ceremony key.
+                        forget_ceremony_key(&ks, &as_, &election)?;
                         println!("the key ceremony of '{id}' is over (phase {}); your key share is in the keystore", chain.phase());
                         return Ok(());
                     }
                     // The council opened before this trustee sealed its share: finish now.
-                    finish(&ks, &pass, &m, &me, index, &chain, &as_)?;
+                    finish(&ks, &pass, &m, index, &chain, &as_)?;
                     return Ok(());
                 }
             }
@@ -236,8 +326,52 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
             let n = m.trustees.len();
             let key = me.signing()?;
             match next_step(&log, index, n) {
+                CeremonyStep::PostKey => {
+                    let entry = entry_name(&as_, &election);
+                    let msg = if ks.has_secret(&entry, "ceremony") {
+                        // Sealed by an earlier run that stopped before posting it.
+                        let secret = ceremony_secret(&ks, &pass, &m, &as_, None)?;
+                        ceremony_key_message(&id, index, &secret, &mut OsRng)
+                    } else {
+                        let (secret, msg) = new_ceremony_key(&id, index, &mut OsRng);
+                        // Sealed before it is posted: a key on the chain whose secret is lost
+                        // would stop the ceremony.
+                        ks.put(
+                            &entry,
+                            "ceremony",
+                            &CeremonyKeyPublic {
+                                election_id: election.clone(),
+                                trustee: index.get(),
+                                key: point_hex(&(secret.expose() * tabella_crypto::group::G)),
+                            },
+                            &CeremonyKeySecret {
+                                secret: hex::encode(secret.to_bytes()),
+                            },
+                            &pass,
+                            // Only a public half can be there (the secret is checked above).
+                            true,
+                        )?;
+                        msg
+                    };
+                    submit_action(
+                        &client,
+                        &chain.state,
+                        &id,
+                        OfficialAction::KeyCeremony(Box::new(msg)),
+                        &key,
+                    )?;
+                    println!(
+                        "round 0 posted ({index}'s key for this ceremony, its secret sealed in {} until the key share is; {} of {n} on the chain); run `tabella trustee dkg` again once all trustees have posted round 0",
+                        ks.dir().display(),
+                        log.keys.len() + 1
+                    );
+                }
+                CeremonyStep::WaitKeys(have, of) => println!(
+                    "waiting for the other trustees: {have} of {of} have posted round 0 (ceremony keys); run again later"
+                ),
                 CeremonyStep::Deal => {
-                    let (_, dealing) = round1(&m, &me, index)?.deal(&mut OsRng);
+                    let secret = ceremony_secret(&ks, &pass, &m, &as_, log.key_of(index))?;
+                    let (_, dealing) = round1(&m, index, secret, &log)?.deal(&mut OsRng);
                     submit_action(
                         &client,
                         &chain.state,
@@ -256,7 +390,8 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     "waiting for the other trustees: {have} of {of} have posted round 1; run again later"
                 ),
                 CeremonyStep::Complain => {
-                    let (_, complaints) = round3(&m, &me, index, &log)?;
+                    let secret = ceremony_secret(&ks, &pass, &m, &as_, log.key_of(index))?;
+                    let (_, complaints) = round3(&m, index, secret, &log)?;
                     let k = complaints.len();
                     submit_action(
                         &client,
@@ -276,7 +411,7 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     "waiting for the other trustees: {have} of {of} have posted round 2; run again later"
                 ),
                 CeremonyStep::Finish => {
-                    finish(&ks, &pass, &m, &me, index, &chain, &as_)?;
+                    finish(&ks, &pass, &m, index, &chain, &as_)?;
                 }
             }
             Ok(())
@@ -301,7 +436,7 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                 println!("{index} has already posted its decryption of '{id}'");
                 return Ok(());
             }
-            let share = load_share(&ks, &pass, &m, &me, index, &chain, &as_)?;
+            let share = load_share(&ks, &pass, &m, index, &chain, &as_)?;
             let tallies = chain
                 .state
                 .tallies()
@@ -333,33 +468,38 @@ fn finish(
     ks: &Keystore,
     pass: &Passphrase,
     m: &Manifest,
-    me: &Official,
     index: TrusteeIndex,
     chain: &Chain,
     name: &str,
 ) -> anyhow::Result<KeyShare> {
     let log = ceremony_log(&chain.log);
-    let (r3, _) = round3(m, me, index, &log)?;
+    let secret = ceremony_secret(ks, pass, m, name, log.key_of(index))?;
+    let (r3, _) = round3(m, index, secret, &log)?;
     let (share, outcome) = r3.resolve(&log.complaints)?;
     seal_share(ks, pass, name, m.election_id.as_str(), &share)?;
+    forget_ceremony_key(ks, name, m.election_id.as_str())?;
     println!(
-        "key ceremony complete for {index}: key share sealed in {}; joint key {}; the council can open voting with `tabella election open`",
+        "key ceremony complete for {index}: key share sealed in {}, this ceremony's key deleted; joint key {}; the council can open voting with `tabella election open`",
         ks.dir().display(),
         point_hex(&outcome.joint_key.public_key.0)
     );
     Ok(share)
 }
 
+/// Deletes the ceremony key once the key share is sealed (forward secrecy of the shares).
+fn forget_ceremony_key(ks: &Keystore, name: &str, election: &str) -> anyhow::Result<()> {
+    ks.remove(&entry_name(name, election), "ceremony")
+}
+
 fn load_share(
     ks: &Keystore,
     pass: &Passphrase,
     m: &Manifest,
-    me: &Official,
     index: TrusteeIndex,
     chain: &Chain,
     name: &str,
 ) -> anyhow::Result<KeyShare> {
-    let entry = share_name(name, m.election_id.as_str());
+    let entry = entry_name(name, m.election_id.as_str());
     if ks.exists(&entry, "share") {
         let s: ShareSecret = ks.secret(&entry, "share", pass)?;
         let mut b =
@@ -368,7 +508,7 @@ fn load_share(
         b.zeroize();
         return Ok(KeyShare::from_parts(index, secret));
     }
-    finish(ks, pass, m, me, index, chain, name)
+    finish(ks, pass, m, index, chain, name)
 }
 
 #[cfg(test)]
@@ -378,13 +518,13 @@ mod tests {
     #[test]
     fn ceremony_steps_follow_the_chain() {
         let me = TrusteeIndex::new(2).unwrap();
-        let empty = CeremonyLog {
+        let mut log = CeremonyLog {
+            keys: vec![],
             dealings: vec![],
             complained: vec![],
             complaints: vec![],
         };
-        assert_eq!(next_step(&empty, me, 3), CeremonyStep::Deal);
-        let mut log = empty;
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::PostKey);
         log.complained = vec![TrusteeIndex::new(1).unwrap()];
         // Dealings are real values; build them with the crypto crate through a tiny ceremony.
         let params = tabella_crypto::dkg::DkgParams::new(3, 2, b"t").unwrap();
@@ -404,6 +544,13 @@ mod tests {
             .deal(&mut OsRng)
             .1
         };
+        for i in [1u16, 2] {
+            log.keys
+                .push((TrusteeIndex::new(i).unwrap(), publics[usize::from(i) - 1].0));
+        }
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitKeys(2, 3));
+        log.keys.push((TrusteeIndex::new(3).unwrap(), publics[2].0));
+        assert_eq!(next_step(&log, me, 3), CeremonyStep::Deal);
         log.dealings.push(dealing(1));
         assert_eq!(next_step(&log, me, 3), CeremonyStep::Deal);
         log.dealings.push(dealing(2));
