@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::mac::{OneTimeMacKey, Tag, MAC_KEY_LEN, TAG_LEN};
-use crate::pad::{consumption, PadId, PadOffset, SenderIndex, CHUNK};
+use crate::pad::{consumption, PadId, PadOffset, SenderIndex, CHUNK, CHUNK_BODY};
 
 /// Length of the encoded header.
 pub const HEADER_LEN: usize = 33;
@@ -152,8 +152,9 @@ impl std::fmt::Debug for Plaintext {
     }
 }
 
-/// The MAC key (the first chunk's key area) and `len` bytes of keystream (the chunks' bodies).
-fn split_key_material(pad: &[u8], len: usize) -> Result<(OneTimeMacKey, Zeroizing<Vec<u8>>)> {
+/// The MAC key: the first chunk's key area. Checks that `pad` is exactly the pad bytes a
+/// message of `len` bytes consumes.
+fn mac_key(pad: &[u8], len: usize) -> Result<OneTimeMacKey> {
     if pad.len() as u64 != consumption(len) {
         return Err(Error::InvalidArgument(format!(
             "pad slice of {} bytes for a message needing {}",
@@ -165,13 +166,22 @@ fn split_key_material(pad: &[u8], len: usize) -> Result<(OneTimeMacKey, Zeroizin
     key.copy_from_slice(&pad[..MAC_KEY_LEN]);
     let k = OneTimeMacKey::from_pad_bytes(&key);
     zeroize::Zeroize::zeroize(&mut key);
-    let mut stream = Zeroizing::new(Vec::with_capacity(len));
-    for chunk in pad.chunks(CHUNK as usize) {
-        let body = &chunk[MAC_KEY_LEN..];
-        let take = body.len().min(len - stream.len());
-        stream.extend_from_slice(&body[..take]);
+    Ok(k)
+}
+
+/// `data` XOR the keystream (the chunks' bodies, in order), chunk by chunk so that no copy of the
+/// keystream is made and the loop vectorizes.
+fn xor_keystream(data: &[u8], pad: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    for (block, chunk) in out
+        .chunks_mut(CHUNK_BODY as usize)
+        .zip(pad.chunks(CHUNK as usize))
+    {
+        for (o, k) in block.iter_mut().zip(&chunk[MAC_KEY_LEN..]) {
+            *o ^= k;
+        }
     }
-    Ok((k, stream))
+    out
 }
 
 /// Encrypts and authenticates `plaintext` with `pad` = the [`consumption`] pad bytes at
@@ -188,12 +198,8 @@ pub fn seal(header: MessageHeader, plaintext: &[u8], pad: &[u8]) -> Result<Seale
             "header length differs from plaintext length".into(),
         ));
     }
-    let (key, stream) = split_key_material(pad, plaintext.len())?;
-    let ciphertext: Vec<u8> = plaintext
-        .iter()
-        .zip(stream.iter())
-        .map(|(m, k)| m ^ k)
-        .collect();
+    let key = mac_key(pad, plaintext.len())?;
+    let ciphertext = xor_keystream(plaintext, pad);
     let tag = key.tag_parts(&[&header.encode(), &ciphertext]);
     Ok(SealedMessage {
         header,
@@ -205,20 +211,17 @@ pub fn seal(header: MessageHeader, plaintext: &[u8], pad: &[u8]) -> Result<Seale
 /// Verifies the tag (constant time) and decrypts. `pad` must be the pad bytes the header points at.
 /// Nothing is decrypted unless the tag is right.
 pub fn open(msg: &SealedMessage, pad: &[u8]) -> Result<Plaintext> {
-    let (key, stream) = split_key_material(pad, msg.ciphertext.len())?;
+    let key = mac_key(pad, msg.ciphertext.len())?;
     if !key.verify_parts(&[&msg.header.encode(), &msg.ciphertext], &Tag(msg.tag)) {
         return Err(Error::AuthenticationFailed {
             sender: msg.header.sender.0,
             offset: msg.header.offset.0,
         });
     }
-    let plain: Vec<u8> = msg
-        .ciphertext
-        .iter()
-        .zip(stream.iter())
-        .map(|(c, k)| c ^ k)
-        .collect();
-    Ok(Plaintext(Zeroizing::new(plain)))
+    Ok(Plaintext(Zeroizing::new(xor_keystream(
+        &msg.ciphertext,
+        pad,
+    ))))
 }
 
 #[cfg(test)]
