@@ -219,12 +219,17 @@ pub mod forgery {
             })
         }
 
+        /// Booth `i`'s credential and signing secret.
+        fn booth(&self, i: usize) -> Result<(Credential, SecretScalar)> {
+            self.booths
+                .get(i)
+                .cloned()
+                .ok_or_else(|| Error::Malformed(format!("no booth {i}")))
+        }
+
         /// An honest ballot of booth `i`, with random choices, signed by `signer`.
         pub fn ballot_signed_by(&mut self, i: usize, signer: &SecretScalar) -> Result<Ballot> {
-            let (credential, _) = self
-                .booths
-                .get(i)
-                .ok_or_else(|| Error::Malformed(format!("no booth {i}")))?;
+            let (credential, _) = self.booth(i)?;
             let choices: Vec<_> = self
                 .manifest
                 .contests
@@ -234,7 +239,7 @@ pub mod forgery {
             cast(
                 &self.manifest,
                 BallotKey::Elgamal(&PrecomputedKey::new(self.pk)),
-                credential.clone(),
+                credential,
                 &choices,
                 signer,
                 &mut self.rng,
@@ -243,11 +248,7 @@ pub mod forgery {
 
         /// An honest ballot of booth `i`.
         pub fn honest_ballot(&mut self, i: usize) -> Result<Ballot> {
-            let secret = self
-                .booths
-                .get(i)
-                .map(|(_, s)| s.clone())
-                .ok_or_else(|| Error::Malformed(format!("no booth {i}")))?;
+            let (_, secret) = self.booth(i)?;
             self.ballot_signed_by(i, &secret)
         }
 
@@ -259,11 +260,7 @@ pub mod forgery {
             weights: impl Fn(&str) -> BatchVerifier,
         ) -> Result<Ballot> {
             let honest = self.honest_ballot(i)?;
-            let secret = self
-                .booths
-                .get(i)
-                .map(|(_, s)| s.clone())
-                .ok_or_else(|| Error::Malformed(format!("no booth {i}")))?;
+            let (_, secret) = self.booth(i)?;
             forge(
                 &honest,
                 &self.manifest,
@@ -278,11 +275,8 @@ pub mod forgery {
 
         /// The key that must sign booth `i`'s ballots.
         pub fn signer(&self, i: usize) -> Result<RistrettoPoint> {
-            let (credential, _) = self
-                .booths
-                .get(i)
-                .ok_or_else(|| Error::Malformed(format!("no booth {i}")))?;
-            Ok(self.state.credential_signer(credential)?.0)
+            let (credential, _) = self.booth(i)?;
+            Ok(self.state.credential_signer(&credential)?.0)
         }
     }
 

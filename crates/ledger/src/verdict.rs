@@ -86,7 +86,7 @@ impl From<SampleRate> for u32 {
     }
 }
 
-/// The sampling rate of heavy proofs, fixed by the protocol (seed 001 §5.1's `p = 0.4`); a
+/// The sampling rate of heavy proofs, fixed by the protocol (seed 001 §6.1's `p = 0.4`); a
 /// bitmap that declares another is refused ([`crate::state::LedgerState::check_verdicts`]).
 pub const HEAVY_SAMPLE_RATE: SampleRate = SampleRate(400_000);
 
