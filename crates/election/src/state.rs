@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use serde::{Deserialize, Serialize};
 
-use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript};
+use tabella_crypto::dkg::{Complaint, Dealing, DkgOutcome, DkgParams, DkgTranscript, TrusteeIndex};
 use tabella_crypto::elgamal::PublicKey;
 
 use crate::action::{
@@ -176,6 +176,26 @@ impl ElectionState {
     /// The trustees' ceremony keys posted so far (round 0), by trustee number.
     pub fn ceremony_keys(&self) -> &BTreeMap<u16, RistrettoPoint> {
         &self.ceremony_keys
+    }
+    /// The key ceremony's messages so far, and what each trustee has still to post.
+    pub fn ceremony_progress(&self) -> trustee::CeremonyProgress {
+        let trustees = self.manifest.as_ref().map_or(0, |m| m.trustees.len());
+        trustee::CeremonyProgress {
+            trustees,
+            keys: self
+                .ceremony_keys
+                .iter()
+                .filter_map(|(j, k)| Some((TrusteeIndex::new(*j).ok()?, *k)))
+                .collect(),
+            dealings: self.dealings.clone(),
+            complained: self
+                .round2
+                .iter()
+                .filter(|(_, seen)| **seen >= self.dealings.len())
+                .filter_map(|(j, _)| TrusteeIndex::new(*j).ok())
+                .collect(),
+            complaints: self.complaints.clone(),
+        }
     }
     /// The key-ceremony record (parameters, the trustees' ceremony keys, dealings, complaints),
     /// once every trustee has posted its ceremony key.

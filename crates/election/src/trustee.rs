@@ -119,6 +119,83 @@ pub fn check_ceremony_key(
         })
 }
 
+/// What a trustee must do next in the key ceremony, from the chain alone.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CeremonyStep {
+    /// Make, seal and post this election's ceremony key (round 0).
+    PostKey,
+    /// Wait for the other ceremony keys (have, of).
+    WaitKeys(usize, usize),
+    /// Post the dealing (round 1).
+    Deal,
+    /// Wait for the other dealings (have, of).
+    WaitDealings(usize, usize),
+    /// Post complaints (round 2), again if a dealing arrived after this trustee's last round 2.
+    Complain,
+    /// Wait for the other trustees' complaints (have, of).
+    WaitComplaints(usize, usize),
+    /// Compute and seal the key share.
+    Finish,
+}
+
+/// The key ceremony's public messages so far ([`crate::state::ElectionState::ceremony_progress`]).
+#[derive(Clone, Debug, Default)]
+pub struct CeremonyProgress {
+    /// Trustees in the ceremony (`n`).
+    pub trustees: usize,
+    /// Ceremony keys (round 0), by trustee number.
+    pub keys: Vec<(TrusteeIndex, RistrettoPoint)>,
+    /// Dealings (round 1) in chain order.
+    pub dealings: Vec<Dealing>,
+    /// Trustees whose round 2 came after the last dealing (it covers every dealing).
+    pub complained: Vec<TrusteeIndex>,
+    /// Every complaint.
+    pub complaints: Vec<Complaint>,
+}
+
+impl CeremonyProgress {
+    /// "k of n trustees posted round 0, d round 1, c round 2".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} of {} trustees posted round 0 (ceremony keys), {} round 1 (dealings), {} round 2 (complaints)",
+            self.keys.len(),
+            self.trustees,
+            self.dealings.len(),
+            self.complained.len()
+        )
+    }
+
+    /// Whether every trustee has posted rounds 1 and 2 (the council may open).
+    pub fn settled(&self) -> bool {
+        self.dealings.len() >= self.trustees && self.complained.len() >= self.trustees
+    }
+
+    /// Trustee `me`'s ceremony key, if posted.
+    pub fn key_of(&self, me: TrusteeIndex) -> Option<RistrettoPoint> {
+        self.keys.iter().find(|(t, _)| *t == me).map(|(_, k)| *k)
+    }
+
+    /// The next step of trustee `me`.
+    pub fn next_step(&self, me: TrusteeIndex) -> CeremonyStep {
+        let n = self.trustees;
+        if self.key_of(me).is_none() {
+            CeremonyStep::PostKey
+        } else if self.keys.len() < n {
+            CeremonyStep::WaitKeys(self.keys.len(), n)
+        } else if !self.dealings.iter().any(|d| d.dealer == me) {
+            CeremonyStep::Deal
+        } else if self.dealings.len() < n {
+            CeremonyStep::WaitDealings(self.dealings.len(), n)
+        } else if !self.complained.contains(&me) {
+            CeremonyStep::Complain
+        } else if self.complained.len() < n {
+            CeremonyStep::WaitComplaints(self.complained.len(), n)
+        } else {
+            CeremonyStep::Finish
+        }
+    }
+}
+
 /// A decryption of the election's tallies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "snake_case")]

@@ -925,3 +925,54 @@ fn the_transcript_encrypts_to_the_ceremony_keys() {
             .expect("all ceremony keys posted");
     assert_eq!(t.longterm_publics, e.publics());
 }
+
+#[test]
+fn ceremony_progress_tells_each_trustee_its_next_step() {
+    use tabella_election::trustee::CeremonyStep;
+    let mut e = Election::new(706, 3, 2, 0, &[], 5, 5);
+    e.act(Who::Council, OfficialAction::StartKeyCeremony)
+        .unwrap();
+    let t = |j: u16| TrusteeIndex::new(j).unwrap();
+    let step = |e: &Election, j: u16| e.st.ceremony_progress().next_step(t(j));
+    assert_eq!(step(&e, 2), CeremonyStep::PostKey);
+    for j in 1..=3 {
+        let k = e.ceremony_key(j);
+        e.act(
+            Who::Trustee(j - 1),
+            OfficialAction::KeyCeremony(Box::new(k)),
+        )
+        .unwrap();
+        if j == 2 {
+            assert_eq!(step(&e, 2), CeremonyStep::WaitKeys(2, 3));
+        }
+    }
+    assert_eq!(step(&e, 2), CeremonyStep::Deal);
+    let d1 = e.dealing_of(1);
+    let d2 = e.dealing_of(2);
+    e.post_dealing(1, d1.clone());
+    e.post_dealing(2, d2.clone());
+    assert_eq!(step(&e, 2), CeremonyStep::WaitDealings(2, 3));
+    // Trustee 2 complains early (before trustee 3's dealing) ...
+    let (_, c) = e.round3(2, &[d1.clone(), d2.clone()]);
+    e.post_complaints(2, c);
+    let d3 = e.dealing_of(3);
+    e.post_dealing(3, d3.clone());
+    // ... so its round 2 no longer covers every dealing: it must complain again.
+    assert_eq!(step(&e, 2), CeremonyStep::Complain);
+    let all = [d1, d2, d3];
+    for j in 1..=3 {
+        let (_, c) = e.round3(j, &all);
+        e.post_complaints(j, c);
+        if j == 2 {
+            assert_eq!(step(&e, 2), CeremonyStep::WaitComplaints(2, 3));
+        }
+    }
+    let p = e.st.ceremony_progress();
+    assert!(p.settled(), "{}", p.summary());
+    assert_eq!(p.next_step(t(2)), CeremonyStep::Finish);
+    assert_eq!(
+        p.summary(),
+        "3 of 3 trustees posted round 0 (ceremony keys), 3 round 1 (dealings), 3 round 2 (complaints)"
+    );
+    e.act(Who::Council, OfficialAction::Open).unwrap();
+}

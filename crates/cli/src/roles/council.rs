@@ -472,11 +472,11 @@ fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
             );
         }
         Some(Phase::KeyCeremony) => {
-            let log = super::trustee::ceremony_log(&chain.log);
-            if log.dealings.len() < n || log.complained.len() < n {
+            let progress = chain.state.ceremony_progress();
+            if !progress.settled() {
                 bail!(
                     "the key ceremony of '{id}' is not finished: {}; trustees run `tabella trustee dkg --election {id} --as NAME`",
-                    log.progress(n)
+                    progress.summary()
                 );
             }
             submit_action(&client, &chain.state, &id, OfficialAction::Open, &key)?;
@@ -505,8 +505,10 @@ fn status(chain: &Chain) -> anyhow::Result<()> {
     println!("  envelopes accepted: {}", chain.log.len());
     println!("  counts: {}", serde_json::to_string(&c)?);
     if chain.state.phase() == Some(Phase::KeyCeremony) {
-        let log = super::trustee::ceremony_log(&chain.log);
-        println!("  key ceremony: {}", log.progress(m.trustees.len()));
+        println!(
+            "  key ceremony: {}",
+            chain.state.ceremony_progress().summary()
+        );
     }
     if matches!(chain.state.phase(), Some(Phase::Closed)) {
         println!(

@@ -17,16 +17,16 @@ use clap::{Args, Subcommand};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
-use tabella_crypto::dkg::{Complaint, Dealing, KeyShare, Round1, Round3, TrusteeIndex};
+use tabella_crypto::dkg::{Complaint, KeyShare, Round1, Round3, TrusteeIndex};
 use tabella_crypto::elgamal::PublicKey;
 use tabella_crypto::group::SecretScalar;
 use tabella_crypto::threshold::TallyDecryptionShare;
-use tabella_election::action::{Envelope, OfficialAction};
+use tabella_election::action::OfficialAction;
 use tabella_election::manifest::Manifest;
 use tabella_election::state::{dkg_params, Phase};
 use tabella_election::trustee::{
-    ceremony_key_message, decryption_context, new_ceremony_key, DecryptionMessage,
-    KeyCeremonyMessage,
+    ceremony_key_message, decryption_context, new_ceremony_key, CeremonyProgress, CeremonyStep,
+    DecryptionMessage, KeyCeremonyMessage,
 };
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -90,101 +90,6 @@ struct CeremonyKeySecret {
     secret: String,
 }
 
-/// What the trustee must do next in the key ceremony, from the chain alone.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CeremonyStep {
-    /// Make, seal and post this election's ceremony key (round 0).
-    PostKey,
-    /// Wait for the other ceremony keys (have, of).
-    WaitKeys(usize, usize),
-    /// Post the dealing (round 1).
-    Deal,
-    /// Wait for the other dealings (have, of).
-    WaitDealings(usize, usize),
-    /// Post complaints (round 2).
-    Complain,
-    /// Wait for the other trustees' complaints (have, of).
-    WaitComplaints(usize, usize),
-    /// Compute and seal the key share.
-    Finish,
-}
-
-/// The ceremony's public messages on the chain.
-pub struct CeremonyLog {
-    /// Ceremony keys (round 0) in chain order.
-    pub keys: Vec<(TrusteeIndex, RistrettoPoint)>,
-    /// Dealings in chain order.
-    pub dealings: Vec<Dealing>,
-    /// Trustees who posted round 2.
-    pub complained: Vec<TrusteeIndex>,
-    /// Every complaint.
-    pub complaints: Vec<Complaint>,
-}
-
-/// Collects the key-ceremony messages of a log.
-pub fn ceremony_log(log: &[Envelope]) -> CeremonyLog {
-    let mut out = CeremonyLog {
-        keys: Vec::new(),
-        dealings: Vec::new(),
-        complained: Vec::new(),
-        complaints: Vec::new(),
-    };
-    for env in log {
-        let Envelope::Official(a) = env else { continue };
-        let Ok(body) = a.open() else { continue };
-        if let OfficialAction::KeyCeremony(msg) = body.action {
-            match *msg {
-                KeyCeremonyMessage::CeremonyKey(k) => out.keys.push((k.trustee, k.key)),
-                KeyCeremonyMessage::Dealing(d) => out.dealings.push(*d),
-                KeyCeremonyMessage::Complaints {
-                    complainer,
-                    complaints,
-                } => {
-                    out.complained.push(complainer);
-                    out.complaints.extend(complaints);
-                }
-            }
-        }
-    }
-    out
-}
-
-impl CeremonyLog {
-    /// "k of n trustees posted round 0, d round 1, c round 2".
-    pub fn progress(&self, n: usize) -> String {
-        format!(
-            "{} of {n} trustees posted round 0 (ceremony keys), {} round 1 (dealings), {} round 2 (complaints)",
-            self.keys.len(),
-            self.dealings.len(),
-            self.complained.len()
-        )
-    }
-
-    /// Trustee `me`'s ceremony key, if posted.
-    fn key_of(&self, me: TrusteeIndex) -> Option<RistrettoPoint> {
-        self.keys.iter().find(|(t, _)| *t == me).map(|(_, k)| *k)
-    }
-}
-
-/// The next step of trustee `me` among `n`.
-pub fn next_step(log: &CeremonyLog, me: TrusteeIndex, n: usize) -> CeremonyStep {
-    if log.key_of(me).is_none() {
-        CeremonyStep::PostKey
-    } else if log.keys.len() < n {
-        CeremonyStep::WaitKeys(log.keys.len(), n)
-    } else if !log.dealings.iter().any(|d| d.dealer == me) {
-        CeremonyStep::Deal
-    } else if log.dealings.len() < n {
-        CeremonyStep::WaitDealings(log.dealings.len(), n)
-    } else if !log.complained.contains(&me) {
-        CeremonyStep::Complain
-    } else if log.complained.len() < n {
-        CeremonyStep::WaitComplaints(log.complained.len(), n)
-    } else {
-        CeremonyStep::Finish
-    }
-}
-
 fn my_index(m: &Manifest, me: &Official) -> anyhow::Result<TrusteeIndex> {
     let pos = m
         .trustees
@@ -237,7 +142,7 @@ fn round1(
     m: &Manifest,
     index: TrusteeIndex,
     secret: SecretScalar,
-    log: &CeremonyLog,
+    log: &CeremonyProgress,
 ) -> anyhow::Result<Round1> {
     let publics = (1..=m.trustees.len() as u16)
         .map(|j| {
@@ -255,7 +160,7 @@ fn round3(
     m: &Manifest,
     index: TrusteeIndex,
     secret: SecretScalar,
-    log: &CeremonyLog,
+    log: &CeremonyProgress,
 ) -> anyhow::Result<(Round3, Vec<Complaint>)> {
     // Dealing again only rebuilds `Round2` (the ceremony key and parameters); the fresh dealing
     // is dropped, never posted.
@@ -322,10 +227,10 @@ pub fn run(a: TrusteeArgs) -> anyhow::Result<()> {
                     return Ok(());
                 }
             }
-            let log = ceremony_log(&chain.log);
+            let log = chain.state.ceremony_progress();
             let n = m.trustees.len();
             let key = me.signing()?;
-            match next_step(&log, index, n) {
+            match log.next_step(index) {
                 CeremonyStep::PostKey => {
                     let entry = entry_name(&as_, &election);
                     let msg = if ks.has_secret(&entry, "ceremony") {
@@ -472,7 +377,7 @@ fn finish(
     chain: &Chain,
     name: &str,
 ) -> anyhow::Result<KeyShare> {
-    let log = ceremony_log(&chain.log);
+    let log = chain.state.ceremony_progress();
     let secret = ceremony_secret(ks, pass, m, name, log.key_of(index))?;
     let (r3, _) = round3(m, index, secret, &log)?;
     let (share, outcome) = r3.resolve(&log.complaints)?;
@@ -509,57 +414,4 @@ fn load_share(
         return Ok(KeyShare::from_parts(index, secret));
     }
     finish(ks, pass, m, index, chain, name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ceremony_steps_follow_the_chain() {
-        let me = TrusteeIndex::new(2).unwrap();
-        let mut log = CeremonyLog {
-            keys: vec![],
-            dealings: vec![],
-            complained: vec![],
-            complaints: vec![],
-        };
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::PostKey);
-        log.complained = vec![TrusteeIndex::new(1).unwrap()];
-        // Dealings are real values; build them with the crypto crate through a tiny ceremony.
-        let params = tabella_crypto::dkg::DkgParams::new(3, 2, b"t").unwrap();
-        let secrets: Vec<SecretScalar> = (0..3).map(|_| SecretScalar::random(&mut OsRng)).collect();
-        let publics: Vec<PublicKey> = secrets
-            .iter()
-            .map(|s| PublicKey(s.expose() * tabella_crypto::group::G))
-            .collect();
-        let dealing = |i: u16| {
-            Round1::new(
-                params.clone(),
-                TrusteeIndex::new(i).unwrap(),
-                secrets[usize::from(i) - 1].clone(),
-                publics.clone(),
-            )
-            .unwrap()
-            .deal(&mut OsRng)
-            .1
-        };
-        for i in [1u16, 2] {
-            log.keys
-                .push((TrusteeIndex::new(i).unwrap(), publics[usize::from(i) - 1].0));
-        }
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitKeys(2, 3));
-        log.keys.push((TrusteeIndex::new(3).unwrap(), publics[2].0));
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::Deal);
-        log.dealings.push(dealing(1));
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::Deal);
-        log.dealings.push(dealing(2));
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitDealings(2, 3));
-        log.dealings.push(dealing(3));
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::Complain);
-        log.complained.push(me);
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::WaitComplaints(2, 3));
-        log.complained.push(TrusteeIndex::new(3).unwrap());
-        assert_eq!(next_step(&log, me, 3), CeremonyStep::Finish);
-    }
 }
