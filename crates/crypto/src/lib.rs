@@ -31,6 +31,7 @@ pub mod blind;
 pub mod disjunctive;
 pub mod dkg;
 pub mod dleq;
+pub mod ed25519;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;

@@ -6,9 +6,10 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use tabella_crypto::ed25519;
 use zeroize::ZeroizeOnDrop;
 
 use crate::error::{Error, Result};
@@ -39,21 +40,20 @@ impl<'de> Deserialize<'de> for OfficialKey {
 impl OfficialKey {
     /// Parses 64 hex characters.
     pub fn from_hex(s: &str) -> Result<Self> {
-        let v = hex::decode(s).map_err(|e| Error::Malformed(format!("official key: {e}")))?;
-        let arr: [u8; 32] = v
-            .try_into()
-            .map_err(|_| Error::Malformed("official key must be 32 bytes".into()))?;
-        VerifyingKey::from_bytes(&arr)
+        ed25519::verifying_key_from_hex(s, "official key")
             .map(OfficialKey)
-            .map_err(|_| Error::Malformed("official key is not a valid ed25519 point".into()))
+            .map_err(Error::Malformed)
     }
 
-    /// Verifies `sig` over `domain || payload` (strict RFC 8032 verification).
+    /// Verifies `sig` over `domain || 0x00 || payload` (strict RFC 8032 verification).
     pub fn verify(&self, domain: &str, payload: &[u8], sig: &SignatureHex) -> Result<()> {
-        let msg = signed_bytes(domain, payload);
-        self.0.verify_strict(&msg, &sig.0).map_err(|_| {
-            Error::Unauthorized("signature does not verify under the claimed key".into())
-        })
+        if ed25519::verify(&self.0, domain, payload, sig) {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized(
+                "signature does not verify under the claimed key".into(),
+            ))
+        }
     }
 }
 
@@ -88,43 +88,11 @@ impl OfficialSecret {
     pub fn public(&self) -> OfficialKey {
         OfficialKey(self.0.verifying_key())
     }
-    /// Signs `domain || payload`.
+    /// Signs `domain || 0x00 || payload`.
     pub fn sign(&self, domain: &str, payload: &[u8]) -> SignatureHex {
-        SignatureHex(self.0.sign(&signed_bytes(domain, payload)))
+        ed25519::sign(&self.0, domain, payload)
     }
 }
 
-fn signed_bytes(domain: &str, payload: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(domain.len() + 1 + payload.len());
-    m.extend_from_slice(domain.as_bytes());
-    m.push(0);
-    m.extend_from_slice(payload);
-    m
-}
-
-/// An ed25519 signature, written as 128 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SignatureHex(pub ed25519_dalek::Signature);
-
-impl fmt::Debug for SignatureHex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", hex::encode(self.0.to_bytes()))
-    }
-}
-
-impl Serialize for SignatureHex {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(self.0.to_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for SignatureHex {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let v = hex::decode(&s).map_err(serde::de::Error::custom)?;
-        let arr: [u8; 64] = v
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("signature must be 64 bytes"))?;
-        Ok(SignatureHex(ed25519_dalek::Signature::from_bytes(&arr)))
-    }
-}
+/// An ed25519 signature, written as 128 hex characters (domain-separated: [`ed25519`]).
+pub use tabella_crypto::ed25519::Signature as SignatureHex;

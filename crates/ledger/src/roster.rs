@@ -7,9 +7,10 @@
 use core::fmt;
 use std::collections::BTreeSet;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use tabella_crypto::ed25519;
 
 use crate::error::{Error, Result};
 use crate::types::{hash_parts, RosterHash};
@@ -26,14 +27,14 @@ impl ValidatorKey {
 
     /// Verifies `sig` over `domain || 0x00 || message` (strict RFC 8032 verification).
     pub fn verify(&self, domain: &str, message: &[u8], sig: &Signature) -> Result<()> {
-        self.0
-            .verify_strict(&signed_bytes(domain, message), &sig.0)
-            .map_err(|_| {
-                Error::BadSignature(format!(
-                    "signature does not verify under validator {}",
-                    hex::encode(self.to_bytes())
-                ))
-            })
+        if ed25519::verify(&self.0, domain, message, sig) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature(format!(
+                "signature does not verify under validator {}",
+                hex::encode(self.to_bytes())
+            )))
+        }
     }
 }
 
@@ -63,13 +64,9 @@ impl Serialize for ValidatorKey {
 impl<'de> Deserialize<'de> for ValidatorKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let v = hex::decode(&s).map_err(serde::de::Error::custom)?;
-        let a: [u8; 32] = v
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("validator key must be 32 bytes"))?;
-        VerifyingKey::from_bytes(&a)
+        ed25519::verifying_key_from_hex(&s, "validator key")
             .map(ValidatorKey)
-            .map_err(|_| serde::de::Error::custom("validator key is not a valid ed25519 point"))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -102,7 +99,7 @@ impl ValidatorSecret {
     }
     /// Signs `domain || 0x00 || message`.
     pub fn sign(&self, domain: &str, message: &[u8]) -> Signature {
-        Signature(self.0.sign(&signed_bytes(domain, message)))
+        ed25519::sign(&self.0, domain, message)
     }
     /// Signs and tags the signature with this validator's key.
     pub fn sign_as_validator(&self, domain: &str, message: &[u8]) -> ValidatorSignature {
@@ -113,40 +110,8 @@ impl ValidatorSecret {
     }
 }
 
-fn signed_bytes(domain: &str, message: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(domain.len() + 1 + message.len());
-    m.extend_from_slice(domain.as_bytes());
-    m.push(0);
-    m.extend_from_slice(message);
-    m
-}
-
-/// An ed25519 signature, written as 128 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Signature(pub ed25519_dalek::Signature);
-
-impl fmt::Debug for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", hex::encode(self.0.to_bytes()))
-    }
-}
-
-impl Serialize for Signature {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(self.0.to_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Signature {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let v = hex::decode(&s).map_err(serde::de::Error::custom)?;
-        let a: [u8; 64] = v
-            .try_into()
-            .map_err(|_| serde::de::Error::custom("signature must be 64 bytes"))?;
-        Ok(Signature(ed25519_dalek::Signature::from_bytes(&a)))
-    }
-}
+/// An ed25519 signature, written as 128 hex characters (domain-separated: [`ed25519`]).
+pub use tabella_crypto::ed25519::Signature;
 
 /// A signature tagged with the validator that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
