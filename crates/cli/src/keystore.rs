@@ -12,7 +12,6 @@
 //! it (with a warning) and refuse files sealed with it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
@@ -238,26 +237,11 @@ fn set_mode(_: &Path, _: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a file readable by its owner only (0600), atomically (temporary name, then rename).
+/// Writes a file readable by its owner only (0600), atomically and durably
+/// ([`tabella_node::durable::write_atomic`]).
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    set_mode(&tmp, 0o600)?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    tabella_node::durable::write_atomic(path, bytes, true)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

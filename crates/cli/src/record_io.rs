@@ -2,7 +2,6 @@
 //! `tabella_election::record`).
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -14,16 +13,9 @@ pub fn write_record(dir: &Path, record: &Record) -> anyhow::Result<()> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the record directory {}", dir.display()))?;
     for (name, bytes) in record.to_files()? {
-        let tmp = dir.join(format!(".{name}.tmp"));
         let dst = dir.join(name);
-        let mut f =
-            fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &dst).with_context(|| format!("cannot write {}", dst.display()))?;
-    }
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
+        tabella_node::durable::write_atomic(&dst, &bytes, false)
+            .with_context(|| format!("cannot write {}", dst.display()))?;
     }
     Ok(())
 }

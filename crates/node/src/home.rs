@@ -239,29 +239,17 @@ impl Home {
         let secret = read_hex_key(&k)?;
         let bytes = Zeroizing::new(secret.secret_bytes());
         let sealed = Sealed::seal(pass, KEY_AAD, bytes.as_ref())?;
-        let tmp = self.dir.join("validator.key.tmp");
-        let _ = fs::remove_file(&tmp);
-        Self::write_private(&tmp, &sealed.to_json()?)?;
-        fs::rename(&tmp, &k).map_err(|e| io(&k, "replace", e))
+        Self::write_private(&k, &sealed.to_json()?)
     }
 
     fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-        use std::io::Write;
-        #[cfg(unix)]
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut o = fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        o.mode(0o600);
-        let mut f = o.open(path).map_err(|e| io(path, "create", e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io(path, "write", e))
+        crate::durable::write_atomic(path, bytes, true).map_err(|e| io(path, "write", e))
     }
 
     fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), Error> {
         let t = serde_json::to_string_pretty(v).map_err(|e| Error::Encoding(e.to_string()))?;
-        fs::write(path, t + "\n").map_err(|e| io(path, "write", e))
+        crate::durable::write_atomic(path, (t + "\n").as_bytes(), false)
+            .map_err(|e| io(path, "write", e))
     }
 
     /// Creates the directory and a fresh validator key; refuses to overwrite a node.

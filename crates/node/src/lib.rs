@@ -16,6 +16,7 @@
 pub mod api;
 pub mod app;
 pub mod client;
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub mod home;
