@@ -19,8 +19,10 @@ use tabella_crypto::group::{generator_h, SecretScalar, G};
 use tabella_crypto::schnorr::SchnorrProof;
 use tabella_crypto::vector::{EncryptedVector, VectorRule};
 
+mod support;
+
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors/core/v1")
+    support::vectors_dir("core/v1")
 }
 
 fn hexv(v: &Value) -> Vec<u8> {

@@ -13,8 +13,10 @@ use tabella_crypto::stealth::{
     generate_meta_address, MetaAddress, ScanSecret, SpendSecret, StealthKey, StealthSecret,
 };
 
+mod support;
+
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-vectors/stealth/v1")
+    support::vectors_dir("stealth/v1")
 }
 
 fn secret(v: &Value) -> Result<SecretScalar, String> {
@@ -71,23 +73,7 @@ fn check(v: &Value) -> Result<(), String> {
 
 #[test]
 fn check_stealth_vectors() {
-    let (mut pos, mut neg) = (0, 0);
-    for entry in fs::read_dir(dir()).expect("test-vectors/stealth/v1 exists") {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|x| x.to_str()) != Some("json") {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        let valid = v["valid"].as_bool().expect("valid field");
-        assert!(v["description"].is_string(), "{path:?} lacks description");
-        let got = check(&v);
-        assert_eq!(got.is_ok(), valid, "{path:?}: {got:?}");
-        if valid {
-            pos += 1
-        } else {
-            neg += 1
-        }
-    }
+    let (pos, neg) = support::check_vector_files("stealth/v1", check);
     assert!(pos >= 4 && neg >= 4, "{pos}+/{neg}-");
 }
 

@@ -4,7 +4,7 @@
 //! and give its stated result; an invalid one must be rejected (an error, or a different result).
 //! Regenerate with `cargo test -p tabella-crypto --lib vector_gen -- --ignored`.
 
-use std::path::{Path, PathBuf};
+mod support;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -97,61 +97,21 @@ fn evaluate(v: &Value, table: &DlogTable) -> Result<(), String> {
     }
 }
 
-fn check_test_vector(path: &Path, table: &DlogTable) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    let valid: bool = field(&v, "valid");
-    let description: String = field(&v, "description");
-    match (valid, evaluate(&v, table)) {
-        (true, Ok(())) => {}
-        (false, Err(e)) => eprintln!("{}: rejected as expected: {e}", path.display()),
-        (true, Err(e)) => panic!(
-            "{}: valid vector rejected ({description}): {e}",
-            path.display()
-        ),
-        (false, Ok(())) => panic!(
-            "{}: invalid vector accepted ({description})",
-            path.display()
-        ),
-    }
-}
-
-fn vector_files(folder: &str) -> Vec<PathBuf> {
-    let dir =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors")).join(folder);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn dkg_v1_vectors() {
     let table = DlogTable::new(1000).unwrap();
-    let files = vector_files("dkg/v1");
-    assert!(files.len() >= 5, "expected the frozen DKG vectors");
-    for f in files {
-        check_test_vector(&f, &table);
-    }
+    let (valid, invalid) = support::check_vector_files("dkg/v1", |v| evaluate(v, &table));
+    assert!(valid + invalid >= 5, "expected the frozen DKG vectors");
+    assert!(valid > 0 && invalid > 0);
 }
 
 #[test]
 fn threshold_v1_vectors() {
     let table = DlogTable::new(1000).unwrap();
-    let files = vector_files("threshold/v1");
-    assert!(files.len() >= 20, "expected the frozen threshold vectors");
-    let (mut valid, mut invalid) = (0, 0);
-    for f in files {
-        check_test_vector(&f, &table);
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        if v["valid"] == Value::Bool(true) {
-            valid += 1;
-        } else {
-            invalid += 1;
-        }
-    }
+    let (valid, invalid) = support::check_vector_files("threshold/v1", |v| evaluate(v, &table));
+    assert!(
+        valid + invalid >= 20,
+        "expected the frozen threshold vectors"
+    );
     assert!(valid > 0 && invalid > 0);
 }
