@@ -201,7 +201,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             };
             let (out, phases) = crate::election_cmd::run_simulation(&cfg, json)?;
             let t = Instant::now();
-            let report = tabella_election::verify::verify_record(&out.record);
+            let report =
+                tabella_election::verify::verify_record_timed(&out.record, crate::monotonic);
             let verify_seconds = t.elapsed().as_secs_f64();
             if !report.ok() {
                 anyhow::bail!("the simulated record did not verify:\n{report}");

@@ -14,7 +14,7 @@ use tabella_election::action::Envelope;
 use tabella_election::record::Record;
 use tabella_election::simulate::{Sink, Stage};
 use tabella_election::state::ElectionState;
-use tabella_election::verify::verify_record;
+use tabella_election::verify::verify_record_timed;
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
@@ -271,7 +271,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     write_record(&a.out, &record)?;
     println!();
     println!("Election record written to {}", a.out.display());
-    let report = verify_record(&crate::record_io::read_record(&a.out)?);
+    let report = verify_record_timed(&crate::record_io::read_record(&a.out)?, crate::monotonic);
     println!();
     println!("{report}");
     if !report.ok() {

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tabella_election::manifest::{Manifest, Scheme};
 use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
 use tabella_election::tally::{Group, Results};
-use tabella_election::verify::verify_record;
+use tabella_election::verify::verify_record_timed;
 
 use crate::record_io::{read_record, write_record};
 
@@ -318,7 +318,7 @@ pub struct VerifyArgs {
 /// Runs `tabella verify`: exit status 0 only if every check passes.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
     let record = read_record(&args.record)?;
-    let report = verify_record(&record);
+    let report = verify_record_timed(&record, crate::monotonic);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -59,6 +59,13 @@ enum Command {
     Voter(roles::voter::VoterArgs),
 }
 
+/// Monotonic time since the first call: the clock the record verifier is given
+/// (`tabella_election::verify::verify_record_timed`), which reads none of its own.
+pub(crate) fn monotonic() -> std::time::Duration {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
