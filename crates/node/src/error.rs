@@ -2,6 +2,7 @@
 
 /// Everything that can go wrong in the node or its client.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The node's HTTP API could not be reached.
     #[error("{0}")]

@@ -16,7 +16,7 @@ use tabella_election::record::Record;
 use tabella_election::simulate::default_contests;
 use tabella_election::state::Phase;
 
-use super::{election_id, load, read_json, submit_action, write_json, Chain};
+use super::{election_id, load, read_json, submit_action, write_json, ElectionView};
 use super::{Common, Official, OfficialPublic, Role};
 use crate::keystore::Keystore;
 
@@ -388,7 +388,11 @@ pub fn run(cmd: CouncilCmd, common: &Common) -> anyhow::Result<()> {
 fn council_step(
     a: &CouncilAction,
     common: &Common,
-) -> anyhow::Result<(ElectionId, Chain, tabella_election::sign::OfficialSecret)> {
+) -> anyhow::Result<(
+    ElectionId,
+    ElectionView,
+    tabella_election::sign::OfficialSecret,
+)> {
     let id = election_id(&a.election)?;
     let ks = common.keystore()?;
     let council = Official::open(&ks, &a.as_, Role::Council, &common.passphrase()?)?;
@@ -490,7 +494,7 @@ fn open(a: CouncilAction, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(chain: &Chain) -> anyhow::Result<()> {
+fn status(chain: &ElectionView) -> anyhow::Result<()> {
     let m = chain.manifest()?;
     let c = chain.state.counts();
     println!("election '{}': {}", m.election_id, m.title);
@@ -520,7 +524,7 @@ fn status(chain: &Chain) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_results(chain: &Chain) -> anyhow::Result<()> {
+fn print_results(chain: &ElectionView) -> anyhow::Result<()> {
     let m = chain.manifest()?;
     let r = chain.state.results().ok_or_else(|| {
         anyhow!(

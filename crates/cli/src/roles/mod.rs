@@ -167,14 +167,14 @@ pub fn election_id(s: &str) -> anyhow::Result<ElectionId> {
 }
 
 /// The election as the node knows it: every accepted envelope, replayed.
-pub struct Chain {
+pub struct ElectionView {
     /// The accepted envelopes in order.
     pub log: Vec<Envelope>,
     /// The state they lead to.
     pub state: ElectionState,
 }
 
-impl Chain {
+impl ElectionView {
     /// The manifest.
     pub fn manifest(&self) -> anyhow::Result<&Manifest> {
         self.state
@@ -200,7 +200,7 @@ pub fn node_error(e: tabella_node::error::Error) -> anyhow::Error {
 }
 
 /// Reads election `id` from the node and replays it (the node verified every proof already).
-pub fn load(client: &NodeClient, id: &ElectionId) -> anyhow::Result<Chain> {
+pub fn load(client: &NodeClient, id: &ElectionId) -> anyhow::Result<ElectionView> {
     let unknown = || {
         anyhow!(
             "unknown election '{id}' on the node at {}; check --election (the council creates it with `tabella election create`)",
@@ -221,7 +221,7 @@ pub fn load(client: &NodeClient, id: &ElectionId) -> anyhow::Result<Chain> {
             .apply_with(env, ProofCheck::AlreadyVerified)
             .map_err(|e| anyhow!("envelope {i} served by the node does not replay: {e}"))?;
     }
-    Ok(Chain { log, state })
+    Ok(ElectionView { log, state })
 }
 
 /// Submits an envelope and waits until it is committed; returns its hash.

@@ -30,7 +30,7 @@ use tabella_election::trustee::{
 };
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{election_id, load, point_hex, submit_action, Chain, Common, Official, Role};
+use super::{election_id, load, point_hex, submit_action, Common, ElectionView, Official, Role};
 use crate::keystore::{Keystore, Passphrase};
 
 /// `tabella trustee`.
@@ -374,7 +374,7 @@ fn finish(
     pass: &Passphrase,
     m: &Manifest,
     index: TrusteeIndex,
-    chain: &Chain,
+    chain: &ElectionView,
     name: &str,
 ) -> anyhow::Result<KeyShare> {
     let log = chain.state.ceremony_progress();
@@ -401,7 +401,7 @@ fn load_share(
     pass: &Passphrase,
     m: &Manifest,
     index: TrusteeIndex,
-    chain: &Chain,
+    chain: &ElectionView,
     name: &str,
 ) -> anyhow::Result<KeyShare> {
     let entry = entry_name(name, m.election_id.as_str());

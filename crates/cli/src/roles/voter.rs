@@ -384,7 +384,7 @@ fn read_queue(path: &Path, id: &ElectionId) -> anyhow::Result<RegistrarQueue> {
 /// canonical order (the state machine refuses any other order).
 fn post_batch(
     client: &tabella_node::client::NodeClient,
-    chain: &super::Chain,
+    chain: &super::ElectionView,
     id: &ElectionId,
     notes: &[QueuedNote],
     close_registration: bool,
