@@ -20,5 +20,6 @@ pub mod state;
 pub mod tally;
 pub mod trustee;
 pub mod verify;
+pub mod whitelist;
 
 pub use error::{Error, Result};

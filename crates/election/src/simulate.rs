@@ -24,7 +24,7 @@ use crate::action::{
 use crate::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
 use crate::batch;
 use crate::error::{Error, Result};
-use crate::ids::{commit_identity, Digest32, ElectionId, TableIndex};
+use crate::ids::{Digest32, ElectionId, TableIndex};
 use crate::manifest::{
     Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
     DEFAULT_MIN_GROUP_SIZE, DEFAULT_REGISTRATION_BATCH,
@@ -36,6 +36,7 @@ use crate::tally::{plan_groups, Group};
 use crate::trustee::{
     ceremony_key_message, decryption_context, DecryptionMessage, KeyCeremonyMessage,
 };
+use crate::whitelist::Whitelist;
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -305,13 +306,10 @@ pub fn simulate_into(
             .map(|_| SecretScalar::random(&mut rng))
             .collect(),
     };
-    let salts: Vec<[u8; 32]> = (0..remote)
-        .map(|_| {
-            let mut s = [0u8; 32];
-            rng.fill_bytes(&mut s);
-            s
-        })
+    let identities: Vec<String> = (0..remote)
+        .map(|i| format!("voter-{i}@example.org"))
         .collect();
+    let (_, whitelist) = Whitelist::new(&election_id, &identities, &mut rng)?;
     let paillier_sk = match (cfg.scheme, &cfg.paillier_key) {
         (Scheme::Paillier, Some(k)) => Some(k.clone()),
         (Scheme::Paillier, None) => Some(std::sync::Arc::new(paillier::SecretKey::generate(
@@ -319,11 +317,6 @@ pub fn simulate_into(
         )?)),
         _ => None,
     };
-    let whitelist: Vec<Digest32> = salts
-        .iter()
-        .enumerate()
-        .map(|(i, s)| commit_identity(s, &format!("voter-{i}@example.org")))
-        .collect();
     let table_of = |v: usize| v % tables.max(1);
     let mut quotas = vec![0u32; tables];
     for v in 0..in_person {

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use rand_core::{OsRng, RngCore};
-use serde::{Deserialize, Serialize};
 use tabella_election::action::OfficialAction;
-use tabella_election::ids::{commit_identity, ElectionId};
+use tabella_election::ids::ElectionId;
 use tabella_election::manifest::{
     Contest, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
 };
@@ -128,42 +127,7 @@ pub struct ManifestArgs {
     pub registration_batch: u32,
 }
 
-/// The identity validator's private whitelist: each identity with the salt of its commitment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Whitelist {
-    /// The election.
-    pub election_id: ElectionId,
-    /// Entries.
-    pub voters: Vec<WhitelistEntry>,
-}
-
-/// One whitelisted identity.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct WhitelistEntry {
-    /// The identity as the validator checks it.
-    pub identity: String,
-    /// The commitment's salt (hex).
-    pub salt: String,
-}
-
-impl Whitelist {
-    /// The salt of `identity`, if whitelisted.
-    pub fn commitment_of(
-        &self,
-        identity: &str,
-    ) -> anyhow::Result<Option<tabella_election::ids::IdentityCommitment>> {
-        for e in &self.voters {
-            if e.identity == identity {
-                let b = hex::decode(&e.salt).map_err(|_| anyhow!("malformed salt in whitelist"))?;
-                let salt: [u8; 32] = b
-                    .try_into()
-                    .map_err(|_| anyhow!("malformed salt in whitelist"))?;
-                return Ok(Some(commit_identity(&salt, identity)));
-            }
-        }
-        Ok(None)
-    }
-}
+pub use tabella_election::whitelist::Whitelist;
 
 /// The public keys a manifest needs, resolved from the keystore.
 pub struct ManifestKeys {
@@ -202,21 +166,8 @@ pub fn build_manifest<R: RngCore>(
     rng: &mut R,
 ) -> anyhow::Result<(Manifest, Whitelist)> {
     let election_id = ElectionId::new(id).map_err(|e| anyhow!("--id: {e}"))?;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut entries = Vec::with_capacity(voters.len());
-    let mut whitelist = Vec::with_capacity(voters.len());
-    for v in voters {
-        if !seen.insert(v.clone()) {
-            bail!("--voter {v:?} is given twice");
-        }
-        let mut salt = [0u8; 32];
-        rng.fill_bytes(&mut salt);
-        whitelist.push(commit_identity(&salt, v));
-        entries.push(WhitelistEntry {
-            identity: v.clone(),
-            salt: hex::encode(salt),
-        });
-    }
+    let (whitelist_file, whitelist) =
+        Whitelist::new(&election_id, voters, rng).map_err(|e| anyhow!("--voter: {e}"))?;
     let token_key = keys
         .validator
         .token_key
@@ -262,13 +213,7 @@ pub fn build_manifest<R: RngCore>(
     manifest
         .validate()
         .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
-    Ok((
-        manifest,
-        Whitelist {
-            election_id,
-            voters: entries,
-        },
-    ))
+    Ok((manifest, whitelist_file))
 }
 
 fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPublic> {
