@@ -92,7 +92,6 @@
 //! ```
 
 use core::fmt;
-use core::num::NonZeroU16;
 use std::collections::BTreeMap;
 
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -112,42 +111,7 @@ use crate::schnorr::SchnorrProof;
 /// Largest number of trustees accepted (dealings grow as `n`, the ceremony as `n²`).
 pub const MAX_TRUSTEES: u16 = 1024;
 
-/// A trustee's index `1..=n`; it is also the evaluation point of its shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TrusteeIndex(NonZeroU16);
-
-impl TrusteeIndex {
-    /// The index `i`; fails for 0.
-    pub fn new(i: u16) -> Result<Self> {
-        NonZeroU16::new(i)
-            .map(TrusteeIndex)
-            .ok_or_else(|| Error::InvalidParameter("trustee indices start at 1, got 0".into()))
-    }
-    /// The index as a number.
-    pub fn get(self) -> u16 {
-        self.0.get()
-    }
-    /// The index as a scalar (the evaluation point).
-    pub fn scalar(self) -> Scalar {
-        Scalar::from(u64::from(self.get()))
-    }
-    /// Position in `0..n` lists (`index − 1`).
-    pub fn position(self) -> usize {
-        usize::from(self.get()) - 1
-    }
-    fn from_position(p: usize) -> Result<Self> {
-        u16::try_from(p + 1)
-            .map_err(|_| Error::InvalidParameter(format!("trustee position {p} is too large")))
-            .and_then(TrusteeIndex::new)
-    }
-}
-
-impl fmt::Display for TrusteeIndex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "trustee {}", self.get())
-    }
-}
+pub use crate::shamir::TrusteeIndex;
 
 /// The parameters every participant and auditor must agree on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,7 +287,7 @@ impl JointKey {
             let idx = (start..start + t)
                 .map(TrusteeIndex::from_position)
                 .collect::<Result<Vec<_>>>()?;
-            let lambdas = crate::threshold::lagrange_at_zero(&idx)?;
+            let lambdas = crate::shamir::lagrange_at_zero(&idx)?;
             let y = RistrettoPoint::vartime_multiscalar_mul(
                 &lambdas,
                 &self.verification_shares[start..start + t],
@@ -1129,7 +1093,7 @@ pub(crate) mod tests {
         let t = usize::from(jk.t);
         let subset: Vec<_> = c.shares.iter().rev().take(t).collect();
         let idxs: Vec<_> = subset.iter().map(|s| s.index()).collect();
-        let l = crate::threshold::lagrange_at_zero(&idxs).unwrap();
+        let l = crate::shamir::lagrange_at_zero(&idxs).unwrap();
         let x: Scalar = subset
             .iter()
             .zip(&l)
@@ -1256,7 +1220,7 @@ pub(crate) mod tests {
     /// Lagrange interpolation at 0 of the points `(x, y)`.
     fn interpolate_at_zero(points: &[(u16, Scalar)]) -> Scalar {
         let idx: Vec<TrusteeIndex> = points.iter().map(|(x, _)| idx(*x)).collect();
-        let lambdas = crate::threshold::lagrange_at_zero(&idx).unwrap();
+        let lambdas = crate::shamir::lagrange_at_zero(&idx).unwrap();
         points.iter().zip(lambdas).map(|((_, y), l)| l * y).sum()
     }
 

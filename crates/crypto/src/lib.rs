@@ -41,6 +41,7 @@ pub mod linear;
 pub mod paillier;
 pub mod range;
 pub mod schnorr;
+pub mod shamir;
 pub mod stealth;
 pub mod threshold;
 pub mod transcript;

@@ -10,10 +10,7 @@
 //! Each proof is bound to a caller context, the trustee's index, the ciphertext and its position in
 //! a tally vector, so a share for one ciphertext cannot be presented for another.
 
-use std::collections::BTreeSet;
-
 use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::VartimeMultiscalarMul;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -151,42 +148,8 @@ pub fn verify_shares_batch(
     bv.verify()
 }
 
-/// Lagrange coefficients at 0 for the distinct indices `S`: `λ_j = Π_{k∈S, k≠j} k / (k − j)`.
-///
-/// Fails on an empty set or a repeated index.
-pub fn lagrange_at_zero(indices: &[TrusteeIndex]) -> Result<Vec<Scalar>> {
-    if indices.is_empty() {
-        return Err(Error::InvalidParameter(
-            "Lagrange interpolation needs at least one index".into(),
-        ));
-    }
-    check_distinct(indices)?;
-    let mut nums = Vec::with_capacity(indices.len());
-    let mut dens = Vec::with_capacity(indices.len());
-    for j in indices {
-        let mut num = Scalar::ONE;
-        let mut den = Scalar::ONE;
-        for k in indices.iter().filter(|k| *k != j) {
-            num *= k.scalar();
-            den *= k.scalar() - j.scalar();
-        }
-        nums.push(num);
-        dens.push(den);
-    }
-    // Distinct non-zero indices below the group order: every denominator is non-zero.
-    Scalar::batch_invert(&mut dens);
-    Ok(nums.iter().zip(&dens).map(|(n, d)| n * d).collect())
-}
-
-fn check_distinct(indices: &[TrusteeIndex]) -> Result<()> {
-    let mut seen = BTreeSet::new();
-    for j in indices {
-        if !seen.insert(*j) {
-            return Err(Error::Protocol(format!("{j} appears more than once")));
-        }
-    }
-    Ok(())
-}
+use crate::shamir::check_distinct;
+pub use crate::shamir::lagrange_at_zero;
 
 /// Checks a set of contributing trustees: distinct, known, and at least `t` of them.
 pub(crate) fn check_quorum(joint: &JointKey, indices: &[TrusteeIndex]) -> Result<()> {
@@ -321,6 +284,7 @@ pub fn decrypt_tally(
 mod tests {
     use super::*;
     use crate::dkg::tests::{idx, run};
+    use curve25519_dalek::scalar::Scalar;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
