@@ -146,6 +146,12 @@ impl Net {
         }
     }
 
+    async fn start_all(&mut self) {
+        for i in 0..self.apps.len() {
+            self.start(i).await;
+        }
+    }
+
     async fn stop_all(&mut self) {
         for i in 0..self.handles.len() {
             self.stop(i).await;
@@ -263,9 +269,7 @@ async fn four_validators_agree() {
             app.lock().unwrap().submit(tx.clone()).unwrap();
         }
     }
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     net.wait_height(&[0, 1, 2, 3], 4, Duration::from_secs(90))
         .await;
     let start = Instant::now();
@@ -299,9 +303,7 @@ async fn four_validators_agree() {
 async fn three_of_four_progress_two_do_not_and_restarted_nodes_catch_up() {
     let _g = serial().await;
     let mut net = Net::new(4);
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(90))
         .await;
 
@@ -340,9 +342,7 @@ async fn three_of_four_progress_two_do_not_and_restarted_nodes_catch_up() {
 async fn a_validator_that_died_before_its_precommit_restarts_from_its_wal() {
     let _g = serial().await;
     let mut net = Net::new(4);
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(90))
         .await;
     // Node 3 down: nodes 0, 1 and 2 are exactly a quorum, nothing commits without node 2.
@@ -407,17 +407,13 @@ async fn a_validator_that_died_before_its_precommit_restarts_from_its_wal() {
 async fn whole_network_restarts_and_resumes() {
     let _g = serial().await;
     let mut net = Net::new(4);
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     net.wait_height(&[0, 1, 2, 3], 3, Duration::from_secs(90))
         .await;
     net.stop_all().await;
     let top = (0..4).map(|i| net.height(i)).max().unwrap();
     // Same homes (WALs) and the same committed state: the engines start at tip + 1.
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     net.wait_height(&[0, 1, 2, 3], top + 3, Duration::from_secs(90))
         .await;
     let common = (0..4).map(|i| net.height(i)).min().unwrap();
@@ -504,9 +500,7 @@ async fn a_malicious_proposers_invalid_block_is_never_committed() {
     let bad_id = bad.id().unwrap();
     let mut net = Net::new(4);
     net.apps[0].lock().unwrap().set_malicious(bad);
-    for i in 0..4 {
-        net.start(i).await;
-    }
+    net.start_all().await;
     // Node 0 proposes first at height 4 (round-robin on height + round): get past two of its
     // turns.
     net.wait_height(&[1, 2, 3], 9, Duration::from_secs(120))
