@@ -1,6 +1,6 @@
 //! An in-memory committed skipchain: headers, transactions, commit certificates, forward links
 //! and the rosters they name. It checks every structural rule on append; it does not execute
-//! transactions (the [`crate::validator::Validator`] does) and does not persist anything.
+//! transactions (the [`crate::replica::Replica`] does) and does not persist anything.
 
 use std::collections::BTreeMap;
 

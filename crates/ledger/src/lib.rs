@@ -12,7 +12,8 @@
 //! - [`block`], [`chain`]: Chainiac skipchain blocks (back links, commit certificates, forward
 //!   links, roster hand-over); [`light`]: the light client.
 //! - [`verdict`]: seed 001 §5.1 verdict bitmaps with beacon-seeded sampling.
-//! - [`validator`]: a validator as a pure role (propose, re-execute and vote, commit).
+//! - [`replica`]: a verifying node's replica as a pure role (propose, re-execute and vote,
+//!   judge, commit, forward links); the node's application is a shell over it.
 //!
 //! The Malachite consensus adapter lives in `tabella-node` (`engine`); its precommit
 //! signatures are this crate's [`block::Commit`] signatures. Storage, the HTTP API and the
@@ -27,11 +28,11 @@ pub mod error;
 pub mod light;
 pub mod mempool;
 pub mod merkle;
+pub mod replica;
 pub mod roster;
 pub mod state;
 pub mod tx;
 pub mod types;
-pub mod validator;
 pub mod verdict;
 
 pub use error::{Error, Result};

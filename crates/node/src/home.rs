@@ -27,7 +27,7 @@ use tabella_ledger::roster::{ValidatorKey, ValidatorSecret};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
-use crate::node_app::Genesis;
+use crate::genesis::Genesis;
 use crate::seal::{Passphrase, Sealed};
 
 /// The environment variable holding the node passphrase.

@@ -2,7 +2,8 @@
 //! (DESIGN.md "Ledger").
 //!
 //! - [`app`]: the boundary trait between the consensus engine and the application.
-//! - [`node_app`]: the application (chain, state, mempool, indexes); [`store`]: redb.
+//! - [`node_app`]: the application — the ledger's [`tabella_ledger::replica::Replica`] plus
+//!   mempool, [`store`] (redb) and [`index`]; [`genesis`]: the chain's founding document.
 //! - [`api`]: the HTTP API (axum).
 //! - [`wire`]: the HTTP API's JSON bodies; [`client`]: a blocking client of that API.
 //! - [`engine`]: the Malachite consensus adapter that drives a [`app::LedgerApp`].
@@ -19,7 +20,9 @@ pub mod client;
 pub mod durable;
 pub mod engine;
 pub mod error;
+pub mod genesis;
 pub mod home;
+pub mod index;
 pub mod log;
 pub mod node_app;
 pub mod run;

@@ -38,6 +38,19 @@ impl Store {
                 path.display()
             ))
         })?;
+        Self::with_tables(db)
+    }
+
+    /// A database held in memory only (for in-process networks in tests: same code path as
+    /// the file-backed store, nothing survives the process).
+    pub fn in_memory() -> Result<Self, Error> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(storage)?;
+        Self::with_tables(db)
+    }
+
+    fn with_tables(db: Database) -> Result<Self, Error> {
         let w = db.begin_write().map_err(storage)?;
         {
             w.open_table(BLOCKS).map_err(storage)?;

@@ -199,10 +199,18 @@ impl Net {
     }
 }
 
+/// Client transactions committed (the verdict transactions proposers add are not counted).
 fn committed_txs(app: &MemoryApp) -> usize {
+    committed_where(app, |t| !matches!(t, Transaction::Verdicts { .. }))
+}
+
+fn committed_where(app: &MemoryApp, keep: impl Fn(&Transaction) -> bool) -> usize {
     let chain = app.chain();
     (1..=chain.height().0)
-        .map(|h| chain.block(Height(h)).unwrap().txs.len())
+        .map(|h| {
+            let block = chain.block(Height(h)).unwrap();
+            block.txs.iter().filter(|t| keep(t)).count()
+        })
         .sum()
 }
 
@@ -296,6 +304,11 @@ async fn four_validators_agree() {
         .min()
         .unwrap();
     assert!(handed >= 3, "a proposer got only {handed} verdict bitmaps");
+    // ... and committed them on the chain (the production application does).
+    let verdict_txs = committed_where(&net.apps[0].lock().unwrap(), |t| {
+        matches!(t, Transaction::Verdicts { .. })
+    });
+    assert!(verdict_txs >= 1, "no verdict bitmaps were committed");
     net.stop_all().await;
 }
 

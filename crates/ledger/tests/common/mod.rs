@@ -9,15 +9,15 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use tabella_ledger::block::{Block, Commit, ForwardLink, SkipchainParams};
 use tabella_ledger::chain::Chain;
+use tabella_ledger::replica::{proposer, Replica};
 use tabella_ledger::roster::{Roster, ValidatorSecret, ValidatorSignature};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
-use tabella_ledger::validator::{proposer, Validator};
 use tabella_ledger::Error;
 
 pub struct Net {
     pub secrets: Vec<ValidatorSecret>,
-    pub vals: Vec<Validator>,
+    pub vals: Vec<Replica>,
     pub genesis_roster: Roster,
 }
 
@@ -37,7 +37,7 @@ pub fn net_with(params: SkipchainParams, n: usize, in_roster: usize, seed: u64) 
     let chain = Chain::genesis(params, roster.clone()).unwrap();
     let vals = secrets
         .iter()
-        .map(|s| Validator::new(s.clone(), chain.clone()).unwrap())
+        .map(|s| Replica::new(s.clone(), chain.clone()).unwrap())
         .collect();
     Net {
         secrets,
@@ -56,10 +56,10 @@ impl Net {
     }
 
     /// The round-robin proposer of the next block builds it from `txs`.
-    pub fn propose(&self, txs: Vec<Transaction>) -> Result<Block, Error> {
+    pub fn propose(&mut self, txs: Vec<Transaction>) -> Result<Block, Error> {
         let roster = self.chain().next_roster().unwrap();
         let who = proposer(roster, self.next_height()).unwrap();
-        let p = self.vals.iter().find(|v| v.key() == who).unwrap();
+        let p = self.vals.iter_mut().find(|v| v.key() == who).unwrap();
         p.propose(txs)
     }
 
@@ -92,7 +92,7 @@ impl Net {
         }
         let mut due: BTreeMap<(u32, Height), Vec<ValidatorSignature>> = BTreeMap::new();
         for v in &self.vals {
-            for (level, from, sig) in v.sign_forward_links() {
+            for (level, from, sig) in v.forward_link_signatures() {
                 due.entry((level, from)).or_default().push(sig);
             }
         }

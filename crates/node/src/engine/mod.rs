@@ -16,7 +16,7 @@
 //!
 //! ```no_run
 //! # async fn example(secret: tabella_ledger::roster::ValidatorSecret,
-//! #     app: tabella_node::engine::testing::MemoryApp) -> tabella_node::Result<()> {
+//! #     app: tabella_node::node_app::NodeApp) -> tabella_node::Result<()> {
 //! use std::sync::{Arc, Mutex};
 //! use tabella_node::engine::{run, EngineConfig};
 //!
@@ -40,6 +40,7 @@ pub mod codec;
 pub mod context;
 mod host;
 pub mod signing;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use std::net::SocketAddr;

@@ -1,8 +1,10 @@
-//! An in-memory [`LedgerApp`] for tests of the engine: a [`Validator`] replica and a
-//! [`Mempool`], nothing persisted. It can be made a malicious proposer that slips an invalid
-//! transaction into its blocks, and can stand for a process that dies just before it signs a
-//! precommit ([`MemoryApp::crash_at_next_precommit`]); [`MemoryApp::restarted`] is the same
-//! validator's application after a restart (its committed blocks only).
+//! An in-process [`LedgerApp`] for tests of the engine: the production [`NodeApp`] over an
+//! in-memory store, with hooks a test needs. It can be made a malicious proposer that slips an
+//! invalid transaction into its blocks, and can stand for a process that dies just before it
+//! signs a precommit ([`MemoryApp::crash_at_next_precommit`]); [`MemoryApp::restarted`] is the
+//! same validator's application after a restart (its committed blocks only).
+//!
+//! Compiled only with the `testing` feature (the node's own tests turn it on).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,23 +12,22 @@ use std::sync::Arc;
 
 use tabella_ledger::block::{Block, Commit};
 use tabella_ledger::chain::Chain;
-use tabella_ledger::mempool::Mempool;
 use tabella_ledger::merkle;
+use tabella_ledger::replica::Replica;
 use tabella_ledger::roster::{Roster, ValidatorSecret};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
-use tabella_ledger::validator::Validator;
 use tabella_ledger::verdict::SignedBitmap;
 
 use crate::app::{AppError, LedgerApp};
+use crate::node_app::{AppLimits, NodeApp};
+use crate::store::Store;
 
-/// A validator replica with a mempool, in memory.
-#[derive(Debug)]
+/// A node's application in memory, with test hooks.
 pub struct MemoryApp {
-    validator: Validator,
-    mempool: Mempool,
-    validated: HashMap<BlockHash, Block>,
-    max_block_txs: usize,
+    app: NodeApp,
+    /// Blocks a malicious node vouched for without checking them.
+    vouched: HashMap<BlockHash, Block>,
     bad_tx: Option<Transaction>,
     /// Raised (and every extension refused) once the simulated crash point is reached.
     crash: Option<Arc<AtomicBool>>,
@@ -39,14 +40,12 @@ pub struct MemoryApp {
 impl MemoryApp {
     /// A replica of the genesis-only chain `genesis`, signing with `secret`.
     pub fn new(secret: ValidatorSecret, genesis: Chain) -> Result<Self, AppError> {
-        let validator =
-            Validator::new(secret.clone(), genesis.clone()).map_err(|e| e.to_string())?;
-        let mempool = Mempool::new(validator.state(), 100_000);
+        let store = Store::in_memory().map_err(|e| e.to_string())?;
+        let app = NodeApp::with_store(genesis.clone(), secret.clone(), store, AppLimits::default())
+            .map_err(|e| e.to_string())?;
         Ok(MemoryApp {
-            validator,
-            mempool,
-            validated: HashMap::new(),
-            max_block_txs: 1_000,
+            app,
+            vouched: HashMap::new(),
             bad_tx: None,
             crash: None,
             secret,
@@ -66,7 +65,7 @@ impl MemoryApp {
             else {
                 return Err(format!("block {h} is missing from the committed chain"));
             };
-            app.commit(block.clone(), commit.clone())?;
+            app.app.commit(block.clone(), commit.clone())?;
         }
         Ok(app)
     }
@@ -80,55 +79,49 @@ impl MemoryApp {
     }
 
     /// Makes this node a malicious proposer: every block it proposes carries `tx` (which should
-    /// not apply) at the end, with a header that matches the transactions.
+    /// not apply) at the end, with a header that matches the transactions; and it vouches for
+    /// every proposal it sees without checking it.
     pub fn set_malicious(&mut self, tx: Transaction) {
         self.bad_tx = Some(tx);
     }
 
     /// Queues a transaction (checked against the committed state and pending ones).
     pub fn submit(&mut self, tx: Transaction) -> Result<TxId, AppError> {
-        self.mempool.insert(tx).map_err(|e| e.to_string())
+        self.app.submit(tx).map_err(|e| e.to_string())
     }
 
     /// Pending transactions.
     pub fn pending(&self) -> usize {
-        self.mempool.len()
+        self.app.pending()
     }
 
     /// The committed chain.
     pub fn chain(&self) -> &Chain {
-        self.validator.chain()
+        self.app.chain()
     }
 
-    /// The validator replica.
-    pub fn validator(&self) -> &Validator {
-        &self.validator
+    /// The ledger replica.
+    pub fn replica(&self) -> &Replica {
+        self.app.replica()
     }
 }
 
 impl LedgerApp for MemoryApp {
     fn genesis_hash(&self) -> BlockHash {
-        self.chain().genesis_hash()
+        self.app.genesis_hash()
     }
 
     fn tip_height(&self) -> Height {
-        self.chain().height()
+        self.app.tip_height()
     }
 
     fn next_roster(&self) -> Roster {
-        self.validator.state().roster().clone()
+        self.app.next_roster()
     }
 
     fn propose(&mut self, height: Height, verdicts: Vec<SignedBitmap>) -> Result<Block, AppError> {
-        if self.tip_height().next() != Some(height) {
-            return Err(format!(
-                "asked to propose height {height} on tip {}",
-                self.tip_height()
-            ));
-        }
         self.verdicts_seen.push((height, verdicts.len()));
-        let txs = self.mempool.reap(self.max_block_txs);
-        let mut block = self.validator.propose(txs).map_err(|e| e.to_string())?;
+        let mut block = self.app.propose(height, verdicts)?;
         if let Some(bad) = &self.bad_tx {
             block.txs.push(bad.clone());
             let ids = block.tx_ids().map_err(|e| e.to_string())?;
@@ -139,15 +132,12 @@ impl LedgerApp for MemoryApp {
     }
 
     fn validate(&mut self, block: &Block) -> Result<(), AppError> {
-        let hash = block.header.hash();
         if self.bad_tx.is_some() {
             // A malicious node vouches for anything it sees.
-            self.validated.insert(hash, block.clone());
+            self.vouched.insert(block.header.hash(), block.clone());
             return Ok(());
         }
-        self.validator.vote(block).map_err(|e| e.to_string())?;
-        self.validated.insert(hash, block.clone());
-        Ok(())
+        self.app.validate(block)
     }
 
     fn verdicts_for(&mut self, block: &BlockHash) -> Option<SignedBitmap> {
@@ -155,34 +145,22 @@ impl LedgerApp for MemoryApp {
             crashed.store(true, Ordering::SeqCst);
             return None;
         }
-        let b = self.validated.get(block)?;
-        self.validator.judge(b, &[]).ok()
+        self.app.verdicts_for(block).or_else(|| {
+            let b = self.vouched.get(block)?;
+            self.app.replica().judge(b, &[]).ok()
+        })
     }
 
     fn check_verdicts(&self, bitmap: &SignedBitmap) -> Result<(), AppError> {
-        if !self
-            .validator
-            .state()
-            .roster()
-            .contains(&bitmap.bitmap.node)
-        {
-            return Err("verdicts from outside the roster".into());
-        }
-        bitmap.verify().map_err(|e| e.to_string())
+        self.app.check_verdicts(bitmap)
     }
 
     fn commit(&mut self, block: Block, commit: Commit) -> Result<(), AppError> {
-        let ids = block.tx_ids().map_err(|e| e.to_string())?;
-        self.validator
-            .commit(block, commit)
-            .map_err(|e| e.to_string())?;
-        self.mempool.recheck(self.validator.state(), &ids);
-        self.validated.clear();
-        Ok(())
+        self.vouched.clear();
+        self.app.commit(block, commit)
     }
 
     fn decided(&self, height: Height) -> Option<(Block, Commit)> {
-        let chain = self.chain();
-        Some((chain.block(height)?.clone(), chain.commit(height)?.clone()))
+        self.app.decided(height)
     }
 }
