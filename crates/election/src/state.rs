@@ -194,6 +194,12 @@ impl ElectionState {
                 .filter(|(_, seen)| **seen >= self.dealings.len())
                 .filter_map(|(j, _)| TrusteeIndex::new(*j).ok())
                 .collect(),
+            stale: self
+                .round2
+                .iter()
+                .filter(|(_, seen)| **seen < self.dealings.len())
+                .filter_map(|(j, _)| TrusteeIndex::new(*j).ok())
+                .collect(),
             complaints: self.complaints.clone(),
         }
     }
@@ -432,7 +438,7 @@ impl ElectionState {
                 match m.scheme {
                     Scheme::Elgamal => {
                         self.require_phase(name, &[Phase::KeyCeremony])?;
-                        self.require_ceremony_settled(m)?;
+                        self.ceremony_progress().require_can_open()?;
                         let transcript = self
                             .key_ceremony_transcript()
                             .ok_or_else(|| Error::Trustees("no key ceremony".into()))?;
@@ -561,47 +567,6 @@ impl ElectionState {
         Ok(Event::Official {
             action: name.into(),
         })
-    }
-
-    /// The key ceremony is over: every trustee posted round 2 (its complaints, possibly none)
-    /// after the last dealing, so the complaints are settled and the joint key is fixed by the
-    /// record. Opening earlier would fix a key in which a trustee that received a bad share (and
-    /// has not complained yet) cannot derive its own share.
-    fn require_ceremony_settled(&self, m: &Manifest) -> Result<()> {
-        if self.dealings.is_empty() {
-            return Err(Error::Trustees(
-                "cannot open yet: round 1 of the key ceremony (dealings) is missing; the trustees \
-                 deal first, then post their complaints (round 2)"
-                    .into(),
-            ));
-        }
-        let n = m.trustees.len() as u16;
-        let missing: Vec<String> = (1..=n)
-            .filter(|j| !self.round2.contains_key(j))
-            .map(|j| format!("trustee {j}"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Trustees(format!(
-                "cannot open yet: round 2 of the key ceremony (complaints) is missing from {}; \
-                 every trustee posts its complaints (an empty list if it has none) after all \
-                 dealings, so that a bad share is settled before the joint key is fixed",
-                missing.join(", ")
-            )));
-        }
-        let stale: Vec<String> = self
-            .round2
-            .iter()
-            .filter(|(_, seen)| **seen < self.dealings.len())
-            .map(|(j, _)| format!("trustee {j}"))
-            .collect();
-        if !stale.is_empty() {
-            return Err(Error::Trustees(format!(
-                "cannot open yet: {} posted round 2 of the key ceremony before the last dealing \
-                 arrived and could not complain about it; they must post round 2 again",
-                stale.join(", ")
-            )));
-        }
-        Ok(())
     }
 
     fn require_registration_open(&self) -> Result<()> {

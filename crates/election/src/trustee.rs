@@ -149,6 +149,8 @@ pub struct CeremonyProgress {
     pub dealings: Vec<Dealing>,
     /// Trustees whose round 2 came after the last dealing (it covers every dealing).
     pub complained: Vec<TrusteeIndex>,
+    /// Trustees whose last round 2 came before the last dealing (they must post it again).
+    pub stale: Vec<TrusteeIndex>,
     /// Every complaint.
     pub complaints: Vec<Complaint>,
 }
@@ -165,9 +167,53 @@ impl CeremonyProgress {
         )
     }
 
-    /// Whether every trustee has posted rounds 1 and 2 (the council may open).
+    /// Whether every trustee has dealt and posted round 2 after the last dealing: the whole
+    /// ceremony is done. `tabella election open` waits for this; the election itself accepts
+    /// the opening earlier, under [`Self::require_can_open`].
     pub fn settled(&self) -> bool {
         self.dealings.len() >= self.trustees && self.complained.len() >= self.trustees
+    }
+
+    /// The rule the election enforces when the council opens voting: at least one dealing, and
+    /// every trustee's round 2 (its complaints, possibly none) posted after the last dealing,
+    /// so the complaints are settled and the joint key is fixed by the record. Opening earlier
+    /// would fix a key in which a trustee that received a bad share (and has not complained
+    /// yet) cannot derive its own share.
+    pub fn require_can_open(&self) -> Result<()> {
+        if self.dealings.is_empty() {
+            return Err(Error::Trustees(
+                "cannot open yet: round 1 of the key ceremony (dealings) is missing; the trustees \
+                 deal first, then post their complaints (round 2)"
+                    .into(),
+            ));
+        }
+        let names = |v: Vec<TrusteeIndex>| {
+            v.iter()
+                .map(|j| format!("trustee {}", j.get()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let n = u16::try_from(self.trustees).unwrap_or(u16::MAX);
+        let missing: Vec<TrusteeIndex> = (1..=n)
+            .filter_map(|j| TrusteeIndex::new(j).ok())
+            .filter(|j| !self.complained.contains(j) && !self.stale.contains(j))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Trustees(format!(
+                "cannot open yet: round 2 of the key ceremony (complaints) is missing from {}; \
+                 every trustee posts its complaints (an empty list if it has none) after all \
+                 dealings, so that a bad share is settled before the joint key is fixed",
+                names(missing)
+            )));
+        }
+        if !self.stale.is_empty() {
+            return Err(Error::Trustees(format!(
+                "cannot open yet: {} posted round 2 of the key ceremony before the last dealing \
+                 arrived and could not complain about it; they must post round 2 again",
+                names(self.stale.clone())
+            )));
+        }
+        Ok(())
     }
 
     /// Trustee `me`'s ceremony key, if posted.
