@@ -64,6 +64,7 @@ fn rejected(e: crate::Error) -> Failure {
             StatusCode::SERVICE_UNAVAILABLE
         }
         crate::Error::Ledger(tabella_ledger::Error::DuplicateTx(_)) => StatusCode::CONFLICT,
+        crate::Error::Task { .. } | crate::Error::Poisoned(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     Failure(status, format!("transaction rejected: {msg}"))
@@ -125,7 +126,12 @@ async fn submit(State(app): State<SharedApp>, body: Bytes) -> Result<Response, F
     let id = blocking(move || admit(&app, vec![tx]))
         .await?
         .pop()
-        .unwrap_or_else(|| Err(crate::Error::Engine("no result".into())))
+        .unwrap_or_else(|| {
+            Err(crate::Error::Task {
+                task: "admission",
+                reason: "it returned no result".into(),
+            })
+        })
         .map_err(rejected)?;
     Ok((StatusCode::ACCEPTED, Json(Submitted { tx_id: id })).into_response())
 }

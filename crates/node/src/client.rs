@@ -46,10 +46,10 @@ impl NodeClient {
     }
 
     fn unreachable(&self, e: ureq::Error) -> Error {
-        Error::Unreachable(format!(
-            "cannot reach the node at {} ({e}); is `tabella node run` running there?",
-            self.base
-        ))
+        Error::Unreachable {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        }
     }
 
     fn read<T: DeserializeOwned>(
@@ -98,7 +98,7 @@ impl NodeClient {
 
     /// `POST /v1/tx`: validates and queues a transaction.
     pub fn submit(&self, tx: &Transaction) -> Result<TxId, Error> {
-        let body = serde_json::to_string(tx).map_err(|e| Error::Encoding(e.to_string()))?;
+        let body = serde_json::to_string(tx)?;
         let resp = self
             .agent
             .post(&format!("{}/v1/tx", self.base))
@@ -117,7 +117,7 @@ impl NodeClient {
             tx_id: Option<TxId>,
             error: Option<String>,
         }
-        let body = serde_json::to_string(txs).map_err(|e| Error::Encoding(e.to_string()))?;
+        let body = serde_json::to_string(txs)?;
         let resp = self
             .agent
             .post(&format!("{}/v1/txs", self.base))
@@ -160,9 +160,10 @@ impl NodeClient {
                 return Ok(s);
             }
             if start.elapsed() > timeout {
-                return Err(Error::Timeout(format!(
-                    "transaction {id} was not committed within {timeout:?}; is the node's consensus making progress?"
-                )));
+                return Err(Error::NotCommitted {
+                    tx: id.to_string(),
+                    waited: timeout,
+                });
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));

@@ -26,7 +26,7 @@ use tabella_ledger::block::SkipchainParams;
 use tabella_ledger::roster::{ValidatorKey, ValidatorSecret};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::Error;
+use crate::error::{Error, KeyError};
 use crate::genesis::Genesis;
 use crate::seal::{Passphrase, Sealed};
 
@@ -96,8 +96,12 @@ pub struct Home {
     pub dir: PathBuf,
 }
 
-fn io(path: &Path, what: &str, e: std::io::Error) -> Error {
-    Error::Config(format!("cannot {what} {}: {e}", path.display()))
+fn io(path: &Path, action: &'static str, source: std::io::Error) -> Error {
+    Error::File {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
 }
 
 impl Home {
@@ -136,11 +140,9 @@ impl Home {
     }
 
     fn not_initialized(&self) -> Error {
-        Error::Config(format!(
-            "no node in {} (missing node.json); create one with `tabella node init --dev --home {}`",
-            self.dir.display(),
-            self.dir.display()
-        ))
+        Error::NotInitialized {
+            home: self.dir.clone(),
+        }
     }
 
     /// Reads `node.json`.
@@ -150,8 +152,10 @@ impl Home {
             return Err(self.not_initialized());
         }
         let t = fs::read_to_string(&p).map_err(|e| io(&p, "read", e))?;
-        serde_json::from_str(&t)
-            .map_err(|e| Error::Config(format!("{} is malformed: {e}", p.display())))
+        serde_json::from_str(&t).map_err(|source| Error::Malformed {
+            path: p.clone(),
+            source,
+        })
     }
 
     /// Reads `genesis.json`.
@@ -161,24 +165,26 @@ impl Home {
             return Err(self.not_initialized());
         }
         let t = fs::read_to_string(&p).map_err(|e| io(&p, "read", e))?;
-        serde_json::from_str(&t)
-            .map_err(|e| Error::Config(format!("{} is malformed: {e}", p.display())))
+        serde_json::from_str(&t).map_err(|source| Error::Malformed {
+            path: p.clone(),
+            source,
+        })
     }
 
     /// How this home stores its validator key.
     pub fn key_storage(&self) -> Result<KeyStorage, Error> {
         let (k, i) = (self.key_path(), self.insecure_key_path());
         match (k.exists(), i.exists()) {
-            (true, true) => Err(Error::Key(format!(
-                "both {} and {} exist; keep only the one holding this validator's key",
-                k.display(),
-                i.display()
-            ))),
+            (true, true) => Err(KeyError::TwoKeys {
+                sealed: k,
+                insecure: i,
+            }
+            .into()),
             (false, true) => Ok(KeyStorage::InsecurePlaintext),
-            (false, false) => Err(Error::Key(format!(
-                "no validator key in {} (validator.key is missing)",
-                self.dir.display()
-            ))),
+            (false, false) => Err(KeyError::NoKey {
+                home: self.dir.clone(),
+            }
+            .into()),
             (true, false) => {
                 let t =
                     Zeroizing::new(fs::read(&k).map_err(|e| io(&k, "read the validator key", e))?);
@@ -198,27 +204,24 @@ impl Home {
         let k = self.key_path();
         match self.key_storage()? {
             KeyStorage::InsecurePlaintext => read_hex_key(&self.insecure_key_path()),
-            KeyStorage::LegacyPlaintext => Err(Error::Key(format!(
-                "{} holds the validator key unencrypted (a home from an older tabella); seal it under a passphrase: set {PASSPHRASE_ENV} (or pass --passphrase-file FILE) and run `tabella node run --home {}` again, which seals it first",
-                k.display(),
-                self.dir.display()
-            ))),
+            KeyStorage::LegacyPlaintext => Err(KeyError::Unsealed {
+                path: k,
+                home: self.dir.clone(),
+                env: PASSPHRASE_ENV,
+            }
+            .into()),
             KeyStorage::Sealed => {
-                let pass = pass.ok_or_else(|| {
-                    Error::Key(format!(
-                        "the validator key {} is sealed; give its passphrase with {PASSPHRASE_ENV} or --passphrase-file FILE",
-                        k.display()
-                    ))
+                let pass = pass.ok_or_else(|| KeyError::NeedPassphrase {
+                    path: k.clone(),
+                    env: PASSPHRASE_ENV,
                 })?;
                 let sealed = Sealed::read(&k)?;
-                let plain = sealed.open(pass, KEY_AAD)?.ok_or_else(|| {
-                    Error::Key(format!(
-                        "wrong node passphrase for {} (or the file was altered)",
-                        k.display()
-                    ))
-                })?;
-                let arr: [u8; 32] = plain.as_slice().try_into().map_err(|_| {
-                    Error::Key(format!("{} does not hold a 32-byte key", k.display()))
+                let plain = sealed
+                    .open(pass, KEY_AAD)?
+                    .ok_or_else(|| KeyError::WrongPassphrase { path: k.clone() })?;
+                let arr: [u8; 32] = plain.as_slice().try_into().map_err(|_| KeyError::BadKey {
+                    path: k.clone(),
+                    problem: "does not hold a 32-byte key",
                 })?;
                 let arr = Zeroizing::new(arr);
                 Ok(ValidatorSecret::from_bytes(&arr))
@@ -230,10 +233,10 @@ impl Home {
     /// file, then renamed over the plaintext).
     pub fn seal_legacy_key(&self, pass: &Passphrase) -> Result<(), Error> {
         if self.key_storage()? != KeyStorage::LegacyPlaintext {
-            return Err(Error::Key(format!(
-                "{} is not an unencrypted legacy key",
-                self.key_path().display()
-            )));
+            return Err(KeyError::NotLegacy {
+                path: self.key_path(),
+            }
+            .into());
         }
         let k = self.key_path();
         let secret = read_hex_key(&k)?;
@@ -247,7 +250,7 @@ impl Home {
     }
 
     fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), Error> {
-        let t = serde_json::to_string_pretty(v).map_err(|e| Error::Encoding(e.to_string()))?;
+        let t = serde_json::to_string_pretty(v)?;
         crate::durable::write_atomic(path, (t + "\n").as_bytes(), false)
             .map_err(|e| io(path, "write", e))
     }
@@ -255,10 +258,9 @@ impl Home {
     /// Creates the directory and a fresh validator key; refuses to overwrite a node.
     fn create(&self, protection: &KeyProtection) -> Result<ValidatorKey, Error> {
         if self.exists() {
-            return Err(Error::Config(format!(
-                "a node already exists in {}; use another --home or delete it first",
-                self.dir.display()
-            )));
+            return Err(Error::AlreadyInitialized {
+                home: self.dir.clone(),
+            });
         }
         fs::create_dir_all(self.data_dir()).map_err(|e| io(&self.dir, "create", e))?;
         let secret = ValidatorSecret::generate(&mut OsRng);
@@ -280,13 +282,16 @@ impl Home {
 /// Reads an unencrypted hex key file.
 fn read_hex_key(p: &Path) -> Result<ValidatorSecret, Error> {
     let t = Zeroizing::new(fs::read_to_string(p).map_err(|e| io(p, "read the validator key", e))?);
-    let mut bytes = hex::decode(t.trim())
-        .map_err(|_| Error::Config(format!("{} is not a hex key", p.display())))?;
+    let mut bytes = hex::decode(t.trim()).map_err(|_| KeyError::BadKey {
+        path: p.to_path_buf(),
+        problem: "is not a hex key",
+    })?;
     let arr: Result<[u8; 32], _> = bytes.as_slice().try_into();
     bytes.zeroize();
-    let arr = Zeroizing::new(
-        arr.map_err(|_| Error::Config(format!("{} must hold 32 bytes", p.display())))?,
-    );
+    let arr = Zeroizing::new(arr.map_err(|_| KeyError::BadKey {
+        path: p.to_path_buf(),
+        problem: "must hold 32 bytes",
+    })?);
     Ok(ValidatorSecret::from_bytes(&arr))
 }
 
@@ -329,7 +334,10 @@ pub fn init_testnet(
     protection: &KeyProtection,
 ) -> Result<Vec<Home>, Error> {
     if n == 0 {
-        return Err(Error::Config("a testnet needs at least one node".into()));
+        return Err(Error::Setting {
+            setting: "nodes",
+            reason: "a testnet needs at least one node".into(),
+        });
     }
     let homes: Vec<Home> = (0..n)
         .map(|i| Home::new(root.join(format!("node-{i}"))))
@@ -345,7 +353,10 @@ pub fn init_testnet(
     };
     let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     for (i, h) in homes.iter().enumerate() {
-        let off = u16::try_from(i).map_err(|_| Error::Config("too many nodes".into()))?;
+        let off = u16::try_from(i).map_err(|_| Error::Setting {
+            setting: "nodes",
+            reason: format!("{n} nodes are too many"),
+        })?;
         Home::write_json(&h.genesis_path(), &genesis)?;
         let others = (0..n)
             .filter(|j| *j != i)

@@ -177,7 +177,10 @@ impl NodeApp {
                 Some(r) => r,
                 None => match results.next() {
                     Some(r) => r.map_err(Error::from),
-                    None => Err(Error::Engine("missing mempool result".into())),
+                    None => Err(Error::Task {
+                        task: "mempool admission",
+                        reason: "it returned fewer results than transactions".into(),
+                    }),
                 },
             })
             .collect()

@@ -53,18 +53,14 @@ impl RunningNode {
     fn shutdown(&mut self) -> Result<(), Error> {
         let _ = self.stop.send(true);
         match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| Error::Engine("the node thread panicked".into()))?,
+            Some(t) => t.join().map_err(|_| node_thread_panicked())?,
             None => Ok(()),
         }
     }
     /// Blocks until the node stops (Ctrl-C from the caller, or a fatal error).
     pub fn wait(mut self) -> Result<(), Error> {
         match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| Error::Engine("the node thread panicked".into()))?,
+            Some(t) => t.join().map_err(|_| node_thread_panicked())?,
             None => Ok(()),
         }
     }
@@ -92,10 +88,11 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let app = NodeApp::open(&genesis, secret.clone(), &home.db_path(), limits)?;
     let app: SharedApp = Arc::new(Mutex::new(app));
     let api_addr = opts.api.unwrap_or(config.api);
-    let std_listener = std::net::TcpListener::bind(api_addr).map_err(|e| {
-        Error::Config(format!(
-            "cannot listen on {api_addr} for the API: {e} (is another node running? use --api to pick another address)"
-        ))
+    let std_listener = std::net::TcpListener::bind(api_addr).map_err(|e| Error::Address {
+        addr: api_addr.to_string(),
+        reason: format!(
+            "cannot listen on it for the API: {e} (is another node running? use --api to pick another address)"
+        ),
     })?;
     std_listener.set_nonblocking(true)?;
     let bound = std_listener.local_addr()?;
@@ -215,5 +212,12 @@ async fn share_link_signatures(
                 }
             }
         }
+    }
+}
+
+fn node_thread_panicked() -> Error {
+    Error::Task {
+        task: "the node thread",
+        reason: "it panicked".into(),
     }
 }

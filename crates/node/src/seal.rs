@@ -30,7 +30,7 @@ use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, KeyError};
 
 /// The format tag written in every sealed file.
 pub const FORMAT: &str = "tabella-keystore/v1 argon2id chacha20poly1305";
@@ -181,15 +181,23 @@ impl KdfBounds {
 
     /// Checks `kdf` (read from `file`), naming the offending field.
     pub fn check(&self, kdf: &KdfParams, file: &str) -> Result<(), Error> {
-        let low = |field: &str, v: u64, min: u64| {
-            Error::Key(format!(
-                "{file}: field kdf.{field} = {v} is below the minimum {min}; a weakened key derivation makes guessing the passphrase cheap, so the file is refused (was it altered, or sealed by a test build?)"
-            ))
+        let low = |field: &'static str, value: u64, min: u64| -> Error {
+            KeyError::KdfTooWeak {
+                file: file.to_string(),
+                field,
+                value,
+                min,
+            }
+            .into()
         };
-        let high = |field: &str, v: u64, max: u64| {
-            Error::Key(format!(
-                "{file}: field kdf.{field} = {v} exceeds the maximum {max}; the file is refused before any key derivation (was it altered?)"
-            ))
+        let high = |field: &'static str, value: u64, max: u64| -> Error {
+            KeyError::KdfTooCostly {
+                file: file.to_string(),
+                field,
+                value,
+                max,
+            }
+            .into()
         };
         if kdf.m_kib < self.min_m_kib {
             return Err(low("m_kib", kdf.m_kib, self.min_m_kib));
@@ -213,16 +221,24 @@ impl KdfBounds {
             return Err(low("m_kib", kdf.m_kib, 8 * kdf.p));
         }
         if kdf.salt.len() < 16 {
-            return Err(Error::Key(format!(
-                "{file}: field kdf.salt is {} bytes, fewer than 16; the file is refused (was it altered?)",
-                kdf.salt.len()
-            )));
+            return Err(bad_field(
+                file,
+                "kdf.salt",
+                format!(
+                    "is {} bytes, fewer than 16; the file is refused (was it altered?)",
+                    kdf.salt.len()
+                ),
+            ));
         }
         if kdf.salt.len() > 64 {
-            return Err(Error::Key(format!(
-                "{file}: field kdf.salt is {} bytes, more than 64; the file is refused (was it altered?)",
-                kdf.salt.len()
-            )));
+            return Err(bad_field(
+                file,
+                "kdf.salt",
+                format!(
+                    "is {} bytes, more than 64; the file is refused (was it altered?)",
+                    kdf.salt.len()
+                ),
+            ));
         }
         Ok(())
     }
@@ -244,47 +260,34 @@ impl Passphrase {
         let s = Zeroizing::new(s);
         let trimmed = Zeroizing::new(s.trim_end_matches(['\n', '\r']).to_string());
         if trimmed.is_empty() {
-            return Err(Error::Key(
-                "the passphrase is empty; choose a non-empty one".into(),
-            ));
+            return Err(KeyError::EmptyPassphrase.into());
         }
         Ok(Passphrase(trimmed))
     }
 
     /// Reads a passphrase file, which must be readable by its owner only (mode 0600 or 0400).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let f = fs::File::open(path).map_err(|e| {
-            Error::Key(format!(
-                "cannot read the passphrase file {}: {e}",
-                path.display()
-            ))
-        })?;
+        let unreadable = |source| KeyError::PassphraseFile {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = fs::File::open(path).map_err(unreadable)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = f
-                .metadata()
-                .map_err(|e| Error::Key(format!("cannot stat {}: {e}", path.display())))?
-                .permissions()
-                .mode();
+            let mode = f.metadata().map_err(unreadable)?.permissions().mode();
             if mode & 0o077 != 0 {
-                return Err(Error::Key(format!(
-                    "the passphrase file {} is accessible to other users (mode {:o}); make it private with `chmod 600 {}`",
-                    path.display(),
-                    mode & 0o777,
-                    path.display()
-                )));
+                return Err(KeyError::SharedPassphraseFile {
+                    path: path.to_path_buf(),
+                    mode: mode & 0o777,
+                }
+                .into());
             }
         }
         let mut s = Zeroizing::new(String::new());
         f.take(MAX_PASSPHRASE_BYTES)
             .read_to_string(&mut s)
-            .map_err(|e| {
-                Error::Key(format!(
-                    "cannot read the passphrase file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            .map_err(unreadable)?;
         Passphrase::new(std::mem::take(&mut *s))
     }
 
@@ -315,9 +318,18 @@ pub struct Sealed {
     ciphertext: Vec<u8>,
 }
 
+fn bad_field(file: &str, field: &'static str, problem: String) -> Error {
+    KeyError::BadField {
+        file: file.to_string(),
+        field,
+        problem,
+    }
+    .into()
+}
+
 fn derive_key(pass: &Passphrase, kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>, Error> {
     let u = |v: u64, field: &str| {
-        u32::try_from(v).map_err(|_| Error::Key(format!("kdf.{field} = {v} is out of range")))
+        u32::try_from(v).map_err(|_| KeyError::Kdf(format!("kdf.{field} = {v} is out of range")))
     };
     let params = Params::new(
         u(kdf.m_kib, "m_kib")?,
@@ -325,12 +337,12 @@ fn derive_key(pass: &Passphrase, kdf: &KdfParams) -> Result<Zeroizing<[u8; 32]>,
         u(kdf.p, "p")?,
         Some(32),
     )
-    .map_err(|e| Error::Key(format!("bad key-derivation parameters: {e}")))?;
+    .map_err(|e| KeyError::Kdf(format!("bad parameters: {e}")))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
     argon
         .hash_password_into(pass.bytes(), &kdf.salt, key.as_mut())
-        .map_err(|e| Error::Key(format!("key derivation failed: {e}")))?;
+        .map_err(|e| KeyError::Kdf(e.to_string()))?;
     Ok(key)
 }
 
@@ -352,7 +364,7 @@ impl Sealed {
         OsRng.fill_bytes(&mut nonce);
         let ciphertext = ChaCha20Poly1305::new(Key::from_slice(key.as_ref()))
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
-            .map_err(|_| Error::Key("encryption failed".into()))?;
+            .map_err(|_| KeyError::Encrypt)?;
         Ok(Sealed {
             format: FORMAT.into(),
             kdf,
@@ -363,7 +375,7 @@ impl Sealed {
 
     /// The JSON written to disk.
     pub fn to_json(&self) -> Result<Vec<u8>, Error> {
-        let mut v = serde_json::to_vec_pretty(self).map_err(|e| Error::Encoding(e.to_string()))?;
+        let mut v = serde_json::to_vec_pretty(self)?;
         v.push(b'\n');
         Ok(v)
     }
@@ -376,43 +388,55 @@ impl Sealed {
 
     /// [`Sealed::parse`] with explicit bounds.
     pub fn parse_with(bytes: &[u8], file: &str, bounds: &KdfBounds) -> Result<Self, Error> {
-        let s: Sealed = serde_json::from_slice(bytes)
-            .map_err(|e| Error::Key(format!("{file} is not a sealed secret file: {e}")))?;
+        let s: Sealed = serde_json::from_slice(bytes).map_err(|e| KeyError::NotSealed {
+            file: file.to_string(),
+            reason: e.to_string(),
+        })?;
         if s.format != FORMAT {
-            return Err(Error::Key(format!(
-                "{file}: field format is {:?}, expected {FORMAT:?}",
-                s.format
-            )));
+            return Err(bad_field(
+                file,
+                "format",
+                format!("is {:?}, expected {FORMAT:?}", s.format),
+            ));
         }
         bounds.check(&s.kdf, file)?;
         if s.nonce.len() != 12 {
-            return Err(Error::Key(format!(
-                "{file}: field nonce is {} bytes, expected 12",
-                s.nonce.len()
-            )));
+            return Err(bad_field(
+                file,
+                "nonce",
+                format!("is {} bytes, expected 12", s.nonce.len()),
+            ));
         }
         if s.ciphertext.len() < 16 {
-            return Err(Error::Key(format!(
-                "{file}: field ciphertext is {} bytes, shorter than its 16-byte tag",
-                s.ciphertext.len()
-            )));
+            return Err(bad_field(
+                file,
+                "ciphertext",
+                format!(
+                    "is {} bytes, shorter than its 16-byte tag",
+                    s.ciphertext.len()
+                ),
+            ));
         }
         Ok(s)
     }
 
     /// Reads and parses a sealed file (at most [`MAX_FILE_BYTES`]).
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let f = fs::File::open(path)
-            .map_err(|e| Error::Key(format!("cannot read {}: {e}", path.display())))?;
+        let unreadable = |source| KeyError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = fs::File::open(path).map_err(unreadable)?;
         let mut bytes = Vec::new();
         f.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::Key(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(unreadable)?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(Error::Key(format!(
-                "{} is larger than {MAX_FILE_BYTES} bytes; not a sealed secret file",
-                path.display()
-            )));
+            return Err(KeyError::TooLarge {
+                path: path.to_path_buf(),
+                max: MAX_FILE_BYTES,
+            }
+            .into());
         }
         Self::parse(&bytes, &path.display().to_string())
     }

@@ -19,8 +19,8 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 /// Forward links by (source height, level): JSON.
 const LINKS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("forward_links");
 
-fn storage(e: impl std::fmt::Display) -> Error {
-    Error::Storage(e.to_string())
+fn storage(e: impl Into<redb::Error>) -> Error {
+    Error::Storage(Box::new(e.into()))
 }
 
 /// The node's database.
@@ -32,11 +32,9 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let db = Database::create(path).map_err(|e| {
-            Error::Storage(format!(
-                "cannot open the ledger database {}: {e} (is another node running on this home?)",
-                path.display()
-            ))
+        let db = Database::create(path).map_err(|e| Error::DatabaseOpen {
+            path: path.to_path_buf(),
+            source: Box::new(e),
         })?;
         Self::with_tables(db)
     }
@@ -64,15 +62,13 @@ impl Store {
     /// height twice with different content is refused.
     pub fn put_block(&self, block: &Block, commit: &Commit) -> Result<(), Error> {
         let h = block.header.height.0;
-        let bytes = serde_json::to_vec(&(block, commit)).map_err(storage)?;
+        let bytes = serde_json::to_vec(&(block, commit))?;
         let w = self.db.begin_write().map_err(storage)?;
         {
             let mut t = w.open_table(BLOCKS).map_err(storage)?;
             if let Some(old) = t.get(h).map_err(storage)? {
                 if old.value() != bytes.as_slice() {
-                    return Err(Error::Storage(format!(
-                        "a different block {h} is already stored"
-                    )));
+                    return Err(Error::StoredConflict(Height(h)));
                 }
             }
             t.insert(h, bytes.as_slice()).map_err(storage)?;
@@ -83,7 +79,7 @@ impl Store {
 
     /// Stores a forward link.
     pub fn put_forward_link(&self, link: &ForwardLink) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(link).map_err(storage)?;
+        let bytes = serde_json::to_vec(link)?;
         let w = self.db.begin_write().map_err(storage)?;
         {
             let mut t = w.open_table(LINKS).map_err(storage)?;
@@ -104,9 +100,11 @@ impl Store {
             if k.value() != next {
                 break;
             }
-            let bc: (Block, Commit) = serde_json::from_slice(v.value()).map_err(|e| {
-                Error::Storage(format!("stored block {} does not decode: {e}", k.value()))
-            })?;
+            let bc: (Block, Commit) =
+                serde_json::from_slice(v.value()).map_err(|source| Error::StoredCorrupt {
+                    what: format!("block {}", k.value()),
+                    source,
+                })?;
             out.push(bc);
         }
         Ok(out)
@@ -120,8 +118,10 @@ impl Store {
         for item in t.iter().map_err(storage)? {
             let (_, v) = item.map_err(storage)?;
             out.push(
-                serde_json::from_slice(v.value())
-                    .map_err(|e| Error::Storage(format!("stored forward link: {e}")))?,
+                serde_json::from_slice(v.value()).map_err(|source| Error::StoredCorrupt {
+                    what: "forward link".into(),
+                    source,
+                })?,
             );
         }
         Ok(out)

@@ -110,13 +110,14 @@ where
 {
     let app = Arc::clone(app);
     tokio::task::spawn_blocking(move || {
-        let mut guard = app
-            .lock()
-            .map_err(|_| Error::App("the application lock is poisoned".into()))?;
+        let mut guard = app.lock().map_err(|_| Error::Poisoned("application"))?;
         Ok(f(&mut guard))
     })
     .await
-    .map_err(|e| Error::App(format!("application task failed: {e}")))?
+    .map_err(|e| Error::Task {
+        task: "the application task",
+        reason: e.to_string(),
+    })?
 }
 
 fn reply<T>(tx: tokio::sync::oneshot::Sender<T>, v: T, what: &str) {
@@ -160,8 +161,11 @@ impl<A: LedgerApp> Host<A> {
         let next = tip
             .next()
             .ok_or_else(|| Error::Engine("height overflow".into()))?;
-        let set = EngineValidatorSet::from_roster(&roster)
-            .ok_or_else(|| Error::App("the next roster is empty".into()))?;
+        let set = EngineValidatorSet::from_roster(&roster).ok_or_else(|| {
+            Error::Ledger(tabella_ledger::Error::BadRoster(
+                "the next roster is empty".into(),
+            ))
+        })?;
         self.enter_height(next, set.clone());
         let params = HeightParams::new(set, self.timeouts, None)
             .with_vote_extension_policy(VoteExtensionPolicy::Required);
@@ -386,7 +390,7 @@ impl<A: LedgerApp> Host<A> {
         Ok(self
             .replayed
             .lock()
-            .map_err(|_| Error::Engine("the replay cache lock is poisoned".into()))?
+            .map_err(|_| Error::Poisoned("replay cache"))?
             .get(hash)
             .cloned()
             .map(Arc::new))
@@ -744,7 +748,7 @@ impl<A: LedgerApp> Host<A> {
                 let replayed = self
                     .replayed
                     .lock()
-                    .map_err(|_| Error::Engine("the replay cache lock is poisoned".into()))?
+                    .map_err(|_| Error::Poisoned("replay cache"))?
                     .get(&hash)
                     .cloned();
                 match replayed {

@@ -189,9 +189,12 @@ fn tcp_multiaddr(addr: &SocketAddr) -> Result<Multiaddr> {
         std::net::IpAddr::V4(ip) => format!("/ip4/{ip}"),
         std::net::IpAddr::V6(ip) => format!("/ip6/{ip}"),
     };
-    format!("{ip}/tcp/{}", addr.port())
-        .parse()
-        .map_err(|e| Error::Config(format!("bad address {addr}: {e}")))
+    format!("{ip}/tcp/{}", addr.port()).parse().map_err(
+        |e: <Multiaddr as std::str::FromStr>::Err| Error::Address {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        },
+    )
 }
 
 fn malachite_config(config: &EngineConfig, moniker: String) -> Result<MalachiteConfig> {
@@ -206,9 +209,10 @@ fn malachite_config(config: &EngineConfig, moniker: String) -> Result<MalachiteC
     };
     // Sync responses carry whole blocks (hex in JSON: about twice their size).
     let big = format!("{} B", (config.max_block_bytes as u64).saturating_mul(3));
-    p2p.rpc_max_size = big
-        .parse()
-        .map_err(|e| Error::Config(format!("bad size {big}: {e}")))?;
+    p2p.rpc_max_size = big.parse().map_err(|e| Error::Setting {
+        setting: "max_block_bytes",
+        reason: format!("{big}: {e}"),
+    })?;
     let consensus = ConsensusConfig {
         p2p,
         ..ConsensusConfig::default()
@@ -258,7 +262,10 @@ impl EngineHandle {
         let _ = self.host.await;
         match ended {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Engine(format!("engine task failed: {e}"))),
+            Ok(Err(e)) => Err(Error::Task {
+                task: "the consensus engine task",
+                reason: e.to_string(),
+            }),
             Err(_) => Err(Error::Engine("engine did not stop within 10 s".into())),
         }
     }
