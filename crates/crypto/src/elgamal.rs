@@ -58,9 +58,10 @@ impl SecretKey {
     pub fn decrypt_point(&self, c: &Ciphertext) -> RistrettoPoint {
         c.b - self.0.expose() * c.a
     }
-    /// Decrypts and recovers `m` with `table`.
-    pub fn decrypt(&self, c: &Ciphertext, table: &DlogTable) -> Result<u64> {
-        table.solve(&self.decrypt_point(c))
+    /// Decrypts and recovers `m` with `table`. Variable time in `m` (baby-step giant-step):
+    /// for plaintexts that are public once decrypted (tallies, test checks), not for secrets.
+    pub fn decrypt_vartime(&self, c: &Ciphertext, table: &DlogTable) -> Result<u64> {
+        table.solve_vartime(&self.decrypt_point(c))
     }
 }
 
@@ -239,8 +240,9 @@ impl DlogTable {
         self.bound
     }
 
-    /// Finds `m` in `[0, bound)` with `target = m·G`.
-    pub fn solve(&self, target: &RistrettoPoint) -> Result<u64> {
+    /// Finds `m` in `[0, bound)` with `target = m·G`. Variable time: the running time
+    /// depends on `m`, so use it only where `m` is public once found.
+    pub fn solve_vartime(&self, target: &RistrettoPoint) -> Result<u64> {
         let mut q = *target;
         let mut i = 0u64;
         while i * self.step < self.bound {
@@ -277,15 +279,16 @@ mod tests {
         let table = DlogTable::new(1000).unwrap();
         let (c1, _) = pk.encrypt(17, &mut rng);
         let (c2, _) = pk.encrypt(25, &mut rng);
-        assert_eq!(sk.decrypt(&c1, &table).unwrap(), 17);
-        assert_eq!(sk.decrypt(&(c1 + c2), &table).unwrap(), 42);
+        assert_eq!(sk.decrypt_vartime(&c1, &table).unwrap(), 17);
+        assert_eq!(sk.decrypt_vartime(&(c1 + c2), &table).unwrap(), 42);
         assert_eq!(
-            sk.decrypt(&c1.scale(&Scalar::from(3u64)), &table).unwrap(),
+            sk.decrypt_vartime(&c1.scale(&Scalar::from(3u64)), &table)
+                .unwrap(),
             51
         );
         let (c3, _) = c1.rerandomize(&pk, &mut rng);
         assert_ne!(c3, c1);
-        assert_eq!(sk.decrypt(&c3, &table).unwrap(), 17);
+        assert_eq!(sk.decrypt_vartime(&c3, &table).unwrap(), 17);
     }
 
     #[test]
@@ -294,12 +297,12 @@ mod tests {
             let t = DlogTable::new(bound).unwrap();
             for m in [0, bound / 2, bound - 1] {
                 assert_eq!(
-                    t.solve(&(Scalar::from(m) * G)).unwrap(),
+                    t.solve_vartime(&(Scalar::from(m) * G)).unwrap(),
                     m,
                     "bound {bound} m {m}"
                 );
             }
-            assert!(t.solve(&(Scalar::from(bound) * G)).is_err());
+            assert!(t.solve_vartime(&(Scalar::from(bound) * G)).is_err());
         }
         assert!(DlogTable::new(0).is_err());
     }

@@ -184,8 +184,9 @@ pub fn combine(
     Ok(ct.b - RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points))
 }
 
-/// Verifies every share's proof, combines them and recovers `m` with `table`.
-pub fn decrypt(
+/// Verifies every share's proof, combines them and recovers `m` with `table` (variable time
+/// in `m`: for results that are published).
+pub fn decrypt_vartime(
     joint: &JointKey,
     ct: &Ciphertext,
     shares: &[DecryptionShare],
@@ -195,7 +196,7 @@ pub fn decrypt(
     for s in shares {
         s.verify(joint, ct, context)?;
     }
-    table.solve(&combine(joint, ct, shares)?)
+    table.solve_vartime(&combine(joint, ct, shares)?)
 }
 
 impl TallyDecryptionShare {
@@ -275,7 +276,8 @@ pub fn decrypt_tally(
                 .ok_or(Error::InvalidProof(
                     "tally decryption share: wrong number of entries",
                 ))?;
-            table.solve(&(ct.b - RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points)))
+            table
+                .solve_vartime(&(ct.b - RistrettoPoint::vartime_multiscalar_mul(&lambdas, &points)))
         })
         .collect()
 }
@@ -314,16 +316,19 @@ mod tests {
             verify_shares_batch(jk, &ct, &all, b"ctx").unwrap();
             for s in subsets(n, t) {
                 let chosen: Vec<_> = s.iter().map(|i| all[usize::from(*i) - 1]).collect();
-                assert_eq!(decrypt(jk, &ct, &chosen, b"ctx", &table).unwrap(), 123);
+                assert_eq!(
+                    decrypt_vartime(jk, &ct, &chosen, b"ctx", &table).unwrap(),
+                    123
+                );
                 // Order does not matter.
                 let rev: Vec<_> = chosen.iter().rev().copied().collect();
-                assert_eq!(decrypt(jk, &ct, &rev, b"ctx", &table).unwrap(), 123);
+                assert_eq!(decrypt_vartime(jk, &ct, &rev, b"ctx", &table).unwrap(), 123);
             }
             // More than t shares also work.
-            assert_eq!(decrypt(jk, &ct, &all, b"ctx", &table).unwrap(), 123);
+            assert_eq!(decrypt_vartime(jk, &ct, &all, b"ctx", &table).unwrap(), 123);
             if t > 1 {
                 assert!(matches!(
-                    decrypt(jk, &ct, &all[..t - 1], b"ctx", &table),
+                    decrypt_vartime(jk, &ct, &all[..t - 1], b"ctx", &table),
                     Err(Error::Protocol(_))
                 ));
             }
@@ -342,7 +347,7 @@ mod tests {
             .iter()
             .map(|&i| DecryptionShare::create(&c.shares[i], &ct, b"x", &mut rng))
             .collect();
-        assert_eq!(decrypt(jk, &ct, &shares, b"x", &table).unwrap(), 42);
+        assert_eq!(decrypt_vartime(jk, &ct, &shares, b"x", &table).unwrap(), 42);
         let dup = vec![shares[0], shares[0], shares[1]];
         assert!(matches!(combine(jk, &ct, &dup), Err(Error::Protocol(_))));
         let mut unknown = shares.clone();
@@ -351,7 +356,7 @@ mod tests {
             combine(jk, &ct, &unknown),
             Err(Error::Protocol(_))
         ));
-        assert!(decrypt(jk, &ct, &unknown, b"x", &table).is_err());
+        assert!(decrypt_vartime(jk, &ct, &unknown, b"x", &table).is_err());
         assert!(lagrange_at_zero(&[]).is_err());
         assert!(lagrange_at_zero(&[idx(1), idx(1)]).is_err());
     }
@@ -459,7 +464,7 @@ mod tests {
                 .iter()
                 .map(|&i| DecryptionShare::create(&c.shares[i], &ct, b"p", &mut rng))
                 .collect();
-            proptest::prop_assert_eq!(decrypt(jk, &ct, &shares, b"p", &table).unwrap(), m);
+            proptest::prop_assert_eq!(decrypt_vartime(jk, &ct, &shares, b"p", &table).unwrap(), m);
         }
     }
 }

@@ -12,7 +12,9 @@ use tabella_crypto::dkg::{DkgTranscript, JointKey, TrusteeIndex};
 use tabella_crypto::elgamal::{Ciphertext, DlogTable, PublicKey, SecretKey};
 use tabella_crypto::group::SecretScalar;
 use tabella_crypto::keyswitch::{combine_key_switch, KeySwitchShare};
-use tabella_crypto::threshold::{decrypt, decrypt_tally, DecryptionShare, TallyDecryptionShare};
+use tabella_crypto::threshold::{
+    decrypt_tally, decrypt_vartime, DecryptionShare, TallyDecryptionShare,
+};
 
 fn field<T: DeserializeOwned>(v: &Value, name: &str) -> T {
     serde_json::from_value(v[name].clone()).unwrap_or_else(|e| panic!("field {name}: {e}"))
@@ -51,7 +53,7 @@ fn evaluate(v: &Value, table: &DlogTable) -> Result<(), String> {
             let ct: Ciphertext = field(v, "ciphertext");
             let shares: Vec<DecryptionShare> = field(v, "shares");
             let expected: u64 = field(v, "expected_plaintext");
-            let m = decrypt(&jk, &ct, &shares, &bytes(v, "context"), table)
+            let m = decrypt_vartime(&jk, &ct, &shares, &bytes(v, "context"), table)
                 .map_err(|e| e.to_string())?;
             (m == expected)
                 .then_some(())
@@ -88,7 +90,9 @@ fn evaluate(v: &Value, table: &DlogTable) -> Result<(), String> {
             let expected: u64 = field(v, "expected_plaintext");
             let switched = combine_key_switch(&jk, &parts, &ct, &q, &shares, &bytes(v, "context"))
                 .map_err(|e| e.to_string())?;
-            let m = qsk.decrypt(&switched, table).map_err(|e| e.to_string())?;
+            let m = qsk
+                .decrypt_vartime(&switched, table)
+                .map_err(|e| e.to_string())?;
             (m == expected)
                 .then_some(())
                 .ok_or_else(|| format!("decrypted {m}, expected {expected}"))
