@@ -18,7 +18,9 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod predicate;
 pub mod schema;
 
 pub use error::{Error, Result};
+pub use predicate::Predicate;
 pub use schema::{Column, ColumnType, Decimal, Row, Schema, Value};
