@@ -110,7 +110,9 @@ pub enum Error {
     #[error("undefined result: {0}")]
     Undefined(String),
     /// The normal equations of a regression are singular (collinear features, too few rows).
-    #[error("singular system: the {dimension}×{dimension} normal equations have no unique solution")]
+    #[error(
+        "singular system: the {dimension}×{dimension} normal equations have no unique solution"
+    )]
     Singular {
         /// The system's dimension.
         dimension: usize,

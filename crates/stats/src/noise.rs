@@ -454,7 +454,9 @@ mod tests {
 
     fn draws(d: Distribution, n: usize, seed: u64) -> Vec<i64> {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        (0..n).map(|_| d.sample(&mut rng).expect("sample")).collect()
+        (0..n)
+            .map(|_| d.sample(&mut rng).expect("sample"))
+            .collect()
     }
 
     fn accepts(samples: &[i64], p: impl Fn(i64) -> f64) -> (bool, f64, f64) {
@@ -530,8 +532,7 @@ mod tests {
             let p = (-(f64::from(num) / f64::from(den))).exp();
             let hits = (0..n)
                 .filter(|_| {
-                    bernoulli_exp(&BigUint::from(num), &BigUint::from(den), &mut rng)
-                        .expect("b")
+                    bernoulli_exp(&BigUint::from(num), &BigUint::from(den), &mut rng).expect("b")
                 })
                 .count() as f64;
             let sd = (f64::from(n) * p * (1.0 - p)).sqrt().max(1e-9);
@@ -584,7 +585,11 @@ mod tests {
 
     #[test]
     fn gaussian_params_meet_the_zcdp_bound() {
-        for (eps, delta, sens) in [("1", "0.00001", 1u64), ("0.1", "1/1000000", 7), ("3", "0.01", 100)] {
+        for (eps, delta, sens) in [
+            ("1", "0.00001", 1u64),
+            ("0.1", "1/1000000", 7),
+            ("3", "0.01", 100),
+        ] {
             let spec = NoiseSpec {
                 mechanism: Mechanism::Gaussian,
                 epsilon: Rational::parse(eps).expect("ε"),
@@ -610,7 +615,8 @@ mod tests {
             delta: Some(Rational::new(1, 100_000).expect("δ")),
             sensitivity: 1,
         };
-        let Distribution::DiscreteGaussian { sigma2 } = spec.params().expect("p").distribution else {
+        let Distribution::DiscreteGaussian { sigma2 } = spec.params().expect("p").distribution
+        else {
             panic!("not Gaussian")
         };
         assert!((sigma2.to_f64() - 24.008).abs() < 0.01, "{sigma2}");

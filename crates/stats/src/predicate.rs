@@ -711,7 +711,10 @@ impl Parser<'_> {
 fn type_error(left: &Operand, right: &Operand, left_at: usize, right_at: usize) -> Error {
     let describe = |o: &Operand| match o {
         Operand::Column { name, numeric, .. } => {
-            format!("{} column `{name}`", if *numeric { "numeric" } else { "text" })
+            format!(
+                "{} column `{name}`",
+                if *numeric { "numeric" } else { "text" }
+            )
         }
         Operand::Literal(Literal::Number(d)) => format!("number {d}"),
         Operand::Literal(Literal::Text(t)) => format!("string '{t}'"),

@@ -25,7 +25,9 @@ pub(crate) const KEYWORDS: [&str; 4] = ["AND", "OR", "NOT", "IN"];
 
 /// `10^e` for `e <= 38`.
 pub(crate) fn pow10(e: u32) -> Result<i128> {
-    10i128.checked_pow(e).ok_or(Error::Overflow("a power of ten"))
+    10i128
+        .checked_pow(e)
+        .ok_or(Error::Overflow("a power of ten"))
 }
 
 /// A fixed-point decimal number: `units / 10^scale`, exactly. Serialized as its decimal text
@@ -377,10 +379,12 @@ impl Schema {
     pub fn decimal(self, name: &str, scale: u32, min: &str, max: &str) -> Result<Self> {
         let at_scale = |text: &str| -> Result<i64> {
             let d = Decimal::parse(text)?;
-            d.rescale(scale).map(|d| d.units).ok_or(Error::InvalidDomain {
-                column: name.to_string(),
-                reason: format!("{text} cannot be written with {scale} fractional digits"),
-            })
+            d.rescale(scale)
+                .map(|d| d.units)
+                .ok_or(Error::InvalidDomain {
+                    column: name.to_string(),
+                    reason: format!("{text} cannot be written with {scale} fractional digits"),
+                })
         };
         let (min, max) = (at_scale(min)?, at_scale(max)?);
         self.with_column(Column {
@@ -463,9 +467,12 @@ impl Schema {
             (ColumnType::Text, Value::Text(_)) => return Ok(value),
             (ColumnType::Text, v) => return Err(mismatch(v)),
             (_, Value::Text(_)) => return Err(mismatch(&value)),
-            (ty, Value::Integer(i)) => Decimal { units: *i, scale: 0 }
-                .rescale(ty.scale())
-                .map(|d| d.units),
+            (ty, Value::Integer(i)) => Decimal {
+                units: *i,
+                scale: 0,
+            }
+            .rescale(ty.scale())
+            .map(|d| d.units),
             (ty, Value::Decimal(d)) => d.rescale(ty.scale()).map(|d| d.units),
         };
         let units = units.ok_or_else(|| Error::InvalidNumber {
@@ -634,9 +641,21 @@ mod tests {
     #[test]
     fn decimal_rescale_and_compare() {
         let d = Decimal::parse("1.50").expect("d");
-        assert_eq!(d.rescale(1), Some(Decimal { units: 15, scale: 1 }));
+        assert_eq!(
+            d.rescale(1),
+            Some(Decimal {
+                units: 15,
+                scale: 1
+            })
+        );
         assert_eq!(d.rescale(0), None);
-        assert_eq!(d.rescale(4), Some(Decimal { units: 15000, scale: 4 }));
+        assert_eq!(
+            d.rescale(4),
+            Some(Decimal {
+                units: 15000,
+                scale: 4
+            })
+        );
         assert_eq!(
             d.cmp_exact(&Decimal::parse("1.5").expect("d")),
             Ordering::Equal
@@ -648,9 +667,7 @@ mod tests {
             Ordering::Less
         );
         assert_eq!(
-            Decimal::new(i64::MAX, 0)
-                .expect("d")
-                .rescale(MAX_SCALE),
+            Decimal::new(i64::MAX, 0).expect("d").rescale(MAX_SCALE),
             None
         );
     }
@@ -661,7 +678,10 @@ mod tests {
         let r = Row::parse(&s, &["41", "22.5", "N"]).expect("row");
         assert_eq!(
             r.get(&s, "bmi").expect("bmi"),
-            &Value::Decimal(Decimal { units: 2250, scale: 2 })
+            &Value::Decimal(Decimal {
+                units: 2250,
+                scale: 2
+            })
         );
         assert!(matches!(
             Row::parse(&s, &["121", "22.5", "N"]),
@@ -682,7 +702,10 @@ mod tests {
         ));
         assert!(matches!(
             Row::parse(&s, &["41"]),
-            Err(Error::RowArity { expected: 3, found: 1 })
+            Err(Error::RowArity {
+                expected: 3,
+                found: 1
+            })
         ));
         assert!(matches!(
             r.get(&s, "weight"),
