@@ -17,11 +17,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod encoding;
 pub mod error;
+pub mod linalg;
 pub mod noise;
 pub mod predicate;
+pub mod query;
 pub mod schema;
 
+pub use encoding::{decode, encode, layout, Layout};
 pub use error::{Error, Result};
 pub use predicate::Predicate;
+pub use query::{Operation, QueryResult};
 pub use schema::{Column, ColumnType, Decimal, Row, Schema, Value};
