@@ -2,7 +2,7 @@
 //!
 //! Every DP answers a query with a vector of [`Layout::len`] integers, each in
 //! `[0, 2^Layout::bits)`: the protocol encrypts each entry under the collective key and range-proves
-//! it (Drynx, Froelicher et al., IEEE TIFS 2020, §IV-B "input range validation"; the seed's range
+//! it (Drynx, Froelicher et al., IEEE TIFS 2020, input range validation; the seed's range
 //! proofs, seed 001 §5.3). The computing nodes add the vectors entry-wise (ElGamal is additively
 //! homomorphic, seed 001 §3.2), possibly add integer noise (UnLynx's distributed results
 //! obfuscation, Froelicher et al., PETS 2017), and the querier decrypts the totals and calls
@@ -32,8 +32,10 @@
 //!   union if its total is positive, in the intersection if its total is zero (≤ 0 with noise);
 //!   AND is true if no DP saw a 0.
 //!
-//! Logistic regression follows Drynx's approach (Drynx §V-B, after Aono, Hayashi, Trieu Phong and
-//! Wang, "Scalable and Secure Logistic Regression via Homomorphic Encryption", CODASPY 2016): the
+//! Logistic regression follows Drynx's approach (the data providers send aggregated sums of the
+//! monomials of a polynomial approximation of the log-loss, and the querier minimizes the
+//! approximate loss in the clear; the same idea is in Aono, Hayashi, Trieu Phong and Wang,
+//! "Scalable and Secure Logistic Regression via Homomorphic Encryption", CODASPY 2016): the
 //! logistic loss per row, `ℓ(z) = ln(1 + e^{−z})` with `z = y'·wᵀx`, `y' = 2y − 1 ∈ {−1, 1}` and
 //! `x = (1, x₁, …, x_k)`, is replaced by its **degree-2** Taylor polynomial at 0,
 //! `ln 2 − z/2 + z²/8`. Since `ℓ(z) + z/2 = ln(2·cosh(z/2))` is even, the cubic term vanishes and

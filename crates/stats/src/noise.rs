@@ -20,10 +20,10 @@
 //! into recorded, serializable [`NoiseParams`]:
 //!
 //! * **Laplace**: `scale = sensitivity / ε`, which gives `ε`-DP for a query of that
-//!   (ℓ₁) sensitivity (the discrete Laplace mechanism, CKS §2 / Ghosh, Roughgarden and
+//!   (ℓ₁) sensitivity (the discrete Laplace mechanism, CKS; Ghosh, Roughgarden and
 //!   Sundararajan's geometric mechanism); `δ` must be absent.
 //! * **Gaussian**: `σ² = Δ² / (2ρ)` with `ρ = (√(ln(1/δ) + ε) − √ln(1/δ))²`. The discrete
-//!   Gaussian with this `σ` satisfies `½(Δ/σ)² = ρ`-concentrated DP (CKS §2, "the discrete
+//!   Gaussian with this `σ` satisfies `½(Δ/σ)² = ρ`-concentrated DP (CKS, "the discrete
 //!   Gaussian satisfies concentrated differential privacy"), and `ρ`-zCDP implies
 //!   `(ρ + 2√(ρ·ln(1/δ)), δ)`-DP (Bun and Steinke, TCC 2016, Proposition 1.3); the `ρ` above
 //!   solves `ρ + 2√(ρ·ln(1/δ)) = ε`. This bound holds for every `ε > 0` (unlike the classical
@@ -33,7 +33,7 @@
 //!   — and rounded *up* to a multiple of 2⁻²⁰, so the recorded `σ²` is never below the bound.
 //!
 //! UnLynx's distributed results obfuscation (Froelicher et al., "UnLynx: A Decentralized System
-//! for Privacy-Conscious Data Sharing", PETS 2017, §4) has every computing node contribute a list
+//! for Privacy-Conscious Data Sharing", PETS 2017) has every computing node contribute a list
 //! of noise values drawn from the query's distribution ([`sample_list`]); the protocol
 //! encrypts, shuffles and re-randomizes the lists and adds the first value(s) to the result.
 

@@ -2,7 +2,7 @@
 //!
 //! The operations are those of Drynx (Froelicher et al., "Drynx: Decentralized, Secure,
 //! Verifiable System for Statistical Queries and Machine Learning on Distributed Datasets", IEEE
-//! TIFS 2020, §V "Supported operations"), which the seed (seed 001 §4.1) lists as Lemal's: sum,
+//! TIFS 2020), several of which the seed lists for Lemal (seed 001 §4.1): sum,
 //! count, mean, variance, frequency count, min/max, boolean OR/AND, set union/intersection,
 //! cosine similarity, linear and logistic regression and model evaluation (R²). How each one is
 //! encoded by a data provider and decoded from the totals is in [`crate::encoding`] and
@@ -96,7 +96,7 @@ pub enum Operation {
         target: String,
     },
     /// Logistic regression `P(target = 1) = σ(w₀ + Σ wᵢ·featureᵢ)` by minimizing the degree-2
-    /// Taylor approximation of the logistic loss (Drynx §V, after Aono et al.; see
+    /// Taylor approximation of the logistic loss (Drynx's approach; see
     /// [`crate::encoding`] for the degree, the sums sent and the approximation error).
     LogisticRegression {
         /// The feature columns (numeric).

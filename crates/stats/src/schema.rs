@@ -4,7 +4,7 @@
 //!
 //! The declared domains are what make a data provider's answer provably bounded: Drynx
 //! (Froelicher et al., "Drynx: Decentralized, Secure, Verifiable System for Statistical Queries
-//! and Machine Learning on Distributed Datasets", IEEE TIFS 2020, §IV) has every data provider
+//! and Machine Learning on Distributed Datasets", IEEE TIFS 2020) has every data provider
 //! prove that each encrypted value lies in a range fixed by the query; the range of an encoded
 //! answer follows from the domains declared here and from the schema's bound on the number of
 //! rows one data provider may contribute ([`Schema::max_rows`]). See `docs/STATS.md`.

@@ -740,6 +740,79 @@ fn layouts_are_as_documented() {
         ],
     );
     case(
+        Operation::Mean {
+            column: "temp".into(),
+        },
+        2,
+        24,
+        &["n", "Σ (temp+4000)"],
+    );
+    // 1000 × 9000² < 2^37.
+    case(
+        Operation::Variance {
+            column: "temp".into(),
+        },
+        3,
+        37,
+        &["n", "Σ (temp+4000)", "Σ (temp+4000)·(temp+4000)"],
+    );
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    case(
+        Operation::LinearRegression {
+            features: strings(&["age", "temp"]),
+            target: "income".into(),
+        },
+        9,
+        40,
+        &[
+            "n",
+            "Σ age",
+            "Σ (temp+4000)",
+            "Σ (income+1000)",
+            "Σ age·age",
+            "Σ age·(temp+4000)",
+            "Σ age·(income+1000)",
+            "Σ (temp+4000)·(temp+4000)",
+            "Σ (temp+4000)·(income+1000)",
+        ],
+    );
+    case(
+        Operation::LogisticRegression {
+            features: strings(&["x1", "x2"]),
+            target: "flag".into(),
+        },
+        9,
+        34,
+        &[
+            "n",
+            "Σ (x1+2000)",
+            "Σ (x2+2000)",
+            "Σ flag",
+            "Σ (x1+2000)·(x1+2000)",
+            "Σ (x1+2000)·(x2+2000)",
+            "Σ (x1+2000)·flag",
+            "Σ (x2+2000)·(x2+2000)",
+            "Σ (x2+2000)·flag",
+        ],
+    );
+    case(
+        Operation::RSquared {
+            features: strings(&["age"]),
+            target: "income".into(),
+            model: None,
+        },
+        6,
+        44,
+        &[
+            "n",
+            "Σ age",
+            "Σ (income+1000)",
+            "Σ age·age",
+            "Σ age·(income+1000)",
+            "Σ (income+1000)·(income+1000)",
+        ],
+    );
+    case(
         Operation::Or {
             column: "flag".into(),
         },
