@@ -423,20 +423,12 @@ fn plan(op: &Operation, schema: &Schema) -> Result<Plan> {
             bins: Bins::Values(vec![Key::Units(0)]),
             invert: false,
         },
-        Operation::Union { column, buckets } => {
+        Operation::Union { column, buckets } | Operation::Intersection { column, buckets } => {
             let (column, bins) = bins(schema, column, buckets, 0)?;
             Plan::Presence {
                 column,
                 bins,
-                invert: false,
-            }
-        }
-        Operation::Intersection { column, buckets } => {
-            let (column, bins) = bins(schema, column, buckets, 0)?;
-            Plan::Presence {
-                column,
-                bins,
-                invert: true,
+                invert: matches!(op, Operation::Intersection { .. }),
             }
         }
     };

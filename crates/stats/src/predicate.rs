@@ -594,28 +594,26 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn or(&mut self) -> Result<Expr> {
-        let mut v = vec![self.and()?];
-        while self.eat_keyword("OR") {
-            v.push(self.and()?);
+    /// `next (keyword next)*`, as one n-ary node when there is more than one operand.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        next: fn(&mut Self) -> Result<Expr>,
+        node: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr> {
+        let mut v = vec![next(self)?];
+        while self.eat_keyword(keyword) {
+            v.push(next(self)?);
         }
-        Ok(if v.len() == 1 {
-            v.remove(0)
-        } else {
-            Expr::Or(v)
-        })
+        Ok(if v.len() == 1 { v.remove(0) } else { node(v) })
+    }
+
+    fn or(&mut self) -> Result<Expr> {
+        self.chain("OR", Self::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr> {
-        let mut v = vec![self.not()?];
-        while self.eat_keyword("AND") {
-            v.push(self.not()?);
-        }
-        Ok(if v.len() == 1 {
-            v.remove(0)
-        } else {
-            Expr::And(v)
-        })
+        self.chain("AND", Self::not, Expr::And)
     }
 
     fn not(&mut self) -> Result<Expr> {
