@@ -3,7 +3,7 @@
 /// Everything that can go wrong in the plaintext half of the statistics core: schemas, rows,
 /// WHERE predicates, encodings, decodings and noise parameters. Each variant carries what is
 /// needed to say precisely what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A column name that the schema does not have.

@@ -14,6 +14,39 @@
 //!   (`docs/STATS.md`);
 //! - [`noise`]: exact discrete Laplace and Gaussian samplers for the distributed results
 //!   obfuscation.
+//!
+//! The plaintext flow, without encryption (the protocol encrypts each entry, proves its range and
+//! adds the ciphertexts instead of the integers):
+//!
+//! ```
+//! use tabella_stats::{decode, encode, layout, Operation, Predicate, QueryResult, Row, Schema};
+//!
+//! # fn main() -> tabella_stats::Result<()> {
+//! let schema = Schema::new(1000)?
+//!     .integer("age", 0, 120)?
+//!     .decimal("bmi", 1, "10", "60")?
+//!     .text("region")?;
+//! let op = Operation::Mean { column: "bmi".into() };
+//! let predicate = Predicate::parse("age > 40 AND region = 'N'", &schema)?;
+//!
+//! // Two data providers, each with its own rows.
+//! let dp1 = vec![Row::parse(&schema, &["41", "22.5", "N"])?, Row::parse(&schema, &["30", "30", "N"])?];
+//! let dp2 = vec![Row::parse(&schema, &["65", "27.1", "N"])?, Row::parse(&schema, &["70", "19", "S"])?];
+//!
+//! let l = layout(&op, &schema)?;
+//! let mut totals = vec![0i128; l.len];
+//! for rows in [&dp1, &dp2] {
+//!     let answer = encode(&op, &schema, predicate.filter(rows)?)?;
+//!     for (t, v) in totals.iter_mut().zip(answer) {
+//!         *t += i128::from(v);
+//!     }
+//! }
+//! let QueryResult::Mean { mean, count } = decode(&op, &schema, &totals)? else { unreachable!() };
+//! assert_eq!(count, 2);
+//! assert_eq!(mean.to_string(), "124/5"); // (22.5 + 27.1) / 2 = 24.8, exactly
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -30,3 +63,6 @@ pub use error::{Error, Result};
 pub use predicate::Predicate;
 pub use query::{Operation, QueryResult};
 pub use schema::{Column, ColumnType, Decimal, Row, Schema, Value};
+
+/// Exact rational results ([`QueryResult`]) are `num-rational` big rationals.
+pub use num_rational::BigRational;

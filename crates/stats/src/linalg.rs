@@ -91,10 +91,10 @@ mod tests {
     #[test]
     fn singular_and_malformed_systems_are_errors() {
         let a = vec![vec![q(1, 1), q(2, 1)], vec![q(2, 1), q(4, 1)]];
-        assert_eq!(
+        assert!(matches!(
             solve(a, vec![q(1, 1), q(2, 1)]),
             Err(Error::Singular { dimension: 2 })
-        );
+        ));
         assert!(matches!(
             solve(vec![vec![q(1, 1)]], vec![]),
             Err(Error::InvalidOperation(_))

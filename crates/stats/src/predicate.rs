@@ -791,12 +791,9 @@ mod tests {
     #[test]
     fn unknown_columns_are_named_with_the_known_ones() {
         let e = Predicate::parse("age > 1 AND weight < 80", &schema()).unwrap_err();
-        assert_eq!(
-            e,
-            Error::UnknownColumn {
-                name: "weight".into(),
-                known: vec!["age".into(), "bmi".into(), "region".into()],
-            }
+        assert!(
+            matches!(&e, Error::UnknownColumn { name, known } if name == "weight" && known == &["age", "bmi", "region"]),
+            "{e:?}"
         );
         assert!(e.to_string().contains("age, bmi, region"));
     }
@@ -816,13 +813,10 @@ mod tests {
             assert!(matches!(e, Error::TypeMismatch { .. }), "{p}: {e:?}");
         }
         let e = Predicate::parse("age = 'x'", &schema()).unwrap_err();
-        assert_eq!(
-            e,
-            Error::TypeMismatch {
-                column: "age".into(),
-                expected: "a number".into(),
-                found: "string 'x'".into()
-            }
+        assert!(
+            matches!(&e, Error::TypeMismatch { column, expected, found }
+                if column == "age" && expected == "a number" && found == "string 'x'"),
+            "{e:?}"
         );
     }
 

@@ -1026,10 +1026,10 @@ fn encode_and_decode_reject_bad_inputs() {
     let rows: Vec<Row> = (0..3)
         .map(|i| Row::new(&small, vec![Value::Integer(i)]).expect("r"))
         .collect();
-    assert_eq!(
+    assert!(matches!(
         encode(&Operation::Count, &small, &rows),
         Err(Error::TooManyRows { rows: 3, max: 2 })
-    );
+    ));
     // A row of another schema.
     assert!(matches!(
         encode(&Operation::Sum { column: "v".into() }, &small, [&r]),
@@ -1044,7 +1044,7 @@ fn encode_and_decode_reject_bad_inputs() {
         Err(Error::OutOfDomain { .. })
     ));
     // Totals of the wrong length.
-    assert_eq!(
+    assert!(matches!(
         decode(
             &Operation::Mean {
                 column: "age".into()
@@ -1056,7 +1056,7 @@ fn encode_and_decode_reject_bad_inputs() {
             expected: 2,
             found: 1
         })
-    );
+    ));
     // Undefined and singular results.
     assert!(matches!(
         decode(
@@ -1093,10 +1093,10 @@ fn encode_and_decode_reject_bad_inputs() {
         .map(i128::from)
         .collect();
     assert_eq!(totals.len(), l.len);
-    assert_eq!(
+    assert!(matches!(
         decode(&same, &s, &totals),
         Err(Error::Singular { dimension: 3 })
-    );
+    ));
     let flat = Operation::RSquared {
         features: vec!["age".into()],
         target: "temp".into(),
