@@ -24,7 +24,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::keystore::{Keystore, Passphrase};
 
 pub mod council;
+pub mod files;
+pub mod identity_validator;
 pub mod keys;
+pub mod registrar;
+pub mod table;
 pub mod trustee;
 pub mod voter;
 
