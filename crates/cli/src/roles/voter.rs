@@ -80,16 +80,28 @@ enum VoterCmd {
     },
 }
 
+/// How far a wallet's remote registration is (stored as `"requested"` / `"registered"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WalletStage {
+    /// Step 1 done: the blinded request is written, the identity validator's response awaited.
+    Requested,
+    /// Step 2 done: the token is unblinded and the anonymous note written for the registrar.
+    Registered,
+}
+
+/// A wallet's public part in the keystore.
 #[derive(Debug, Serialize, Deserialize)]
 struct WalletPublic {
     election_id: String,
-    stage: String,
+    stage: WalletStage,
     #[serde(default)]
     meta: Option<MetaAddress>,
     #[serde(default)]
     receipts: Vec<String>,
 }
 
+/// A wallet's sealed secrets (hex), zeroized on drop.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct WalletSecret {
     message: String,
@@ -141,7 +153,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                         "wallet",
                         &WalletPublic {
                             election_id: id.to_string(),
-                            stage: "requested".into(),
+                            stage: WalletStage::Requested,
                             meta: None,
                             receipts: vec![],
                         },
@@ -207,7 +219,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                         "wallet",
                         &WalletPublic {
                             election_id: id.to_string(),
-                            stage: "registered".into(),
+                            stage: WalletStage::Registered,
                             meta: Some(meta),
                             receipts: public.receipts,
                         },
@@ -438,6 +450,22 @@ mod tests {
         assert_eq!(got[2], Choice::Ranking(vec![1, 0, 4]));
         let blank = parse_choices(&c, &s(&["1=blank", "2=Hopper", "3=1,2,3"])).unwrap();
         assert_eq!(blank[0], Choice::Single(None));
+    }
+
+    #[test]
+    fn wallet_stages_keep_their_stored_names() {
+        for (stage, name) in [
+            (WalletStage::Requested, "\"requested\""),
+            (WalletStage::Registered, "\"registered\""),
+        ] {
+            assert_eq!(serde_json::to_string(&stage).unwrap(), name);
+            assert_eq!(serde_json::from_str::<WalletStage>(name).unwrap(), stage);
+        }
+        let old: WalletPublic =
+            serde_json::from_str(r#"{"election_id":"e1","stage":"registered","receipts":["ab"]}"#)
+                .unwrap();
+        assert_eq!(old.stage, WalletStage::Registered);
+        assert!(serde_json::from_str::<WalletStage>("\"enabled\"").is_err());
     }
 
     #[test]
