@@ -5,15 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use tabella_election::action::OfficialAction;
 use tabella_election::ids::ElectionId;
-use tabella_election::manifest::{
-    Contest, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
-};
+use tabella_election::manifest::{Contest, Manifest, ManifestBuilder, Officials};
 use tabella_election::record::Record;
 use tabella_election::simulate::default_contests;
 use tabella_election::state::Phase;
+use tabella_election::whitelist::Whitelist;
 
 use super::{election_id, load, read_json, submit_action, write_json, ElectionView};
 use super::{Common, Official, OfficialPublic, Role};
@@ -127,8 +126,6 @@ pub struct ManifestArgs {
     pub registration_batch: u32,
 }
 
-pub use tabella_election::whitelist::Whitelist;
-
 /// The public keys a manifest needs, resolved from the keystore.
 pub struct ManifestKeys {
     /// Council.
@@ -143,6 +140,32 @@ pub struct ManifestKeys {
     pub tables: Vec<(OfficialPublic, u32)>,
 }
 
+impl ManifestKeys {
+    /// Starts the manifest of `election_id` with these keys: the officials, the trustees under
+    /// their key names, one table per juror (numbered from 1 in order). The identity validator's
+    /// key must carry its token key.
+    pub fn builder(&self, election_id: ElectionId, title: &str) -> anyhow::Result<ManifestBuilder> {
+        let token_key = self
+            .validator
+            .token_key
+            .clone()
+            .ok_or_else(|| anyhow!("the validator key has no token key; create it with `tabella keys new --role validator`"))?;
+        let officials = Officials {
+            council: self.council.signing_key,
+            identity_validator: self.validator.signing_key,
+            token_key,
+            registrar: self.registrar.signing_key,
+        };
+        Ok(Manifest::builder(election_id, title, officials)
+            .trustees(
+                self.trustees
+                    .iter()
+                    .map(|(name, k)| (name.clone(), k.signing_key)),
+            )
+            .tables(self.tables.iter().map(|(j, q)| (*q, vec![j.signing_key]))))
+    }
+}
+
 /// Parses `JUROR=QUOTA`.
 pub fn parse_table(s: &str) -> anyhow::Result<(String, u32)> {
     let (j, q) = s
@@ -153,67 +176,6 @@ pub fn parse_table(s: &str) -> anyhow::Result<(String, u32)> {
         .parse()
         .map_err(|_| anyhow!("--table {s:?}: the quota must be a whole number"))?;
     Ok((j.trim().to_string(), q))
-}
-
-/// Builds the manifest and the private whitelist (pure but for the salts' randomness).
-pub fn build_manifest<R: RngCore>(
-    id: &str,
-    title: &str,
-    keys: &ManifestKeys,
-    threshold: u16,
-    voters: &[String],
-    contests: Vec<Contest>,
-    rng: &mut R,
-) -> anyhow::Result<(Manifest, Whitelist)> {
-    let election_id = ElectionId::new(id).map_err(|e| anyhow!("--id: {e}"))?;
-    let (whitelist_file, whitelist) =
-        Whitelist::new(&election_id, voters, rng).map_err(|e| anyhow!("--voter: {e}"))?;
-    let token_key = keys
-        .validator
-        .token_key
-        .clone()
-        .ok_or_else(|| anyhow!("the validator key has no token key; create it with `tabella keys new --role validator`"))?;
-    let trustees = keys
-        .trustees
-        .iter()
-        .map(|(name, k)| TrusteeSpec {
-            name: name.clone(),
-            signing_key: k.signing_key,
-        })
-        .collect::<Vec<_>>();
-    let manifest = Manifest {
-        election_id: election_id.clone(),
-        title: title.to_string(),
-        contests,
-        tables: keys
-            .tables
-            .iter()
-            .enumerate()
-            .map(|(i, (j, q))| TableSpec {
-                name: format!("Table {}", i + 1),
-                quota: *q,
-                jurors: vec![j.signing_key],
-            })
-            .collect(),
-        trustees,
-        threshold,
-        scheme: Scheme::Elgamal,
-        paillier_key: None,
-        revote: RevotePolicy::LastCounts,
-        officials: Officials {
-            council: keys.council.signing_key,
-            identity_validator: keys.validator.signing_key,
-            token_key,
-            registrar: keys.registrar.signing_key,
-        },
-        whitelist,
-        min_group_size: tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE,
-        registration_batch: tabella_election::manifest::DEFAULT_REGISTRATION_BATCH,
-    };
-    manifest
-        .validate()
-        .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
-    Ok((manifest, whitelist_file))
 }
 
 fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPublic> {
@@ -373,18 +335,17 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
         Some(p) => read_json::<Vec<Contest>>(p, "contests")?,
         None => default_contests(),
     };
-    let (mut m, wl) = build_manifest(
-        &a.id,
-        &a.title,
-        &keys,
-        a.threshold,
-        &a.voters,
-        contests,
-        &mut OsRng,
-    )?;
-    m.min_group_size = a.min_group_size;
-    m.registration_batch = a.registration_batch;
-    m.validate()
+    let id = ElectionId::new(&a.id).map_err(|e| anyhow!("--id: {e}"))?;
+    let (wl, whitelist) =
+        Whitelist::new(&id, &a.voters, &mut OsRng).map_err(|e| anyhow!("--voter: {e}"))?;
+    let m = keys
+        .builder(id, &a.title)?
+        .contests(contests)
+        .threshold(a.threshold)
+        .whitelist(whitelist)
+        .min_group_size(a.min_group_size)
+        .registration_batch(a.registration_batch)
+        .build()
         .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
     write_json(&a.out, &m)?;
     write_json(&a.whitelist_out, &wl)?;
@@ -502,22 +463,40 @@ mod tests {
             registrar: pubkey(Role::Registrar),
             tables: vec![(pubkey(Role::Juror), 5)],
         };
+        let id = ElectionId::new("e1").unwrap();
         let voters = vec!["alice".to_string(), "bob".to_string()];
-        let (m, wl) =
-            build_manifest("e1", "T", &keys, 2, &voters, default_contests(), &mut OsRng).unwrap();
+        let (wl, whitelist) = Whitelist::new(&id, &voters, &mut OsRng).unwrap();
+        let start = || {
+            keys.builder(id.clone(), "T")
+                .unwrap()
+                .contests(default_contests())
+                .whitelist(whitelist.clone())
+        };
+        let m = start().threshold(2).build().unwrap();
         assert_eq!(m.trustees.len(), 3);
+        assert_eq!(m.trustees[1].name, "t1");
+        assert_eq!(m.trustees[1].signing_key, keys.trustees[1].1.signing_key);
         assert_eq!(m.tables[0].quota, 5);
+        assert_eq!(m.tables[0].jurors, vec![keys.tables[0].0.signing_key]);
+        assert_eq!(m.officials.identity_validator, keys.validator.signing_key);
         let c = wl.commitment_of("alice").unwrap().unwrap();
         assert!(m.whitelist.contains(&c));
         assert!(wl.commitment_of("carol").unwrap().is_none());
         // No identity in clear in the manifest.
         assert!(!serde_json::to_string(&m).unwrap().contains("alice"));
-        // Bad threshold, duplicate voter.
-        assert!(
-            build_manifest("e1", "T", &keys, 4, &voters, default_contests(), &mut OsRng).is_err()
-        );
-        let dup = vec!["a".to_string(), "a".to_string()];
-        assert!(build_manifest("e1", "T", &keys, 2, &dup, default_contests(), &mut OsRng).is_err());
+        // Bad threshold.
+        assert!(start().threshold(4).build().is_err());
+        // An identity validator key without its token key.
+        let mut no_token = pubkey(Role::Validator);
+        no_token.token_key = None;
+        let keys = ManifestKeys {
+            validator: no_token,
+            ..keys
+        };
+        assert!(keys
+            .builder(id, "T")
+            .err()
+            .is_some_and(|e| e.to_string().contains("has no token key")));
     }
 
     #[test]
