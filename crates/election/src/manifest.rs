@@ -59,6 +59,36 @@ pub struct TableSpec {
     pub jurors: Vec<OfficialKey>,
 }
 
+/// Why a polling table written `JUROR=QUOTA` (the council's `--table` argument) is malformed.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableArgError {
+    /// There is no `=` between the juror and the quota.
+    #[error("--table {arg:?}: write JUROR=QUOTA, e.g. --table juror1=50")]
+    Syntax {
+        /// The argument as given.
+        arg: String,
+    },
+    /// The quota is not a whole number.
+    #[error("--table {arg:?}: the quota must be a whole number")]
+    Quota {
+        /// The argument as given.
+        arg: String,
+    },
+}
+
+/// Parses a polling table written `JUROR=QUOTA`: the juror's (key) name, trimmed, and the
+/// number of voters on the table's paper list. Errors are [`Error::TableArgument`].
+pub fn parse_table(arg: &str) -> Result<(String, u32)> {
+    let (juror, quota) = arg.split_once('=').ok_or_else(|| TableArgError::Syntax {
+        arg: arg.to_string(),
+    })?;
+    let quota = quota.trim().parse().map_err(|_| TableArgError::Quota {
+        arg: arg.to_string(),
+    })?;
+    Ok((juror.trim().to_string(), quota))
+}
+
 /// A trustee: holds a share of the election key after the key ceremony.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrusteeSpec {
@@ -464,6 +494,30 @@ mod tests {
             token_key,
             registrar: OfficialSecret::generate(rng).public(),
         }
+    }
+
+    #[test]
+    fn table_argument() {
+        assert_eq!(parse_table("j1=40").unwrap(), ("j1".into(), 40));
+        assert_eq!(parse_table(" j 1 = 7 ").unwrap(), ("j 1".into(), 7));
+        assert_eq!(parse_table("=0").unwrap(), (String::new(), 0));
+        let refused = |a: &str| match parse_table(a) {
+            Err(Error::TableArgument(e)) => e,
+            other => panic!("{a:?}: {other:?}"),
+        };
+        assert_eq!(refused("j1"), TableArgError::Syntax { arg: "j1".into() });
+        assert_eq!(refused(""), TableArgError::Syntax { arg: "".into() });
+        for bad in ["j1=x", "j1=", "j1=-1", "j1=1.5", "j1=4294967296", "j1=2=3"] {
+            assert_eq!(
+                refused(bad),
+                TableArgError::Quota { arg: bad.into() },
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            refused("j1=x").to_string(),
+            "--table \"j1=x\": the quota must be a whole number"
+        );
     }
 
     #[test]

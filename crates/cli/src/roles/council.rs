@@ -8,7 +8,7 @@ use clap::Subcommand;
 use rand_core::OsRng;
 use tabella_election::action::OfficialAction;
 use tabella_election::ids::ElectionId;
-use tabella_election::manifest::{Contest, Manifest, ManifestBuilder, Officials};
+use tabella_election::manifest::{parse_table, Contest, Manifest, ManifestBuilder, Officials};
 use tabella_election::record::Record;
 use tabella_election::simulate::default_contests;
 use tabella_election::state::Phase;
@@ -164,18 +164,6 @@ impl ManifestKeys {
             )
             .tables(self.tables.iter().map(|(j, q)| (*q, vec![j.signing_key]))))
     }
-}
-
-/// Parses `JUROR=QUOTA`.
-pub fn parse_table(s: &str) -> anyhow::Result<(String, u32)> {
-    let (j, q) = s
-        .split_once('=')
-        .ok_or_else(|| anyhow!("--table {s:?}: write JUROR=QUOTA, e.g. --table juror1=50"))?;
-    let q: u32 = q
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("--table {s:?}: the quota must be a whole number"))?;
-    Ok((j.trim().to_string(), q))
 }
 
 fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPublic> {
@@ -497,12 +485,5 @@ mod tests {
             .builder(id, "T")
             .err()
             .is_some_and(|e| e.to_string().contains("has no token key")));
-    }
-
-    #[test]
-    fn table_argument() {
-        assert_eq!(parse_table("j1=40").unwrap(), ("j1".into(), 40));
-        assert!(parse_table("j1").is_err());
-        assert!(parse_table("j1=x").is_err());
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Each command reads the election from the node (every accepted envelope, replayed into a local
 //! `ElectionState`), builds its one signed action with the keys from the keystore, submits it and
-//! waits until it is committed. Pure steps (building a manifest, parsing choices, the key
-//! ceremony's next move) live in functions without I/O so they are unit-tested.
+//! waits until it is committed. Pure steps live without I/O so they are unit-tested: building a
+//! manifest (`Manifest::builder`) and parsing choices and tables (`tabella_election::choice`,
+//! `tabella_election::manifest::parse_table`) in the election crate, the key ceremony's next move
+//! in `trustee.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -13,9 +13,9 @@ use tabella_crypto::disjunctive::PrecomputedKey;
 use tabella_crypto::group::SecretScalar;
 use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, StealthSecret};
 use tabella_election::action::{Envelope, RegistrationToken};
-use tabella_election::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
+use tabella_election::ballot::{self, BallotKey, Credential, ElectionKey};
+use tabella_election::choice::parse_choices;
 use tabella_election::ids::{Digest32, TableIndex};
-use tabella_election::manifest::{Contest, ContestKind};
 use tabella_election::record::{check_receipt, ReceiptStatus, Record};
 use tabella_election::state::Phase;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -362,95 +362,9 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Parses `CONTEST=OPTION[,OPTION...]` arguments into one choice per contest.
-pub fn parse_choices(contests: &[Contest], args: &[String]) -> anyhow::Result<Vec<Choice>> {
-    let mut out: Vec<Option<Choice>> = vec![None; contests.len()];
-    for a in args {
-        let (c, v) = a
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--choice {a:?}: write CONTEST=OPTION, e.g. --choice 1=Ada"))?;
-        let ci = match c.trim().parse::<usize>() {
-            Ok(i) if i >= 1 && i <= contests.len() => i - 1,
-            Ok(i) => bail!(
-                "--choice {a:?}: there is no contest {i} (contests 1..={})",
-                contests.len()
-            ),
-            Err(_) => contests
-                .iter()
-                .position(|x| x.title.eq_ignore_ascii_case(c.trim()))
-                .ok_or_else(|| anyhow!("--choice {a:?}: no contest titled {c:?}"))?,
-        };
-        let contest = &contests[ci];
-        let picks: Vec<usize> = if v.trim().eq_ignore_ascii_case("blank") || v.trim().is_empty() {
-            Vec::new()
-        } else {
-            v.split(',')
-                .map(|o| {
-                    let o = o.trim();
-                    match o.parse::<usize>() {
-                        Ok(i) if i >= 1 && i <= contest.candidates.len() => Ok(i - 1),
-                        _ => contest
-                            .candidates
-                            .iter()
-                            .position(|x| x.eq_ignore_ascii_case(o))
-                            .ok_or_else(|| {
-                                anyhow!(
-                                    "--choice {a:?}: {o:?} is not a candidate of {:?} ({})",
-                                    contest.title,
-                                    contest.candidates.join(", ")
-                                )
-                            }),
-                    }
-                })
-                .collect::<anyhow::Result<_>>()?
-        };
-        let choice = match contest.kind {
-            ContestKind::SingleChoice => match picks.as_slice() {
-                [] => Choice::Single(None),
-                [one] => Choice::Single(Some(*one)),
-                _ => bail!("--choice {a:?}: {:?} takes one candidate", contest.title),
-            },
-            ContestKind::Approval { .. } => Choice::Approval(picks),
-            ContestKind::Preferential { .. } => Choice::Ranking(picks),
-        };
-        if out[ci].replace(choice).is_some() {
-            bail!("contest {} ({:?}) is chosen twice", ci + 1, contest.title);
-        }
-    }
-    out.into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            c.ok_or_else(|| {
-                anyhow!(
-                    "no choice for contest {} ({:?}); add --choice {}=OPTION",
-                    i + 1,
-                    contests[i].title,
-                    i + 1
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tabella_election::simulate::default_contests;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn choices_by_number_and_name() {
-        let c = default_contests();
-        let got = parse_choices(&c, &s(&["1=Grace", "2=1,Turing", "3=Labs,Library,5"])).unwrap();
-        assert_eq!(got[0], Choice::Single(Some(1)));
-        assert_eq!(got[1], Choice::Approval(vec![0, 3]));
-        assert_eq!(got[2], Choice::Ranking(vec![1, 0, 4]));
-        let blank = parse_choices(&c, &s(&["1=blank", "2=Hopper", "3=1,2,3"])).unwrap();
-        assert_eq!(blank[0], Choice::Single(None));
-    }
 
     #[test]
     fn wallet_stages_keep_their_stored_names() {
@@ -466,17 +380,5 @@ mod tests {
                 .unwrap();
         assert_eq!(old.stage, WalletStage::Registered);
         assert!(serde_json::from_str::<WalletStage>("\"enabled\"").is_err());
-    }
-
-    #[test]
-    fn choice_mistakes_are_explained() {
-        let c = default_contests();
-        let e = |v: &[&str]| parse_choices(&c, &s(v)).unwrap_err().to_string();
-        assert!(e(&["1=Nobody", "2=1", "3=1,2,3"]).contains("not a candidate"));
-        assert!(e(&["1=Ada", "2=1"]).contains("no choice for contest 3"));
-        assert!(e(&["9=Ada"]).contains("no contest 9"));
-        assert!(e(&["1Ada"]).contains("CONTEST=OPTION"));
-        assert!(e(&["1=Ada,Grace", "2=1", "3=1,2,3"]).contains("takes one candidate"));
-        assert!(e(&["1=Ada", "1=Ada", "2=1", "3=1,2,3"]).contains("chosen twice"));
     }
 }
