@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tabella_election::action::Envelope;
 use tabella_election::record::Record;
 use tabella_election::simulate::{Sink, Stage};
@@ -21,7 +21,8 @@ use tabella_node::client::NodeClient;
 use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
 
-use crate::election_cmd::{print_results, run_simulation_into, SimulateArgs};
+use crate::election_cmd::{run_simulation_into, SimulateArgs};
+use crate::output::{print_results, progress_style};
 use crate::record_io::write_record;
 
 /// Options of `tabella demo`.
@@ -81,11 +82,7 @@ impl NodeSink {
         } else {
             ProgressBar::new(envs.len() as u64)
         };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        bar.set_style(progress_style());
         bar.set_prefix(match stage {
             Stage::Casting => "ledger: ballots",
             _ => "ledger: commit",

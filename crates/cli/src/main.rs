@@ -11,6 +11,7 @@ mod demo;
 mod election_cmd;
 mod keystore;
 mod node_cmd;
+mod output;
 mod record_io;
 mod roles;
 

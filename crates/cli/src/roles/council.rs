@@ -427,7 +427,7 @@ fn print_results(chain: &ElectionView) -> anyhow::Result<()> {
             chain.phase()
         )
     })?;
-    crate::election_cmd::print_results(m, r);
+    crate::output::print_results(m, r);
     Ok(())
 }
 
