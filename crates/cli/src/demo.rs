@@ -15,7 +15,6 @@ use tabella_election::record::Record;
 use tabella_election::simulate::{Sink, Stage};
 use tabella_election::state::ElectionState;
 use tabella_election::verify::verify_record_timed;
-use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
 use tabella_node::home::{self, Home, KeyProtection};
@@ -24,6 +23,7 @@ use tabella_node::run::{self, RunOptions};
 use crate::election_cmd::{run_simulation_into, SimulateArgs};
 use crate::output::{print_results, progress_style};
 use crate::record_io::write_record;
+use crate::roles::election_txs;
 
 /// Options of `tabella demo`.
 #[derive(Args, Debug)]
@@ -70,7 +70,6 @@ pub struct DemoArgs {
 /// Submits each stage's envelopes to the node in batches and waits for them to be committed.
 struct NodeSink {
     client: NodeClient,
-    election: tabella_election::ids::ElectionId,
     quiet: bool,
     committed: usize,
 }
@@ -89,13 +88,7 @@ impl NodeSink {
         });
         let mut last = None;
         for chunk in envs.chunks(250) {
-            let txs: Vec<Transaction> = chunk
-                .iter()
-                .map(|e| Transaction::Election {
-                    election_id: self.election.clone(),
-                    envelope: e.clone(),
-                })
-                .collect();
+            let txs = election_txs(chunk)?;
             for (i, r) in self.client.submit_batch(&txs)?.into_iter().enumerate() {
                 match r {
                     Ok(id) => last = Some(id),
@@ -225,7 +218,6 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut sink = NodeSink {
         client: client.clone(),
-        election: tabella_election::ids::ElectionId::new(cfg.election_id.clone())?,
         quiet: a.quiet,
         committed: 0,
     };

@@ -230,11 +230,22 @@ pub fn load(client: &NodeClient, id: &ElectionId) -> anyhow::Result<ElectionView
     Ok(ElectionView { log, state })
 }
 
+/// The ledger transaction that carries `env`: [`Transaction::election`], which reads the election
+/// id from the envelope's signed payload. Every command that sends envelopes to a node wraps them
+/// here (roles, `demo`, `bench ledger`).
+pub fn election_tx(env: Envelope) -> anyhow::Result<Transaction> {
+    Transaction::election(env).map_err(|e| anyhow!("cannot build the transaction: {e}"))
+}
+
+/// [`election_tx`] for each envelope, in order.
+pub fn election_txs(envs: &[Envelope]) -> anyhow::Result<Vec<Transaction>> {
+    envs.iter().cloned().map(election_tx).collect()
+}
+
 /// Submits an envelope and waits until it is committed; returns its hash.
 pub fn submit(client: &NodeClient, env: Envelope) -> anyhow::Result<Digest32> {
     let hash = env.hash();
-    let tx =
-        Transaction::election(env).map_err(|e| anyhow!("cannot build the transaction: {e}"))?;
+    let tx = election_tx(env)?;
     client
         .submit_and_wait(&tx, Duration::from_secs(120))
         .map_err(node_error)?;
