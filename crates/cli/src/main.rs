@@ -51,7 +51,8 @@ enum Command {
     /// Trustee: the key ceremony (`dkg`) and the decryption of the tallies (`decrypt`).
     Trustee(roles::trustee::TrusteeArgs),
     /// Identity validator: check a voter's identity and blind-sign their token (`issue`).
-    Validator(roles::identity_validator::IdentityValidatorArgs),
+    #[command(visible_alias = "validator")]
+    IdentityValidator(roles::identity_validator::IdentityValidatorArgs),
     /// Registrar: enable a stealth voter key for an anonymous note (`enable`).
     Registrar(roles::registrar::RegistrarArgs),
     /// Table juror: authorize an in-person voter (`authorize`).
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
         Command::Chain(args) => node_cmd::chain(args),
         Command::Keys(args) => roles::keys::run(args),
         Command::Trustee(args) => roles::trustee::run(args),
-        Command::Validator(args) => roles::identity_validator::run(args),
+        Command::IdentityValidator(args) => roles::identity_validator::run(args),
         Command::Registrar(args) => roles::registrar::run(args),
         Command::Table(args) => roles::table::run(args),
         Command::Voter(args) => roles::voter::run(args),

@@ -7,6 +7,95 @@ use support::{fails_with, start_node, tabella, text};
 
 const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
 
+/// The identity validator was called `validator` (key role, subcommand, manifest option) before it
+/// was told apart from the ledger's validators: the old names still work.
+#[test]
+fn identity_validator_answers_to_its_old_names() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let run = |args: &[&str]| {
+        let o = tabella(p, &[PW], args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    for (role, name) in [
+        ("council", "c"),
+        ("trustee", "t1"),
+        ("validator", "v"),
+        ("registrar", "r"),
+        ("juror", "j"),
+    ] {
+        let out = run(&[
+            "keys",
+            "new",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--token-bits",
+            "2048",
+        ]);
+        if name == "v" {
+            assert!(out.contains("created identity-validator key 'v'"), "{out}");
+        }
+    }
+    // A keystore entry written before the rename.
+    let entry = p.join("tabella-keys/v.key.json");
+    let new = std::fs::read_to_string(&entry).unwrap();
+    assert!(new.contains("\"identity_validator\""), "{new}");
+    std::fs::write(
+        &entry,
+        new.replace("\"identity_validator\"", "\"validator\""),
+    )
+    .unwrap();
+    run(&[
+        "election",
+        "manifest",
+        "--id",
+        "e1",
+        "--title",
+        "T",
+        "--council",
+        "c",
+        "--trustee",
+        "t1",
+        "--threshold",
+        "1",
+        "--validator",
+        "v",
+        "--registrar",
+        "r",
+        "--table",
+        "j=2",
+    ]);
+    // The wrong role is named with the new name.
+    let o = tabella(
+        p,
+        &[PW],
+        &[
+            "identity-validator",
+            "issue",
+            "--election",
+            "e1",
+            "--as",
+            "r",
+            "--identity",
+            "x",
+            "--request",
+            "q.json",
+            "--out",
+            "o.json",
+        ],
+    );
+    fails_with(
+        &o,
+        "key 'r' in ./tabella-keys is a registrar key, not an identity-validator key",
+    );
+    let help = run(&["--help"]);
+    assert!(help.contains("[alias: validator]"), "{help}");
+    run(&["validator", "--help"]);
+}
+
 #[test]
 fn keystore_mistakes_without_a_node() {
     let d = tempfile::tempdir().unwrap();
@@ -117,7 +206,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
     for (role, name) in [
         ("council", "c"),
         ("trustee", "t1"),
-        ("validator", "v"),
+        ("identity-validator", "v"),
         ("registrar", "r"),
         ("juror", "j"),
     ] {
@@ -145,7 +234,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "t1",
         "--threshold",
         "1",
-        "--validator",
+        "--identity-validator",
         "v",
         "--registrar",
         "r",
@@ -185,6 +274,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "--identity",
         "ann@example.org",
     ]);
+    // (`validator` is the identity validator's old command name, still accepted.)
     fail(
         &[
             "validator",
@@ -220,7 +310,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "is not a valid registration request file",
     );
     run(&[
-        "validator",
+        "identity-validator",
         "issue",
         "--election",
         "e1",

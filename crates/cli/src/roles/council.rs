@@ -95,8 +95,8 @@ pub struct ManifestArgs {
     #[arg(long)]
     pub threshold: u16,
     /// The identity validator's key name.
-    #[arg(long)]
-    pub validator: String,
+    #[arg(long, visible_alias = "validator")]
+    pub identity_validator: String,
     /// The registrar's key name.
     #[arg(long)]
     pub registrar: String,
@@ -133,7 +133,7 @@ pub struct ManifestKeys {
     /// Trustees: (name, keys).
     pub trustees: Vec<(String, OfficialPublic)>,
     /// Identity validator.
-    pub validator: OfficialPublic,
+    pub identity_validator: OfficialPublic,
     /// Registrar.
     pub registrar: OfficialPublic,
     /// Tables: (juror keys, quota).
@@ -146,13 +146,13 @@ impl ManifestKeys {
     /// key must carry its token key.
     pub fn builder(&self, election_id: ElectionId, title: &str) -> anyhow::Result<ManifestBuilder> {
         let token_key = self
-            .validator
+            .identity_validator
             .token_key
             .clone()
-            .ok_or_else(|| anyhow!("the validator key has no token key; create it with `tabella keys new --role validator`"))?;
+            .ok_or_else(|| anyhow!("the identity validator's key has no token key; create it with `tabella keys new --role identity-validator`"))?;
         let officials = Officials {
             council: self.council.signing_key,
-            identity_validator: self.validator.signing_key,
+            identity_validator: self.identity_validator.signing_key,
             token_key,
             registrar: self.registrar.signing_key,
         };
@@ -170,9 +170,9 @@ fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPu
     let p: OfficialPublic = ks.public(name, "key")?;
     if p.role != role {
         bail!(
-            "key '{name}' is a {} key, but a {} key is needed here",
-            p.role.name(),
-            role.name()
+            "key '{name}' is {}, but {} is needed here",
+            p.role.a_key(),
+            role.a_key()
         );
     }
     Ok(p)
@@ -315,7 +315,7 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
             .iter()
             .map(|t| Ok((t.clone(), public_of(&ks, t, Role::Trustee)?)))
             .collect::<anyhow::Result<Vec<_>>>()?,
-        validator: public_of(&ks, &a.validator, Role::Validator)?,
+        identity_validator: public_of(&ks, &a.identity_validator, Role::IdentityValidator)?,
         registrar: public_of(&ks, &a.registrar, Role::Registrar)?,
         tables,
     };
@@ -447,7 +447,7 @@ mod tests {
             trustees: (0..3)
                 .map(|i| (format!("t{i}"), pubkey(Role::Trustee)))
                 .collect(),
-            validator: pubkey(Role::Validator),
+            identity_validator: pubkey(Role::IdentityValidator),
             registrar: pubkey(Role::Registrar),
             tables: vec![(pubkey(Role::Juror), 5)],
         };
@@ -466,7 +466,10 @@ mod tests {
         assert_eq!(m.trustees[1].signing_key, keys.trustees[1].1.signing_key);
         assert_eq!(m.tables[0].quota, 5);
         assert_eq!(m.tables[0].jurors, vec![keys.tables[0].0.signing_key]);
-        assert_eq!(m.officials.identity_validator, keys.validator.signing_key);
+        assert_eq!(
+            m.officials.identity_validator,
+            keys.identity_validator.signing_key
+        );
         let c = wl.commitment_of("alice").unwrap().unwrap();
         assert!(m.whitelist.contains(&c));
         assert!(wl.commitment_of("carol").unwrap().is_none());
@@ -475,10 +478,10 @@ mod tests {
         // Bad threshold.
         assert!(start().threshold(4).build().is_err());
         // An identity validator key without its token key.
-        let mut no_token = pubkey(Role::Validator);
+        let mut no_token = pubkey(Role::IdentityValidator);
         no_token.token_key = None;
         let keys = ManifestKeys {
-            validator: no_token,
+            identity_validator: no_token,
             ..keys
         };
         assert!(keys

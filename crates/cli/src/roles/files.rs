@@ -4,7 +4,8 @@
 //! Remote registration keeps the identity and the voting key unlinkable (seed 000 §4.2.2): the
 //! voter's wallet blinds a random token (`voter register`, step 1, writes a [`RequestFile`]); the
 //! identity validator checks the identity against its private whitelist, blind-signs the request
-//! and posts `ValidateVoter` (`validator issue`, writes a [`ResponseFile`]); the wallet unblinds
+//! and posts `ValidateVoter` (`identity-validator issue`, writes a
+//! [`ResponseFile`]); the wallet unblinds
 //! the signature and writes an anonymous note with the token and a fresh stealth meta-address
 //! (`voter register --response`, writes a [`NoteFile`]); the registrar, who never sees the
 //! identity, checks the token and queues the note (`registrar enable`). Keys are enabled in
@@ -27,14 +28,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub struct RequestFile {
     /// The election.
     pub election_id: ElectionId,
-    /// The identity the voter claims (the validator checks it independently).
+    /// The identity the voter claims (the identity validator checks it independently).
     #[serde(default)]
     pub identity: Option<String>,
     /// The blinded token.
     pub request: BlindedRequest,
 }
 
-/// The validator's answer.
+/// The identity validator's answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ResponseFile {
     /// The election.

@@ -1,4 +1,4 @@
-//! The identity validator's command, `tabella validator issue`: check a voter's identity against
+//! The identity validator's command, `tabella identity-validator issue`: check a voter's identity against
 //! the private whitelist, post `ValidateVoter` and blind-sign the voter's registration request
 //! (the steps of remote registration are described in [`super::files`]).
 
@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::files::{RequestFile, ResponseFile};
 use super::{election_id, load, read_json, submit_action, write_json, Common, Official, Role};
 
-/// `tabella validator`.
+/// `tabella identity-validator`.
 #[derive(Args, Debug)]
 pub struct IdentityValidatorArgs {
     #[command(flatten)]
@@ -49,7 +49,7 @@ enum IdentityValidatorCmd {
     },
 }
 
-/// Runs `tabella validator`.
+/// Runs `tabella identity-validator`.
 pub fn run(a: IdentityValidatorArgs) -> anyhow::Result<()> {
     let IdentityValidatorCmd::Issue {
         election,
@@ -62,7 +62,7 @@ pub fn run(a: IdentityValidatorArgs) -> anyhow::Result<()> {
     let common = &a.common;
     let id = election_id(&election)?;
     let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Validator, &common.passphrase()?)?;
+    let me = Official::open(&ks, &as_, Role::IdentityValidator, &common.passphrase()?)?;
     let req: RequestFile = read_json(&request, "registration request")?;
     if req.election_id != id {
         bail!(

@@ -78,7 +78,11 @@ pub enum Role {
     /// Trustee: holds a share of the election key (key ceremony, decryption).
     Trustee,
     /// Identity validator: checks voters against the whitelist, blind-signs their tokens.
-    Validator,
+    // Not one of the ledger's validators (the verifying nodes). Older versions called this role
+    // `validator`; the command line and stored keys still accept that name.
+    #[value(alias = "validator")]
+    #[serde(alias = "validator")]
+    IdentityValidator,
     /// Registrar: enables the stealth keys of anonymous notes.
     Registrar,
     /// Table juror: authorizes in-person voters at a polling table.
@@ -91,10 +95,19 @@ impl Role {
         match self {
             Role::Council => "council",
             Role::Trustee => "trustee",
-            Role::Validator => "validator",
+            Role::IdentityValidator => "identity-validator",
             Role::Registrar => "registrar",
             Role::Juror => "juror",
         }
+    }
+
+    /// "a council key", "an identity-validator key": the role's key in a sentence.
+    pub fn a_key(self) -> String {
+        let article = match self {
+            Role::IdentityValidator => "an",
+            Role::Council | Role::Trustee | Role::Registrar | Role::Juror => "a",
+        };
+        format!("{article} {} key", self.name())
     }
 }
 
@@ -136,10 +149,10 @@ impl Official {
         let public: OfficialPublic = ks.public(name, "key")?;
         if public.role != role {
             bail!(
-                "key '{name}' in {} is a {} key, not a {} key; pass the {} key's name with --as",
+                "key '{name}' in {} is {}, not {}; pass the {} key's name with --as",
                 ks.dir().display(),
-                public.role.name(),
-                role.name(),
+                public.role.a_key(),
+                role.a_key(),
                 role.name()
             );
         }
@@ -292,4 +305,35 @@ pub fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
 /// Hex of a compressed Ristretto point.
 pub fn point_hex(p: &curve25519_dalek::ristretto::RistrettoPoint) -> String {
     hex::encode(p.compress().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_validator_role_reads_its_old_name() {
+        let r = Role::IdentityValidator;
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"identity_validator\"");
+        for stored in ["\"identity_validator\"", "\"validator\""] {
+            assert_eq!(serde_json::from_str::<Role>(stored).unwrap(), r);
+        }
+        // A key written before the rename.
+        let old = format!(
+            r#"{{"role":"validator","signing_key":{}}}"#,
+            serde_json::to_string(&OfficialSecret::generate(&mut rand_core::OsRng).public())
+                .unwrap()
+        );
+        assert_eq!(
+            serde_json::from_str::<OfficialPublic>(&old).unwrap().role,
+            r
+        );
+        for arg in ["identity-validator", "validator"] {
+            assert_eq!(Role::from_str(arg, false).unwrap(), r);
+        }
+        assert_eq!(r.name(), "identity-validator");
+        assert_eq!(r.a_key(), "an identity-validator key");
+        assert_eq!(Role::Juror.a_key(), "a juror key");
+        assert!(Role::from_str("identity_validator", false).is_err());
+    }
 }

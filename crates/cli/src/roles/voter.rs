@@ -43,10 +43,10 @@ enum VoterCmd {
         /// The wallet (a keystore entry holding this voter's secrets).
         #[arg(long)]
         wallet: String,
-        /// Step 1: your identity, written in the request for the validator to check.
+        /// Step 1: your identity, written in the request for the identity validator to check.
         #[arg(long)]
         identity: Option<String>,
-        /// Step 2: the validator's response file.
+        /// Step 2: the identity validator's response file.
         #[arg(long)]
         response: Option<PathBuf>,
         /// Output: the request (step 1, default request.json) or the note (step 2, default note.json).
@@ -190,7 +190,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                         );
                     }
                     let secret: WalletSecret = ks.secret(&wallet, "wallet", &pass)?;
-                    let resp: ResponseFile = read_json(&resp_path, "validator response")?;
+                    let resp: ResponseFile = read_json(&resp_path, "identity validator response")?;
                     if resp.election_id != id {
                         bail!(
                             "{} is a response for election '{}'",
@@ -208,7 +208,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                     );
                     let state = BlindingState::from_bytes(&blinding)?;
                     let signature = blind::finalize(&m.officials.token_key, &state, &resp.signature, &message)
-                        .map_err(|_| anyhow!("{} does not answer this wallet's request (or the validator's signature is invalid); ask the validator again", resp_path.display()))?;
+                        .map_err(|_| anyhow!("{} does not answer this wallet's request (or the identity validator's signature is invalid); ask the identity validator again", resp_path.display()))?;
                     let (meta, scan, spend) = stealth::generate_meta_address(&mut OsRng);
                     let token = RegistrationToken {
                         message: message.to_vec(),
