@@ -288,13 +288,9 @@ fn council_step(
     ElectionView,
     tabella_election::sign::OfficialSecret,
 )> {
-    let id = election_id(&a.election)?;
-    let ks = common.keystore()?;
-    let council = Official::open(&ks, &a.as_, Role::Council, &common.passphrase()?)?;
-    let chain = load(&common.client(), &id)?;
-    if chain.manifest()?.officials.council != council.public.signing_key {
-        bail!("key '{}' is not the council of election '{id}'", a.as_);
-    }
+    let (id, council) = common.open_official(&a.election, &a.as_, Role::Council)?;
+    let (_, chain) = common.load(&id)?;
+    council.must_be(&chain.manifest()?.officials.council, "the council", &id)?;
     Ok((id, chain, council.signing()?))
 }
 

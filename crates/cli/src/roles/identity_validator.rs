@@ -13,7 +13,7 @@ use tabella_election::whitelist::Whitelist;
 use zeroize::Zeroizing;
 
 use super::files::{RequestFile, ResponseFile};
-use super::{election_id, load, read_json, submit_action, write_json, Common, Official, Role};
+use super::{read_json, same_election, submit_action, write_json, Common, Role};
 
 /// `tabella identity-validator`.
 #[derive(Args, Debug)]
@@ -60,39 +60,25 @@ pub fn run(a: IdentityValidatorArgs) -> anyhow::Result<()> {
         out,
     } = a.cmd;
     let common = &a.common;
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::IdentityValidator, &common.passphrase()?)?;
+    let (id, me) = common.open_official(&election, &as_, Role::IdentityValidator)?;
     let req: RequestFile = read_json(&request, "registration request")?;
-    if req.election_id != id {
-        bail!(
-            "{} is a request for election '{}', not '{id}'",
-            request.display(),
-            req.election_id
-        );
-    }
+    same_election(&request, "a request for", req.election_id.as_str(), &id)?;
     if let Some(claimed) = &req.identity {
         if claimed != &identity {
             bail!("the request names {claimed:?} but --identity is {identity:?}; check the voter's identity");
         }
     }
     let wl: Whitelist = read_json(&whitelist, "whitelist")?;
-    if wl.election_id != id {
-        bail!(
-            "{} is the whitelist of election '{}', not '{id}'",
-            whitelist.display(),
-            wl.election_id
-        );
-    }
+    same_election(&whitelist, "the whitelist of", wl.election_id.as_str(), &id)?;
     let commitment = wl.commitment_of(&identity)?.ok_or_else(|| {
         anyhow!("{identity:?} is not on the whitelist of '{id}'; this voter is not eligible to vote remotely")
     })?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
-    let m = chain.manifest()?;
-    if m.officials.identity_validator != me.public.signing_key {
-        bail!("key '{as_}' is not the identity validator of election '{id}'");
-    }
+    let (client, chain) = common.load(&id)?;
+    me.must_be(
+        &chain.manifest()?.officials.identity_validator,
+        "the identity validator",
+        &id,
+    )?;
     let der = me
         .secret
         .token_pkcs8

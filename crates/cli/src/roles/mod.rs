@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tabella_election::action::{Envelope, OfficialAction, SignedAction};
 use tabella_election::ids::{Digest32, ElectionId};
 use tabella_election::manifest::Manifest;
-use tabella_election::sign::OfficialSecret;
+use tabella_election::sign::{OfficialKey, OfficialSecret};
 use tabella_election::state::{ElectionState, ProofCheck};
 use tabella_ledger::tx::Transaction;
 use tabella_node::client::NodeClient;
@@ -66,6 +66,26 @@ impl Common {
     /// A client of the node.
     pub fn client(&self) -> NodeClient {
         NodeClient::new(&self.node)
+    }
+
+    /// The start of an official's command: the election id and the official's key `as_`, opened
+    /// (it must be a `role` key).
+    pub fn open_official(
+        &self,
+        election: &str,
+        as_: &str,
+        role: Role,
+    ) -> anyhow::Result<(ElectionId, Official)> {
+        let id = election_id(election)?;
+        let me = Official::open(&self.keystore()?, as_, role, &self.passphrase()?)?;
+        Ok((id, me))
+    }
+
+    /// A client of the node and election `id` as the node knows it ([`load`]).
+    pub fn load(&self, id: &ElectionId) -> anyhow::Result<(NodeClient, ElectionView)> {
+        let client = self.client();
+        let chain = load(&client, id)?;
+        Ok((client, chain))
     }
 }
 
@@ -162,6 +182,15 @@ impl Official {
             public,
             secret,
         })
+    }
+
+    /// Refuses this key unless it is `key`, the one the manifest of `id` names for `holder`
+    /// ("the registrar", …).
+    pub fn must_be(&self, key: &OfficialKey, holder: &str, id: &ElectionId) -> anyhow::Result<()> {
+        if &self.public.signing_key != key {
+            bail!("key '{}' is not {holder} of election '{id}'", self.name);
+        }
+        Ok(())
     }
 
     /// The ed25519 signing key.
@@ -282,6 +311,18 @@ pub fn submit_action(
         .apply(&env)
         .map_err(|e| anyhow!("{name} refused: {e}"))?;
     submit(client, env)
+}
+
+/// Refuses a file written for another election: "PATH is WHAT election 'THEIRS', not 'ID'", where
+/// `what` reads "a request for", "the whitelist of", ….
+pub fn same_election(path: &Path, what: &str, theirs: &str, id: &ElectionId) -> anyhow::Result<()> {
+    if theirs != id.as_str() {
+        bail!(
+            "{} is {what} election '{theirs}', not '{id}'",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Reads and parses a JSON file, with a clear error naming it.

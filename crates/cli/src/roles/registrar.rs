@@ -14,7 +14,7 @@ use tabella_election::action::{canonical_batch, NoteKey, OfficialAction, Registr
 use tabella_election::ids::ElectionId;
 
 use super::files::NoteFile;
-use super::{election_id, load, read_json, submit_action, write_json, Common, Official, Role};
+use super::{read_json, same_election, submit_action, write_json, Common, Role};
 
 /// `tabella registrar`.
 #[derive(Args, Debug)]
@@ -141,27 +141,16 @@ pub fn run(a: RegistrarArgs) -> anyhow::Result<()> {
         } => (election.clone(), as_.clone(), queue.clone()),
     };
     let queue_path = queue_path.as_path();
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Registrar, &common.passphrase()?)?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
+    let (id, me) = common.open_official(&election, &as_, Role::Registrar)?;
+    let (client, chain) = common.load(&id)?;
     let m = chain.manifest()?;
-    if m.officials.registrar != me.public.signing_key {
-        bail!("key '{as_}' is not the registrar of election '{id}'");
-    }
+    me.must_be(&m.officials.registrar, "the registrar", &id)?;
     let batch_size = m.registration_batch as usize;
     let mut queue = read_queue(queue_path, &id)?;
     match a.cmd {
         RegistrarCmd::Enable { note, .. } => {
             let n: NoteFile = read_json(&note, "registration note")?;
-            if n.election_id != id {
-                bail!(
-                    "{} is a note for election '{}', not '{id}'",
-                    note.display(),
-                    n.election_id
-                );
-            }
+            same_election(&note, "a note for", n.election_id.as_str(), &id)?;
             blind::verify(&m.officials.token_key, &n.token.message, &n.token.signature).map_err(
                 |_| {
                     anyhow!(

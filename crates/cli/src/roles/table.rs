@@ -11,7 +11,7 @@ use tabella_election::action::OfficialAction;
 use tabella_election::ids::{Digest32, TableIndex};
 
 use super::files::BoothFile;
-use super::{election_id, load, submit_action, write_json, Common, Official, Role};
+use super::{submit_action, write_json, Common, Role};
 
 /// `tabella table`.
 #[derive(Args, Debug)]
@@ -50,11 +50,8 @@ pub fn run(a: TableArgs) -> anyhow::Result<()> {
         out,
     } = a.cmd;
     let common = &a.common;
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Juror, &common.passphrase()?)?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
+    let (id, me) = common.open_official(&election, &as_, Role::Juror)?;
+    let (client, chain) = common.load(&id)?;
     let m = chain.manifest()?;
     let t = m
         .tables

@@ -15,13 +15,14 @@ use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, Stealt
 use tabella_election::action::{Envelope, RegistrationToken};
 use tabella_election::ballot::{self, BallotKey, Credential, ElectionKey};
 use tabella_election::choice::parse_choices;
-use tabella_election::ids::{Digest32, TableIndex};
+use tabella_election::ids::{Digest32, ElectionId, TableIndex};
 use tabella_election::record::{check_receipt, ReceiptStatus, Record};
 use tabella_election::state::Phase;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::files::{BoothFile, NoteFile, RequestFile, ResponseFile};
-use super::{election_id, load, read_json, submit, write_json, Common};
+use super::{election_id, load, read_json, same_election, submit, write_json, Common};
+use crate::keystore::Keystore;
 
 /// `tabella voter`.
 #[derive(Args, Debug)]
@@ -119,6 +120,18 @@ fn scalar(hexs: &str, what: &str) -> anyhow::Result<SecretScalar> {
     s
 }
 
+/// The public part of wallet `name`, which must belong to election `id`.
+fn wallet_public(ks: &Keystore, name: &str, id: &ElectionId) -> anyhow::Result<WalletPublic> {
+    let public: WalletPublic = ks.public(name, "wallet")?;
+    if public.election_id != id.as_str() {
+        bail!(
+            "wallet '{name}' belongs to election '{}'",
+            public.election_id
+        );
+    }
+    Ok(public)
+}
+
 /// Runs `tabella voter`.
 pub fn run(a: VoterArgs) -> anyhow::Result<()> {
     let common = &a.common;
@@ -182,22 +195,10 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                     );
                 }
                 Some(resp_path) => {
-                    let public: WalletPublic = ks.public(&wallet, "wallet")?;
-                    if public.election_id != id.as_str() {
-                        bail!(
-                            "wallet '{wallet}' belongs to election '{}'",
-                            public.election_id
-                        );
-                    }
+                    let public = wallet_public(&ks, &wallet, &id)?;
                     let secret: WalletSecret = ks.secret(&wallet, "wallet", &pass)?;
                     let resp: ResponseFile = read_json(&resp_path, "identity validator response")?;
-                    if resp.election_id != id {
-                        bail!(
-                            "{} is a response for election '{}'",
-                            resp_path.display(),
-                            resp.election_id
-                        );
-                    }
+                    same_election(&resp_path, "a response for", resp.election_id.as_str(), &id)?;
                     let message = Zeroizing::new(
                         hex::decode(&secret.message)
                             .map_err(|_| anyhow!("wallet '{wallet}' is corrupted"))?,
@@ -270,10 +271,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 (Some(w), _) => {
                     let ks = common.keystore()?;
                     let pass = common.passphrase()?;
-                    let public: WalletPublic = ks.public(&w, "wallet")?;
-                    if public.election_id != id.as_str() {
-                        bail!("wallet '{w}' belongs to election '{}'", public.election_id);
-                    }
+                    wallet_public(&ks, &w, &id)?;
                     let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
                     let (Some(scan), Some(spend)) = (&secret.scan, &secret.spend) else {
                         bail!("wallet '{w}' is not registered yet; finish with `tabella voter register --wallet {w} --response FILE`");
@@ -294,13 +292,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 }
                 (None, Some(b)) => {
                     let f: BoothFile = read_json(&b, "booth")?;
-                    if f.election_id != id.as_str() {
-                        bail!(
-                            "{} is a booth file for election '{}'",
-                            b.display(),
-                            f.election_id
-                        );
-                    }
+                    same_election(&b, "a booth file for", &f.election_id, &id)?;
                     let authorization = Digest32::from_hex(&f.authorization)
                         .map_err(|_| anyhow!("{} is malformed", b.display()))?;
                     (
