@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_ledger;
+mod bench_stats;
 mod demo;
 mod election_cmd;
 mod keystore;
