@@ -31,7 +31,7 @@ t() { echo "\$ tabella $*"; "$TABELLA" "$@"; }
 step "keys (one per official; voters' wallets are created when they register)"
 t keys new --role council --name council
 for n in trustee1 trustee2 trustee3; do t keys new --role trustee --name "$n"; done
-t keys new --role validator --name validator --token-bits 2048
+t keys new --role identity-validator --name identity-validator --token-bits 2048
 t keys new --role registrar --name registrar
 t keys new --role juror --name juror1
 t keys list
@@ -39,7 +39,7 @@ t keys list
 step "council: manifest and creation"
 t election manifest --id "$ELECTION" --title "Quickstart election" \
   --council council --trustee trustee1 --trustee trustee2 --trustee trustee3 --threshold 2 \
-  --validator validator --registrar registrar --table juror1=5 \
+  --identity-validator identity-validator --registrar registrar --table juror1=5 \
   --voter alice@example.org --voter bob@example.org --voter carol@example.org \
   --out manifest.json --whitelist-out whitelist.json
 t election create --manifest manifest.json --as council
@@ -51,10 +51,10 @@ for round in 0 1 2 3; do
 done
 t election open --election "$ELECTION" --as council
 
-step "remote registration: blinded request -> validator -> anonymous note -> registrar's queue"
+step "remote registration: blinded request -> identity validator -> anonymous note -> registrar's queue"
 for v in alice bob carol; do
   t voter register --election "$ELECTION" --wallet "$v" --identity "$v@example.org" --out "$v-request.json"
-  t validator issue --election "$ELECTION" --as validator --whitelist whitelist.json \
+  t identity-validator issue --election "$ELECTION" --as identity-validator --whitelist whitelist.json \
     --identity "$v@example.org" --request "$v-request.json" --out "$v-response.json"
   t voter register --election "$ELECTION" --wallet "$v" --response "$v-response.json" --out "$v-note.json"
   t registrar enable --election "$ELECTION" --as registrar --note "$v-note.json"

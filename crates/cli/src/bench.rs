@@ -63,6 +63,22 @@ enum BenchTarget {
         #[arg(long)]
         json: bool,
     },
+    /// Private statistics: range-proved answers, shuffles, key switching, and a whole sum query
+    /// (every proof made and verified).
+    Stats {
+        /// Computing nodes.
+        #[arg(long, default_value_t = 6)]
+        nodes: u16,
+        /// Data providers in the sum query.
+        #[arg(long, default_value_t = 600)]
+        providers: usize,
+        /// Scale the number of iterations (1 = default; smaller is quicker and noisier).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Print machine-readable JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// GhostLine: one-time-pad encrypt+MAC beside ChaCha20-Poly1305, relay throughput.
     Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
 }
@@ -120,7 +136,7 @@ pub struct Report {
     pub figures: Vec<Figure>,
 }
 
-fn figure(
+pub(crate) fn figure(
     name: &'static str,
     description: &'static str,
     total: Duration,
@@ -138,7 +154,7 @@ fn figure(
     }
 }
 
-fn iters(base: usize, scale: f64) -> usize {
+pub(crate) fn iters(base: usize, scale: f64) -> usize {
     ((base as f64 * scale).round() as usize).max(1)
 }
 
@@ -179,7 +195,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print_table(&report);
+                print_table("crypto", &report);
             }
             Ok(())
         }
@@ -237,13 +253,33 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        BenchTarget::Stats {
+            nodes,
+            providers,
+            scale,
+            json,
+        } => {
+            if !(scale > 0.0 && scale <= 100.0) {
+                anyhow::bail!("--scale must be in (0, 100], got {scale}");
+            }
+            if nodes == 0 || providers == 0 {
+                anyhow::bail!("--nodes and --providers must be at least 1");
+            }
+            let report = crate::bench_stats::stats(scale, nodes, providers)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_table("stats", &report);
+            }
+            Ok(())
+        }
         BenchTarget::Ghostline(args) => tabella_ghostline::bench::run(args),
     }
 }
 
-fn print_table(report: &Report) {
+fn print_table(what: &str, report: &Report) {
     println!(
-        "tabella bench crypto ({} build, {} thread)",
+        "tabella bench {what} ({} build, {} thread)",
         report.profile, report.threads
     );
     println!(
@@ -264,6 +300,15 @@ fn print_table(report: &Report) {
             target,
             f.description
         );
+    }
+}
+
+/// "debug" or "release": the build the figures come from.
+pub(crate) fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
     }
 }
 
@@ -502,11 +547,7 @@ fn crypto(scale: f64) -> anyhow::Result<Report> {
     ));
 
     Ok(Report {
-        profile: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
+        profile: profile(),
         threads: 1,
         figures,
     })

@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde::Serialize;
 use tabella_election::action::Envelope;
-use tabella_election::ids::ElectionId;
 use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{Height, TxId};
 use tabella_node::client::NodeClient;
 use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
+
+use crate::roles::election_txs;
 
 /// Result of `tabella bench ledger`.
 #[derive(Debug, Serialize)]
@@ -45,18 +46,8 @@ pub struct LedgerReport {
 
 struct Measure {
     client: NodeClient,
-    id: ElectionId,
     report: Option<LedgerReport>,
     nodes: usize,
-}
-
-fn to_txs(id: &ElectionId, envs: &[Envelope]) -> Vec<Transaction> {
-    envs.iter()
-        .map(|e| Transaction::Election {
-            election_id: id.clone(),
-            envelope: e.clone(),
-        })
-        .collect()
 }
 
 impl Measure {
@@ -71,7 +62,7 @@ impl Measure {
     }
 
     fn measure(&mut self, envs: &[Envelope]) -> anyhow::Result<()> {
-        let txs = to_txs(&self.id, envs);
+        let txs = election_txs(envs)?;
         let start_height = self.client.status()?.height;
         let submitted: Arc<Mutex<HashMap<TxId, Instant>>> = Arc::default();
         let committed: Arc<Mutex<HashMap<TxId, Instant>>> = Arc::default();
@@ -164,7 +155,7 @@ impl Measure {
     }
 
     fn publish_plain(&self, envs: &[Envelope]) -> anyhow::Result<()> {
-        let ids = self.submit_all(&to_txs(&self.id, envs))?;
+        let ids = self.submit_all(&election_txs(envs)?)?;
         if let Some(last) = ids.last() {
             self.client.wait_committed(last, Duration::from_secs(300))?;
         }
@@ -224,7 +215,6 @@ pub fn ledger(nodes: usize, ballots: usize) -> anyhow::Result<LedgerReport> {
     };
     let mut m = Measure {
         client: NodeClient::new(&node.url()),
-        id: ElectionId::new(cfg.election_id.clone())?,
         report: None,
         nodes,
     };

@@ -9,20 +9,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tabella_election::action::Envelope;
 use tabella_election::record::Record;
 use tabella_election::simulate::{Sink, Stage};
 use tabella_election::state::ElectionState;
 use tabella_election::verify::verify_record_timed;
-use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
 use tabella_node::home::{self, Home, KeyProtection};
 use tabella_node::run::{self, RunOptions};
 
-use crate::election_cmd::{print_results, run_simulation_into, SimulateArgs};
+use crate::election_cmd::{run_simulation_into, SimulateArgs};
+use crate::output::{print_results, progress_style};
 use crate::record_io::write_record;
+use crate::roles::election_txs;
 
 /// Options of `tabella demo`.
 #[derive(Args, Debug)]
@@ -69,7 +70,6 @@ pub struct DemoArgs {
 /// Submits each stage's envelopes to the node in batches and waits for them to be committed.
 struct NodeSink {
     client: NodeClient,
-    election: tabella_election::ids::ElectionId,
     quiet: bool,
     committed: usize,
 }
@@ -81,24 +81,14 @@ impl NodeSink {
         } else {
             ProgressBar::new(envs.len() as u64)
         };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        bar.set_style(progress_style());
         bar.set_prefix(match stage {
             Stage::Casting => "ledger: ballots",
             _ => "ledger: commit",
         });
         let mut last = None;
         for chunk in envs.chunks(250) {
-            let txs: Vec<Transaction> = chunk
-                .iter()
-                .map(|e| Transaction::Election {
-                    election_id: self.election.clone(),
-                    envelope: e.clone(),
-                })
-                .collect();
+            let txs = election_txs(chunk)?;
             for (i, r) in self.client.submit_batch(&txs)?.into_iter().enumerate() {
                 match r {
                     Ok(id) => last = Some(id),
@@ -228,7 +218,6 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut sink = NodeSink {
         client: client.clone(),
-        election: tabella_election::ids::ElectionId::new(cfg.election_id.clone())?,
         quiet: a.quiet,
         committed: 0,
     };

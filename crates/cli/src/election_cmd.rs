@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
-use tabella_election::manifest::{Manifest, Scheme};
+use indicatif::ProgressBar;
+use tabella_election::manifest::Scheme;
 use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
-use tabella_election::tally::{Group, Results};
 use tabella_election::verify::verify_record_timed;
 
+use crate::output::{print_results, progress_style};
 use crate::record_io::{read_record, write_record};
 
 /// `tabella election`.
@@ -164,9 +164,7 @@ pub fn run_simulation_into(
 )> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut current: Option<(Stage, Instant, ProgressBar)> = None;
-    let style = ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style = progress_style();
     let mut on_progress = |stage: Stage, done: usize, total: usize| {
         let same = matches!(&current, Some((s, _, _)) if *s == stage);
         if !same {
@@ -196,52 +194,6 @@ pub fn run_simulation_into(
         }
     }
     Ok((out, timings))
-}
-
-/// Prints results overall and per group.
-pub fn print_results(m: &Manifest, r: &Results) {
-    let group_name = |g: &Group| match g {
-        Group::Remote => "remote voters".to_string(),
-        Group::Table(t) => m
-            .tables
-            .get(usize::from(t.0))
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| format!("table {}", t.0)),
-        Group::Other => "other (merged)".to_string(),
-    };
-    println!(
-        "Results of {:?} ({} ballots counted)",
-        m.title, r.overall.ballots
-    );
-    for g in r.groups.iter().filter(|g| g.group == Group::Other) {
-        let names: Vec<String> = g.members.iter().map(group_name).collect();
-        println!(
-            "  {} counted together as \"other (merged)\" ({} ballots): groups with fewer than {} ballots are not published on their own",
-            names.join(" + "),
-            g.ballots,
-            m.min_group_size
-        );
-    }
-    // A single group is the whole election: only the overall column is shown.
-    let shown: &[tabella_election::tally::GroupResult] =
-        if r.groups.len() > 1 { &r.groups } else { &[] };
-    for (ci, contest) in m.contests.iter().enumerate() {
-        println!();
-        println!("  {}", contest.title);
-        let labels = contest.result_labels();
-        let mut header = format!("    {:<14}{:>9}", "", "overall");
-        for g in shown {
-            header.push_str(&format!("{:>16}", group_name(&g.group)));
-        }
-        println!("{header}");
-        for (i, label) in labels.iter().enumerate() {
-            let mut line = format!("    {:<14}{:>9}", label, r.overall.contests[ci][i]);
-            for g in shown {
-                line.push_str(&format!("{:>16}", g.contests[ci][i]));
-            }
-            println!("{line}");
-        }
-    }
 }
 
 /// Runs `tabella election`.

@@ -7,10 +7,12 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_ledger;
+mod bench_stats;
 mod demo;
 mod election_cmd;
 mod keystore;
 mod node_cmd;
+mod output;
 mod record_io;
 mod roles;
 
@@ -50,11 +52,12 @@ enum Command {
     /// Trustee: the key ceremony (`dkg`) and the decryption of the tallies (`decrypt`).
     Trustee(roles::trustee::TrusteeArgs),
     /// Identity validator: check a voter's identity and blind-sign their token (`issue`).
-    Validator(roles::voter::ValidatorArgs),
+    #[command(visible_alias = "validator")]
+    IdentityValidator(roles::identity_validator::IdentityValidatorArgs),
     /// Registrar: enable a stealth voter key for an anonymous note (`enable`).
-    Registrar(roles::voter::RegistrarArgs),
+    Registrar(roles::registrar::RegistrarArgs),
     /// Table juror: authorize an in-person voter (`authorize`).
-    Table(roles::voter::TableArgs),
+    Table(roles::table::TableArgs),
     /// Voter: register, vote (again), check a receipt.
     Voter(roles::voter::VoterArgs),
 }
@@ -83,10 +86,10 @@ fn main() -> ExitCode {
         Command::Chain(args) => node_cmd::chain(args),
         Command::Keys(args) => roles::keys::run(args),
         Command::Trustee(args) => roles::trustee::run(args),
-        Command::Validator(args) => roles::voter::validator(args),
-        Command::Registrar(args) => roles::voter::registrar(args),
-        Command::Table(args) => roles::voter::table(args),
-        Command::Voter(args) => roles::voter::voter(args),
+        Command::IdentityValidator(args) => roles::identity_validator::run(args),
+        Command::Registrar(args) => roles::registrar::run(args),
+        Command::Table(args) => roles::table::run(args),
+        Command::Voter(args) => roles::voter::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

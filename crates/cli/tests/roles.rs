@@ -7,6 +7,113 @@ use support::{fails_with, start_node, tabella, text};
 
 const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
 
+/// `keys new` for each official of election e1: council c, trustee t1, identity validator v (its
+/// role written `validator_role`), registrar r, juror j.
+fn official_keys(validator_role: &str) -> Vec<[&str; 8]> {
+    [
+        ("council", "c"),
+        ("trustee", "t1"),
+        (validator_role, "v"),
+        ("registrar", "r"),
+        ("juror", "j"),
+    ]
+    .map(|(role, name)| {
+        [
+            "keys",
+            "new",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--token-bits",
+            "2048",
+        ]
+    })
+    .to_vec()
+}
+
+/// `election manifest` of e1 with the keys of [`official_keys`] (the identity validator's option
+/// written `validator_option`), then `extra`.
+fn manifest_e1<'a>(validator_option: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "election",
+        "manifest",
+        "--id",
+        "e1",
+        "--title",
+        "T",
+        "--council",
+        "c",
+        "--trustee",
+        "t1",
+        "--threshold",
+        "1",
+        validator_option,
+        "v",
+        "--registrar",
+        "r",
+        "--table",
+        "j=2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The identity validator was called `validator` (key role, subcommand, manifest option) before it
+/// was told apart from the ledger's validators: the old names still work.
+#[test]
+fn identity_validator_answers_to_its_old_names() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let run = |args: &[&str]| {
+        let o = tabella(p, &[PW], args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    for args in official_keys("validator") {
+        let out = run(&args);
+        if args[5] == "v" {
+            assert!(out.contains("created identity-validator key 'v'"), "{out}");
+        }
+    }
+    // A keystore entry written before the rename.
+    let entry = p.join("tabella-keys/v.key.json");
+    let new = std::fs::read_to_string(&entry).unwrap();
+    assert!(new.contains("\"identity_validator\""), "{new}");
+    std::fs::write(
+        &entry,
+        new.replace("\"identity_validator\"", "\"validator\""),
+    )
+    .unwrap();
+    run(&manifest_e1("--validator", &[]));
+    // The wrong role is named with the new name.
+    let o = tabella(
+        p,
+        &[PW],
+        &[
+            "identity-validator",
+            "issue",
+            "--election",
+            "e1",
+            "--as",
+            "r",
+            "--identity",
+            "x",
+            "--request",
+            "q.json",
+            "--out",
+            "o.json",
+        ],
+    );
+    fails_with(
+        &o,
+        "key 'r' in ./tabella-keys is a registrar key, not an identity-validator key",
+    );
+    let help = run(&["--help"]);
+    assert!(help.contains("[alias: validator]"), "{help}");
+    run(&["validator", "--help"]);
+}
+
 #[test]
 fn keystore_mistakes_without_a_node() {
     let d = tempfile::tempdir().unwrap();
@@ -114,46 +221,13 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "unknown election 'nope'",
     );
 
-    for (role, name) in [
-        ("council", "c"),
-        ("trustee", "t1"),
-        ("validator", "v"),
-        ("registrar", "r"),
-        ("juror", "j"),
-    ] {
-        run(&[
-            "keys",
-            "new",
-            "--role",
-            role,
-            "--name",
-            name,
-            "--token-bits",
-            "2048",
-        ]);
+    for args in official_keys("identity-validator") {
+        run(&args);
     }
-    run(&[
-        "election",
-        "manifest",
-        "--id",
-        "e1",
-        "--title",
-        "T",
-        "--council",
-        "c",
-        "--trustee",
-        "t1",
-        "--threshold",
-        "1",
-        "--validator",
-        "v",
-        "--registrar",
-        "r",
-        "--table",
-        "j=2",
-        "--voter",
-        "ann@example.org",
-    ]);
+    run(&manifest_e1(
+        "--identity-validator",
+        &["--voter", "ann@example.org"],
+    ));
     // The manifest names no identity in clear.
     let m = std::fs::read_to_string(p.join("manifest.json")).unwrap();
     assert!(!m.contains("ann@example.org"));
@@ -185,6 +259,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "--identity",
         "ann@example.org",
     ]);
+    // (`validator` is the identity validator's old command name, still accepted.)
     fail(
         &[
             "validator",
@@ -220,7 +295,7 @@ fn node_errors_and_a_voter_registered_by_hand() {
         "is not a valid registration request file",
     );
     run(&[
-        "validator",
+        "identity-validator",
         "issue",
         "--election",
         "e1",

@@ -42,17 +42,15 @@ fn free_ports(n: u16) -> u16 {
     panic!("no free ports");
 }
 
-struct ToNode(NodeClient, ElectionId);
+struct ToNode(NodeClient);
 
 impl Sink for ToNode {
     fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
-        let txs: Vec<Transaction> = envs
+        let txs = envs
             .iter()
-            .map(|e| Transaction::Election {
-                election_id: self.1.clone(),
-                envelope: e.clone(),
-            })
-            .collect();
+            .map(|e| Transaction::election(e.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| tabella_election::Error::Sink(e.to_string()))?;
         let mut last = None;
         for r in self
             .0
@@ -209,10 +207,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         voters: 12,
         ..SimulationConfig::default()
     };
-    let mut sink = ToNode(
-        clients[0].clone(),
-        ElectionId::new(cfg.election_id.clone()).unwrap(),
-    );
+    let mut sink = ToNode(clients[0].clone());
     let sim = simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
     let h = clients[0].status().unwrap().height;
     // Every node reaches that height with the same block.
@@ -243,10 +238,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         .collect();
     let mut forged = ballots[0].clone();
     forged.signature = ballots[1].signature;
-    let ftx = Transaction::Election {
-        election_id: ElectionId::new("testnet-election".to_string()).unwrap(),
-        envelope: Envelope::Ballot(forged),
-    };
+    let ftx = Transaction::election(Envelope::Ballot(forged)).unwrap();
     assert!(clients[1].submit(&ftx).is_err());
 
     // One node killed: the other three still commit.

@@ -20,6 +20,7 @@
 //! | [`dkg`] | t-of-n distributed key generation (Pedersen/Feldman with complaints), audit from the record |
 //! | [`threshold`] | threshold decryption shares with DLEQ proofs, Lagrange combination, tallies |
 //! | [`keyswitch`] | re-encrypting a ciphertext under the joint key to a querier's key, with proofs |
+//! | [`shuffle`] | verifiable shuffle (re-encryption mix) of ElGamal ciphertexts, Terelius–Wikström proof |
 //!
 //! Conventions: transcripts are labelled `tabella/<proof>/v1` and bound to a caller context
 //! ([`transcript`]); points and scalars serialize as canonical hex ([`encoding`]).
@@ -42,6 +43,7 @@ pub mod paillier;
 pub mod range;
 pub mod schnorr;
 pub mod shamir;
+pub mod shuffle;
 pub mod stealth;
 pub mod threshold;
 pub mod transcript;

@@ -36,7 +36,8 @@ impl TrusteeIndex {
     pub fn position(self) -> usize {
         usize::from(self.get()) - 1
     }
-    pub(crate) fn from_position(p: usize) -> Result<Self> {
+    /// The index at position `p` of a `0..n` list (`p + 1`); fails beyond `u16`.
+    pub fn from_position(p: usize) -> Result<Self> {
         u16::try_from(p + 1)
             .map_err(|_| Error::InvalidParameter(format!("trustee position {p} is too large")))
             .and_then(TrusteeIndex::new)

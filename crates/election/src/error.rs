@@ -56,6 +56,13 @@ pub enum Error {
     /// An error from the cryptographic core.
     #[error(transparent)]
     Crypto(#[from] tabella_crypto::Error),
+    /// A voter's choice, written `CONTEST=OPTION[,OPTION...]`, does not fit the contests
+    /// ([`crate::choice::parse_choices`]).
+    #[error(transparent)]
+    Choice(#[from] crate::choice::ChoiceError),
+    /// A polling table, written `JUROR=QUOTA`, is malformed ([`crate::manifest::parse_table`]).
+    #[error(transparent)]
+    TableArgument(#[from] crate::manifest::TableArgError),
     /// Handing envelopes to an outside system (e.g. a ledger node) failed.
     #[error("{0}")]
     Sink(String),

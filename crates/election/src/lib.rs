@@ -9,6 +9,7 @@
 pub mod action;
 pub mod ballot;
 pub mod batch;
+pub mod choice;
 pub mod error;
 pub mod ids;
 pub mod manifest;

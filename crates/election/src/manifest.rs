@@ -59,6 +59,36 @@ pub struct TableSpec {
     pub jurors: Vec<OfficialKey>,
 }
 
+/// Why a polling table written `JUROR=QUOTA` (the council's `--table` argument) is malformed.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableArgError {
+    /// There is no `=` between the juror and the quota.
+    #[error("--table {arg:?}: write JUROR=QUOTA, e.g. --table juror1=50")]
+    Syntax {
+        /// The argument as given.
+        arg: String,
+    },
+    /// The quota is not a whole number.
+    #[error("--table {arg:?}: the quota must be a whole number")]
+    Quota {
+        /// The argument as given.
+        arg: String,
+    },
+}
+
+/// Parses a polling table written `JUROR=QUOTA`: the juror's (key) name, trimmed, and the
+/// number of voters on the table's paper list. Errors are [`Error::TableArgument`].
+pub fn parse_table(arg: &str) -> Result<(String, u32)> {
+    let (juror, quota) = arg.split_once('=').ok_or_else(|| TableArgError::Syntax {
+        arg: arg.to_string(),
+    })?;
+    let quota = quota.trim().parse().map_err(|_| TableArgError::Quota {
+        arg: arg.to_string(),
+    })?;
+    Ok((juror.trim().to_string(), quota))
+}
+
 /// A trustee: holds a share of the election key after the key ceremony.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrusteeSpec {
@@ -338,5 +368,240 @@ impl Manifest {
     /// Total in-person quota.
     pub fn total_quota(&self) -> u64 {
         self.tables.iter().map(|t| u64::from(t.quota)).sum()
+    }
+
+    /// Starts a manifest for `election_id` signed off by these officials: the ElGamal scheme,
+    /// re-votes where the last ballot counts, the default group size and registration batch,
+    /// and no contests, tables, trustees or whitelisted voters yet. See [`ManifestBuilder`].
+    pub fn builder(
+        election_id: ElectionId,
+        title: impl Into<String>,
+        officials: Officials,
+    ) -> ManifestBuilder {
+        ManifestBuilder {
+            manifest: Manifest {
+                election_id,
+                title: title.into(),
+                contests: Vec::new(),
+                tables: Vec::new(),
+                trustees: Vec::new(),
+                threshold: 0,
+                scheme: Scheme::Elgamal,
+                paillier_key: None,
+                revote: RevotePolicy::LastCounts,
+                officials,
+                whitelist: Vec::new(),
+                min_group_size: DEFAULT_MIN_GROUP_SIZE,
+                registration_batch: DEFAULT_REGISTRATION_BATCH,
+            },
+        }
+    }
+}
+
+/// Assembles a [`Manifest`] part by part and checks it ([`Manifest::validate`]) when it is
+/// built: the one place a manifest is put together, for the council's `tabella election
+/// manifest` and for the simulation. Start with [`Manifest::builder`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ManifestBuilder {
+    manifest: Manifest,
+}
+
+impl ManifestBuilder {
+    /// The contests on the ballot, in order.
+    pub fn contests(mut self, contests: Vec<Contest>) -> Self {
+        self.manifest.contests = contests;
+        self
+    }
+
+    /// Adds polling tables, each `(quota, jurors)`, numbered on from the tables already added
+    /// and named "Table 1", "Table 2", … (the name results are printed under).
+    pub fn tables(mut self, tables: impl IntoIterator<Item = (u32, Vec<OfficialKey>)>) -> Self {
+        for (quota, jurors) in tables {
+            let name = format!("Table {}", self.manifest.tables.len() + 1);
+            self.manifest.tables.push(TableSpec {
+                name,
+                quota,
+                jurors,
+            });
+        }
+        self
+    }
+
+    /// Adds trustees, each `(name, signing key)`; a trustee's index is its position.
+    pub fn trustees(mut self, trustees: impl IntoIterator<Item = (String, OfficialKey)>) -> Self {
+        self.manifest.trustees.extend(
+            trustees
+                .into_iter()
+                .map(|(name, signing_key)| TrusteeSpec { name, signing_key }),
+        );
+        self
+    }
+
+    /// Trustees needed to decrypt (`t`).
+    pub fn threshold(mut self, threshold: u16) -> Self {
+        self.manifest.threshold = threshold;
+        self
+    }
+
+    /// Switches to the Paillier scheme under this administrator's public key.
+    pub fn paillier(mut self, key: tabella_crypto::paillier::PublicKey) -> Self {
+        self.manifest.scheme = Scheme::Paillier;
+        self.manifest.paillier_key = Some(key);
+        self
+    }
+
+    /// The identity commitments of the eligible remote voters (from
+    /// [`crate::whitelist::Whitelist::new`]).
+    pub fn whitelist(mut self, commitments: Vec<IdentityCommitment>) -> Self {
+        self.manifest.whitelist = commitments;
+        self
+    }
+
+    /// [`Manifest::min_group_size`].
+    pub fn min_group_size(mut self, size: u32) -> Self {
+        self.manifest.min_group_size = size;
+        self
+    }
+
+    /// [`Manifest::registration_batch`].
+    pub fn registration_batch(mut self, size: u32) -> Self {
+        self.manifest.registration_batch = size;
+        self
+    }
+
+    /// The manifest, if it is internally consistent ([`Manifest::validate`]).
+    pub fn build(self) -> Result<Manifest> {
+        self.manifest.validate()?;
+        Ok(self.manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::commit_identity;
+    use crate::sign::OfficialSecret;
+    use crate::simulate::default_contests;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn officials(rng: &mut ChaCha20Rng) -> Officials {
+        let (_, token_key) = tabella_crypto::blind::generate_issuer_key(2048, rng).unwrap();
+        Officials {
+            council: OfficialSecret::generate(rng).public(),
+            identity_validator: OfficialSecret::generate(rng).public(),
+            token_key,
+            registrar: OfficialSecret::generate(rng).public(),
+        }
+    }
+
+    #[test]
+    fn table_argument() {
+        assert_eq!(parse_table("j1=40").unwrap(), ("j1".into(), 40));
+        assert_eq!(parse_table(" j 1 = 7 ").unwrap(), ("j 1".into(), 7));
+        assert_eq!(parse_table("=0").unwrap(), (String::new(), 0));
+        let refused = |a: &str| match parse_table(a) {
+            Err(Error::TableArgument(e)) => e,
+            other => panic!("{a:?}: {other:?}"),
+        };
+        assert_eq!(refused("j1"), TableArgError::Syntax { arg: "j1".into() });
+        assert_eq!(refused(""), TableArgError::Syntax { arg: "".into() });
+        for bad in ["j1=x", "j1=", "j1=-1", "j1=1.5", "j1=4294967296", "j1=2=3"] {
+            assert_eq!(
+                refused(bad),
+                TableArgError::Quota { arg: bad.into() },
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            refused("j1=x").to_string(),
+            "--table \"j1=x\": the quota must be a whole number"
+        );
+    }
+
+    #[test]
+    fn builder_names_tables_orders_trustees_and_validates() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let off = officials(&mut rng);
+        let keys: Vec<OfficialKey> = (0..5)
+            .map(|_| OfficialSecret::generate(&mut rng).public())
+            .collect();
+        let whitelist = vec![commit_identity(&[1; 32], "ann")];
+        let id = ElectionId::new("e1").unwrap();
+        let start = || {
+            Manifest::builder(id.clone(), "T", off.clone())
+                .contests(default_contests())
+                .trustees([("a".to_string(), keys[0]), ("b".to_string(), keys[1])])
+                .threshold(2)
+                .whitelist(whitelist.clone())
+        };
+        let m = start()
+            .tables([(3, vec![keys[2]])])
+            .tables([(4, vec![keys[3], keys[4]])])
+            .min_group_size(7)
+            .registration_batch(2)
+            .build()
+            .unwrap();
+        assert_eq!(
+            m,
+            Manifest {
+                election_id: id.clone(),
+                title: "T".into(),
+                contests: default_contests(),
+                tables: vec![
+                    TableSpec {
+                        name: "Table 1".into(),
+                        quota: 3,
+                        jurors: vec![keys[2]],
+                    },
+                    TableSpec {
+                        name: "Table 2".into(),
+                        quota: 4,
+                        jurors: vec![keys[3], keys[4]],
+                    },
+                ],
+                trustees: vec![
+                    TrusteeSpec {
+                        name: "a".into(),
+                        signing_key: keys[0],
+                    },
+                    TrusteeSpec {
+                        name: "b".into(),
+                        signing_key: keys[1],
+                    },
+                ],
+                threshold: 2,
+                scheme: Scheme::Elgamal,
+                paillier_key: None,
+                revote: RevotePolicy::LastCounts,
+                officials: off.clone(),
+                whitelist: whitelist.clone(),
+                min_group_size: 7,
+                registration_batch: 2,
+            }
+        );
+        // Defaults.
+        let d = start().build().unwrap();
+        assert!(d.tables.is_empty());
+        assert_eq!(d.min_group_size, DEFAULT_MIN_GROUP_SIZE);
+        assert_eq!(d.registration_batch, DEFAULT_REGISTRATION_BATCH);
+        // Inconsistent manifests are refused when built.
+        let refused = |b: ManifestBuilder| match b.build() {
+            Err(Error::InvalidManifest(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(start().threshold(3)).contains("threshold must be in 1..=2"));
+        assert!(refused(start().contests(Vec::new())).contains("contests, has 0"));
+        assert!(refused(start().tables([(1, Vec::new())])).contains("has no jurors"));
+        assert!(refused(start().min_group_size(0)).contains("min_group_size"));
+        let twice = vec![whitelist[0], whitelist[0]];
+        assert!(refused(start().whitelist(twice)).contains("duplicate"));
+        // No trustees: the ElGamal scheme needs at least one (the simulation's Paillier
+        // elections, in tests/elections.rs, build with `paillier` and none).
+        assert!(refused(
+            Manifest::builder(id.clone(), "T", off.clone()).contests(default_contests())
+        )
+        .contains("1..=255 trustees"));
     }
 }

@@ -26,8 +26,8 @@ use crate::batch;
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, TableIndex};
 use crate::manifest::{
-    Contest, ContestKind, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
-    DEFAULT_MIN_GROUP_SIZE, DEFAULT_REGISTRATION_BATCH,
+    Contest, ContestKind, Manifest, Officials, Scheme, DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_REGISTRATION_BATCH,
 };
 use crate::record::Record;
 use crate::sign::OfficialSecret;
@@ -322,41 +322,33 @@ pub fn simulate_into(
     for v in 0..in_person {
         quotas[table_of(v)] += 1;
     }
-    let manifest = Manifest {
-        election_id: election_id.clone(),
-        title: "Simulated university election".into(),
-        contests: cfg.contests.clone().unwrap_or_else(default_contests),
-        tables: (0..tables)
-            .map(|i| TableSpec {
-                name: format!("Table {}", i + 1),
-                quota: quotas[i] + 2,
-                jurors: vec![off.jurors[i].public()],
-            })
-            .collect(),
-        trustees: (0..usize::from(if paillier_sk.is_some() {
-            0
-        } else {
-            cfg.trustees
-        }))
-            .map(|i| TrusteeSpec {
-                name: format!("Trustee {}", i + 1),
-                signing_key: off.trustee_signing[i].public(),
-            })
-            .collect(),
-        threshold: cfg.threshold,
-        scheme: cfg.scheme,
-        paillier_key: paillier_sk.as_ref().map(|k| k.public_key().clone()),
-        revote: RevotePolicy::LastCounts,
-        officials: Officials {
+    let builder = Manifest::builder(
+        election_id.clone(),
+        "Simulated university election",
+        Officials {
             council: off.council.public(),
             identity_validator: off.validator.public(),
             token_key: token_public.clone(),
             registrar: off.registrar.public(),
         },
-        whitelist: whitelist.clone(),
-        min_group_size: cfg.min_group_size,
-        registration_batch: cfg.registration_batch,
-    };
+    )
+    .contests(cfg.contests.clone().unwrap_or_else(default_contests))
+    .tables((0..tables).map(|i| (quotas[i] + 2, vec![off.jurors[i].public()])))
+    .threshold(cfg.threshold)
+    .whitelist(whitelist.clone())
+    .min_group_size(cfg.min_group_size)
+    .registration_batch(cfg.registration_batch);
+    // Paillier: the administrator's key and no trustees; ElGamal: the trustees.
+    let manifest = match &paillier_sk {
+        Some(k) => builder.paillier(k.public_key().clone()),
+        None => builder.trustees((0..usize::from(cfg.trustees)).map(|i| {
+            (
+                format!("Trustee {}", i + 1),
+                off.trustee_signing[i].public(),
+            )
+        })),
+    }
+    .build()?;
     let mut d = Driver {
         published: 0,
         sink,

@@ -1,11 +1,48 @@
 //! The crate's one error type.
 
-/// Everything that can go wrong in the plaintext half of the statistics core: schemas, rows,
-/// WHERE predicates, encodings, decodings and noise parameters. Each variant carries what is
-/// needed to say precisely what was wrong.
+use crate::party::PartyKey;
+use crate::proof::ProofKind;
+
+/// Everything that can go wrong in the statistics core. Each variant says what was wrong and,
+/// for a rejected proof, who made it and which proof it was; the variants after `Encoding` are
+/// those of the plaintext half (schemas, rows, predicates, encodings, decodings, noise
+/// parameters).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A proof was rejected: bad signature, wrong shape, or a check that failed.
+    #[error("{kind} proof by {prover} rejected: {reason}")]
+    ProofRejected {
+        /// The prover named in the proof.
+        prover: PartyKey,
+        /// The kind of proof.
+        kind: ProofKind,
+        /// What failed.
+        reason: String,
+    },
+    /// A party is not in the roster of the query for the role it claims.
+    #[error("{party} is not a {role} of this query")]
+    NotInRoster {
+        /// The party.
+        party: PartyKey,
+        /// The role it claimed ("computing node", "data provider").
+        role: &'static str,
+    },
+    /// A query parameter is unusable.
+    #[error("invalid query parameter: {0}")]
+    InvalidQuery(String),
+    /// A step came out of order or twice.
+    #[error("protocol step out of order: {0}")]
+    OutOfOrder(String),
+    /// A value does not fit the declared layout.
+    #[error("value out of range: {0}")]
+    OutOfRange(String),
+    /// The cryptographic core failed.
+    #[error(transparent)]
+    Crypto(#[from] tabella_crypto::Error),
+    /// Encoding failed.
+    #[error("encoding: {0}")]
+    Encoding(#[from] serde_json::Error),
     /// A column name that the schema does not have.
     #[error("unknown column `{name}` (known columns: {})", known.join(", "))]
     UnknownColumn {

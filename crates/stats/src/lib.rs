@@ -1,19 +1,28 @@
-//! Private statistics (seed 001 / Drynx): data providers, verifiable aggregation, noise and key
-//! switching (DESIGN.md "Private statistics").
+//! # tabella-stats
 //!
-//! This crate is sans-IO: no files, sockets or clocks; randomness is passed in.
+//! Private statistics with proofs (seed 001 §3–§5; the Drynx system of Froelicher et al.,
+//! IEEE TIFS 2020, and UnLynx, PoPETs 2017), as a pure core: no sockets, files or clocks.
 //!
-//! The plaintext half, on which the cryptographic protocol builds:
+//! A querier asks; **data providers** encrypt their encoded answers under the **computing
+//! nodes'** collective key with range proofs ([`submission`]); the nodes aggregate them
+//! ([`aggregation`]), add noise from a public list each of them shuffles verifiably
+//! ([`obfuscation`]), and switch the result to the querier's key ([`switch`]). Every step is a
+//! [`proof::SignedProof`] naming the query, the prover and the kind; [`audit::QueryAudit`]
+//! checks them in order as a verifying node does. [`session`] runs a whole query in process.
+//!
+//! - [`params`]: the query's parameters and id; [`party`]: signing keys;
+//! - [`error`]: the crate's error type.
+//!
+//! The plaintext half, on which the protocol builds (`docs/STATS.md`):
 //!
 //! - [`schema`]: typed rows with declared domains;
 //! - [`predicate`]: WHERE clauses a data provider evaluates over its own rows;
 //! - [`query`]: the operations (sum, mean, variance, histograms, min/max, booleans, sets,
 //!   cosine similarity, linear and logistic regression, R²) and their decoded results;
 //! - [`encoding`]: for each operation the fixed-length vector of bounded non-negative integers a
-//!   data provider sends, and how the entry-wise totals over all providers decode to the result
-//!   (`docs/STATS.md`);
+//!   data provider sends, and how the entry-wise totals over all providers decode to the result;
 //! - [`noise`]: exact discrete Laplace and Gaussian samplers for the distributed results
-//!   obfuscation.
+//!   obfuscation; [`linalg`]: the exact solver of the regressions.
 //!
 //! The plaintext flow, without encryption (the protocol encrypts each entry, proves its range and
 //! adds the ciphertexts instead of the integers):
@@ -50,13 +59,22 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aggregation;
+pub mod audit;
 pub mod encoding;
 pub mod error;
 pub mod linalg;
 pub mod noise;
+pub mod obfuscation;
+pub mod params;
+pub mod party;
 pub mod predicate;
+pub mod proof;
 pub mod query;
 pub mod schema;
+pub mod session;
+pub mod submission;
+pub mod switch;
 
 pub use encoding::{decode, encode, layout, Layout};
 pub use error::{Error, Result};

@@ -5,15 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use tabella_election::action::OfficialAction;
 use tabella_election::ids::ElectionId;
-use tabella_election::manifest::{
-    Contest, Manifest, Officials, RevotePolicy, Scheme, TableSpec, TrusteeSpec,
-};
+use tabella_election::manifest::{parse_table, Contest, Manifest, ManifestBuilder, Officials};
 use tabella_election::record::Record;
 use tabella_election::simulate::default_contests;
 use tabella_election::state::Phase;
+use tabella_election::whitelist::Whitelist;
 
 use super::{election_id, load, read_json, submit_action, write_json, ElectionView};
 use super::{Common, Official, OfficialPublic, Role};
@@ -96,8 +95,8 @@ pub struct ManifestArgs {
     #[arg(long)]
     pub threshold: u16,
     /// The identity validator's key name.
-    #[arg(long)]
-    pub validator: String,
+    #[arg(long, visible_alias = "validator")]
+    pub identity_validator: String,
     /// The registrar's key name.
     #[arg(long)]
     pub registrar: String,
@@ -127,8 +126,6 @@ pub struct ManifestArgs {
     pub registration_batch: u32,
 }
 
-pub use tabella_election::whitelist::Whitelist;
-
 /// The public keys a manifest needs, resolved from the keystore.
 pub struct ManifestKeys {
     /// Council.
@@ -136,93 +133,46 @@ pub struct ManifestKeys {
     /// Trustees: (name, keys).
     pub trustees: Vec<(String, OfficialPublic)>,
     /// Identity validator.
-    pub validator: OfficialPublic,
+    pub identity_validator: OfficialPublic,
     /// Registrar.
     pub registrar: OfficialPublic,
     /// Tables: (juror keys, quota).
     pub tables: Vec<(OfficialPublic, u32)>,
 }
 
-/// Parses `JUROR=QUOTA`.
-pub fn parse_table(s: &str) -> anyhow::Result<(String, u32)> {
-    let (j, q) = s
-        .split_once('=')
-        .ok_or_else(|| anyhow!("--table {s:?}: write JUROR=QUOTA, e.g. --table juror1=50"))?;
-    let q: u32 = q
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("--table {s:?}: the quota must be a whole number"))?;
-    Ok((j.trim().to_string(), q))
-}
-
-/// Builds the manifest and the private whitelist (pure but for the salts' randomness).
-pub fn build_manifest<R: RngCore>(
-    id: &str,
-    title: &str,
-    keys: &ManifestKeys,
-    threshold: u16,
-    voters: &[String],
-    contests: Vec<Contest>,
-    rng: &mut R,
-) -> anyhow::Result<(Manifest, Whitelist)> {
-    let election_id = ElectionId::new(id).map_err(|e| anyhow!("--id: {e}"))?;
-    let (whitelist_file, whitelist) =
-        Whitelist::new(&election_id, voters, rng).map_err(|e| anyhow!("--voter: {e}"))?;
-    let token_key = keys
-        .validator
-        .token_key
-        .clone()
-        .ok_or_else(|| anyhow!("the validator key has no token key; create it with `tabella keys new --role validator`"))?;
-    let trustees = keys
-        .trustees
-        .iter()
-        .map(|(name, k)| TrusteeSpec {
-            name: name.clone(),
-            signing_key: k.signing_key,
-        })
-        .collect::<Vec<_>>();
-    let manifest = Manifest {
-        election_id: election_id.clone(),
-        title: title.to_string(),
-        contests,
-        tables: keys
-            .tables
-            .iter()
-            .enumerate()
-            .map(|(i, (j, q))| TableSpec {
-                name: format!("Table {}", i + 1),
-                quota: *q,
-                jurors: vec![j.signing_key],
-            })
-            .collect(),
-        trustees,
-        threshold,
-        scheme: Scheme::Elgamal,
-        paillier_key: None,
-        revote: RevotePolicy::LastCounts,
-        officials: Officials {
-            council: keys.council.signing_key,
-            identity_validator: keys.validator.signing_key,
+impl ManifestKeys {
+    /// Starts the manifest of `election_id` with these keys: the officials, the trustees under
+    /// their key names, one table per juror (numbered from 1 in order). The identity validator's
+    /// key must carry its token key.
+    pub fn builder(&self, election_id: ElectionId, title: &str) -> anyhow::Result<ManifestBuilder> {
+        let token_key = self
+            .identity_validator
+            .token_key
+            .clone()
+            .ok_or_else(|| anyhow!("the identity validator's key has no token key; create it with `tabella keys new --role identity-validator`"))?;
+        let officials = Officials {
+            council: self.council.signing_key,
+            identity_validator: self.identity_validator.signing_key,
             token_key,
-            registrar: keys.registrar.signing_key,
-        },
-        whitelist,
-        min_group_size: tabella_election::manifest::DEFAULT_MIN_GROUP_SIZE,
-        registration_batch: tabella_election::manifest::DEFAULT_REGISTRATION_BATCH,
-    };
-    manifest
-        .validate()
-        .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
-    Ok((manifest, whitelist_file))
+            registrar: self.registrar.signing_key,
+        };
+        Ok(Manifest::builder(election_id, title, officials)
+            .trustees(
+                self.trustees
+                    .iter()
+                    .map(|(name, k)| (name.clone(), k.signing_key)),
+            )
+            .tables(self.tables.iter().map(|(j, q)| (*q, vec![j.signing_key]))))
+    }
 }
 
 fn public_of(ks: &Keystore, name: &str, role: Role) -> anyhow::Result<OfficialPublic> {
     let p: OfficialPublic = ks.public(name, "key")?;
     if p.role != role {
         bail!(
-            "key '{name}' is a {} key, but a {} key is needed here",
-            p.role.name(),
-            role.name()
+            "key '{name}' is {}, but {} is needed here",
+            p.role.a_key(),
+            role.a_key()
         );
     }
     Ok(p)
@@ -338,13 +288,9 @@ fn council_step(
     ElectionView,
     tabella_election::sign::OfficialSecret,
 )> {
-    let id = election_id(&a.election)?;
-    let ks = common.keystore()?;
-    let council = Official::open(&ks, &a.as_, Role::Council, &common.passphrase()?)?;
-    let chain = load(&common.client(), &id)?;
-    if chain.manifest()?.officials.council != council.public.signing_key {
-        bail!("key '{}' is not the council of election '{id}'", a.as_);
-    }
+    let (id, council) = common.open_official(&a.election, &a.as_, Role::Council)?;
+    let (_, chain) = common.load(&id)?;
+    council.must_be(&chain.manifest()?.officials.council, "the council", &id)?;
     Ok((id, chain, council.signing()?))
 }
 
@@ -365,7 +311,7 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
             .iter()
             .map(|t| Ok((t.clone(), public_of(&ks, t, Role::Trustee)?)))
             .collect::<anyhow::Result<Vec<_>>>()?,
-        validator: public_of(&ks, &a.validator, Role::Validator)?,
+        identity_validator: public_of(&ks, &a.identity_validator, Role::IdentityValidator)?,
         registrar: public_of(&ks, &a.registrar, Role::Registrar)?,
         tables,
     };
@@ -373,18 +319,17 @@ fn manifest(a: ManifestArgs, common: &Common) -> anyhow::Result<()> {
         Some(p) => read_json::<Vec<Contest>>(p, "contests")?,
         None => default_contests(),
     };
-    let (mut m, wl) = build_manifest(
-        &a.id,
-        &a.title,
-        &keys,
-        a.threshold,
-        &a.voters,
-        contests,
-        &mut OsRng,
-    )?;
-    m.min_group_size = a.min_group_size;
-    m.registration_batch = a.registration_batch;
-    m.validate()
+    let id = ElectionId::new(&a.id).map_err(|e| anyhow!("--id: {e}"))?;
+    let (wl, whitelist) =
+        Whitelist::new(&id, &a.voters, &mut OsRng).map_err(|e| anyhow!("--voter: {e}"))?;
+    let m = keys
+        .builder(id, &a.title)?
+        .contests(contests)
+        .threshold(a.threshold)
+        .whitelist(whitelist)
+        .min_group_size(a.min_group_size)
+        .registration_batch(a.registration_batch)
+        .build()
         .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
     write_json(&a.out, &m)?;
     write_json(&a.whitelist_out, &wl)?;
@@ -478,7 +423,7 @@ fn print_results(chain: &ElectionView) -> anyhow::Result<()> {
             chain.phase()
         )
     })?;
-    crate::election_cmd::print_results(m, r);
+    crate::output::print_results(m, r);
     Ok(())
 }
 
@@ -498,32 +443,46 @@ mod tests {
             trustees: (0..3)
                 .map(|i| (format!("t{i}"), pubkey(Role::Trustee)))
                 .collect(),
-            validator: pubkey(Role::Validator),
+            identity_validator: pubkey(Role::IdentityValidator),
             registrar: pubkey(Role::Registrar),
             tables: vec![(pubkey(Role::Juror), 5)],
         };
+        let id = ElectionId::new("e1").unwrap();
         let voters = vec!["alice".to_string(), "bob".to_string()];
-        let (m, wl) =
-            build_manifest("e1", "T", &keys, 2, &voters, default_contests(), &mut OsRng).unwrap();
+        let (wl, whitelist) = Whitelist::new(&id, &voters, &mut OsRng).unwrap();
+        let start = || {
+            keys.builder(id.clone(), "T")
+                .unwrap()
+                .contests(default_contests())
+                .whitelist(whitelist.clone())
+        };
+        let m = start().threshold(2).build().unwrap();
         assert_eq!(m.trustees.len(), 3);
+        assert_eq!(m.trustees[1].name, "t1");
+        assert_eq!(m.trustees[1].signing_key, keys.trustees[1].1.signing_key);
         assert_eq!(m.tables[0].quota, 5);
+        assert_eq!(m.tables[0].jurors, vec![keys.tables[0].0.signing_key]);
+        assert_eq!(
+            m.officials.identity_validator,
+            keys.identity_validator.signing_key
+        );
         let c = wl.commitment_of("alice").unwrap().unwrap();
         assert!(m.whitelist.contains(&c));
         assert!(wl.commitment_of("carol").unwrap().is_none());
         // No identity in clear in the manifest.
         assert!(!serde_json::to_string(&m).unwrap().contains("alice"));
-        // Bad threshold, duplicate voter.
-        assert!(
-            build_manifest("e1", "T", &keys, 4, &voters, default_contests(), &mut OsRng).is_err()
-        );
-        let dup = vec!["a".to_string(), "a".to_string()];
-        assert!(build_manifest("e1", "T", &keys, 2, &dup, default_contests(), &mut OsRng).is_err());
-    }
-
-    #[test]
-    fn table_argument() {
-        assert_eq!(parse_table("j1=40").unwrap(), ("j1".into(), 40));
-        assert!(parse_table("j1").is_err());
-        assert!(parse_table("j1=x").is_err());
+        // Bad threshold.
+        assert!(start().threshold(4).build().is_err());
+        // An identity validator key without its token key.
+        let mut no_token = pubkey(Role::IdentityValidator);
+        no_token.token_key = None;
+        let keys = ManifestKeys {
+            identity_validator: no_token,
+            ..keys
+        };
+        assert!(keys
+            .builder(id, "T")
+            .err()
+            .is_some_and(|e| e.to_string().contains("has no token key")));
     }
 }

@@ -71,7 +71,7 @@ pub fn run(a: KeysArgs) -> anyhow::Result<()> {
             for (name, v) in keys {
                 let role = v.get("role").and_then(|r| r.as_str()).unwrap_or("?");
                 let key = v.get("signing_key").and_then(|r| r.as_str()).unwrap_or("?");
-                println!("{name:<20} {role:<10} {key}");
+                println!("{name:<20} {role:<18} {key}");
             }
             Ok(())
         }
@@ -94,7 +94,7 @@ pub fn new_key(
         token_pkcs8: None,
     };
     match role {
-        Role::Validator => {
+        Role::IdentityValidator => {
             let (sk, pk) = tabella_crypto::blind::generate_issuer_key(token_bits, &mut OsRng)
                 .map_err(|e| anyhow!("--token-bits: {e}"))?;
             public.token_key = Some(pk);

@@ -3,8 +3,10 @@
 //!
 //! Each command reads the election from the node (every accepted envelope, replayed into a local
 //! `ElectionState`), builds its one signed action with the keys from the keystore, submits it and
-//! waits until it is committed. Pure steps (building a manifest, parsing choices, the key
-//! ceremony's next move) live in functions without I/O so they are unit-tested.
+//! waits until it is committed. Pure steps live without I/O so they are unit-tested: building a
+//! manifest (`Manifest::builder`) and parsing choices and tables (`tabella_election::choice`,
+//! `tabella_election::manifest::parse_table`) in the election crate, the key ceremony's next move
+//! in `trustee.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tabella_election::action::{Envelope, OfficialAction, SignedAction};
 use tabella_election::ids::{Digest32, ElectionId};
 use tabella_election::manifest::Manifest;
-use tabella_election::sign::OfficialSecret;
+use tabella_election::sign::{OfficialKey, OfficialSecret};
 use tabella_election::state::{ElectionState, ProofCheck};
 use tabella_ledger::tx::Transaction;
 use tabella_node::client::NodeClient;
@@ -24,7 +26,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::keystore::{Keystore, Passphrase};
 
 pub mod council;
+pub mod files;
+pub mod identity_validator;
 pub mod keys;
+pub mod registrar;
+pub mod table;
 pub mod trustee;
 pub mod voter;
 
@@ -61,6 +67,26 @@ impl Common {
     pub fn client(&self) -> NodeClient {
         NodeClient::new(&self.node)
     }
+
+    /// The start of an official's command: the election id and the official's key `as_`, opened
+    /// (it must be a `role` key).
+    pub fn open_official(
+        &self,
+        election: &str,
+        as_: &str,
+        role: Role,
+    ) -> anyhow::Result<(ElectionId, Official)> {
+        let id = election_id(election)?;
+        let me = Official::open(&self.keystore()?, as_, role, &self.passphrase()?)?;
+        Ok((id, me))
+    }
+
+    /// A client of the node and election `id` as the node knows it ([`load`]).
+    pub fn load(&self, id: &ElectionId) -> anyhow::Result<(NodeClient, ElectionView)> {
+        let client = self.client();
+        let chain = load(&client, id)?;
+        Ok((client, chain))
+    }
 }
 
 /// An official role.
@@ -72,7 +98,11 @@ pub enum Role {
     /// Trustee: holds a share of the election key (key ceremony, decryption).
     Trustee,
     /// Identity validator: checks voters against the whitelist, blind-signs their tokens.
-    Validator,
+    // Not one of the ledger's validators (the verifying nodes). Older versions called this role
+    // `validator`; the command line and stored keys still accept that name.
+    #[value(alias = "validator")]
+    #[serde(alias = "validator")]
+    IdentityValidator,
     /// Registrar: enables the stealth keys of anonymous notes.
     Registrar,
     /// Table juror: authorizes in-person voters at a polling table.
@@ -85,10 +115,19 @@ impl Role {
         match self {
             Role::Council => "council",
             Role::Trustee => "trustee",
-            Role::Validator => "validator",
+            Role::IdentityValidator => "identity-validator",
             Role::Registrar => "registrar",
             Role::Juror => "juror",
         }
+    }
+
+    /// "a council key", "an identity-validator key": the role's key in a sentence.
+    pub fn a_key(self) -> String {
+        let article = match self {
+            Role::IdentityValidator => "an",
+            Role::Council | Role::Trustee | Role::Registrar | Role::Juror => "a",
+        };
+        format!("{article} {} key", self.name())
     }
 }
 
@@ -130,10 +169,10 @@ impl Official {
         let public: OfficialPublic = ks.public(name, "key")?;
         if public.role != role {
             bail!(
-                "key '{name}' in {} is a {} key, not a {} key; pass the {} key's name with --as",
+                "key '{name}' in {} is {}, not {}; pass the {} key's name with --as",
                 ks.dir().display(),
-                public.role.name(),
-                role.name(),
+                public.role.a_key(),
+                role.a_key(),
                 role.name()
             );
         }
@@ -143,6 +182,15 @@ impl Official {
             public,
             secret,
         })
+    }
+
+    /// Refuses this key unless it is `key`, the one the manifest of `id` names for `holder`
+    /// ("the registrar", …).
+    pub fn must_be(&self, key: &OfficialKey, holder: &str, id: &ElectionId) -> anyhow::Result<()> {
+        if &self.public.signing_key != key {
+            bail!("key '{}' is not {holder} of election '{id}'", self.name);
+        }
+        Ok(())
     }
 
     /// The ed25519 signing key.
@@ -224,11 +272,22 @@ pub fn load(client: &NodeClient, id: &ElectionId) -> anyhow::Result<ElectionView
     Ok(ElectionView { log, state })
 }
 
+/// The ledger transaction that carries `env`: [`Transaction::election`], which reads the election
+/// id from the envelope's signed payload. Every command that sends envelopes to a node wraps them
+/// here (roles, `demo`, `bench ledger`).
+pub fn election_tx(env: Envelope) -> anyhow::Result<Transaction> {
+    Transaction::election(env).map_err(|e| anyhow!("cannot build the transaction: {e}"))
+}
+
+/// [`election_tx`] for each envelope, in order.
+pub fn election_txs(envs: &[Envelope]) -> anyhow::Result<Vec<Transaction>> {
+    envs.iter().cloned().map(election_tx).collect()
+}
+
 /// Submits an envelope and waits until it is committed; returns its hash.
 pub fn submit(client: &NodeClient, env: Envelope) -> anyhow::Result<Digest32> {
     let hash = env.hash();
-    let tx =
-        Transaction::election(env).map_err(|e| anyhow!("cannot build the transaction: {e}"))?;
+    let tx = election_tx(env)?;
     client
         .submit_and_wait(&tx, Duration::from_secs(120))
         .map_err(node_error)?;
@@ -254,6 +313,18 @@ pub fn submit_action(
     submit(client, env)
 }
 
+/// Refuses a file written for another election: "PATH is WHAT election 'THEIRS', not 'ID'", where
+/// `what` reads "a request for", "the whitelist of", ….
+pub fn same_election(path: &Path, what: &str, theirs: &str, id: &ElectionId) -> anyhow::Result<()> {
+    if theirs != id.as_str() {
+        bail!(
+            "{} is {what} election '{theirs}', not '{id}'",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Reads and parses a JSON file, with a clear error naming it.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -275,4 +346,35 @@ pub fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
 /// Hex of a compressed Ristretto point.
 pub fn point_hex(p: &curve25519_dalek::ristretto::RistrettoPoint) -> String {
     hex::encode(p.compress().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_validator_role_reads_its_old_name() {
+        let r = Role::IdentityValidator;
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"identity_validator\"");
+        for stored in ["\"identity_validator\"", "\"validator\""] {
+            assert_eq!(serde_json::from_str::<Role>(stored).unwrap(), r);
+        }
+        // A key written before the rename.
+        let old = format!(
+            r#"{{"role":"validator","signing_key":{}}}"#,
+            serde_json::to_string(&OfficialSecret::generate(&mut rand_core::OsRng).public())
+                .unwrap()
+        );
+        assert_eq!(
+            serde_json::from_str::<OfficialPublic>(&old).unwrap().role,
+            r
+        );
+        for arg in ["identity-validator", "validator"] {
+            assert_eq!(Role::from_str(arg, false).unwrap(), r);
+        }
+        assert_eq!(r.name(), "identity-validator");
+        assert_eq!(r.a_key(), "an identity-validator key");
+        assert_eq!(Role::Juror.a_key(), "a juror key");
+        assert!(Role::from_str("identity_validator", false).is_err());
+    }
 }

@@ -1,162 +1,28 @@
-//! Registration and voting: `tabella validator issue`, `tabella registrar enable`,
-//! `tabella table authorize` and `tabella voter register|vote|receipt`.
-//!
-//! Remote registration keeps the identity and the voting key unlinkable (seed 000 §4.2.2): the
-//! voter's wallet blinds a random token (`voter register`, step 1, writes `request.json`); the
-//! identity validator checks the identity against its private whitelist, blind-signs the request
-//! and posts `ValidateVoter` (`validator issue`, writes `response.json`); the wallet unblinds the
-//! signature and writes an anonymous note with the token and a fresh stealth meta-address
-//! (`voter register --response`, writes `note.json`); the registrar, who never sees the identity,
-//! checks the token and queues the note (`registrar enable`). Keys are enabled in batches of the
-//! manifest's `registration_batch`, in canonical order, so the chain's order of enablements does
-//! not follow the order of validations (which would link each identity to its key); the final
-//! batch, possibly smaller, closes registration (`registrar flush --close-registration`). The
-//! wallet finds its key on the chain by scanning and signs its ballots with it (`voter vote`).
+//! The voter's commands, `tabella voter register|vote|receipt`: register remotely (the steps are
+//! described in [`super::files`]), cast (or re-cast) a ballot with the wallet's stealth key or a
+//! booth file, and check a receipt.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use tabella_crypto::blind::{self, BlindSignature, BlindedRequest, BlindingState};
+use tabella_crypto::blind::{self, BlindingState};
 use tabella_crypto::disjunctive::PrecomputedKey;
-use tabella_crypto::group::{SecretScalar, G};
+use tabella_crypto::group::SecretScalar;
 use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, StealthSecret};
-use tabella_election::action::{
-    canonical_batch, Envelope, NoteKey, OfficialAction, RegistrationToken,
-};
-use tabella_election::ballot::{self, BallotKey, Choice, Credential, ElectionKey};
+use tabella_election::action::{Envelope, RegistrationToken};
+use tabella_election::ballot::{self, BallotKey, Credential, ElectionKey};
+use tabella_election::choice::parse_choices;
 use tabella_election::ids::{Digest32, ElectionId, TableIndex};
-use tabella_election::manifest::{Contest, ContestKind};
 use tabella_election::record::{check_receipt, ReceiptStatus, Record};
 use tabella_election::state::Phase;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::council::Whitelist;
-use super::{
-    election_id, load, read_json, submit, submit_action, write_json, Common, Official, Role,
-};
-
-/// `tabella validator`.
-#[derive(Args, Debug)]
-pub struct ValidatorArgs {
-    #[command(flatten)]
-    common: Common,
-    #[command(subcommand)]
-    cmd: ValidatorCmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum ValidatorCmd {
-    /// Check a voter's identity against the whitelist, blind-sign their request, post ValidateVoter.
-    Issue {
-        /// The election id.
-        #[arg(long)]
-        election: String,
-        /// The identity validator's key.
-        #[arg(long = "as")]
-        as_: String,
-        /// The private whitelist from `tabella election manifest`.
-        #[arg(long, default_value = "whitelist.json")]
-        whitelist: PathBuf,
-        /// The identity checked (e.g. from the voter's ID card).
-        #[arg(long)]
-        identity: String,
-        /// The voter's blinded request (`voter register` step 1).
-        #[arg(long)]
-        request: PathBuf,
-        /// Where to write the blind signature for the voter.
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-/// `tabella registrar`.
-#[derive(Args, Debug)]
-pub struct RegistrarArgs {
-    #[command(flatten)]
-    common: Common,
-    #[command(subcommand)]
-    cmd: RegistrarCmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum RegistrarCmd {
-    /// Check an anonymous note and queue it; once the manifest's registration_batch notes are
-    /// queued, enable their stealth keys in one batch, in canonical order.
-    Enable {
-        /// The election id.
-        #[arg(long)]
-        election: String,
-        /// The registrar's key.
-        #[arg(long = "as")]
-        as_: String,
-        /// The voter's note (`voter register --response`).
-        #[arg(long)]
-        note: PathBuf,
-        /// The registrar's queue of notes waiting for a batch (private to the registrar).
-        #[arg(long, default_value = "registrar-queue.json")]
-        queue: PathBuf,
-    },
-    /// Enable the queued notes' keys now: a full batch, or with --close-registration the final
-    /// batch (any size), after which no voter can register.
-    Flush {
-        /// The election id.
-        #[arg(long)]
-        election: String,
-        /// The registrar's key.
-        #[arg(long = "as")]
-        as_: String,
-        /// The registrar's queue of notes.
-        #[arg(long, default_value = "registrar-queue.json")]
-        queue: PathBuf,
-        /// Post the final batch even if smaller than registration_batch; closes registration.
-        #[arg(long)]
-        close_registration: bool,
-    },
-}
-
-/// The registrar's queue: anonymous notes checked but whose keys are not enabled yet.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct RegistrarQueue {
-    election_id: Option<ElectionId>,
-    notes: Vec<QueuedNote>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct QueuedNote {
-    token: RegistrationToken,
-    meta: MetaAddress,
-}
-
-/// `tabella table`.
-#[derive(Args, Debug)]
-pub struct TableArgs {
-    #[command(flatten)]
-    common: Common,
-    #[command(subcommand)]
-    cmd: TableCmd,
-}
-
-#[derive(Subcommand, Debug)]
-enum TableCmd {
-    /// Authorize one in-person voter at a table; writes the booth file the voter's booth uses.
-    Authorize {
-        /// The election id.
-        #[arg(long)]
-        election: String,
-        /// The juror's key.
-        #[arg(long = "as")]
-        as_: String,
-        /// The table number (from 1, as in the manifest).
-        #[arg(long)]
-        table: u16,
-        /// Where to write the booth file (holds the booth's one-time signing key; 0600).
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
+use super::files::{BoothFile, NoteFile, RequestFile, ResponseFile};
+use super::{election_id, load, read_json, same_election, submit, write_json, Common};
+use crate::keystore::Keystore;
 
 /// `tabella voter`.
 #[derive(Args, Debug)]
@@ -178,10 +44,10 @@ enum VoterCmd {
         /// The wallet (a keystore entry holding this voter's secrets).
         #[arg(long)]
         wallet: String,
-        /// Step 1: your identity, written in the request for the validator to check.
+        /// Step 1: your identity, written in the request for the identity validator to check.
         #[arg(long)]
         identity: Option<String>,
-        /// Step 2: the validator's response file.
+        /// Step 2: the identity validator's response file.
         #[arg(long)]
         response: Option<PathBuf>,
         /// Output: the request (step 1, default request.json) or the note (step 2, default note.json).
@@ -215,61 +81,28 @@ enum VoterCmd {
     },
 }
 
-/// A voter's blinded registration request.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RequestFile {
-    /// The election.
-    pub election_id: ElectionId,
-    /// The identity the voter claims (the validator checks it independently).
-    #[serde(default)]
-    pub identity: Option<String>,
-    /// The blinded token.
-    pub request: BlindedRequest,
+/// How far a wallet's remote registration is (stored as `"requested"` / `"registered"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WalletStage {
+    /// Step 1 done: the blinded request is written, the identity validator's response awaited.
+    Requested,
+    /// Step 2 done: the token is unblinded and the anonymous note written for the registrar.
+    Registered,
 }
 
-/// The validator's answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ResponseFile {
-    /// The election.
-    pub election_id: ElectionId,
-    /// The blind signature.
-    pub signature: BlindSignature,
-}
-
-/// The anonymous note for the registrar: no identity, only the token and a meta-address.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NoteFile {
-    /// The election.
-    pub election_id: ElectionId,
-    /// The unblinded token.
-    pub token: RegistrationToken,
-    /// The voter's stealth meta-address.
-    pub meta: MetaAddress,
-}
-
-/// An in-person voter's booth file.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub struct BoothFile {
-    /// The election.
-    pub election_id: String,
-    /// Table number (from 1).
-    pub table: u16,
-    /// The authorization id (hex).
-    pub authorization: String,
-    /// The booth's one-time signing key (hex).
-    pub booth_secret: String,
-}
-
+/// A wallet's public part in the keystore.
 #[derive(Debug, Serialize, Deserialize)]
 struct WalletPublic {
     election_id: String,
-    stage: String,
+    stage: WalletStage,
     #[serde(default)]
     meta: Option<MetaAddress>,
     #[serde(default)]
     receipts: Vec<String>,
 }
 
+/// A wallet's sealed secrets (hex), zeroized on drop.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct WalletSecret {
     message: String,
@@ -287,303 +120,20 @@ fn scalar(hexs: &str, what: &str) -> anyhow::Result<SecretScalar> {
     s
 }
 
-/// Runs `tabella validator`.
-pub fn validator(a: ValidatorArgs) -> anyhow::Result<()> {
-    let ValidatorCmd::Issue {
-        election,
-        as_,
-        whitelist,
-        identity,
-        request,
-        out,
-    } = a.cmd;
-    let common = &a.common;
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Validator, &common.passphrase()?)?;
-    let req: RequestFile = read_json(&request, "registration request")?;
-    if req.election_id != id {
+/// The public part of wallet `name`, which must belong to election `id`.
+fn wallet_public(ks: &Keystore, name: &str, id: &ElectionId) -> anyhow::Result<WalletPublic> {
+    let public: WalletPublic = ks.public(name, "wallet")?;
+    if public.election_id != id.as_str() {
         bail!(
-            "{} is a request for election '{}', not '{id}'",
-            request.display(),
-            req.election_id
+            "wallet '{name}' belongs to election '{}'",
+            public.election_id
         );
     }
-    if let Some(claimed) = &req.identity {
-        if claimed != &identity {
-            bail!("the request names {claimed:?} but --identity is {identity:?}; check the voter's identity");
-        }
-    }
-    let wl: Whitelist = read_json(&whitelist, "whitelist")?;
-    if wl.election_id != id {
-        bail!(
-            "{} is the whitelist of election '{}', not '{id}'",
-            whitelist.display(),
-            wl.election_id
-        );
-    }
-    let commitment = wl.commitment_of(&identity)?.ok_or_else(|| {
-        anyhow!("{identity:?} is not on the whitelist of '{id}'; this voter is not eligible to vote remotely")
-    })?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
-    let m = chain.manifest()?;
-    if m.officials.identity_validator != me.public.signing_key {
-        bail!("key '{as_}' is not the identity validator of election '{id}'");
-    }
-    let der = me
-        .secret
-        .token_pkcs8
-        .as_deref()
-        .ok_or_else(|| anyhow!("key '{as_}' has no token key"))?;
-    let der = Zeroizing::new(hex::decode(der).map_err(|_| anyhow!("key '{as_}' is corrupted"))?);
-    let sk = blind::IssuerSecretKey::from_pkcs8_der(&der)?;
-    // Post ValidateVoter first: if the voter was already validated the node refuses and no second
-    // signature is handed out.
-    submit_action(
-        &client,
-        &chain.state,
-        &id,
-        OfficialAction::ValidateVoter { commitment },
-        &me.signing()?,
-    )?;
-    let signature = blind::sign_blinded(&sk, &req.request, &mut OsRng)
-        .map_err(|e| anyhow!("{}: cannot sign this request: {e}", request.display()))?;
-    write_json(
-        &out,
-        &ResponseFile {
-            election_id: id.clone(),
-            signature,
-        },
-    )?;
-    println!(
-        "{identity} validated for '{id}'; blind signature written to {} (give it to the voter)",
-        out.display()
-    );
-    Ok(())
-}
-
-fn read_queue(path: &Path, id: &ElectionId) -> anyhow::Result<RegistrarQueue> {
-    if !path.exists() {
-        return Ok(RegistrarQueue {
-            election_id: Some(id.clone()),
-            notes: Vec::new(),
-        });
-    }
-    let q: RegistrarQueue = read_json(path, "registrar queue")?;
-    match &q.election_id {
-        Some(e) if e != id => bail!(
-            "{} is the registrar queue of election '{e}', not '{id}'; pass another --queue",
-            path.display()
-        ),
-        _ => Ok(q),
-    }
-}
-
-/// Derives a stealth key for every queued note and posts them as one `enable_voters` action in
-/// canonical order (the state machine refuses any other order).
-fn post_batch(
-    client: &tabella_node::client::NodeClient,
-    chain: &super::ElectionView,
-    id: &ElectionId,
-    notes: &[QueuedNote],
-    close_registration: bool,
-    key: &tabella_election::sign::OfficialSecret,
-) -> anyhow::Result<()> {
-    let batch = canonical_batch(
-        notes
-            .iter()
-            .map(|n| NoteKey {
-                token: n.token.clone(),
-                key: n.meta.derive_stealth_key(&mut OsRng),
-            })
-            .collect(),
-    );
-    submit_action(
-        client,
-        &chain.state,
-        id,
-        OfficialAction::EnableVoters {
-            batch,
-            closes_registration: close_registration,
-        },
-        key,
-    )?;
-    Ok(())
-}
-
-/// Runs `tabella registrar`.
-pub fn registrar(a: RegistrarArgs) -> anyhow::Result<()> {
-    let common = &a.common;
-    let (election, as_, queue_path) = match &a.cmd {
-        RegistrarCmd::Enable {
-            election,
-            as_,
-            queue,
-            ..
-        }
-        | RegistrarCmd::Flush {
-            election,
-            as_,
-            queue,
-            ..
-        } => (election.clone(), as_.clone(), queue.clone()),
-    };
-    let queue_path = queue_path.as_path();
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Registrar, &common.passphrase()?)?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
-    let m = chain.manifest()?;
-    if m.officials.registrar != me.public.signing_key {
-        bail!("key '{as_}' is not the registrar of election '{id}'");
-    }
-    let batch_size = m.registration_batch as usize;
-    let mut queue = read_queue(queue_path, &id)?;
-    match a.cmd {
-        RegistrarCmd::Enable { note, .. } => {
-            let n: NoteFile = read_json(&note, "registration note")?;
-            if n.election_id != id {
-                bail!(
-                    "{} is a note for election '{}', not '{id}'",
-                    note.display(),
-                    n.election_id
-                );
-            }
-            blind::verify(&m.officials.token_key, &n.token.message, &n.token.signature).map_err(
-                |_| {
-                    anyhow!(
-                        "the token in {} is not signed by this election's identity validator; the voter must register again",
-                        note.display()
-                    )
-                },
-            )?;
-            if chain.state.token_spent(&n.token) {
-                bail!(
-                    "{}: this registration token was already used",
-                    note.display()
-                );
-            }
-            if queue.notes.iter().any(|q| q.token == n.token) {
-                bail!(
-                    "{}: this note is already queued (its key is enabled with the next batch)",
-                    note.display()
-                );
-            }
-            if chain.state.registration_closed() {
-                bail!("registration for '{id}' is closed (the final batch was posted)");
-            }
-            queue.notes.push(QueuedNote {
-                token: n.token.clone(),
-                meta: n.meta,
-            });
-            if queue.notes.len() >= batch_size {
-                post_batch(&client, &chain, &id, &queue.notes, false, &me.signing()?)?;
-                println!(
-                    "batch of {} voter keys enabled for '{id}', in canonical order (each voter's wallet finds its key on the chain)",
-                    queue.notes.len()
-                );
-                queue.notes.clear();
-            } else {
-                println!(
-                    "note queued for '{id}' ({} of the {batch_size} a batch needs); keys are enabled in batches so the chain does not link a voter's validation to its key; at the end of registration run `tabella registrar flush --election {id} --as {as_} --close-registration`",
-                    queue.notes.len()
-                );
-            }
-            write_json(queue_path, &queue)?;
-        }
-        RegistrarCmd::Flush {
-            close_registration, ..
-        } => {
-            let k = queue.notes.len();
-            if k < batch_size && !close_registration {
-                bail!(
-                    "{k} notes queued, fewer than the {batch_size} of a batch (the manifest's registration_batch); wait for more notes, or end registration with --close-registration (nobody can register after the final batch)"
-                );
-            }
-            post_batch(
-                &client,
-                &chain,
-                &id,
-                &queue.notes,
-                close_registration,
-                &me.signing()?,
-            )?;
-            queue.notes.clear();
-            write_json(queue_path, &queue)?;
-            if close_registration {
-                println!(
-                    "final batch of {k} voter keys enabled for '{id}'; registration is closed"
-                );
-            } else {
-                println!("batch of {k} voter keys enabled for '{id}', in canonical order");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Runs `tabella table`.
-pub fn table(a: TableArgs) -> anyhow::Result<()> {
-    let TableCmd::Authorize {
-        election,
-        as_,
-        table,
-        out,
-    } = a.cmd;
-    let common = &a.common;
-    let id = election_id(&election)?;
-    let ks = common.keystore()?;
-    let me = Official::open(&ks, &as_, Role::Juror, &common.passphrase()?)?;
-    let client = common.client();
-    let chain = load(&client, &id)?;
-    let m = chain.manifest()?;
-    let t = m
-        .tables
-        .get(usize::from(table).wrapping_sub(1))
-        .ok_or_else(|| {
-            anyhow!(
-                "election '{id}' has no table {table} (it has {})",
-                m.tables.len()
-            )
-        })?;
-    if !t.jurors.contains(&me.public.signing_key) {
-        bail!("key '{as_}' is not a juror of table {table} of '{id}'");
-    }
-    let booth = SecretScalar::random(&mut OsRng);
-    let mut a_bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut a_bytes);
-    let authorization = Digest32(a_bytes);
-    submit_action(
-        &client,
-        &chain.state,
-        &id,
-        OfficialAction::AuthorizeInPerson {
-            table: TableIndex(table - 1),
-            authorization,
-            booth_key: booth.expose() * G,
-        },
-        &me.signing()?,
-    )?;
-    write_json(
-        &out,
-        &BoothFile {
-            election_id: id.to_string(),
-            table,
-            authorization: authorization.to_hex(),
-            booth_secret: hex::encode(booth.to_bytes()),
-        },
-    )?;
-    println!(
-        "in-person voter authorized at table {table} of '{id}'; booth file {} (single use)",
-        out.display()
-    );
-    Ok(())
+    Ok(public)
 }
 
 /// Runs `tabella voter`.
-pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
+pub fn run(a: VoterArgs) -> anyhow::Result<()> {
     let common = &a.common;
     match a.cmd {
         VoterCmd::Register {
@@ -616,7 +166,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                         "wallet",
                         &WalletPublic {
                             election_id: id.to_string(),
-                            stage: "requested".into(),
+                            stage: WalletStage::Requested,
                             meta: None,
                             receipts: vec![],
                         },
@@ -645,22 +195,10 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                     );
                 }
                 Some(resp_path) => {
-                    let public: WalletPublic = ks.public(&wallet, "wallet")?;
-                    if public.election_id != id.as_str() {
-                        bail!(
-                            "wallet '{wallet}' belongs to election '{}'",
-                            public.election_id
-                        );
-                    }
+                    let public = wallet_public(&ks, &wallet, &id)?;
                     let secret: WalletSecret = ks.secret(&wallet, "wallet", &pass)?;
-                    let resp: ResponseFile = read_json(&resp_path, "validator response")?;
-                    if resp.election_id != id {
-                        bail!(
-                            "{} is a response for election '{}'",
-                            resp_path.display(),
-                            resp.election_id
-                        );
-                    }
+                    let resp: ResponseFile = read_json(&resp_path, "identity validator response")?;
+                    same_election(&resp_path, "a response for", resp.election_id.as_str(), &id)?;
                     let message = Zeroizing::new(
                         hex::decode(&secret.message)
                             .map_err(|_| anyhow!("wallet '{wallet}' is corrupted"))?,
@@ -671,7 +209,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                     );
                     let state = BlindingState::from_bytes(&blinding)?;
                     let signature = blind::finalize(&m.officials.token_key, &state, &resp.signature, &message)
-                        .map_err(|_| anyhow!("{} does not answer this wallet's request (or the validator's signature is invalid); ask the validator again", resp_path.display()))?;
+                        .map_err(|_| anyhow!("{} does not answer this wallet's request (or the identity validator's signature is invalid); ask the identity validator again", resp_path.display()))?;
                     let (meta, scan, spend) = stealth::generate_meta_address(&mut OsRng);
                     let token = RegistrationToken {
                         message: message.to_vec(),
@@ -682,7 +220,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                         "wallet",
                         &WalletPublic {
                             election_id: id.to_string(),
-                            stage: "registered".into(),
+                            stage: WalletStage::Registered,
                             meta: Some(meta),
                             receipts: public.receipts,
                         },
@@ -733,10 +271,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                 (Some(w), _) => {
                     let ks = common.keystore()?;
                     let pass = common.passphrase()?;
-                    let public: WalletPublic = ks.public(&w, "wallet")?;
-                    if public.election_id != id.as_str() {
-                        bail!("wallet '{w}' belongs to election '{}'", public.election_id);
-                    }
+                    wallet_public(&ks, &w, &id)?;
                     let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
                     let (Some(scan), Some(spend)) = (&secret.scan, &secret.spend) else {
                         bail!("wallet '{w}' is not registered yet; finish with `tabella voter register --wallet {w} --response FILE`");
@@ -757,13 +292,7 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
                 }
                 (None, Some(b)) => {
                     let f: BoothFile = read_json(&b, "booth")?;
-                    if f.election_id != id.as_str() {
-                        bail!(
-                            "{} is a booth file for election '{}'",
-                            b.display(),
-                            f.election_id
-                        );
-                    }
+                    same_election(&b, "a booth file for", &f.election_id, &id)?;
                     let authorization = Digest32::from_hex(&f.authorization)
                         .map_err(|_| anyhow!("{} is malformed", b.display()))?;
                     (
@@ -825,105 +354,23 @@ pub fn voter(a: VoterArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Parses `CONTEST=OPTION[,OPTION...]` arguments into one choice per contest.
-pub fn parse_choices(contests: &[Contest], args: &[String]) -> anyhow::Result<Vec<Choice>> {
-    let mut out: Vec<Option<Choice>> = vec![None; contests.len()];
-    for a in args {
-        let (c, v) = a
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--choice {a:?}: write CONTEST=OPTION, e.g. --choice 1=Ada"))?;
-        let ci = match c.trim().parse::<usize>() {
-            Ok(i) if i >= 1 && i <= contests.len() => i - 1,
-            Ok(i) => bail!(
-                "--choice {a:?}: there is no contest {i} (contests 1..={})",
-                contests.len()
-            ),
-            Err(_) => contests
-                .iter()
-                .position(|x| x.title.eq_ignore_ascii_case(c.trim()))
-                .ok_or_else(|| anyhow!("--choice {a:?}: no contest titled {c:?}"))?,
-        };
-        let contest = &contests[ci];
-        let picks: Vec<usize> = if v.trim().eq_ignore_ascii_case("blank") || v.trim().is_empty() {
-            Vec::new()
-        } else {
-            v.split(',')
-                .map(|o| {
-                    let o = o.trim();
-                    match o.parse::<usize>() {
-                        Ok(i) if i >= 1 && i <= contest.candidates.len() => Ok(i - 1),
-                        _ => contest
-                            .candidates
-                            .iter()
-                            .position(|x| x.eq_ignore_ascii_case(o))
-                            .ok_or_else(|| {
-                                anyhow!(
-                                    "--choice {a:?}: {o:?} is not a candidate of {:?} ({})",
-                                    contest.title,
-                                    contest.candidates.join(", ")
-                                )
-                            }),
-                    }
-                })
-                .collect::<anyhow::Result<_>>()?
-        };
-        let choice = match contest.kind {
-            ContestKind::SingleChoice => match picks.as_slice() {
-                [] => Choice::Single(None),
-                [one] => Choice::Single(Some(*one)),
-                _ => bail!("--choice {a:?}: {:?} takes one candidate", contest.title),
-            },
-            ContestKind::Approval { .. } => Choice::Approval(picks),
-            ContestKind::Preferential { .. } => Choice::Ranking(picks),
-        };
-        if out[ci].replace(choice).is_some() {
-            bail!("contest {} ({:?}) is chosen twice", ci + 1, contest.title);
-        }
-    }
-    out.into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            c.ok_or_else(|| {
-                anyhow!(
-                    "no choice for contest {} ({:?}); add --choice {}=OPTION",
-                    i + 1,
-                    contests[i].title,
-                    i + 1
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tabella_election::simulate::default_contests;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
 
     #[test]
-    fn choices_by_number_and_name() {
-        let c = default_contests();
-        let got = parse_choices(&c, &s(&["1=Grace", "2=1,Turing", "3=Labs,Library,5"])).unwrap();
-        assert_eq!(got[0], Choice::Single(Some(1)));
-        assert_eq!(got[1], Choice::Approval(vec![0, 3]));
-        assert_eq!(got[2], Choice::Ranking(vec![1, 0, 4]));
-        let blank = parse_choices(&c, &s(&["1=blank", "2=Hopper", "3=1,2,3"])).unwrap();
-        assert_eq!(blank[0], Choice::Single(None));
-    }
-
-    #[test]
-    fn choice_mistakes_are_explained() {
-        let c = default_contests();
-        let e = |v: &[&str]| parse_choices(&c, &s(v)).unwrap_err().to_string();
-        assert!(e(&["1=Nobody", "2=1", "3=1,2,3"]).contains("not a candidate"));
-        assert!(e(&["1=Ada", "2=1"]).contains("no choice for contest 3"));
-        assert!(e(&["9=Ada"]).contains("no contest 9"));
-        assert!(e(&["1Ada"]).contains("CONTEST=OPTION"));
-        assert!(e(&["1=Ada,Grace", "2=1", "3=1,2,3"]).contains("takes one candidate"));
-        assert!(e(&["1=Ada", "1=Ada", "2=1", "3=1,2,3"]).contains("chosen twice"));
+    fn wallet_stages_keep_their_stored_names() {
+        for (stage, name) in [
+            (WalletStage::Requested, "\"requested\""),
+            (WalletStage::Registered, "\"registered\""),
+        ] {
+            assert_eq!(serde_json::to_string(&stage).unwrap(), name);
+            assert_eq!(serde_json::from_str::<WalletStage>(name).unwrap(), stage);
+        }
+        let old: WalletPublic =
+            serde_json::from_str(r#"{"election_id":"e1","stage":"registered","receipts":["ab"]}"#)
+                .unwrap();
+        assert_eq!(old.stage, WalletStage::Registered);
+        assert!(serde_json::from_str::<WalletStage>("\"enabled\"").is_err());
     }
 }

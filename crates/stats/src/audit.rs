@@ -1,0 +1,313 @@
+//! Checking a query's proofs as a verifying node does (seed 001 §5.1): each proof is signed by
+//! a party of the query, arrives at its step of the protocol, and is checked against what came
+//! before it. Signatures and the cheap checks (rosters, order, aggregation sums) are always
+//! done; the expensive proofs (range, shuffle, key switch) when the caller asks for them, so a
+//! verifying node can sample them with its probability `p`.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use tabella_crypto::dkg::TrusteeIndex;
+use tabella_crypto::elgamal::Ciphertext;
+
+use crate::aggregation::{AggregationInput, AggregationLevel};
+use crate::error::{Error, Result};
+use crate::obfuscation::{initial_list, obfuscate};
+use crate::params::{QueryId, QueryParams};
+use crate::party::PartyKey;
+use crate::proof::{ProofBody, ProofKind, SignedProof};
+use crate::switch::{combine, KeySwitchStep};
+
+/// Whether to verify a proof's expensive part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Signature, shape, order and the proof itself.
+    Full,
+    /// Signature, shape and order only (the proof was sampled out, or checked already).
+    Light,
+}
+
+/// The accepted state of one query's protocol.
+#[derive(Debug)]
+pub struct QueryAudit {
+    params: QueryParams,
+    id: QueryId,
+    submissions: BTreeMap<PartyKey, Vec<Ciphertext>>,
+    partials: BTreeMap<PartyKey, Vec<Ciphertext>>,
+    total: Option<Vec<Ciphertext>>,
+    /// `lists[0]` is the public noise list; `lists[k]` is node `k`'s shuffle of `lists[k − 1]`.
+    lists: Vec<Vec<Ciphertext>>,
+    switches: BTreeMap<TrusteeIndex, KeySwitchStep>,
+}
+
+impl QueryAudit {
+    /// An audit of the query `params` (validated).
+    pub fn new(params: QueryParams) -> Result<Self> {
+        params.validate()?;
+        let id = params.id()?;
+        let lists = if params.noise.is_empty() {
+            Vec::new()
+        } else {
+            vec![initial_list(&params.noise)]
+        };
+        Ok(QueryAudit {
+            params,
+            id,
+            submissions: BTreeMap::new(),
+            partials: BTreeMap::new(),
+            total: None,
+            lists,
+            switches: BTreeMap::new(),
+        })
+    }
+
+    /// The query id.
+    pub fn id(&self) -> QueryId {
+        self.id
+    }
+    /// The query's parameters.
+    pub fn params(&self) -> &QueryParams {
+        &self.params
+    }
+    /// The accepted data providers' answers.
+    pub fn submissions(&self) -> &BTreeMap<PartyKey, Vec<Ciphertext>> {
+        &self.submissions
+    }
+    /// The aggregate of every answer, once the first node has aggregated the nodes' partials.
+    pub fn total(&self) -> Option<&[Ciphertext]> {
+        self.total.as_deref()
+    }
+    /// The last shuffled noise list (the public list if no node has shuffled yet; `None`
+    /// without noise).
+    pub fn noise_list(&self) -> Option<&[Ciphertext]> {
+        self.lists.last().map(Vec::as_slice)
+    }
+
+    /// The aggregate with its noise, once aggregated and (with noise) shuffled by every node:
+    /// the ciphertexts the nodes switch to the querier's key.
+    pub fn obfuscated_total(&self) -> Option<Vec<Ciphertext>> {
+        let total = self.total.as_ref()?;
+        if self.params.noise.is_empty() {
+            return Some(total.clone());
+        }
+        if self.lists.len() != self.params.computing_nodes.len() + 1 {
+            return None;
+        }
+        self.lists.last().map(|l| obfuscate(total, l))
+    }
+
+    /// The result under the querier's key, once every node has switched it.
+    pub fn result(&self) -> Option<Vec<Ciphertext>> {
+        if self.switches.len() != self.params.computing_nodes.len() {
+            return None;
+        }
+        let total = self.obfuscated_total()?;
+        let steps: Vec<&KeySwitchStep> = self.switches.values().collect();
+        Some(combine(&total, &steps))
+    }
+
+    /// The proofs still expected, by kind and prover (seed 001 §5.1: the query fixes how many
+    /// proofs of each kind it expects from whom).
+    pub fn expected(&self) -> Vec<(ProofKind, PartyKey)> {
+        let mut out = Vec::new();
+        for p in &self.params.providers {
+            if !self.submissions.contains_key(p) {
+                out.push((ProofKind::Range, *p));
+            }
+        }
+        for n in &self.params.computing_nodes {
+            if !self.partials.contains_key(n) {
+                out.push((ProofKind::Aggregation, *n));
+            }
+        }
+        if self.total.is_none() {
+            if let Some(first) = self.params.computing_nodes.first() {
+                out.push((ProofKind::Aggregation, *first));
+            }
+        }
+        if !self.params.noise.is_empty() {
+            for n in self
+                .params
+                .computing_nodes
+                .iter()
+                .skip(self.lists.len() - 1)
+            {
+                out.push((ProofKind::Shuffle, *n));
+            }
+        }
+        for (i, n) in self.params.computing_nodes.iter().enumerate() {
+            let done = TrusteeIndex::from_position(i)
+                .map(|j| self.switches.contains_key(&j))
+                .unwrap_or(false);
+            if !done {
+                out.push((ProofKind::KeySwitch, *n));
+            }
+        }
+        out
+    }
+
+    /// Checks the expensive part of a data provider's answer, which depends on nothing but the
+    /// query (so many can be checked in parallel, see [`QueryAudit::accept_all`]).
+    pub fn check_range(params: &QueryParams, proof: &SignedProof) -> Result<()> {
+        match &proof.body {
+            ProofBody::Range(s) => s
+                .verify(params, &proof.context())
+                .map_err(|e| proof.rejected(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Accepts many proofs in order, checking every range proof among them first, in parallel.
+    /// Stops at the first rejected proof.
+    pub fn accept_all(&mut self, proofs: &[SignedProof], check: Check) -> Result<()> {
+        if check == Check::Full {
+            let params = &self.params;
+            proofs
+                .par_iter()
+                .try_for_each(|p| p.check_signature().and(Self::check_range(params, p)))?;
+        }
+        for p in proofs {
+            let light = if p.kind() == ProofKind::Range {
+                Check::Light
+            } else {
+                check
+            };
+            self.accept(p, light)?;
+        }
+        Ok(())
+    }
+
+    /// Accepts one proof at its step of the protocol, or says why not.
+    pub fn accept(&mut self, proof: &SignedProof, check: Check) -> Result<()> {
+        if proof.query != self.id {
+            return Err(proof.rejected(format!("it is for query {}, not {}", proof.query, self.id)));
+        }
+        proof.check_signature()?;
+        let full = check == Check::Full;
+        match &proof.body {
+            ProofBody::Range(s) => {
+                let pos = self.params.provider_position(&proof.prover)?;
+                if self.submissions.contains_key(&proof.prover) {
+                    return Err(proof.rejected("this data provider already answered"));
+                }
+                let node = self.params.aggregator_of(pos);
+                if node.is_some_and(|n| self.partials.contains_key(&n)) {
+                    return Err(Error::OutOfOrder(format!(
+                        "the answer of {} came after its computing node aggregated",
+                        proof.prover
+                    )));
+                }
+                if full {
+                    Self::check_range(&self.params, proof)?;
+                } else if s.ciphertexts.len() != self.params.entries {
+                    return Err(proof.rejected("wrong number of entries"));
+                }
+                self.submissions.insert(proof.prover, s.ciphertexts.clone());
+            }
+            ProofBody::Aggregation(a) => {
+                self.params.node_index(&proof.prover)?;
+                let expected: Vec<AggregationInput> = match a.level {
+                    AggregationLevel::Providers => {
+                        if self.partials.contains_key(&proof.prover) {
+                            return Err(proof.rejected("this node already aggregated"));
+                        }
+                        self.params
+                            .providers_of(&proof.prover)
+                            .into_iter()
+                            .filter_map(|k| {
+                                self.submissions.get(&k).map(|c| AggregationInput {
+                                    from: k,
+                                    ciphertexts: c.clone(),
+                                })
+                            })
+                            .collect()
+                    }
+                    AggregationLevel::Nodes => {
+                        if self.params.computing_nodes.first() != Some(&proof.prover) {
+                            return Err(proof
+                                .rejected("only the first computing node aggregates the nodes"));
+                        }
+                        if self.total.is_some() {
+                            return Err(proof.rejected("the total is already aggregated"));
+                        }
+                        if self.partials.len() != self.params.computing_nodes.len() {
+                            return Err(Error::OutOfOrder(
+                                "the total was aggregated before every node's partial".into(),
+                            ));
+                        }
+                        self.params
+                            .computing_nodes
+                            .iter()
+                            .filter_map(|k| {
+                                self.partials.get(k).map(|c| AggregationInput {
+                                    from: *k,
+                                    ciphertexts: c.clone(),
+                                })
+                            })
+                            .collect()
+                    }
+                };
+                if a.inputs != expected {
+                    return Err(proof
+                        .rejected("its inputs are not exactly the accepted answers it was due"));
+                }
+                a.verify(self.params.entries)
+                    .map_err(|e| proof.rejected(e))?;
+                match a.level {
+                    AggregationLevel::Providers => {
+                        self.partials.insert(proof.prover, a.output.clone());
+                    }
+                    AggregationLevel::Nodes => self.total = Some(a.output.clone()),
+                }
+            }
+            ProofBody::Shuffle(step) => {
+                if self.params.noise.is_empty() {
+                    return Err(proof.rejected("this query adds no noise"));
+                }
+                let turn = self.lists.len() - 1;
+                match self.params.computing_nodes.get(turn) {
+                    Some(k) if *k == proof.prover => {}
+                    Some(k) => {
+                        return Err(proof.rejected(format!(
+                            "it is computing node {}'s turn ({k}) to shuffle",
+                            turn + 1
+                        )))
+                    }
+                    None => return Err(proof.rejected("every node has shuffled already")),
+                }
+                let input = self
+                    .lists
+                    .last()
+                    .ok_or_else(|| Error::OutOfOrder("no noise list".into()))?;
+                if full {
+                    step.verify(&self.params, input, &proof.context())
+                        .map_err(|e| proof.rejected(e))?;
+                } else if step.outputs.len() != input.len() {
+                    return Err(proof.rejected("wrong list length"));
+                }
+                self.lists.push(step.outputs.clone());
+            }
+            ProofBody::KeySwitch(step) => {
+                let j = self.params.node_index(&proof.prover)?;
+                if self.switches.contains_key(&j) {
+                    return Err(proof.rejected("this node already switched"));
+                }
+                let total = self.obfuscated_total().ok_or_else(|| {
+                    Error::OutOfOrder(
+                        "key switching before the result was aggregated and obfuscated".into(),
+                    )
+                })?;
+                if full {
+                    step.verify(&self.params, j, &total, &proof.context())
+                        .map_err(|e| proof.rejected(e))?;
+                } else if step.shares.len() != total.len()
+                    || step.shares.iter().any(|s| s.trustee != j)
+                {
+                    return Err(proof.rejected("wrong shape"));
+                }
+                self.switches.insert(j, step.clone());
+            }
+        }
+        Ok(())
+    }
+}

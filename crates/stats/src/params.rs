@@ -1,0 +1,171 @@
+//! A query as the protocol sees it: who takes part, the collective key, the shape of every data
+//! provider's answer, the public noise list, and the querier's key. Every proof binds to the
+//! query's id, a hash of all of it.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tabella_crypto::dkg::{JointKey, TrusteeIndex};
+use tabella_crypto::elgamal::PublicKey;
+use tabella_crypto::range::SUPPORTED_BITS;
+
+use crate::error::{Error, Result};
+use crate::party::PartyKey;
+
+/// A query's id: SHA-256 of its parameters, written as 64 hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct QueryId(#[serde(with = "hex::serde")] pub [u8; 32]);
+
+impl fmt::Display for QueryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+impl fmt::Debug for QueryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "QueryId({self})")
+    }
+}
+
+/// Largest number of entries in a data provider's answer.
+pub const MAX_ENTRIES: usize = 4096;
+
+/// The parameters of one query (seed 001 §4.1, §4.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryParams {
+    /// The query's statement as the querier wrote it (operation, attributes, predicate, privacy
+    /// budget), canonically encoded. The protocol does not interpret it; every proof binds to it
+    /// through the query id.
+    #[serde(with = "hex::serde")]
+    pub statement: Vec<u8>,
+    /// Entries in every data provider's answer (the operation's layout).
+    pub entries: usize,
+    /// Every entry lies in `[0, 2^bits)`; `bits` is 8, 16, 32 or 64.
+    pub bits: u32,
+    /// The computing nodes, in order: node `i` (from 1) holds share `i` of the collective key.
+    pub computing_nodes: Vec<PartyKey>,
+    /// The data providers.
+    pub providers: Vec<PartyKey>,
+    /// The collective key (t-of-n DKG among the computing nodes; `t = n` is the seed's any-trust
+    /// setting).
+    pub collective_key: JointKey,
+    /// The querier's ElGamal key: the result is switched to it.
+    pub querier_key: PublicKey,
+    /// The public noise list of the distributed results obfuscation (empty: no noise). Drawn
+    /// from the query's distribution by a sampler anyone can re-run; the computing nodes shuffle
+    /// it and the first `entries` values are added to the result.
+    pub noise: Vec<i64>,
+}
+
+impl QueryParams {
+    /// The query id: `SHA-256("tabella/stats/query/v1" || 0 || JSON(params))`.
+    pub fn id(&self) -> Result<QueryId> {
+        let json = serde_json::to_vec(self)?;
+        let mut h = Sha256::new();
+        h.update(b"tabella/stats/query/v1\0");
+        h.update(&json);
+        Ok(QueryId(h.finalize().into()))
+    }
+
+    /// Checks the parameters are usable.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidQuery(m));
+        if self.entries == 0 || self.entries > MAX_ENTRIES {
+            return bad(format!(
+                "a data provider's answer must have 1..={MAX_ENTRIES} entries, not {}",
+                self.entries
+            ));
+        }
+        if !SUPPORTED_BITS.contains(&(self.bits as usize)) {
+            return bad(format!(
+                "entries are proven in [0, 2^bits) for bits in {SUPPORTED_BITS:?}, not {}",
+                self.bits
+            ));
+        }
+        let n = self.computing_nodes.len();
+        if n == 0 || n != usize::from(self.collective_key.n) {
+            return bad(format!(
+                "{n} computing nodes but the collective key has {} shares",
+                self.collective_key.n
+            ));
+        }
+        self.collective_key.validate()?;
+        if self.providers.is_empty() {
+            return bad("a query needs at least one data provider".into());
+        }
+        let mut all: Vec<PartyKey> = self.computing_nodes.clone();
+        all.extend(&self.providers);
+        all.sort();
+        if all.windows(2).any(|w| w[0] == w[1]) {
+            return bad("a party appears twice in the rosters".into());
+        }
+        if !self.noise.is_empty() && self.noise.len() < self.entries {
+            return bad(format!(
+                "the noise list has {} values, fewer than the {} entries",
+                self.noise.len(),
+                self.entries
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key-share index of computing node `key`.
+    pub fn node_index(&self, key: &PartyKey) -> Result<TrusteeIndex> {
+        let pos = self
+            .computing_nodes
+            .iter()
+            .position(|k| k == key)
+            .ok_or(Error::NotInRoster {
+                party: *key,
+                role: "computing node",
+            })?;
+        Ok(TrusteeIndex::from_position(pos)?)
+    }
+
+    /// The position of data provider `key` in the roster.
+    pub fn provider_position(&self, key: &PartyKey) -> Result<usize> {
+        self.providers
+            .iter()
+            .position(|k| k == key)
+            .ok_or(Error::NotInRoster {
+                party: *key,
+                role: "data provider",
+            })
+    }
+
+    /// The computing node that aggregates data provider number `position`'s answer (round
+    /// robin over the computing nodes).
+    pub fn aggregator_of(&self, position: usize) -> Option<PartyKey> {
+        let n = self.computing_nodes.len();
+        (n > 0).then(|| self.computing_nodes[position % n])
+    }
+
+    /// The data providers computing node `node` aggregates, in roster order.
+    pub fn providers_of(&self, node: &PartyKey) -> Vec<PartyKey> {
+        self.providers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.aggregator_of(*i).as_ref() == Some(node))
+            .map(|(_, k)| *k)
+            .collect()
+    }
+
+    /// Every computing node's key-share index, ascending (the key-switch participants).
+    pub fn node_indices(&self) -> Result<Vec<TrusteeIndex>> {
+        (0..self.computing_nodes.len())
+            .map(|p| TrusteeIndex::from_position(p).map_err(Error::from))
+            .collect()
+    }
+}
+
+/// The bytes every proof of kind `label` by `prover` for `query` is bound to (its Fiat–Shamir
+/// context): `label || 0 || query id || prover key`.
+pub fn proof_context(label: &str, query: &QueryId, prover: &PartyKey) -> Vec<u8> {
+    let mut c = Vec::with_capacity(label.len() + 65);
+    c.extend_from_slice(label.as_bytes());
+    c.push(0);
+    c.extend_from_slice(&query.0);
+    c.extend_from_slice(&prover.to_bytes());
+    c
+}
