@@ -41,7 +41,9 @@ pub struct QueryParams {
     pub statement: Vec<u8>,
     /// Entries in every data provider's answer (the operation's layout).
     pub entries: usize,
-    /// Every entry lies in `[0, 2^bits)`; `bits` is 8, 16, 32 or 64.
+    /// Every entry lies in `[0, 2^bits)`, `1 <= bits <= 64` (the operation's layout). Range
+    /// proofs come in 8, 16, 32 or 64 bits ([`QueryParams::proof_bits`]); below that size a
+    /// second proof bounds each entry exactly ([`crate::submission`]).
     pub bits: u32,
     /// The computing nodes, in order: node `i` (from 1) holds share `i` of the collective key.
     pub computing_nodes: Vec<PartyKey>,
@@ -77,9 +79,9 @@ impl QueryParams {
                 self.entries
             ));
         }
-        if !SUPPORTED_BITS.contains(&(self.bits as usize)) {
+        if self.bits == 0 || self.bits > 64 {
             return bad(format!(
-                "entries are proven in [0, 2^bits) for bits in {SUPPORTED_BITS:?}, not {}",
+                "entries lie in [0, 2^bits) for bits in 1..=64, not {}",
                 self.bits
             ));
         }
@@ -108,6 +110,26 @@ impl QueryParams {
             ));
         }
         Ok(())
+    }
+
+    /// The range-proof size: the smallest of 8, 16, 32, 64 that is at least [`Self::bits`].
+    pub fn proof_bits(&self) -> usize {
+        SUPPORTED_BITS
+            .iter()
+            .copied()
+            .find(|b| *b >= self.bits as usize)
+            .unwrap_or(64)
+    }
+
+    /// When entries are bounded below the proof size, `2^proof_bits − 2^bits`: an entry `v` is
+    /// below `2^bits` exactly when `v + shift` is below `2^proof_bits`.
+    pub fn upper_shift(&self) -> Option<u64> {
+        let pb = self.proof_bits();
+        let b = self.bits as usize;
+        (b < pb).then(|| {
+            let top = if pb == 64 { u64::MAX } else { (1u64 << pb) - 1 };
+            top - ((1u64 << b) - 1)
+        })
     }
 
     /// The key-share index of computing node `key`.

@@ -2,18 +2,21 @@
 //! answer encrypted under the collective key, with a proof that it lies in `[0, 2^bits)`.
 //!
 //! Each entry `v` is encrypted as exponential ElGamal `(r·G, v·G + r·Y)` and committed as a
-//! Pedersen commitment `v·G + γ·B̃`; an aggregated Bulletproofs range proof (Bünz et al.,
-//! "Bulletproofs", IEEE S&P 2018, §4.3) covers the commitments of up to
-//! [`MAX_AGGREGATION`] entries at a time, and a sigma proof per entry links the ciphertext to
-//! its commitment ([`tabella_crypto::range::LinkProof`]). This is the construction Drynx uses
-//! for its range proofs over ElGamal ciphertexts (Froelicher et al., "Drynx", IEEE TIFS 2020,
-//! §4.3), with Bulletproofs in place of its signature-based range proofs.
+//! Pedersen commitment `C = v·G + γ·B̃`; a sigma proof per entry links the ciphertext to its
+//! commitment ([`tabella_crypto::range::LinkProof`]), and aggregated Bulletproofs range proofs
+//! (Bünz et al., "Bulletproofs", IEEE S&P 2018, §4.3) cover the commitments, at most
+//! [`MAX_AGGREGATION`] values per proof. Bulletproofs prove `[0, 2^k)` for `k` in 8, 16, 32, 64;
+//! when the layout's bound `2^bits` is smaller, the same proof also covers `C + s·G` with
+//! `s = 2^k − 2^bits` (a commitment to `v + s` under the same blinding, which the verifier
+//! derives itself), so `v < 2^bits` exactly — the standard two-sided range technique. This is the
+//! role of Drynx's range proofs over ElGamal ciphertexts (Froelicher et al., "Drynx", IEEE TIFS
+//! 2020), with Bulletproofs in place of its signature-based proofs.
 
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use tabella_crypto::batch::BatchVerifier;
 use tabella_crypto::elgamal::{Ciphertext, PublicKey};
-use tabella_crypto::group::SecretScalar;
+use tabella_crypto::group::{SecretScalar, G};
 use tabella_crypto::range::{AggregatedRangeProof, LinkProof, PedersenCommitment, MAX_AGGREGATION};
 
 use crate::error::{Error, Result};
@@ -62,18 +65,32 @@ impl Submission {
             )));
         }
         let pk: &PublicKey = &params.collective_key.public_key;
+        let shift = params.upper_shift();
+        let proof_bits = params.proof_bits();
+        let per_chunk = if shift.is_some() {
+            MAX_AGGREGATION / 2
+        } else {
+            MAX_AGGREGATION
+        };
         let mut ciphertexts = Vec::with_capacity(values.len());
         let mut commitments = Vec::with_capacity(values.len());
         let mut range_proofs = Vec::new();
         let mut links = Vec::with_capacity(values.len());
-        for (chunk, vs) in values.chunks(MAX_AGGREGATION).enumerate() {
+        for (chunk, vs) in values.chunks(per_chunk).enumerate() {
             let gammas: Vec<SecretScalar> =
                 vs.iter().map(|_| SecretScalar::random(&mut *rng)).collect();
+            // Each value, then (bounded layouts) each value plus the shift, same blindings.
+            let mut proved: Vec<u64> = vs.to_vec();
+            let mut blindings: Vec<SecretScalar> = gammas.clone();
+            if let Some(s) = shift {
+                proved.extend(vs.iter().map(|v| v.wrapping_add(s)));
+                blindings.extend(gammas.iter().cloned());
+            }
             let (cs, proof) = AggregatedRangeProof::prove(
                 &chunk_context(context, chunk),
-                vs,
-                &gammas,
-                bits,
+                &proved,
+                &blindings,
+                proof_bits,
                 &mut *rng,
             )?;
             for ((v, gamma), commitment) in vs.iter().zip(&gammas).zip(&cs) {
@@ -83,7 +100,7 @@ impl Submission {
                 ciphertexts.push(ct);
                 links.push(link);
             }
-            commitments.extend(cs);
+            commitments.extend(cs.into_iter().take(vs.len()));
             range_proofs.push(proof);
         }
         Ok(Submission {
@@ -106,22 +123,33 @@ impl Submission {
                 self.links.len()
             ));
         }
-        let chunks = n.div_ceil(MAX_AGGREGATION);
+        let shift = params.upper_shift();
+        let per_chunk = if shift.is_some() {
+            MAX_AGGREGATION / 2
+        } else {
+            MAX_AGGREGATION
+        };
+        let chunks = n.div_ceil(per_chunk);
         if self.range_proofs.len() != chunks {
             return Err(format!(
                 "{} range proofs, expected {chunks}",
                 self.range_proofs.len()
             ));
         }
-        let bits = params.bits as usize;
+        let proof_bits = params.proof_bits();
         for (chunk, (proof, cs)) in self
             .range_proofs
             .iter()
-            .zip(self.commitments.chunks(MAX_AGGREGATION))
+            .zip(self.commitments.chunks(per_chunk))
             .enumerate()
         {
+            let mut covered: Vec<PedersenCommitment> = cs.to_vec();
+            if let Some(s) = shift {
+                let sg = curve25519_dalek::Scalar::from(s) * G;
+                covered.extend(cs.iter().map(|c| PedersenCommitment(c.0 + sg)));
+            }
             proof
-                .verify(&chunk_context(context, chunk), cs, bits)
+                .verify(&chunk_context(context, chunk), &covered, proof_bits)
                 .map_err(|e| format!("range proof {chunk}: {e}"))?;
         }
         let pk = &params.collective_key.public_key;

@@ -429,3 +429,45 @@ fn missing_proofs_are_listed_and_no_result_comes_out() {
         .expected()
         .contains(&(ProofKind::Range, s.providers[2].public())));
 }
+
+#[test]
+fn a_bound_below_the_proof_size_is_exact() {
+    // Entries of 10 bits: proofs are 16-bit, and a second proof covers v + 2^16 − 2^10.
+    let mut s = setup(10, 2, 3, 9, 10, vec![]);
+    let a = answers(3, 9, 1 << 10);
+    let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
+    let (_, result) = session::audit(&s.params, &proofs).unwrap();
+    assert_eq!(decrypt(&s, &result), totals(&a));
+    let id = s.params.id().unwrap();
+    let dp = &s.providers[0];
+    let ctx = proof_context(ProofKind::Range.label(), &id, &dp.public());
+    let value = vec![1024u64; 9];
+    // The honest code refuses 1024.
+    assert!(matches!(
+        Submission::create(&s.params, &value, &ctx, &mut s.rng),
+        Err(Error::OutOfRange(_))
+    ));
+    // A cheater proves 1024 with the 16-bit proofs alone (a layout of 16 bits) ...
+    let mut loose = s.params.clone();
+    loose.bits = 16;
+    let forged = Submission::create(&loose, &value, &ctx, &mut s.rng).unwrap();
+    let forged = SignedProof::sign(id, dp, ProofBody::Range(forged)).unwrap();
+    let mut audit = QueryAudit::new(s.params.clone()).unwrap();
+    rejected(
+        audit.accept(&forged, Check::Full).unwrap_err(),
+        ProofKind::Range,
+        dp,
+    );
+    // ... or with a smaller shift that 1024 passes (a layout of 11 bits): the verifier derives
+    // its own shift, so the upper proof does not verify.
+    let mut eleven = s.params.clone();
+    eleven.bits = 11;
+    let forged = Submission::create(&eleven, &value, &ctx, &mut s.rng).unwrap();
+    let forged = SignedProof::sign(id, dp, ProofBody::Range(forged)).unwrap();
+    let reason = rejected(
+        audit.accept(&forged, Check::Full).unwrap_err(),
+        ProofKind::Range,
+        dp,
+    );
+    assert!(reason.contains("range proof"), "{reason}");
+}
