@@ -10,6 +10,7 @@
 //! [`proof::SignedProof`] naming the query, the prover and the kind; [`audit::QueryAudit`]
 //! checks them in order as a verifying node does. [`session`] runs a whole query in process.
 //!
+//! - [`statement`]: a querier's question over a schema, and its protocol parameters;
 //! - [`params`]: the query's parameters and id; [`party`]: signing keys;
 //! - [`error`]: the crate's error type.
 //!
@@ -73,6 +74,7 @@ pub mod proof;
 pub mod query;
 pub mod schema;
 pub mod session;
+pub mod statement;
 pub mod submission;
 pub mod switch;
 
