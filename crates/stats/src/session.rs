@@ -131,6 +131,17 @@ impl Deployment {
         })
     }
 
+    /// These parties as a [`crate::statement::Participants`] for another query, answered to
+    /// `querier_key`.
+    pub fn participants(&self, querier_key: PublicKey) -> crate::statement::Participants {
+        crate::statement::Participants {
+            computing_nodes: self.params.computing_nodes.clone(),
+            providers: self.params.providers.clone(),
+            collective_key: self.params.collective_key.clone(),
+            querier_key,
+        }
+    }
+
     /// [`run`] with these parties.
     pub fn run<R: RngCore + CryptoRng>(
         &self,

@@ -5,11 +5,10 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use tabella_crypto::elgamal::{DlogTable, SecretKey};
-use tabella_stats::party::PartySecret;
 use tabella_stats::query::{Buckets, Operation};
 use tabella_stats::schema::{Row, Schema};
 use tabella_stats::session::{self, Deployment};
-use tabella_stats::statement::{Participants, Statement};
+use tabella_stats::statement::Statement;
 
 fn schema() -> Schema {
     Schema::new(8)
@@ -99,12 +98,7 @@ fn every_operation_decrypts_to_the_plaintext_result() {
             noise_list_len: 0,
         };
         let querier = SecretKey::generate(&mut rng);
-        let who = Participants {
-            computing_nodes: d.params.computing_nodes.clone(),
-            providers: d.providers.iter().map(PartySecret::public).collect(),
-            collective_key: d.params.collective_key.clone(),
-            querier_key: querier.public_key(),
-        };
+        let who = d.participants(querier.public_key());
         let params = statement.params(&who).unwrap();
         let answers: Vec<Vec<u64>> = data.iter().map(|r| statement.answer(r).unwrap()).collect();
         let plain: Vec<i128> = (0..params.entries)

@@ -8,11 +8,10 @@ use rand_core::SeedableRng;
 use tabella_crypto::elgamal::{DlogTable, SecretKey};
 use tabella_stats::audit::{Check, QueryAudit};
 use tabella_stats::noise::{Mechanism, NoiseSpec, Rational};
-use tabella_stats::party::PartySecret;
 use tabella_stats::query::{Operation, QueryResult};
 use tabella_stats::schema::{Row, Schema};
 use tabella_stats::session::{self, Deployment};
-use tabella_stats::statement::{Participants, Statement};
+use tabella_stats::statement::Statement;
 
 const RUNS: usize = 1000;
 
@@ -76,12 +75,7 @@ fn a_thousand_noisy_sums_follow_the_declared_laplace() {
     for _ in 0..RUNS {
         // Each query comes from a fresh querier key: a fresh seed, a fresh public list.
         let querier = SecretKey::generate(&mut rng);
-        let who = Participants {
-            computing_nodes: d.params.computing_nodes.clone(),
-            providers: d.providers.iter().map(PartySecret::public).collect(),
-            collective_key: d.params.collective_key.clone(),
-            querier_key: querier.public_key(),
-        };
+        let who = d.participants(querier.public_key());
         let params = statement.params(&who).unwrap();
         statement.check_noise(&params).unwrap();
         let proofs = session::run(&params, &d.nodes, &d.providers, &answers, &mut rng).unwrap();
