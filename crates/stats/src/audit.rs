@@ -38,6 +38,8 @@ pub struct QueryAudit {
     /// `lists[0]` is the public noise list; `lists[k]` is node `k`'s shuffle of `lists[k − 1]`.
     lists: Vec<Vec<Ciphertext>>,
     switches: BTreeMap<TrusteeIndex, KeySwitchStep>,
+    /// Whether some proof was accepted without its expensive check.
+    sampled: bool,
 }
 
 impl QueryAudit {
@@ -58,6 +60,7 @@ impl QueryAudit {
             total: None,
             lists,
             switches: BTreeMap::new(),
+            sampled: false,
         })
     }
 
@@ -94,6 +97,18 @@ impl QueryAudit {
             return None;
         }
         self.lists.last().map(|l| obfuscate(total, l))
+    }
+
+    /// What a computing node may switch to the querier's key: [`Self::obfuscated_total`], but
+    /// only when every proof it depends on was fully checked. A total built on a proof accepted
+    /// with [`Check::Light`] (a shuffle output or an answer that was never verified) could be
+    /// another party's ciphertext in disguise, and switching it would decrypt that for the
+    /// querier.
+    pub fn total_to_switch(&self) -> Option<Vec<Ciphertext>> {
+        if self.sampled {
+            return None;
+        }
+        self.obfuscated_total()
     }
 
     /// The result under the querier's key, once every node has switched it.
@@ -162,28 +177,42 @@ impl QueryAudit {
     pub fn accept_all(&mut self, proofs: &[SignedProof], check: Check) -> Result<()> {
         if check == Check::Full {
             let params = &self.params;
-            proofs
-                .par_iter()
-                .try_for_each(|p| p.check_signature().and(Self::check_range(params, p)))?;
+            let id = self.id;
+            proofs.par_iter().try_for_each(|p| {
+                if p.query != id || p.kind() != ProofKind::Range {
+                    return Ok(());
+                }
+                params.provider_position(&p.prover)?;
+                p.check_signature()?;
+                Self::check_range(params, p)
+            })?;
         }
         for p in proofs {
-            let light = if p.kind() == ProofKind::Range {
-                Check::Light
-            } else {
-                check
-            };
-            self.accept(p, light)?;
+            self.accept_inner(p, check, check == Check::Full)?;
         }
         Ok(())
     }
 
     /// Accepts one proof at its step of the protocol, or says why not.
     pub fn accept(&mut self, proof: &SignedProof, check: Check) -> Result<()> {
+        self.accept_inner(proof, check, false)
+    }
+
+    /// [`Self::accept`]; `range_checked`: a range proof's expensive part was already verified.
+    fn accept_inner(
+        &mut self,
+        proof: &SignedProof,
+        check: Check,
+        range_checked: bool,
+    ) -> Result<()> {
         if proof.query != self.id {
             return Err(proof.rejected(format!("it is for query {}, not {}", proof.query, self.id)));
         }
         proof.check_signature()?;
         let full = check == Check::Full;
+        if !full {
+            self.sampled = true;
+        }
         match &proof.body {
             ProofBody::Range(s) => {
                 let pos = self.params.provider_position(&proof.prover)?;
@@ -197,7 +226,7 @@ impl QueryAudit {
                         proof.prover
                     )));
                 }
-                if full {
+                if full && !range_checked {
                     Self::check_range(&self.params, proof)?;
                 } else if s.ciphertexts.len() != self.params.entries {
                     return Err(proof.rejected("wrong number of entries"));

@@ -58,7 +58,15 @@ pub struct QueryParams {
     /// from the query's distribution by a sampler anyone can re-run; the computing nodes shuffle
     /// it and the first `entries` values are added to the result.
     pub noise: Vec<i64>,
+    /// Makes the query's id unique, so that no proof of another run of the same question is
+    /// accepted for this one. It should come from a source the querier cannot choose (the
+    /// ledger's hash of the block that records the query), since it also seeds the noise list.
+    #[serde(with = "hex::serde")]
+    pub nonce: [u8; 32],
 }
+
+/// Most values in a noise list.
+pub const MAX_NOISE_LIST: usize = 1 << 16;
 
 impl QueryParams {
     /// The query id: `SHA-256("tabella/stats/query/v1" || 0 || JSON(params))`.
@@ -93,6 +101,17 @@ impl QueryParams {
             ));
         }
         self.collective_key.validate()?;
+        if self.collective_key.t != self.collective_key.n {
+            return bad(format!(
+                "the collective key is {}-of-{}; statistics need every computing node to take \
+                 part (t = n, any-trust): with t < n, t colluding nodes decrypt every answer",
+                self.collective_key.t, self.collective_key.n
+            ));
+        }
+        use curve25519_dalek::traits::IsIdentity;
+        if self.collective_key.public_key.0.is_identity() || self.querier_key.0.is_identity() {
+            return bad("the collective key and the querier's key must not be the identity".into());
+        }
         if self.providers.is_empty() {
             return bad("a query needs at least one data provider".into());
         }
@@ -101,6 +120,12 @@ impl QueryParams {
         all.sort();
         if all.windows(2).any(|w| w[0] == w[1]) {
             return bad("a party appears twice in the rosters".into());
+        }
+        if self.noise.len() > MAX_NOISE_LIST {
+            return bad(format!(
+                "the noise list has {} values, more than {MAX_NOISE_LIST}",
+                self.noise.len()
+            ));
         }
         if !self.noise.is_empty() && self.noise.len() < self.entries {
             return bad(format!(

@@ -121,6 +121,11 @@ impl Deployment {
             collective_key: joint,
             querier_key: querier.public_key(),
             noise,
+            nonce: {
+                let mut n = [0u8; 32];
+                rng.fill_bytes(&mut n);
+                n
+            },
         };
         params.validate()?;
         Ok(Deployment {

@@ -87,7 +87,7 @@ impl Statement {
 
     /// The protocol's parameters for this statement run by `who`, the public noise list drawn
     /// from its seed.
-    pub fn params(&self, who: &Participants) -> Result<QueryParams> {
+    pub fn params(&self, who: &Participants, nonce: [u8; 32]) -> Result<QueryParams> {
         self.predicate()?;
         let l = self.layout()?;
         let mut params = QueryParams {
@@ -99,6 +99,7 @@ impl Statement {
             collective_key: who.collective_key.clone(),
             querier_key: who.querier_key,
             noise: Vec::new(),
+            nonce,
         };
         params.noise = self.noise_list(&params)?;
         params.validate()?;
@@ -111,6 +112,13 @@ impl Statement {
         let Some(spec) = &self.noise else {
             return Ok(Vec::new());
         };
+        if self.noise_list_len > crate::params::MAX_NOISE_LIST {
+            return Err(Error::InvalidQuery(format!(
+                "the noise list may hold at most {} values, not {}",
+                crate::params::MAX_NOISE_LIST,
+                self.noise_list_len
+            )));
+        }
         if self.noise_list_len < params.entries {
             return Err(Error::InvalidQuery(format!(
                 "the noise list must hold at least the {} entries, not {}",
@@ -132,6 +140,13 @@ impl Statement {
             return Err(Error::InvalidQuery(
                 "the parameters are for another statement".into(),
             ));
+        }
+        let l = self.layout()?;
+        if (params.entries, params.bits) != (l.len, l.bits) {
+            return Err(Error::InvalidQuery(format!(
+                "the parameters' layout ({} entries of {} bits) is not the statement's ({} of {})",
+                params.entries, params.bits, l.len, l.bits
+            )));
         }
         if params.noise != self.noise_list(params)? {
             return Err(Error::InvalidQuery(

@@ -3,7 +3,7 @@
 //! decoded result equals the one decoded from the plaintext totals (noise off).
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use tabella_crypto::elgamal::{DlogTable, SecretKey};
 use tabella_stats::query::{Buckets, Operation};
 use tabella_stats::schema::{Row, Schema};
@@ -86,7 +86,7 @@ fn every_operation_decrypts_to_the_plaintext_result() {
         },
     ];
     let mut rng = ChaCha20Rng::seed_from_u64(12);
-    let d = Deployment::generate(b"every operation", 3, 2, 4, 1, 8, vec![], &mut rng).unwrap();
+    let d = Deployment::generate(b"every operation", 3, 3, 4, 1, 8, vec![], &mut rng).unwrap();
     let data: Vec<Vec<Row>> = (0..4).map(|dp| rows(&schema, dp)).collect();
     let table = DlogTable::new(1 << 26).unwrap();
     for (i, operation) in ops.into_iter().enumerate() {
@@ -99,7 +99,7 @@ fn every_operation_decrypts_to_the_plaintext_result() {
         };
         let querier = SecretKey::generate(&mut rng);
         let who = d.participants(querier.public_key());
-        let params = statement.params(&who).unwrap();
+        let params = statement.params(&who, nonce(&mut rng)).unwrap();
         let answers: Vec<Vec<u64>> = data.iter().map(|r| statement.answer(r).unwrap()).collect();
         let plain: Vec<i128> = (0..params.entries)
             .map(|e| answers.iter().map(|a| i128::from(a[e])).sum())
@@ -114,4 +114,11 @@ fn every_operation_decrypts_to_the_plaintext_result() {
             "{operation:?}"
         );
     }
+}
+
+/// A fresh query nonce (the ledger's block hash in a deployment).
+fn nonce(rng: &mut ChaCha20Rng) -> [u8; 32] {
+    let mut n = [0u8; 32];
+    rng.fill_bytes(&mut n);
+    n
 }

@@ -4,7 +4,7 @@
 //! with a fixed seed), and the same samples must fail against a wrong scale.
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use tabella_crypto::elgamal::{DlogTable, SecretKey};
 use tabella_stats::audit::{Check, QueryAudit};
 use tabella_stats::noise::{Mechanism, NoiseSpec, Rational};
@@ -76,7 +76,7 @@ fn a_thousand_noisy_sums_follow_the_declared_laplace() {
         // Each query comes from a fresh querier key: a fresh seed, a fresh public list.
         let querier = SecretKey::generate(&mut rng);
         let who = d.participants(querier.public_key());
-        let params = statement.params(&who).unwrap();
+        let params = statement.params(&who, nonce(&mut rng)).unwrap();
         statement.check_noise(&params).unwrap();
         let proofs = session::run(&params, &d.nodes, &d.providers, &answers, &mut rng).unwrap();
         let mut audit = QueryAudit::new(params).unwrap();
@@ -92,4 +92,11 @@ fn a_thousand_noisy_sums_follow_the_declared_laplace() {
     assert!(fit < CRITICAL, "χ² = {fit} against the declared scale 2");
     let wrong = chi_square(&noise, 4.0);
     assert!(wrong > CRITICAL, "χ² = {wrong}: scale 4 should be rejected");
+}
+
+/// A fresh query nonce (the ledger's block hash in a deployment).
+fn nonce(rng: &mut ChaCha20Rng) -> [u8; 32] {
+    let mut n = [0u8; 32];
+    rng.fill_bytes(&mut n);
+    n
 }

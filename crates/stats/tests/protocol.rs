@@ -471,3 +471,57 @@ fn a_bound_below_the_proof_size_is_exact() {
     );
     assert!(reason.contains("range proof"), "{reason}");
 }
+
+#[test]
+fn the_collective_key_must_be_any_trust_and_keys_not_the_identity() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    // 2-of-3: two colluding nodes could decrypt every answer.
+    let (joint, _) = session::collective_key(3, 2, b"t < n", &mut rng).unwrap();
+    let s = setup(11, 3, 2, 1, 8, vec![]);
+    let mut p = s.params.clone();
+    p.collective_key = joint;
+    assert!(matches!(p.validate(), Err(Error::InvalidQuery(m)) if m.contains("t = n")));
+    let mut p = s.params.clone();
+    p.querier_key = tabella_crypto::elgamal::PublicKey(curve25519_dalek::RistrettoPoint::default());
+    assert!(matches!(p.validate(), Err(Error::InvalidQuery(m)) if m.contains("identity")));
+}
+
+#[test]
+fn a_sampled_proof_keeps_the_total_from_being_switched() {
+    let mut s = setup(12, 2, 3, 1, 8, vec![1, -1, 2, -2]);
+    let a = answers(3, 1, 256);
+    let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
+    let i = position(&proofs, ProofKind::Shuffle, &s.nodes[0].secret);
+    let mut full = QueryAudit::new(s.params.clone()).unwrap();
+    let mut sampled = QueryAudit::new(s.params.clone()).unwrap();
+    for (k, p) in proofs.iter().enumerate() {
+        if p.kind() == ProofKind::KeySwitch {
+            break;
+        }
+        full.accept(p, Check::Full).unwrap();
+        let check = if k == i { Check::Light } else { Check::Full };
+        sampled.accept(p, check).unwrap();
+    }
+    assert!(full.total_to_switch().is_some());
+    assert_eq!(full.obfuscated_total(), sampled.obfuscated_total());
+    assert!(
+        sampled.total_to_switch().is_none(),
+        "a node must not key-switch a total resting on an unchecked shuffle"
+    );
+}
+
+#[test]
+fn proofs_of_an_earlier_run_of_the_same_question_are_refused() {
+    let mut s = setup(13, 2, 2, 1, 8, vec![]);
+    let a = answers(2, 1, 256);
+    let first = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
+    let mut again = s.params.clone();
+    again.nonce[0] ^= 1;
+    let mut audit = QueryAudit::new(again).unwrap();
+    let reason = rejected(
+        audit.accept(&first[0], Check::Full).unwrap_err(),
+        ProofKind::Range,
+        &s.providers[0],
+    );
+    assert!(reason.contains("for query"), "{reason}");
+}
