@@ -14,8 +14,7 @@ use tabella_stats::switch::KeySwitchStep;
 
 fn setup(cns: u16, dps: usize, bits: u32) -> (QueryParams, Vec<ComputingNode>, Vec<PartySecret>) {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let d =
-        Deployment::generate(b"SELECT sum(x)", cns, cns, dps, 1, bits, vec![], &mut rng).unwrap();
+    let d = Deployment::generate(b"SELECT sum(x)", cns, cns, dps, 1, bits, None, &mut rng).unwrap();
     (d.params, d.nodes, d.providers)
 }
 

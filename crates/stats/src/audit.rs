@@ -12,7 +12,7 @@ use tabella_crypto::elgamal::Ciphertext;
 
 use crate::aggregation::{AggregationInput, AggregationLevel};
 use crate::error::{Error, Result};
-use crate::obfuscation::{initial_list, obfuscate};
+use crate::obfuscation::{list_params, obfuscate};
 use crate::params::{QueryId, QueryParams};
 use crate::party::PartyKey;
 use crate::proof::{ProofBody, ProofKind, SignedProof};
@@ -35,8 +35,9 @@ pub struct QueryAudit {
     submissions: BTreeMap<PartyKey, Vec<Ciphertext>>,
     partials: BTreeMap<PartyKey, Vec<Ciphertext>>,
     total: Option<Vec<Ciphertext>>,
-    /// `lists[0]` is the public noise list; `lists[k]` is node `k`'s shuffle of `lists[k − 1]`.
-    lists: Vec<Vec<Ciphertext>>,
+    /// For each node's noise list (by roster position): its states, `[0]` as the node sent it,
+    /// `[k]` after node `k − 1`'s shuffle.
+    lists: BTreeMap<usize, Vec<Vec<Ciphertext>>>,
     switches: BTreeMap<TrusteeIndex, KeySwitchStep>,
     /// Whether some proof was accepted without its expensive check.
     sampled: bool,
@@ -47,18 +48,13 @@ impl QueryAudit {
     pub fn new(params: QueryParams) -> Result<Self> {
         params.validate()?;
         let id = params.id()?;
-        let lists = if params.noise.is_empty() {
-            Vec::new()
-        } else {
-            vec![initial_list(&params.noise)]
-        };
         Ok(QueryAudit {
             params,
             id,
             submissions: BTreeMap::new(),
             partials: BTreeMap::new(),
             total: None,
-            lists,
+            lists: BTreeMap::new(),
             switches: BTreeMap::new(),
             sampled: false,
         })
@@ -80,23 +76,26 @@ impl QueryAudit {
     pub fn total(&self) -> Option<&[Ciphertext]> {
         self.total.as_deref()
     }
-    /// The last shuffled noise list (the public list if no node has shuffled yet; `None`
-    /// without noise).
-    pub fn noise_list(&self) -> Option<&[Ciphertext]> {
-        self.lists.last().map(Vec::as_slice)
+    /// The current state of node `position`'s noise list (`None` before the node sent it).
+    pub fn noise_list(&self, position: usize) -> Option<&[Ciphertext]> {
+        self.lists.get(&position)?.last().map(Vec::as_slice)
     }
 
-    /// The aggregate with its noise, once aggregated and (with noise) shuffled by every node:
-    /// the ciphertexts the nodes switch to the querier's key.
+    /// The aggregate with its noise, once aggregated and (with noise) every node's list shuffled
+    /// by every node: the ciphertexts the nodes switch to the querier's key.
     pub fn obfuscated_total(&self) -> Option<Vec<Ciphertext>> {
         let total = self.total.as_ref()?;
-        if self.params.noise.is_empty() {
+        if self.params.noise.is_none() {
             return Some(total.clone());
         }
-        if self.lists.len() != self.params.computing_nodes.len() + 1 {
-            return None;
-        }
-        self.lists.last().map(|l| obfuscate(total, l))
+        let n = self.params.computing_nodes.len();
+        let finals: Vec<&[Ciphertext]> = (0..n)
+            .map(|j| {
+                let chain = self.lists.get(&j)?;
+                (chain.len() == n + 1).then(|| chain[n].as_slice())
+            })
+            .collect::<Option<_>>()?;
+        Some(obfuscate(total, &finals))
     }
 
     /// What a computing node may switch to the querier's key: [`Self::obfuscated_total`], but
@@ -140,14 +139,17 @@ impl QueryAudit {
                 out.push((ProofKind::Aggregation, *first));
             }
         }
-        if !self.params.noise.is_empty() {
-            for n in self
-                .params
-                .computing_nodes
-                .iter()
-                .skip(self.lists.len() - 1)
-            {
-                out.push((ProofKind::Shuffle, *n));
+        if self.params.noise.is_some() {
+            let n = self.params.computing_nodes.len();
+            for (j, owner) in self.params.computing_nodes.iter().enumerate() {
+                let states = self.lists.get(&j).map_or(0, Vec::len);
+                if states == 0 {
+                    out.push((ProofKind::Noise, *owner));
+                }
+                let shuffled = states.saturating_sub(1);
+                for shuffler in self.params.computing_nodes.iter().take(n).skip(shuffled) {
+                    out.push((ProofKind::Shuffle, *shuffler));
+                }
             }
         }
         for (i, n) in self.params.computing_nodes.iter().enumerate() {
@@ -289,32 +291,58 @@ impl QueryAudit {
                     AggregationLevel::Nodes => self.total = Some(a.output.clone()),
                 }
             }
+            ProofBody::Noise(list) => {
+                let j = self.params.node_index(&proof.prover)?.position();
+                let Some(plan) = &self.params.noise else {
+                    return Err(proof.rejected("this query adds no noise"));
+                };
+                if self.lists.contains_key(&j) {
+                    return Err(proof.rejected("this node already sent its noise list"));
+                }
+                let shape = list_params(&self.params, plan);
+                if full {
+                    list.verify(&shape, &proof.context())
+                        .map_err(|e| proof.rejected(e))?;
+                } else if list.ciphertexts.len() != plan.list_len {
+                    return Err(proof.rejected("wrong list length"));
+                }
+                self.lists.insert(j, vec![list.ciphertexts.clone()]);
+            }
             ProofBody::Shuffle(step) => {
-                if self.params.noise.is_empty() {
+                if self.params.noise.is_none() {
                     return Err(proof.rejected("this query adds no noise"));
                 }
-                let turn = self.lists.len() - 1;
+                let chain = self.lists.get(&step.list).ok_or_else(|| {
+                    Error::OutOfOrder(format!(
+                        "a shuffle of node {}'s noise list before the list",
+                        step.list + 1
+                    ))
+                })?;
+                let turn = chain.len() - 1;
                 match self.params.computing_nodes.get(turn) {
                     Some(k) if *k == proof.prover => {}
                     Some(k) => {
                         return Err(proof.rejected(format!(
-                            "it is computing node {}'s turn ({k}) to shuffle",
-                            turn + 1
+                            "it is computing node {}'s turn ({k}) to shuffle list {}",
+                            turn + 1,
+                            step.list + 1
                         )))
                     }
-                    None => return Err(proof.rejected("every node has shuffled already")),
+                    None => return Err(proof.rejected("every node has shuffled this list")),
                 }
-                let input = self
-                    .lists
+                let input = chain
                     .last()
-                    .ok_or_else(|| Error::OutOfOrder("no noise list".into()))?;
+                    .ok_or_else(|| Error::OutOfOrder("an empty noise chain".into()))?;
                 if full {
                     step.verify(&self.params, input, &proof.context())
                         .map_err(|e| proof.rejected(e))?;
                 } else if step.outputs.len() != input.len() {
                     return Err(proof.rejected("wrong list length"));
                 }
-                self.lists.push(step.outputs.clone());
+                let outputs = step.outputs.clone();
+                if let Some(chain) = self.lists.get_mut(&step.list) {
+                    chain.push(outputs);
+                }
             }
             ProofBody::KeySwitch(step) => {
                 let j = self.params.node_index(&proof.prover)?;

@@ -5,8 +5,8 @@
 //!
 //! A querier asks; **data providers** encrypt their encoded answers under the **computing
 //! nodes'** collective key with range proofs ([`submission`]); the nodes aggregate them
-//! ([`aggregation`]), add noise from a public list each of them shuffles verifiably
-//! ([`obfuscation`]), and switch the result to the querier's key ([`switch`]). Every step is a
+//! ([`aggregation`]), each add its own secret, range-proved noise list, which every node
+//! shuffles verifiably ([`obfuscation`]), and switch the result to the querier's key ([`switch`]). Every step is a
 //! [`proof::SignedProof`] naming the query, the prover and the kind; [`audit::QueryAudit`]
 //! checks them in order as a verifying node does. [`session`] runs a whole query in process.
 //!

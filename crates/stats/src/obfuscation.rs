@@ -1,23 +1,29 @@
-//! Distributed results obfuscation (UnLynx, Froelicher et al., PoPETs 2017, §4.2 "DRO"; seed
-//! 001 §4.4): noise for the result, chosen so that no computing node knows which value was
-//! added, from a list anyone can check was drawn from the query's distribution.
+//! Differential-privacy noise added by the computing nodes, after UnLynx's distributed results
+//! obfuscation (Froelicher et al., PoPETs 2017, §4.2; seed 001 §4.4): every computing node draws
+//! a **secret** list of noise values from the query's distribution with the exact sampler
+//! ([`crate::noise`]), encrypts it under the collective key with range proofs (each value `v`,
+//! `|v| < 2^31`, sent as `v + 2^31`, [`crate::submission`]); every node in turn re-encrypts and
+//! permutes every list with a verifiable shuffle ([`tabella_crypto::shuffle`],
+//! Terelius–Wikström); the first `entries` values of each list are added to the aggregate.
 //!
-//! The noise list is public: the query fixes it (drawn by a sampler anyone can re-run from the
-//! query's parameters). It starts as trivial encryptions `(0, v·G)`; every computing node in
-//! turn re-encrypts and permutes it with a verifiable shuffle
-//! ([`tabella_crypto::shuffle`], Terelius–Wikström); the first `entries` ciphertexts of the last
-//! list are added to the aggregate, entry by entry. With one honest node, the noise added is a
-//! uniformly random choice from the list that nobody can point at.
+//! With one honest node, its own secret draw alone is noise of the declared distribution that
+//! nobody else knows — the declared ε (and δ) hold whatever the others add; the result carries
+//! the sum of every node's draw. (Publishing the list, as UnLynx does, would let the querier
+//! know the noise up to one of the list's values: SECURITY.md finding 12.) The range proofs stop
+//! a node from drowning the result; nothing can prove a secret value was drawn honestly, which
+//! is why one honest node's draw is what the guarantee rests on.
 
-use curve25519_dalek::{RistrettoPoint, Scalar};
+use curve25519_dalek::Scalar;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use tabella_crypto::elgamal::Ciphertext;
 use tabella_crypto::group::G;
 use tabella_crypto::shuffle::{shuffle, ShuffleProof};
 
-use crate::error::Result;
-use crate::params::QueryParams;
+use crate::error::{Error, Result};
+use crate::noise::sample_list;
+use crate::params::{NoisePlan, QueryParams, NOISE_BITS};
+use crate::submission::Submission;
 
 /// `v` as a scalar (negative values as `−|v|`).
 pub fn signed_scalar(v: i64) -> Scalar {
@@ -29,37 +35,72 @@ pub fn signed_scalar(v: i64) -> Scalar {
     }
 }
 
-/// The public noise list as trivial encryptions `(0, v·G)`: the input of the first shuffle.
-pub fn initial_list(noise: &[i64]) -> Vec<Ciphertext> {
-    noise
-        .iter()
-        .map(|v| Ciphertext {
-            a: RistrettoPoint::default(),
-            b: signed_scalar(*v) * G,
-        })
-        .collect()
+/// The offset of an encoded noise value: `v` is sent as `v + 2^31`.
+pub const NOISE_OFFSET: u64 = 1 << (NOISE_BITS - 1);
+
+/// The parameters a node's noise list is proven under: `list_len` values of [`NOISE_BITS`].
+pub fn list_params(params: &QueryParams, plan: &NoisePlan) -> QueryParams {
+    params.with_shape(plan.list_len, NOISE_BITS)
 }
 
-/// One computing node's shuffle of the noise list.
+/// A computing node's secret noise list: drawn with the exact sampler (a draw with
+/// `|v| ≥ 2^31`, which has negligible probability for any sensible scale, is drawn again),
+/// encrypted and range-proved.
+pub fn noise_list<R: RngCore + CryptoRng>(
+    params: &QueryParams,
+    context: &[u8],
+    rng: &mut R,
+) -> Result<Submission> {
+    let plan = params
+        .noise
+        .as_ref()
+        .ok_or_else(|| Error::InvalidQuery("this query adds no noise".into()))?;
+    let mut values = Vec::with_capacity(plan.list_len);
+    let limit = NOISE_OFFSET as i64;
+    let mut tries = 0usize;
+    while values.len() < plan.list_len {
+        for v in sample_list(&plan.spec, plan.list_len - values.len(), &mut *rng)? {
+            if v > -limit && v < limit {
+                values.push(v.wrapping_add(limit) as u64);
+            }
+        }
+        tries += 1;
+        if tries > 64 {
+            return Err(Error::InvalidQuery(
+                "the noise distribution is too wide for 32-bit noise values".into(),
+            ));
+        }
+    }
+    Submission::create(&list_params(params, plan), &values, context, rng)
+}
+
+/// One computing node's shuffle of one node's noise list.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ShuffleStep {
+    /// Whose list (the position of its node in the roster, from 0).
+    pub list: usize,
     /// The re-encrypted, permuted list.
     pub outputs: Vec<Ciphertext>,
-    /// The proof that `outputs` is a shuffle of the previous list.
+    /// The proof that `outputs` is a shuffle of the list's previous state.
     pub proof: ShuffleProof,
 }
 
 impl ShuffleStep {
-    /// Shuffles `input` (the previous node's output, or [`initial_list`]) under the collective
+    /// Shuffles `input` (the current state of node `list`'s noise list) under the collective
     /// key.
     pub fn create<R: RngCore + CryptoRng>(
         params: &QueryParams,
+        list: usize,
         input: &[Ciphertext],
         context: &[u8],
         rng: &mut R,
     ) -> Result<ShuffleStep> {
         let (outputs, proof) = shuffle(&params.collective_key.public_key, input, context, rng)?;
-        Ok(ShuffleStep { outputs, proof })
+        Ok(ShuffleStep {
+            list,
+            outputs,
+            proof,
+        })
     }
 
     /// Checks that the outputs are a shuffle of `input`.
@@ -87,14 +128,22 @@ impl ShuffleStep {
     }
 }
 
-/// The aggregate with the first `total.len()` ciphertexts of the shuffled list added.
-pub fn obfuscate(total: &[Ciphertext], shuffled: &[Ciphertext]) -> Vec<Ciphertext> {
+/// The aggregate with, for each entry `k`, the `k`-th value of every shuffled list added (each
+/// minus the encoding offset).
+pub fn obfuscate(total: &[Ciphertext], lists: &[&[Ciphertext]]) -> Vec<Ciphertext> {
+    let offset = signed_scalar(NOISE_OFFSET as i64) * G;
     total
         .iter()
         .enumerate()
-        .map(|(i, c)| match shuffled.get(i) {
-            Some(n) => *c + *n,
-            None => *c,
+        .map(|(k, c)| {
+            let mut out = *c;
+            for list in lists {
+                if let Some(n) = list.get(k) {
+                    out = out + *n;
+                    out.b -= offset;
+                }
+            }
+            out
         })
         .collect()
 }

@@ -1,5 +1,5 @@
 //! A query as the protocol sees it: who takes part, the collective key, the shape of every data
-//! provider's answer, the public noise list, and the querier's key. Every proof binds to the
+//! provider's answer, the noise plan, a nonce, and the querier's key. Every proof binds to the
 //! query's id, a hash of all of it.
 
 use core::fmt;
@@ -11,6 +11,7 @@ use tabella_crypto::elgamal::PublicKey;
 use tabella_crypto::range::SUPPORTED_BITS;
 
 use crate::error::{Error, Result};
+use crate::noise::NoiseSpec;
 use crate::party::PartyKey;
 
 /// A query's id: SHA-256 of its parameters, written as 64 hex characters.
@@ -54,10 +55,11 @@ pub struct QueryParams {
     pub collective_key: JointKey,
     /// The querier's ElGamal key: the result is switched to it.
     pub querier_key: PublicKey,
-    /// The public noise list of the distributed results obfuscation (empty: no noise). Drawn
-    /// from the query's distribution by a sampler anyone can re-run; the computing nodes shuffle
-    /// it and the first `entries` values are added to the result.
-    pub noise: Vec<i64>,
+    /// The differential-privacy noise (`None`: no noise): every computing node draws a secret
+    /// list from this distribution, encrypts it with range proofs, every node shuffles every
+    /// list, and the first `entries` values of each list are added to the result
+    /// ([`crate::obfuscation`]).
+    pub noise: Option<NoisePlan>,
     /// Makes the query's id unique, so that no proof of another run of the same question is
     /// accepted for this one. It should come from a source the querier cannot choose (the
     /// ledger's hash of the block that records the query), since it also seeds the noise list.
@@ -67,6 +69,19 @@ pub struct QueryParams {
 
 /// Most values in a noise list.
 pub const MAX_NOISE_LIST: usize = 1 << 16;
+
+/// Bits of an encoded noise value: a value `v` with `|v| < 2^31` is sent as `v + 2^31`.
+pub const NOISE_BITS: u32 = 32;
+
+/// The noise of a query: the distribution every computing node draws from, and how many values
+/// each node's list holds (at least the number of entries).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoisePlan {
+    /// Mechanism, ε, δ and sensitivity.
+    pub spec: NoiseSpec,
+    /// Values in each node's list.
+    pub list_len: usize,
+}
 
 impl QueryParams {
     /// The query id: `SHA-256("tabella/stats/query/v1" || 0 || JSON(params))`.
@@ -121,18 +136,14 @@ impl QueryParams {
         if all.windows(2).any(|w| w[0] == w[1]) {
             return bad("a party appears twice in the rosters".into());
         }
-        if self.noise.len() > MAX_NOISE_LIST {
-            return bad(format!(
-                "the noise list has {} values, more than {MAX_NOISE_LIST}",
-                self.noise.len()
-            ));
-        }
-        if !self.noise.is_empty() && self.noise.len() < self.entries {
-            return bad(format!(
-                "the noise list has {} values, fewer than the {} entries",
-                self.noise.len(),
-                self.entries
-            ));
+        if let Some(plan) = &self.noise {
+            if plan.list_len > MAX_NOISE_LIST || plan.list_len < self.entries {
+                return bad(format!(
+                    "a noise list must hold between the {} entries and {MAX_NOISE_LIST} values, not {}",
+                    self.entries, plan.list_len
+                ));
+            }
+            plan.spec.params()?;
         }
         Ok(())
     }
@@ -155,6 +166,22 @@ impl QueryParams {
             let top = if pb == 64 { u64::MAX } else { (1u64 << pb) - 1 };
             top - ((1u64 << b) - 1)
         })
+    }
+
+    /// The same query with another answer shape (the computing nodes' noise lists are proven
+    /// like answers of `entries` values of `bits` bits).
+    pub fn with_shape(&self, entries: usize, bits: u32) -> QueryParams {
+        QueryParams {
+            statement: Vec::new(),
+            entries,
+            bits,
+            computing_nodes: Vec::new(),
+            providers: Vec::new(),
+            collective_key: self.collective_key.clone(),
+            querier_key: self.querier_key,
+            noise: None,
+            nonce: self.nonce,
+        }
     }
 
     /// The key-share index of computing node `key`.

@@ -26,7 +26,9 @@ pub enum ProofKind {
     Range,
     /// A computing node's aggregation.
     Aggregation,
-    /// A computing node's shuffle of the noise list.
+    /// A computing node's secret noise list, encrypted with range proofs.
+    Noise,
+    /// A computing node's shuffle of a noise list.
     Shuffle,
     /// A computing node's key-switch contributions.
     KeySwitch,
@@ -38,6 +40,7 @@ impl ProofKind {
         match self {
             ProofKind::Range => "tabella/stats/range/v1",
             ProofKind::Aggregation => "tabella/stats/aggregation/v1",
+            ProofKind::Noise => "tabella/stats/noise/v1",
             ProofKind::Shuffle => "tabella/stats/shuffle/v1",
             ProofKind::KeySwitch => "tabella/stats/key-switch/v1",
         }
@@ -49,6 +52,7 @@ impl fmt::Display for ProofKind {
         f.write_str(match self {
             ProofKind::Range => "range",
             ProofKind::Aggregation => "aggregation",
+            ProofKind::Noise => "noise",
             ProofKind::Shuffle => "shuffle",
             ProofKind::KeySwitch => "key-switch",
         })
@@ -63,7 +67,9 @@ pub enum ProofBody {
     Range(Submission),
     /// An aggregation.
     Aggregation(Aggregation),
-    /// A shuffle of the noise list.
+    /// A computing node's encrypted noise list.
+    Noise(Submission),
+    /// A shuffle of a noise list.
     Shuffle(Box<ShuffleStep>),
     /// Key-switch contributions.
     KeySwitch(KeySwitchStep),
@@ -75,6 +81,7 @@ impl ProofBody {
         match self {
             ProofBody::Range(_) => ProofKind::Range,
             ProofBody::Aggregation(_) => ProofKind::Aggregation,
+            ProofBody::Noise(_) => ProofKind::Noise,
             ProofBody::Shuffle(_) => ProofKind::Shuffle,
             ProofBody::KeySwitch(_) => ProofKind::KeySwitch,
         }

@@ -1,5 +1,5 @@
 //! Running a whole query in one process: the collective key ceremony among the computing nodes,
-//! every data provider's answer, the aggregations, the shuffles of the noise list and the key
+//! every data provider's answer, the aggregations, the noise lists and their shuffles, and the key
 //! switch, in protocol order. The tests, the benchmarks and `tabella bench stats` use it; the
 //! processes of a real deployment run the same steps one by one.
 
@@ -13,7 +13,7 @@ use tabella_crypto::group::{SecretScalar, G};
 use crate::aggregation::{Aggregation, AggregationInput, AggregationLevel};
 use crate::audit::QueryAudit;
 use crate::error::{Error, Result};
-use crate::obfuscation::{initial_list, obfuscate, signed_scalar, ShuffleStep};
+use crate::obfuscation::{noise_list, obfuscate, signed_scalar, ShuffleStep};
 use crate::params::{proof_context, QueryId, QueryParams};
 use crate::party::PartySecret;
 use crate::proof::{ProofBody, ProofKind, SignedProof};
@@ -88,7 +88,7 @@ pub struct Deployment {
 
 impl Deployment {
     /// Generates the keys (running the collective key ceremony) and the parameters of a query
-    /// with `statement`, answers of `entries` entries of `bits` bits, and the public `noise`.
+    /// with `statement`, answers of `entries` entries of `bits` bits, and `noise`.
     #[allow(clippy::too_many_arguments)]
     pub fn generate<R: RngCore + CryptoRng>(
         statement: &[u8],
@@ -97,7 +97,7 @@ impl Deployment {
         providers: usize,
         entries: usize,
         bits: u32,
-        noise: Vec<i64>,
+        noise: Option<crate::params::NoisePlan>,
         rng: &mut R,
     ) -> Result<Deployment> {
         let (joint, shares) = collective_key(nodes, threshold, statement, &mut *rng)?;
@@ -165,7 +165,8 @@ fn child_rng<R: RngCore>(rng: &mut R) -> ChaCha20Rng {
 
 /// Every proof of one query, made honestly in protocol order: the data providers' answers
 /// (`answers[i]` is provider `i`'s encoded answer; made in parallel), each node's aggregation of
-/// its providers, the first node's total, the shuffles of the noise list, and every node's key
+/// its providers, the first node's total, every node's noise list and every node's shuffle of
+/// every list, and every node's key
 /// switch.
 pub fn run<R: RngCore + CryptoRng>(
     params: &QueryParams,
@@ -234,19 +235,28 @@ pub fn run<R: RngCore + CryptoRng>(
         ProofBody::Aggregation(total),
     )?);
     let mut result = total_cts.clone();
-    if !params.noise.is_empty() {
-        let mut list = initial_list(&params.noise);
+    if params.noise.is_some() {
+        let mut lists = Vec::with_capacity(nodes.len());
         for node in nodes {
-            let ctx = proof_context(ProofKind::Shuffle.label(), &id, &node.secret.public());
-            let step = ShuffleStep::create(params, &list, &ctx, &mut *rng)?;
-            list = step.outputs.clone();
-            proofs.push(SignedProof::sign(
-                id,
-                &node.secret,
-                ProofBody::Shuffle(Box::new(step)),
-            )?);
+            let ctx = proof_context(ProofKind::Noise.label(), &id, &node.secret.public());
+            let list = noise_list(params, &ctx, &mut *rng)?;
+            lists.push(list.ciphertexts.clone());
+            proofs.push(SignedProof::sign(id, &node.secret, ProofBody::Noise(list))?);
         }
-        result = obfuscate(&total_cts, &list);
+        for (j, list) in lists.iter_mut().enumerate() {
+            for node in nodes {
+                let ctx = proof_context(ProofKind::Shuffle.label(), &id, &node.secret.public());
+                let step = ShuffleStep::create(params, j, list, &ctx, &mut *rng)?;
+                *list = step.outputs.clone();
+                proofs.push(SignedProof::sign(
+                    id,
+                    &node.secret,
+                    ProofBody::Shuffle(Box::new(step)),
+                )?);
+            }
+        }
+        let finals: Vec<&[Ciphertext]> = lists.iter().map(Vec::as_slice).collect();
+        result = obfuscate(&total_cts, &finals);
     }
     for node in nodes {
         let ctx = proof_context(ProofKind::KeySwitch.label(), &id, &node.secret.public());

@@ -1,25 +1,18 @@
 //! A query as the querier states it — operation, WHERE clause, privacy noise — over a declared
 //! schema, and the glue between the plaintext half ([`crate::encoding`], [`crate::predicate`],
 //! [`crate::noise`]) and the protocol ([`crate::params::QueryParams`]): the layout every data
-//! provider's answer takes, each provider's answer from its own rows, the public noise list, and
-//! the decoding of the querier's decrypted totals.
-//!
-//! The noise list is drawn by the query's exact sampler from a seed that is a hash of every other
-//! parameter of the query (rosters and keys included), so anyone re-derives it and checks it
-//! ([`Statement::check_noise`]); it is fixed before any node shuffles it, and each node's
-//! shuffle hides which of its values is added (UnLynx's distributed results obfuscation).
+//! provider's answer takes, each provider's answer from its own rows, and the decoding of the
+//! querier's decrypted totals. The noise itself is drawn in secret by each computing node
+//! ([`crate::obfuscation`]).
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tabella_crypto::dkg::JointKey;
 use tabella_crypto::elgamal::PublicKey;
 
 use crate::encoding::{decode, encode, layout, Layout};
 use crate::error::{Error, Result};
-use crate::noise::{sample_list, NoiseSpec};
-use crate::params::QueryParams;
+use crate::noise::NoiseSpec;
+use crate::params::{NoisePlan, QueryParams};
 use crate::party::PartyKey;
 use crate::predicate::Predicate;
 use crate::query::{Operation, QueryResult};
@@ -36,7 +29,8 @@ pub struct Statement {
     pub schema: Schema,
     /// Differential-privacy noise (`None`: no noise).
     pub noise: Option<NoiseSpec>,
-    /// How many values the public noise list holds (at least the layout's length).
+    /// How many values each computing node's secret noise list holds (at least the layout's
+    /// length; the first `entries` of each shuffled list are added).
     pub noise_list_len: usize,
 }
 
@@ -85,12 +79,12 @@ impl Statement {
         decode(&self.operation, &self.schema, totals)
     }
 
-    /// The protocol's parameters for this statement run by `who`, the public noise list drawn
-    /// from its seed.
+    /// The protocol's parameters for this statement run by `who`, made unique by `nonce` (the
+    /// ledger's hash of the block that records the query).
     pub fn params(&self, who: &Participants, nonce: [u8; 32]) -> Result<QueryParams> {
         self.predicate()?;
         let l = self.layout()?;
-        let mut params = QueryParams {
+        let params = QueryParams {
             statement: self.to_bytes()?,
             entries: l.len,
             bits: l.bits,
@@ -98,44 +92,18 @@ impl Statement {
             providers: who.providers.clone(),
             collective_key: who.collective_key.clone(),
             querier_key: who.querier_key,
-            noise: Vec::new(),
+            noise: self.noise.map(|spec| NoisePlan {
+                spec,
+                list_len: self.noise_list_len,
+            }),
             nonce,
         };
-        params.noise = self.noise_list(&params)?;
         params.validate()?;
         Ok(params)
     }
 
-    /// The noise list of `params` (whose own `noise` is ignored): drawn with the statement's
-    /// sampler from `SHA-256("tabella/stats/noise-seed/v1" || 0 || JSON(params without noise))`.
-    pub fn noise_list(&self, params: &QueryParams) -> Result<Vec<i64>> {
-        let Some(spec) = &self.noise else {
-            return Ok(Vec::new());
-        };
-        if self.noise_list_len > crate::params::MAX_NOISE_LIST {
-            return Err(Error::InvalidQuery(format!(
-                "the noise list may hold at most {} values, not {}",
-                crate::params::MAX_NOISE_LIST,
-                self.noise_list_len
-            )));
-        }
-        if self.noise_list_len < params.entries {
-            return Err(Error::InvalidQuery(format!(
-                "the noise list must hold at least the {} entries, not {}",
-                params.entries, self.noise_list_len
-            )));
-        }
-        let mut bare = params.clone();
-        bare.noise = Vec::new();
-        let mut h = Sha256::new();
-        h.update(b"tabella/stats/noise-seed/v1\0");
-        h.update(serde_json::to_vec(&bare)?);
-        let mut rng = ChaCha20Rng::from_seed(h.finalize().into());
-        sample_list(spec, self.noise_list_len, &mut rng)
-    }
-
-    /// Checks that `params` are this statement's: same statement bytes, layout and noise list.
-    pub fn check_noise(&self, params: &QueryParams) -> Result<()> {
+    /// Checks that `params` are this statement's: same statement bytes, layout and noise.
+    pub fn check(&self, params: &QueryParams) -> Result<()> {
         if params.statement != self.to_bytes()? {
             return Err(Error::InvalidQuery(
                 "the parameters are for another statement".into(),
@@ -148,9 +116,13 @@ impl Statement {
                 params.entries, params.bits, l.len, l.bits
             )));
         }
-        if params.noise != self.noise_list(params)? {
+        let noise = self.noise.map(|spec| NoisePlan {
+            spec,
+            list_len: self.noise_list_len,
+        });
+        if params.noise != noise {
             return Err(Error::InvalidQuery(
-                "the noise list is not the one the query's seed draws".into(),
+                "the parameters' noise is not the statement's".into(),
             ));
         }
         Ok(())

@@ -82,7 +82,7 @@ fn encrypted_totals(op: &Operation, answers: &[Vec<u64>]) -> Vec<i128> {
         answers.len(),
         l.len,
         l.proof_bits(),
-        vec![],
+        None,
         &mut rng,
     )
     .expect("deployment");

@@ -86,7 +86,7 @@ fn every_operation_decrypts_to_the_plaintext_result() {
         },
     ];
     let mut rng = ChaCha20Rng::seed_from_u64(12);
-    let d = Deployment::generate(b"every operation", 3, 3, 4, 1, 8, vec![], &mut rng).unwrap();
+    let d = Deployment::generate(b"every operation", 3, 3, 4, 1, 8, None, &mut rng).unwrap();
     let data: Vec<Vec<Row>> = (0..4).map(|dp| rows(&schema, dp)).collect();
     let table = DlogTable::new(1 << 26).unwrap();
     for (i, operation) in ops.into_iter().enumerate() {

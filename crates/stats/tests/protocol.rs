@@ -7,7 +7,8 @@ use tabella_crypto::elgamal::{Ciphertext, DlogTable, SecretKey};
 use tabella_crypto::group::{SecretScalar, G};
 use tabella_stats::aggregation::AggregationLevel;
 use tabella_stats::audit::{Check, QueryAudit};
-use tabella_stats::params::{proof_context, QueryParams};
+use tabella_stats::noise::{Mechanism, NoiseSpec, Rational};
+use tabella_stats::params::{proof_context, NoisePlan, QueryParams};
 use tabella_stats::party::PartySecret;
 use tabella_stats::proof::{ProofBody, ProofKind, SignedProof};
 use tabella_stats::session::{self, ComputingNode, Deployment};
@@ -22,7 +23,14 @@ struct Setup {
     rng: ChaCha20Rng,
 }
 
-fn setup(seed: u64, cns: u16, dps: usize, entries: usize, bits: u32, noise: Vec<i64>) -> Setup {
+fn setup(
+    seed: u64,
+    cns: u16,
+    dps: usize,
+    entries: usize,
+    bits: u32,
+    noise: Option<NoisePlan>,
+) -> Setup {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let d = Deployment::generate(
         b"SELECT sum(x)",
@@ -42,6 +50,19 @@ fn setup(seed: u64, cns: u16, dps: usize, entries: usize, bits: u32, noise: Vec<
         querier: d.querier,
         rng,
     }
+}
+
+/// Discrete Laplace noise of scale 2 (sensitivity 1, ε = 1/2), lists of `len` values.
+fn laplace(len: usize) -> Option<NoisePlan> {
+    Some(NoisePlan {
+        spec: NoiseSpec {
+            mechanism: Mechanism::Laplace,
+            epsilon: Rational::new(1, 2).unwrap(),
+            delta: None,
+            sensitivity: 1,
+        },
+        list_len: len,
+    })
 }
 
 fn answers(dps: usize, entries: usize, modulus: u64) -> Vec<Vec<u64>> {
@@ -104,7 +125,7 @@ fn position(proofs: &[SignedProof], kind: ProofKind, prover: &PartySecret) -> us
 
 #[test]
 fn a_sum_without_noise_is_exact() {
-    let mut s = setup(1, 3, 12, 1, 16, vec![]);
+    let mut s = setup(1, 3, 12, 1, 16, None);
     let a = answers(12, 1, 1 << 16);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     // 12 answers, 3 + 1 aggregations, 3 key switches.
@@ -115,7 +136,7 @@ fn a_sum_without_noise_is_exact() {
 
 #[test]
 fn a_vector_longer_than_one_range_proof_chunk_is_exact_and_survives_json() {
-    let mut s = setup(2, 2, 5, 21, 8, vec![]);
+    let mut s = setup(2, 2, 5, 21, 8, None);
     let a = answers(5, 21, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let json = serde_json::to_string(&proofs).unwrap();
@@ -125,34 +146,56 @@ fn a_vector_longer_than_one_range_proof_chunk_is_exact_and_survives_json() {
 }
 
 #[test]
-fn noise_is_one_value_of_the_public_list_per_entry() {
-    let noise = vec![-5, 3, 11, -2, 0, 7, -9, 4];
-    let mut s = setup(3, 3, 6, 2, 16, noise.clone());
+fn every_node_adds_its_own_secret_noise() {
+    let mut s = setup(3, 3, 6, 2, 16, laplace(4));
     let a = answers(6, 2, 1000);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
-    assert_eq!(proofs.len(), 6 + 4 + 3 + 3);
+    // 6 answers, 4 aggregations, 3 noise lists, 3 × 3 shuffles, 3 key switches.
+    assert_eq!(proofs.len(), 6 + 4 + 3 + 9 + 3);
     let (_, result) = session::audit(&s.params, &proofs).unwrap();
     let got = decrypt(&s, &result);
     let exact = totals(&a);
-    let added: Vec<i64> = got
-        .iter()
-        .zip(&exact)
-        .map(|(g, e)| i64::try_from(g - e).unwrap())
-        .collect();
-    // Two distinct positions of the shuffled list: two values of the multiset.
-    let mut pool = noise.clone();
-    for n in &added {
-        let i = pool
-            .iter()
-            .position(|v| v == n)
-            .expect("noise from the list");
-        pool.swap_remove(i);
-    }
+    let added: Vec<i128> = got.iter().zip(&exact).map(|(g, e)| g - e).collect();
+    // The sum of three scale-2 Laplace draws: small, and (with this seed) not zero everywhere.
+    assert!(added.iter().all(|n| n.abs() < 200), "{added:?}");
+    assert!(added.iter().any(|n| *n != 0), "{added:?}");
+    // Nothing in the proofs says what was added: the lists are encrypted.
+    let json = serde_json::to_string(&proofs).unwrap();
+    assert!(!json.contains("\"noise\":["));
+}
+
+#[test]
+fn a_noise_list_must_be_a_nodes_and_in_range() {
+    let mut s = setup(14, 2, 2, 1, 8, laplace(2));
+    let a = answers(2, 1, 256);
+    let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
+    let node = &s.nodes[0].secret;
+    let i = position(&proofs, ProofKind::Noise, node);
+    let ProofBody::Noise(list) = &proofs[i].body else {
+        panic!()
+    };
+    // A node drowning the result: a list proven with 64-bit ranges (values up to 2^64).
+    let wide = s.params.with_shape(2, 64);
+    let ctx = proof_context(ProofKind::Noise.label(), &proofs[i].query, &node.public());
+    let huge = Submission::create(&wide, &[u64::MAX, 1 << 40], &ctx, &mut s.rng).unwrap();
+    let mut tampered = proofs.clone();
+    tampered[i] = resign(&proofs[i], node, ProofBody::Noise(huge));
+    rejected(
+        first_rejection(&s.params, &tampered, i),
+        ProofKind::Noise,
+        node,
+    );
+    // A provider sending a noise list.
+    tampered[i] = resign(&proofs[i], &s.providers[0], ProofBody::Noise(list.clone()));
+    assert!(matches!(
+        first_rejection(&s.params, &tampered, i),
+        Error::NotInRoster { .. }
+    ));
 }
 
 #[test]
 fn a_provider_cannot_exceed_the_range() {
-    let mut s = setup(4, 2, 3, 1, 8, vec![]);
+    let mut s = setup(4, 2, 3, 1, 8, None);
     let id = s.params.id().unwrap();
     let dp = &s.providers[0];
     let ctx = proof_context(ProofKind::Range.label(), &id, &dp.public());
@@ -203,7 +246,7 @@ fn a_provider_cannot_exceed_the_range() {
 
 #[test]
 fn a_range_proof_is_bound_to_its_prover_and_query() {
-    let mut s = setup(5, 2, 3, 1, 8, vec![]);
+    let mut s = setup(5, 2, 3, 1, 8, None);
     let a = answers(3, 1, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let i = position(&proofs, ProofKind::Range, &s.providers[0]);
@@ -248,7 +291,7 @@ fn a_range_proof_is_bound_to_its_prover_and_query() {
 
 #[test]
 fn an_aggregator_cannot_add_drop_or_change_inputs() {
-    let mut s = setup(6, 2, 4, 1, 16, vec![]);
+    let mut s = setup(6, 2, 4, 1, 16, None);
     let a = answers(4, 1, 1 << 16);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let node = &s.nodes[1].secret;
@@ -298,20 +341,21 @@ fn an_aggregator_cannot_add_drop_or_change_inputs() {
 
 #[test]
 fn a_shuffle_cannot_pick_or_change_the_noise() {
-    let noise: Vec<i64> = (-8..8).collect();
-    let mut s = setup(7, 3, 3, 1, 8, noise);
+    let mut s = setup(7, 3, 3, 1, 8, laplace(4));
     let a = answers(3, 1, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let node = &s.nodes[1].secret;
+    // Node 1's shuffle of node 0's list (the first shuffle node 1 makes).
     let i = position(&proofs, ProofKind::Shuffle, node);
     let ProofBody::Shuffle(step) = &proofs[i].body else {
         panic!()
     };
+    assert_eq!(step.list, 0);
     let pk = s.params.collective_key.public_key;
     let mut tampered = proofs.clone();
-    // Replace the entry that will be used with an encryption of 0 (a node choosing no noise).
+    // Replace the entry that will be used with an encryption of the offset (noise 0).
     let mut zero = (**step).clone();
-    zero.outputs[0] = pk.encrypt_with(&0u64.into(), &SecretScalar::random(&mut s.rng));
+    zero.outputs[0] = pk.encrypt_with(&(1u64 << 31).into(), &SecretScalar::random(&mut s.rng));
     tampered[i] = resign(&proofs[i], node, ProofBody::Shuffle(Box::new(zero)));
     rejected(
         first_rejection(&s.params, &tampered, i),
@@ -327,11 +371,17 @@ fn a_shuffle_cannot_pick_or_change_the_noise() {
         ProofKind::Shuffle,
         node,
     );
-    // A fresh honest shuffle of the wrong list (the public list again, skipping node 1's input).
+    // A fresh honest shuffle of the wrong state (the list as node 0 sent it, skipping node 0's
+    // shuffle).
+    let n0 = position(&proofs, ProofKind::Noise, &s.nodes[0].secret);
+    let ProofBody::Noise(sent) = &proofs[n0].body else {
+        panic!()
+    };
     let ctx = proof_context(ProofKind::Shuffle.label(), &proofs[i].query, &node.public());
     let restart = tabella_stats::obfuscation::ShuffleStep::create(
         &s.params,
-        &tabella_stats::obfuscation::initial_list(&s.params.noise),
+        0,
+        &sent.ciphertexts,
         &ctx,
         &mut s.rng,
     )
@@ -356,7 +406,7 @@ fn a_shuffle_cannot_pick_or_change_the_noise() {
 
 #[test]
 fn a_key_switch_share_must_be_the_nodes_own() {
-    let mut s = setup(8, 3, 3, 2, 8, vec![]);
+    let mut s = setup(8, 3, 3, 2, 8, None);
     let a = answers(3, 2, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let node = &s.nodes[0].secret;
@@ -411,7 +461,7 @@ fn a_key_switch_share_must_be_the_nodes_own() {
 
 #[test]
 fn missing_proofs_are_listed_and_no_result_comes_out() {
-    let mut s = setup(9, 2, 3, 1, 8, vec![1, 2]);
+    let mut s = setup(9, 2, 3, 1, 8, laplace(2));
     let a = answers(3, 1, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let mut audit = QueryAudit::new(s.params.clone()).unwrap();
@@ -433,7 +483,7 @@ fn missing_proofs_are_listed_and_no_result_comes_out() {
 #[test]
 fn a_bound_below_the_proof_size_is_exact() {
     // Entries of 10 bits: proofs are 16-bit, and a second proof covers v + 2^16 − 2^10.
-    let mut s = setup(10, 2, 3, 9, 10, vec![]);
+    let mut s = setup(10, 2, 3, 9, 10, None);
     let a = answers(3, 9, 1 << 10);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let (_, result) = session::audit(&s.params, &proofs).unwrap();
@@ -477,7 +527,7 @@ fn the_collective_key_must_be_any_trust_and_keys_not_the_identity() {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     // 2-of-3: two colluding nodes could decrypt every answer.
     let (joint, _) = session::collective_key(3, 2, b"t < n", &mut rng).unwrap();
-    let s = setup(11, 3, 2, 1, 8, vec![]);
+    let s = setup(11, 3, 2, 1, 8, None);
     let mut p = s.params.clone();
     p.collective_key = joint;
     assert!(matches!(p.validate(), Err(Error::InvalidQuery(m)) if m.contains("t = n")));
@@ -488,7 +538,7 @@ fn the_collective_key_must_be_any_trust_and_keys_not_the_identity() {
 
 #[test]
 fn a_sampled_proof_keeps_the_total_from_being_switched() {
-    let mut s = setup(12, 2, 3, 1, 8, vec![1, -1, 2, -2]);
+    let mut s = setup(12, 2, 3, 1, 8, laplace(4));
     let a = answers(3, 1, 256);
     let proofs = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let i = position(&proofs, ProofKind::Shuffle, &s.nodes[0].secret);
@@ -512,7 +562,7 @@ fn a_sampled_proof_keeps_the_total_from_being_switched() {
 
 #[test]
 fn proofs_of_an_earlier_run_of_the_same_question_are_refused() {
-    let mut s = setup(13, 2, 2, 1, 8, vec![]);
+    let mut s = setup(13, 2, 2, 1, 8, None);
     let a = answers(2, 1, 256);
     let first = session::run(&s.params, &s.nodes, &s.providers, &a, &mut s.rng).unwrap();
     let mut again = s.params.clone();
