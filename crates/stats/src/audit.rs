@@ -95,7 +95,8 @@ impl QueryAudit {
                 (chain.len() == n + 1).then(|| chain[n].as_slice())
             })
             .collect::<Option<_>>()?;
-        Some(obfuscate(total, &finals))
+        let offset = self.params.noise.as_ref()?.offset().ok()?;
+        Some(obfuscate(total, &finals, offset))
     }
 
     /// What a computing node may switch to the querier's key: [`Self::obfuscated_total`], but
@@ -299,7 +300,7 @@ impl QueryAudit {
                 if self.lists.contains_key(&j) {
                     return Err(proof.rejected("this node already sent its noise list"));
                 }
-                let shape = list_params(&self.params, plan);
+                let shape = list_params(&self.params, plan)?;
                 if full {
                     list.verify(&shape, &proof.context())
                         .map_err(|e| proof.rejected(e))?;

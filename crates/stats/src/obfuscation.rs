@@ -1,17 +1,19 @@
 //! Differential-privacy noise added by the computing nodes, after UnLynx's distributed results
 //! obfuscation (Froelicher et al., PoPETs 2017, §4.2; seed 001 §4.4): every computing node draws
 //! a **secret** list of noise values from the query's distribution with the exact sampler
-//! ([`crate::noise`]), encrypts it under the collective key with range proofs (each value `v`,
-//! `|v| < 2^31`, sent as `v + 2^31`, [`crate::submission`]); every node in turn re-encrypts and
+//! ([`crate::noise`]), encrypts it under the collective key with range proofs (each value `v`
+//! sent as `v + 2^(b−1)` and proven in `b` bits, `b` from the distribution's `2^−64` tail:
+//! [`crate::params::NoisePlan::bits`]; [`crate::submission`]); every node in turn re-encrypts and
 //! permutes every list with a verifiable shuffle ([`tabella_crypto::shuffle`],
 //! Terelius–Wikström); the first `entries` values of each list are added to the aggregate.
 //!
 //! With one honest node, its own secret draw alone is noise of the declared distribution that
 //! nobody else knows — the declared ε (and δ) hold whatever the others add; the result carries
 //! the sum of every node's draw. (Publishing the list, as UnLynx does, would let the querier
-//! know the noise up to one of the list's values: SECURITY.md finding 12.) The range proofs stop
-//! a node from drowning the result; nothing can prove a secret value was drawn honestly, which
-//! is why one honest node's draw is what the guarantee rests on.
+//! know the noise up to one of the list's values: SECURITY.md finding 12.) The range proofs
+//! bound what a dishonest node can add to about the noise's own size (it may still choose its
+//! value anywhere in that window: nothing proves a secret value was drawn honestly), which is
+//! why one honest node's draw is what the privacy guarantee rests on.
 
 use curve25519_dalek::Scalar;
 use rand_core::{CryptoRng, RngCore};
@@ -22,7 +24,7 @@ use tabella_crypto::shuffle::{shuffle, ShuffleProof};
 
 use crate::error::{Error, Result};
 use crate::noise::sample_list;
-use crate::params::{NoisePlan, QueryParams, NOISE_BITS};
+use crate::params::{NoisePlan, QueryParams};
 use crate::submission::Submission;
 
 /// `v` as a scalar (negative values as `−|v|`).
@@ -35,16 +37,14 @@ pub fn signed_scalar(v: i64) -> Scalar {
     }
 }
 
-/// The offset of an encoded noise value: `v` is sent as `v + 2^31`.
-pub const NOISE_OFFSET: u64 = 1 << (NOISE_BITS - 1);
-
-/// The parameters a node's noise list is proven under: `list_len` values of [`NOISE_BITS`].
-pub fn list_params(params: &QueryParams, plan: &NoisePlan) -> QueryParams {
-    params.with_shape(plan.list_len, NOISE_BITS)
+/// The parameters a node's noise list is proven under: `list_len` values of
+/// [`NoisePlan::bits`].
+pub fn list_params(params: &QueryParams, plan: &NoisePlan) -> Result<QueryParams> {
+    Ok(params.with_shape(plan.list_len, plan.bits()?))
 }
 
 /// A computing node's secret noise list: drawn with the exact sampler (a draw with
-/// `|v| ≥ 2^31`, which has negligible probability for any sensible scale, is drawn again),
+/// beyond [`NoisePlan::offset`], which has probability below `2^−64`, is drawn again),
 /// encrypted and range-proved.
 pub fn noise_list<R: RngCore + CryptoRng>(
     params: &QueryParams,
@@ -56,7 +56,8 @@ pub fn noise_list<R: RngCore + CryptoRng>(
         .as_ref()
         .ok_or_else(|| Error::InvalidQuery("this query adds no noise".into()))?;
     let mut values = Vec::with_capacity(plan.list_len);
-    let limit = NOISE_OFFSET as i64;
+    let limit = i64::try_from(plan.offset()?)
+        .map_err(|_| Error::InvalidQuery("noise offset out of range".into()))?;
     let mut tries = 0usize;
     while values.len() < plan.list_len {
         for v in sample_list(&plan.spec, plan.list_len - values.len(), &mut *rng)? {
@@ -67,11 +68,11 @@ pub fn noise_list<R: RngCore + CryptoRng>(
         tries += 1;
         if tries > 64 {
             return Err(Error::InvalidQuery(
-                "the noise distribution is too wide for 32-bit noise values".into(),
+                "the noise distribution keeps drawing beyond its bound".into(),
             ));
         }
     }
-    Submission::create(&list_params(params, plan), &values, context, rng)
+    Submission::create(&list_params(params, plan)?, &values, context, rng)
 }
 
 /// One computing node's shuffle of one node's noise list.
@@ -129,9 +130,9 @@ impl ShuffleStep {
 }
 
 /// The aggregate with, for each entry `k`, the `k`-th value of every shuffled list added (each
-/// minus the encoding offset).
-pub fn obfuscate(total: &[Ciphertext], lists: &[&[Ciphertext]]) -> Vec<Ciphertext> {
-    let offset = signed_scalar(NOISE_OFFSET as i64) * G;
+/// minus the encoding `offset`, [`NoisePlan::offset`]).
+pub fn obfuscate(total: &[Ciphertext], lists: &[&[Ciphertext]], offset: u64) -> Vec<Ciphertext> {
+    let offset = Scalar::from(offset) * G;
     total
         .iter()
         .enumerate()

@@ -70,8 +70,8 @@ pub struct QueryParams {
 /// Most values in a noise list.
 pub const MAX_NOISE_LIST: usize = 1 << 16;
 
-/// Bits of an encoded noise value: a value `v` with `|v| < 2^31` is sent as `v + 2^31`.
-pub const NOISE_BITS: u32 = 32;
+/// Most bits of an encoded noise value (a value `v` is sent as `v + 2^(bits−1)`).
+pub const MAX_NOISE_BITS: u32 = 32;
 
 /// The noise of a query: the distribution every computing node draws from, and how many values
 /// each node's list holds (at least the number of entries).
@@ -81,6 +81,35 @@ pub struct NoisePlan {
     pub spec: NoiseSpec,
     /// Values in each node's list.
     pub list_len: usize,
+}
+
+impl NoisePlan {
+    /// The bits every noise value is proven in: the smallest `b` with `2^(b−1)` above the
+    /// distribution's `2^−64` tail (45 × the scale for the discrete Laplace, whose tail beyond
+    /// `B` is below `2·e^(−B/scale)`; 9.5 σ for the discrete Gaussian, below `2·e^(−B²/2σ²)`).
+    /// A value `v` is sent as `v + 2^(b−1)`, so a node can shift an entry by less than `2^(b−1)`
+    /// — about the noise's own size — and not more; an honest node draws again the rare value
+    /// beyond. Refused above [`MAX_NOISE_BITS`].
+    pub fn bits(&self) -> Result<u32> {
+        use crate::noise::Distribution;
+        let width = match self.spec.params()?.distribution {
+            Distribution::DiscreteLaplace { scale } => 45.0 * scale.to_f64(),
+            Distribution::DiscreteGaussian { sigma2 } => 9.5 * sigma2.to_f64().sqrt(),
+        };
+        let bound = width.ceil() + 1.0;
+        let bits = (bound.log2().ceil() as u32).saturating_add(1).max(2);
+        if !bound.is_finite() || bits > MAX_NOISE_BITS {
+            return Err(Error::InvalidQuery(format!(
+                "the noise is too wide: its values would need {bits} bits, more than {MAX_NOISE_BITS}"
+            )));
+        }
+        Ok(bits)
+    }
+
+    /// The offset `2^(bits−1)` added to every noise value before it is proven.
+    pub fn offset(&self) -> Result<u64> {
+        Ok(1u64 << (self.bits()? - 1))
+    }
 }
 
 impl QueryParams {
@@ -143,7 +172,7 @@ impl QueryParams {
                     self.entries, plan.list_len
                 ));
             }
-            plan.spec.params()?;
+            plan.bits()?;
         }
         Ok(())
     }

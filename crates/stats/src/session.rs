@@ -256,7 +256,11 @@ pub fn run<R: RngCore + CryptoRng>(
             }
         }
         let finals: Vec<&[Ciphertext]> = lists.iter().map(Vec::as_slice).collect();
-        result = obfuscate(&total_cts, &finals);
+        let offset = params
+            .noise
+            .as_ref()
+            .map_or(Ok(0), crate::params::NoisePlan::offset)?;
+        result = obfuscate(&total_cts, &finals, offset);
     }
     for node in nodes {
         let ctx = proof_context(ProofKind::KeySwitch.label(), &id, &node.secret.public());
