@@ -27,16 +27,6 @@ use crate::noise::sample_list;
 use crate::params::{NoisePlan, QueryParams};
 use crate::submission::Submission;
 
-/// `v` as a scalar (negative values as `−|v|`).
-pub fn signed_scalar(v: i64) -> Scalar {
-    let s = Scalar::from(v.unsigned_abs());
-    if v < 0 {
-        -s
-    } else {
-        s
-    }
-}
-
 /// The parameters a node's noise list is proven under: `list_len` values of
 /// [`NoisePlan::bits`].
 pub fn list_params(params: &QueryParams, plan: &NoisePlan) -> Result<QueryParams> {

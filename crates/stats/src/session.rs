@@ -13,7 +13,7 @@ use tabella_crypto::group::{SecretScalar, G};
 use crate::aggregation::{Aggregation, AggregationInput, AggregationLevel};
 use crate::audit::QueryAudit;
 use crate::error::{Error, Result};
-use crate::obfuscation::{noise_list, obfuscate, signed_scalar, ShuffleStep};
+use crate::obfuscation::{noise_list, obfuscate, ShuffleStep};
 use crate::params::{proof_context, QueryId, QueryParams};
 use crate::party::PartySecret;
 use crate::proof::{ProofBody, ProofKind, SignedProof};
@@ -301,7 +301,7 @@ pub fn audit(params: &QueryParams, proofs: &[SignedProof]) -> Result<(QueryId, V
 /// (the aggregate plus noise), found with a discrete-log `table` of bound `2·offset`.
 pub fn decrypt(querier: &SecretKey, result: &[Ciphertext], table: &DlogTable) -> Result<Vec<i128>> {
     let offset = table.bound() / 2;
-    let shift = signed_scalar(i64::try_from(offset).unwrap_or(i64::MAX)) * G;
+    let shift = curve25519_dalek::Scalar::from(offset) * G;
     result
         .iter()
         .map(|c| {
