@@ -531,7 +531,7 @@ fn share_is_valid(
 }
 
 /// Checks everything about a dealing that needs no secret key. Returns the reason on failure.
-fn check_dealing(params: &DkgParams, dealing: &Dealing) -> core::result::Result<(), String> {
+pub fn check_dealing(params: &DkgParams, dealing: &Dealing) -> core::result::Result<(), String> {
     if dealing.commitments.len() != usize::from(params.t) {
         return Err(format!(
             "{} commitments, expected t = {}",

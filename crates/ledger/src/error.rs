@@ -15,6 +15,13 @@ pub enum Error {
         #[source]
         source: tabella_election::Error,
     },
+    /// A statistics transaction breaks a rule of the ledger's statistics protocol (budget,
+    /// deadline, roster, order).
+    #[error("statistics: {0}")]
+    Stats(String),
+    /// The statistics core refused a proof or a query.
+    #[error("statistics: {0}")]
+    StatsCore(#[from] tabella_stats::Error),
     /// The transaction is badly formed (e.g. its election id does not match its envelope).
     #[error("malformed transaction: {0}")]
     MalformedTx(String),

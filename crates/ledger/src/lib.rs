@@ -11,6 +11,9 @@
 //!   state root; [`mempool`]: validated, de-duplicated pending transactions.
 //! - [`block`], [`chain`]: Chainiac skipchain blocks (back links, commit certificates, forward
 //!   links, roster hand-over); [`light`]: the light client.
+//! - [`stats`]: private statistics on the chain — consortia, their key ceremony, queries with
+//!   a privacy budget, proofs with deadlines and disputes, verdicts keyed per query.
+//! - [`stats_party`]: what a computing node or data provider does next, given the chain.
 //! - [`verdict`]: seed 001 §5.1 verdict bitmaps with beacon-seeded sampling.
 //! - [`replica`]: a verifying node's replica as a pure role (propose, re-execute and vote,
 //!   judge, commit, forward links); the node's application is a shell over it.
@@ -31,6 +34,8 @@ pub mod merkle;
 pub mod replica;
 pub mod roster;
 pub mod state;
+pub mod stats;
+pub mod stats_party;
 pub mod tx;
 pub mod types;
 pub mod verdict;

@@ -17,7 +17,7 @@ use crate::roster::{Roster, ValidatorKey, ValidatorSecret, ValidatorSignature};
 use crate::state::LedgerState;
 use crate::tx::Transaction;
 use crate::types::{BlockHash, Height, ProofId, StateRoot, TxId};
-use crate::verdict::{ProofKind, ProofSlot, SignedBitmap, VerdictBitmap};
+use crate::verdict::{ProofSlot, SignedBitmap, VerdictBitmap};
 
 /// How many re-executed proposals a replica keeps while waiting for a decision (a round may
 /// see several proposals; older ones are dropped first).
@@ -176,7 +176,7 @@ impl Replica {
     }
 
     fn remember(&mut self, block: &Block, next: LedgerState) {
-        let verdicts = self.judge_with(block, &[], |_| true).ok();
+        let verdicts = self.judge_block(block, &[]).ok();
         if self.validated.len() >= KEPT_PROPOSALS {
             self.validated.remove(0);
         }
@@ -261,25 +261,62 @@ impl Replica {
     /// This replica's signed verdicts (seed 001 §5.1) on the transactions of any `block`:
     /// each is applied in order to a copy of the committed state; `1` if it applies, `0` if not
     /// (the state is left as before that transaction, so later ones are judged on the valid
-    /// prefix). Election transactions are never sampled out, so no `2` appears; `3` marks the
-    /// transactions listed in `missing` (not received by the caller's deadline).
+    /// prefix). Heavy statistics proofs not drawn are `2`; drawn ones and every other statistics
+    /// proof are verified in full ([`LedgerState::judge_block`]); `3` marks the transactions
+    /// listed in `missing` (not received by the caller's deadline).
     pub fn judge(&self, block: &Block, missing: &[TxId]) -> Result<SignedBitmap> {
         let mut state = self.state.clone();
-        self.judge_with(block, missing, |tx| state.apply_tx(tx).is_ok())
+        let applies: Vec<bool> = block
+            .txs
+            .iter()
+            .map(|tx| state.apply_tx(tx).is_ok())
+            .collect();
+        let full = self.verify_drawn(block)?;
+        let valid: Vec<bool> = applies.iter().zip(full).map(|(a, f)| *a && f).collect();
+        self.sign_verdicts(block, missing, &valid)
     }
 
-    fn judge_with(
+    /// This replica's verdicts on a block it validated (every transaction applies): statistics
+    /// proofs drawn for verification are verified in full.
+    fn judge_block(&self, block: &Block, missing: &[TxId]) -> Result<SignedBitmap> {
+        let valid = self.verify_drawn(block)?;
+        self.sign_verdicts(block, missing, &valid)
+    }
+
+    /// The full verification of the statistics proofs of `block` this replica draws.
+    fn verify_drawn(&self, block: &Block) -> Result<Vec<bool>> {
+        let prev = self.chain.tip().header.hash();
+        let me = self.key();
+        let ids = block.tx_ids()?;
+        let drawn: Vec<bool> = ids
+            .iter()
+            .zip(&block.txs)
+            .map(|(id, tx)| {
+                crate::verdict::must_verify(
+                    &prev,
+                    &me,
+                    &ProofId(id.0),
+                    crate::state::proof_kind(tx),
+                    crate::verdict::HEAVY_SAMPLE_RATE,
+                )
+            })
+            .collect();
+        Ok(self.state.judge_block(&block.txs, &drawn))
+    }
+
+    fn sign_verdicts(
         &self,
         block: &Block,
         missing: &[TxId],
-        mut valid: impl FnMut(&Transaction) -> bool,
+        valid: &[bool],
     ) -> Result<SignedBitmap> {
         let ids = block.tx_ids()?;
         let slots: Vec<ProofSlot> = ids
             .iter()
-            .map(|id| ProofSlot {
+            .zip(&block.txs)
+            .map(|(id, tx)| ProofSlot {
                 id: ProofId(id.0),
-                kind: ProofKind::Always,
+                kind: crate::state::proof_kind(tx),
                 received: !missing.contains(id),
             })
             .collect();
@@ -289,7 +326,7 @@ impl Replica {
             self.key(),
             crate::verdict::HEAVY_SAMPLE_RATE,
             &slots,
-            |i, _| block.txs.get(i).is_some_and(&mut valid),
+            |i, _| valid.get(i).copied().unwrap_or(false),
         );
         bitmap.sign(&self.secret)
     }

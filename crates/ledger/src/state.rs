@@ -14,6 +14,7 @@ use tabella_election::state::{ElectionState, Event, ProofCheck};
 
 use crate::error::{Error, Result};
 use crate::roster::Roster;
+use crate::stats::{StatsState, StatsTx};
 use crate::tx::Transaction;
 use crate::types::{hash_parts, Height, ProofId, StateRoot};
 use crate::verdict::{ProofKind, SignedBitmap, HEAVY_SAMPLE_RATE};
@@ -62,6 +63,8 @@ pub enum TxOutcome {
     RosterChanged,
     /// Verdict bitmaps were recorded.
     VerdictsRecorded,
+    /// A statistics transaction was accepted.
+    Stats,
 }
 
 /// The ledger's application state.
@@ -77,6 +80,8 @@ pub struct LedgerState {
     /// The proofs of the last block applied, in order, as every verdict bitmap on it must list
     /// them ([`Self::check_verdicts`]).
     last_block_proofs: Vec<(ProofId, ProofKind)>,
+    /// Private statistics: consortia, queries, their proofs and verdicts.
+    stats: StatsState,
 }
 
 impl LedgerState {
@@ -89,7 +94,23 @@ impl LedgerState {
             last_judged: None,
             height: Height(0),
             last_block_proofs: Vec::new(),
+            stats: StatsState::default(),
         }
+    }
+
+    /// The statistics state.
+    pub fn stats(&self) -> &StatsState {
+        &self.stats
+    }
+
+    /// Height of the last block applied.
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// The height of the block being built on this state.
+    fn building(&self) -> Height {
+        Height(self.height.0.saturating_add(1))
     }
 
     /// The roster in charge of the next block.
@@ -137,6 +158,7 @@ impl LedgerState {
             }
             Transaction::Governance(change) => change.verify(&self.roster, self.roster_epoch),
             Transaction::Verdicts { judged, bitmaps } => self.check_verdicts(*judged, bitmaps),
+            Transaction::Stats(st) => self.stats.check(st, tx.id()?, self.building()),
         }
     }
 
@@ -277,7 +299,14 @@ impl LedgerState {
             Transaction::Verdicts { judged, bitmaps } => {
                 self.check_verdicts(*judged, bitmaps)?;
                 self.last_judged = Some(*judged);
+                let at = self.building();
+                self.stats.record_verdicts(*judged, bitmaps, at);
                 Ok(TxOutcome::VerdictsRecorded)
+            }
+            Transaction::Stats(st) => {
+                let at = self.building();
+                self.stats.apply(st, tx.id()?, at)?;
+                Ok(TxOutcome::Stats)
             }
         }
     }
@@ -331,6 +360,7 @@ impl LedgerState {
         items: impl Iterator<Item = (&'a Transaction, Option<ParsedBallot>)>,
     ) -> Result<StateRoot> {
         let mut next = self.clone();
+        next.stats.begin_block();
         let mut proofs = Vec::new();
         for (i, (tx, parsed)) in items.enumerate() {
             let r = match parsed {
@@ -344,6 +374,7 @@ impl LedgerState {
             proofs.push((ProofId(tx.id()?.0), proof_kind(tx)));
         }
         next.height = Height(self.height.0.saturating_add(1));
+        next.stats.end_block(next.height);
         next.last_block_proofs = proofs;
         *self = next;
         Ok(self.state_root())
@@ -418,7 +449,9 @@ impl LedgerState {
     /// transactions (they are never in a committed block).
     ///
     /// `SHA-256("tabella/ledger/state/v1" || 0 || roster_hash || roster_epoch u64 LE || n u64 LE ||
-    ///   for each election: len(id) as u32 LE || id || accepted as u64 LE || log_digest)`.
+    ///   for each election: len(id) as u32 LE || id || accepted as u64 LE || log_digest
+    ///   [|| "stats" || statistics transactions accepted u64 LE || their log digest])`, the
+    /// statistics part present once a statistics transaction was accepted.
     pub fn state_root(&self) -> StateRoot {
         let mut buf = Vec::with_capacity(40 + self.elections.len() * 112);
         buf.extend_from_slice(&self.roster.hash().0);
@@ -429,6 +462,12 @@ impl LedgerState {
             buf.extend_from_slice(id.as_str().as_bytes());
             buf.extend_from_slice(&e.accepted.to_le_bytes());
             buf.extend_from_slice(&e.log_digest);
+        }
+        // Statistics, once there are any (so the roots of ledgers without them are unchanged).
+        if self.stats.accepted() > 0 {
+            buf.extend_from_slice(b"stats");
+            buf.extend_from_slice(&self.stats.accepted().to_le_bytes());
+            buf.extend_from_slice(&self.stats.log_digest());
         }
         StateRoot(hash_parts("tabella/ledger/state/v1", &[&buf]))
     }
@@ -498,13 +537,78 @@ impl VerificationPlan {
     }
 }
 
-/// How the proofs of a transaction are sampled: every transaction the ledger carries today
-/// (election envelopes, governance, verdicts) is always verified. Heavy statistics proofs will be
-/// [`ProofKind::Heavy`].
+/// How the proofs of a transaction are sampled: election envelopes, governance, verdicts and
+/// statistics messages are always verified, and so are the statistics key switches and
+/// aggregations; range, noise and shuffle proofs of statistics are [`ProofKind::Heavy`]
+/// ([`crate::stats::is_heavy`]).
 pub fn proof_kind(tx: &Transaction) -> ProofKind {
     match tx {
+        Transaction::Stats(st) => match st.as_ref() {
+            StatsTx::Proof(p) if crate::stats::is_heavy(p) => ProofKind::Heavy,
+            _ => ProofKind::Always,
+        },
         Transaction::Election { .. }
         | Transaction::Governance(_)
         | Transaction::Verdicts { .. } => ProofKind::Always,
+    }
+}
+
+impl LedgerState {
+    /// This node's judgement of a block's transactions (on top of this state, the block's
+    /// parent state), for its verdict bitmap: `verify[i]` says whether transaction `i` was drawn
+    /// for verification. Every transaction of a valid block applies, so everything but
+    /// statistics proofs is valid; a drawn statistics proof is verified in full against the
+    /// state just before it (range proofs, which depend on their query alone, in parallel).
+    pub fn judge_block(&self, txs: &[Transaction], verify: &[bool]) -> Vec<bool> {
+        use rayon::prelude::*;
+        let drawn = |i: usize| verify.get(i).copied().unwrap_or(false);
+        let proof = |t: &Transaction| match t {
+            Transaction::Stats(st) => match st.as_ref() {
+                StatsTx::Proof(p) => Some(p.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        // Range proofs of queries known before the block, in parallel.
+        let ranged: Vec<(usize, bool)> = txs
+            .par_iter()
+            .enumerate()
+            .filter(|(i, _)| drawn(*i))
+            .filter_map(|(i, t)| {
+                let p = proof(t)?;
+                if p.kind() != tabella_stats::proof::ProofKind::Range {
+                    return None;
+                }
+                let params = self.stats.params_of(&p.query)?;
+                Some((
+                    i,
+                    p.check_signature().is_ok()
+                        && tabella_stats::audit::QueryAudit::check_range(params, &p).is_ok(),
+                ))
+            })
+            .collect();
+        let ranged: BTreeMap<usize, bool> = ranged.into_iter().collect();
+        let needs_replay = txs
+            .iter()
+            .enumerate()
+            .any(|(i, t)| drawn(i) && proof(t).is_some() && !ranged.contains_key(&i));
+        let mut out = vec![true; txs.len()];
+        let mut state = needs_replay.then(|| self.clone());
+        if let Some(st) = state.as_mut() {
+            st.stats.begin_block();
+        }
+        for (i, t) in txs.iter().enumerate() {
+            if let Some(v) = ranged.get(&i) {
+                out[i] = *v;
+            } else if drawn(i) {
+                if let (Some(p), Some(st)) = (proof(t), state.as_ref()) {
+                    out[i] = st.stats.verify_proof(&p);
+                }
+            }
+            if let Some(st) = state.as_mut() {
+                let _ = st.apply_tx(t);
+            }
+        }
+        out
     }
 }

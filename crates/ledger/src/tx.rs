@@ -11,6 +11,7 @@ use tabella_election::ids::ElectionId;
 
 use crate::error::{Error, Result};
 use crate::roster::{Roster, ValidatorSecret, ValidatorSignature};
+use crate::stats::StatsTx;
 use crate::types::{hash_parts, Height, RosterHash, TxId};
 use crate::verdict::SignedBitmap;
 
@@ -107,6 +108,8 @@ pub enum Transaction {
         /// One signed bitmap per validator that sent one, at most one per validator.
         bitmaps: Vec<SignedBitmap>,
     },
+    /// A message of the private-statistics protocol ([`crate::stats`]), signed by its sender.
+    Stats(Box<StatsTx>),
 }
 
 impl Transaction {

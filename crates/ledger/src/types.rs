@@ -108,3 +108,8 @@ hash_newtype!(
     /// of a statistics proof).
     ProofId
 );
+hash_newtype!(
+    /// A statistics consortium: hash of the transaction that created it
+    /// ([`crate::stats::ConsortiumSpec`]).
+    ConsortiumId
+);

@@ -89,6 +89,12 @@ pub fn router(app: SharedApp) -> Router {
         .route("/v1/elections/{id}/results", get(results))
         .route("/v1/elections/{id}/verdicts", get(election_verdicts))
         .route("/v1/forward-links/{height}/{level}", post(link_signature))
+        .route("/v1/stats/consortia", get(consortia))
+        .route("/v1/stats/consortia/{id}", get(consortium))
+        .route("/v1/stats/queries", get(queries))
+        .route("/v1/stats/queries/{id}", get(query))
+        .route("/v1/stats/queries/{id}/proofs", get(query_proofs))
+        .route("/v1/stats/queries/{id}/verdicts", get(query_verdicts))
         .fallback(|| async { not_found("no such endpoint; see GET /v1/openapi.json") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
@@ -318,6 +324,87 @@ async fn link_signature(
         .add_link_signature(h, level, sig)
         .map_err(|e| bad(e.to_string()))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn consortia(
+    State(app): State<SharedApp>,
+) -> Reply<Vec<tabella_ledger::stats::ConsortiumEntry>> {
+    let a = lock(&app)?;
+    Ok(Json(a.state().stats().consortia().cloned().collect()))
+}
+
+async fn consortium(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<tabella_ledger::stats::ConsortiumEntry> {
+    let id = tabella_ledger::types::ConsortiumId::from_hex(&id)
+        .map_err(|e| bad(format!("not a consortium id: {e}")))?;
+    lock(&app)?
+        .state()
+        .stats()
+        .consortium(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| {
+            not_found(format!(
+                "unknown consortium {id} (list them with GET /v1/stats/consortia)"
+            ))
+        })
+}
+
+async fn queries(State(app): State<SharedApp>) -> Reply<Vec<tabella_ledger::stats::QueryView>> {
+    let a = lock(&app)?;
+    Ok(Json(
+        a.state()
+            .stats()
+            .queries()
+            .map(|(id, q)| q.view(*id))
+            .collect(),
+    ))
+}
+
+fn query_id(s: &str) -> Result<tabella_stats::params::QueryId, Failure> {
+    let v = hex::decode(s).map_err(|e| bad(format!("{s:?} is not a query id: {e}")))?;
+    let a: [u8; 32] = v
+        .try_into()
+        .map_err(|_| bad(format!("{s:?} is not a query id (64 hex characters)")))?;
+    Ok(tabella_stats::params::QueryId(a))
+}
+
+fn with_query<T>(
+    app: &SharedApp,
+    id: &str,
+    f: impl FnOnce(tabella_stats::params::QueryId, &tabella_ledger::stats::QueryEntry) -> T,
+) -> Reply<T> {
+    let id = query_id(id)?;
+    let a = lock(app)?;
+    let q = a.state().stats().query(&id).ok_or_else(|| {
+        not_found(format!(
+            "unknown query {id} (list them with GET /v1/stats/queries)"
+        ))
+    })?;
+    Ok(Json(f(id, q)))
+}
+
+async fn query(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<tabella_ledger::stats::QueryView> {
+    with_query(&app, &id, |id, q| q.view(id))
+}
+
+async fn query_proofs(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<tabella_ledger::stats::QueryProofs> {
+    with_query(&app, &id, |id, q| q.proof_list(id))
+}
+
+async fn query_verdicts(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+) -> Reply<tabella_ledger::stats::QueryVerdicts> {
+    with_query(&app, &id, |id, q| q.verdict_list(id))
 }
 
 /// The OpenAPI 3.1 document of this API.

@@ -59,7 +59,7 @@ impl Indexes {
                             bitmap: b.clone(),
                         }));
                 }
-                Transaction::Governance(_) => {}
+                Transaction::Governance(_) | Transaction::Stats(_) => {}
             }
         }
     }

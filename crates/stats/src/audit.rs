@@ -28,7 +28,7 @@ pub enum Check {
 }
 
 /// The accepted state of one query's protocol.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct QueryAudit {
     params: QueryParams,
     id: QueryId,
@@ -39,6 +39,8 @@ pub struct QueryAudit {
     /// `[k]` after node `k − 1`'s shuffle.
     lists: BTreeMap<usize, Vec<Vec<Ciphertext>>>,
     switches: BTreeMap<TrusteeIndex, KeySwitchStep>,
+    /// Data providers whose answer was found invalid and removed before aggregation, with why.
+    excluded: BTreeMap<PartyKey, String>,
     /// Whether some proof was accepted without its expensive check.
     sampled: bool,
 }
@@ -56,6 +58,7 @@ impl QueryAudit {
             total: None,
             lists: BTreeMap::new(),
             switches: BTreeMap::new(),
+            excluded: BTreeMap::new(),
             sampled: false,
         })
     }
@@ -76,6 +79,94 @@ impl QueryAudit {
     pub fn total(&self) -> Option<&[Ciphertext]> {
         self.total.as_deref()
     }
+    /// The data providers whose answer was excluded ([`Self::exclude`]), with the reason.
+    pub fn excluded(&self) -> &BTreeMap<PartyKey, String> {
+        &self.excluded
+    }
+
+    /// Computing node `node`'s aggregate of its data providers, once sent.
+    pub fn partial(&self, node: &PartyKey) -> Option<&[Ciphertext]> {
+        self.partials.get(node).map(Vec::as_slice)
+    }
+
+    /// How many states node `position`'s noise list has been through: 1 once sent, `k + 1`
+    /// after `k` shuffles (`None` before it is sent).
+    pub fn noise_chain_len(&self, position: usize) -> Option<usize> {
+        self.lists.get(&position).map(Vec::len)
+    }
+
+    /// Whether computing node `node` has aggregated its data providers' answers.
+    pub fn has_aggregated(&self, node: &PartyKey) -> bool {
+        self.partials.contains_key(node)
+    }
+
+    /// Removes data provider `provider`'s answer, found invalid (`reason`), before its computing
+    /// node aggregates: the aggregation is then due without it. Refused once the answer was
+    /// aggregated (the query must then fail instead).
+    pub fn exclude(&mut self, provider: &PartyKey, reason: impl Into<String>) -> Result<()> {
+        let pos = self.params.provider_position(provider)?;
+        if !self.submissions.contains_key(provider) {
+            return Err(Error::OutOfOrder(format!(
+                "data provider {provider} has no answer to exclude"
+            )));
+        }
+        if let Some(node) = self.params.aggregator_of(pos) {
+            if self.partials.contains_key(&node) {
+                return Err(Error::OutOfOrder(format!(
+                    "the answer of {provider} was already aggregated by {node}"
+                )));
+            }
+        }
+        self.submissions.remove(provider);
+        self.excluded.insert(*provider, reason.into());
+        Ok(())
+    }
+
+    /// Re-checks the expensive part of a proof this audit has already accepted, against the
+    /// state it was accepted in (the query's parameters, the noise list it shuffled, the total it
+    /// switched): how a dispute about a sampled-out or contested proof is settled after the
+    /// fact. Aggregations are always fully checked when accepted.
+    pub fn recheck(&self, proof: &SignedProof) -> Result<()> {
+        if proof.query != self.id {
+            return Err(proof.rejected(format!("it is for query {}, not {}", proof.query, self.id)));
+        }
+        proof.check_signature()?;
+        match &proof.body {
+            ProofBody::Range(_) => Self::check_range(&self.params, proof),
+            ProofBody::Aggregation(_) => Ok(()),
+            ProofBody::Noise(list) => {
+                let plan = self
+                    .params
+                    .noise
+                    .as_ref()
+                    .ok_or_else(|| proof.rejected("this query adds no noise"))?;
+                let shape = list_params(&self.params, plan)?;
+                list.verify(&shape, &proof.context())
+                    .map_err(|e| proof.rejected(e))
+            }
+            ProofBody::Shuffle(step) => {
+                let turn = self.params.node_index(&proof.prover)?.position();
+                let input = self
+                    .lists
+                    .get(&step.list)
+                    .and_then(|chain| chain.get(turn))
+                    .ok_or_else(|| {
+                        Error::OutOfOrder("the shuffle's input list is not on record".into())
+                    })?;
+                step.verify(&self.params, input, &proof.context())
+                    .map_err(|e| proof.rejected(e))
+            }
+            ProofBody::KeySwitch(step) => {
+                let j = self.params.node_index(&proof.prover)?;
+                let total = self.obfuscated_total().ok_or_else(|| {
+                    Error::OutOfOrder("the switched total is not on record".into())
+                })?;
+                step.verify(&self.params, j, &total, &proof.context())
+                    .map_err(|e| proof.rejected(e))
+            }
+        }
+    }
+
     /// The current state of node `position`'s noise list (`None` before the node sent it).
     pub fn noise_list(&self, position: usize) -> Option<&[Ciphertext]> {
         self.lists.get(&position)?.last().map(Vec::as_slice)
@@ -126,7 +217,7 @@ impl QueryAudit {
     pub fn expected(&self) -> Vec<(ProofKind, PartyKey)> {
         let mut out = Vec::new();
         for p in &self.params.providers {
-            if !self.submissions.contains_key(p) {
+            if !self.submissions.contains_key(p) && !self.excluded.contains_key(p) {
                 out.push((ProofKind::Range, *p));
             }
         }
@@ -219,7 +310,9 @@ impl QueryAudit {
         match &proof.body {
             ProofBody::Range(s) => {
                 let pos = self.params.provider_position(&proof.prover)?;
-                if self.submissions.contains_key(&proof.prover) {
+                if self.submissions.contains_key(&proof.prover)
+                    || self.excluded.contains_key(&proof.prover)
+                {
                     return Err(proof.rejected("this data provider already answered"));
                 }
                 let node = self.params.aggregator_of(pos);

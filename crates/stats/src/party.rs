@@ -99,6 +99,10 @@ impl PartySecret {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         PartySecret(SigningKey::from_bytes(bytes))
     }
+    /// The 32 secret bytes (to store in a keystore), wiped when dropped.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.0.to_bytes())
+    }
     /// The public key.
     pub fn public(&self) -> PartyKey {
         PartyKey(self.0.verifying_key().to_bytes())

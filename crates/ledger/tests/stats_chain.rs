@@ -1,0 +1,629 @@
+//! Private statistics on the ledger (issue 13), in process: a consortium of 3 computing nodes
+//! and 6 data providers on a chain of 1 or 4 validators, the key ceremony on the chain, honest
+//! queries to their decrypted answers, the privacy budget, and the faults of the issue played
+//! by cheating parties who know the code: an out-of-range answer, a wrong aggregation, a forged
+//! key switch, withheld proofs, a false dispute.
+
+mod common;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use tabella_crypto::dkg::KeyShare;
+use tabella_crypto::elgamal::{DlogTable, SecretKey};
+use tabella_crypto::group::SecretScalar;
+use tabella_ledger::stats::{
+    ComputingNodeEntry, ConsortiumSpec, Dispute, QueryRequest, QueryStatus, QueryView, Signed,
+    StatsTx,
+};
+use tabella_ledger::stats_party::{replay, ComputingNodeKeys, DataProvider};
+use tabella_ledger::tx::Transaction;
+use tabella_ledger::types::{ConsortiumId, Height};
+use tabella_ledger::verdict::Verdict;
+use tabella_stats::aggregation::{Aggregation, AggregationLevel};
+use tabella_stats::audit::Check;
+use tabella_stats::noise::{Mechanism, NoiseSpec, Rational};
+use tabella_stats::params::{proof_context, QueryId};
+use tabella_stats::party::PartySecret;
+use tabella_stats::proof::{ProofBody, ProofKind, SignedProof};
+use tabella_stats::session;
+use tabella_stats::statement::Statement;
+use tabella_stats::submission::Submission;
+use tabella_stats::switch::KeySwitchStep;
+use tabella_stats::{Operation, QueryResult, Row, Schema};
+
+/// How a party misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cheat {
+    None,
+    /// This data provider answers a value far out of range (a proof made for a wider range).
+    OutOfRange(usize),
+    /// This data provider never answers.
+    SilentProvider(usize),
+    /// This computing node sends a wrong aggregation, then nothing.
+    WrongAggregation(usize),
+    /// This computing node switches with a wrong key share.
+    WrongSwitch(usize),
+}
+
+struct World {
+    net: common::Net,
+    cns: Vec<ComputingNodeKeys>,
+    shares: Vec<Option<KeyShare>>,
+    dps: Vec<DataProvider>,
+    rows: Vec<Vec<Row>>,
+    schema: Schema,
+    querier: PartySecret,
+    querier_key: SecretKey,
+    consortium: ConsortiumId,
+    rng: ChaCha20Rng,
+    cheat: Cheat,
+    /// Transactions refused, with why.
+    refused: Vec<String>,
+    /// The validators' verdicts on the last block, to commit in the next.
+    verdicts: Option<(Height, Vec<tabella_ledger::verdict::SignedBitmap>)>,
+}
+
+fn schema() -> Schema {
+    Schema::new(20)
+        .and_then(|s| s.integer("age", 0, 120))
+        .and_then(|s| s.text("region"))
+        .expect("schema")
+}
+
+fn rows_of(i: usize) -> Vec<Row> {
+    let s = schema();
+    (0..8)
+        .map(|k| {
+            let age = 20 + ((i * 7 + k * 5) % 60);
+            let region = if k % 3 == 0 { "N" } else { "S" };
+            Row::parse(&s, &[&age.to_string(), region]).expect("row")
+        })
+        .collect()
+}
+
+impl World {
+    fn new(validators: usize, cheat: Cheat, seed: u64) -> World {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let net = common::net(validators, validators, seed);
+        let cns: Vec<ComputingNodeKeys> = (0..3)
+            .map(|_| ComputingNodeKeys::generate(&mut rng))
+            .collect();
+        let dps: Vec<DataProvider> = (0..6)
+            .map(|_| DataProvider {
+                signing: PartySecret::generate(&mut rng),
+                budget: Rational::new(5, 1).unwrap(),
+            })
+            .collect();
+        let spec = ConsortiumSpec {
+            name: "test consortium".into(),
+            schema: schema(),
+            computing_nodes: cns
+                .iter()
+                .map(|c| ComputingNodeEntry {
+                    key: c.signing.public(),
+                    dkg_key: c.dkg.public_key(),
+                })
+                .collect(),
+            providers: dps.iter().map(|d| d.signing.public()).collect(),
+            budget: Rational::new(3, 1).unwrap(),
+            answer_blocks: 4,
+            compute_blocks: 24,
+        };
+        let creator = PartySecret::generate(&mut rng);
+        let tx = Transaction::Stats(Box::new(StatsTx::Consortium(
+            Signed::sign(spec, &creator).unwrap(),
+        )));
+        let mut w = World {
+            net,
+            cns,
+            shares: vec![None, None, None],
+            rows: (0..6).map(rows_of).collect(),
+            dps,
+            schema: schema(),
+            querier: PartySecret::generate(&mut rng),
+            querier_key: SecretKey::generate(&mut rng),
+            consortium: ConsortiumId([0; 32]),
+            rng,
+            cheat,
+            refused: Vec::new(),
+            verdicts: None,
+        };
+        w.block(vec![tx]);
+        let id = w.state().stats().consortia().next().unwrap().id;
+        w.consortium = id;
+        // Key ceremony and joins.
+        for _ in 0..3 {
+            w.tick();
+        }
+        assert!(w.consortium_ready(), "the consortium's ceremony finished");
+        w
+    }
+
+    fn state(&self) -> &tabella_ledger::state::LedgerState {
+        self.net.vals[0].state()
+    }
+
+    fn height(&self) -> Height {
+        self.net.chain().height()
+    }
+
+    fn consortium_ready(&self) -> bool {
+        self.state()
+            .stats()
+            .consortium(&self.consortium)
+            .is_some_and(|c| c.ready() && c.joined.len() == 6)
+    }
+
+    /// Commits a block of `txs` (each checked first; refused ones are recorded), with the
+    /// verdicts of every validator on the previous block first.
+    fn block(&mut self, txs: Vec<Transaction>) {
+        let mut ok = Vec::new();
+        let mut scratch = self.state().clone();
+        for t in txs {
+            match scratch.apply_tx(&t) {
+                Ok(_) => ok.push(t),
+                Err(e) => self.refused.push(e.to_string()),
+            }
+        }
+        let mut all = Vec::new();
+        if let Some((judged, bitmaps)) = self.verdicts.take() {
+            all.push(Transaction::Verdicts { judged, bitmaps });
+        }
+        all.extend(ok);
+        let block = self.net.propose(all).expect("proposes");
+        let mut bitmaps = Vec::new();
+        for v in &mut self.net.vals {
+            if let Err(e) = v.vote(&block) {
+                panic!("a validator refuses the block: {e}");
+            }
+            bitmaps.extend(v.verdicts_for(&block.header.hash()));
+        }
+        if block
+            .txs
+            .iter()
+            .any(|t| !matches!(t, Transaction::Verdicts { .. }))
+        {
+            self.verdicts = Some((block.header.height, bitmaps));
+        }
+        self.net.decide(block).expect("block commits");
+    }
+
+    fn query_view(&self, id: &QueryId) -> QueryView {
+        self.state().stats().query(id).unwrap().view(*id)
+    }
+
+    /// Every party does what it owes; one block.
+    fn tick(&mut self) {
+        let mut txs = Vec::new();
+        let height = self.height();
+        let c = self
+            .state()
+            .stats()
+            .consortium(&self.consortium)
+            .cloned()
+            .unwrap();
+        for (i, cn) in self.cns.iter().enumerate() {
+            if let Some(t) = cn.deal(&c, &mut self.rng).unwrap() {
+                txs.push(t);
+            }
+            if self.shares[i].is_none() && c.key.is_some() {
+                self.shares[i] = Some(cn.key_share(&c, &mut self.rng).unwrap().unwrap());
+            }
+        }
+        for d in &self.dps {
+            if let Some(t) = d.join(&c).unwrap() {
+                txs.push(t);
+            }
+        }
+        let queries: Vec<QueryId> = self.state().stats().queries().map(|(id, _)| *id).collect();
+        for qid in queries {
+            let q = self.query_view(&qid);
+            let proofs = self.state().stats().query(&qid).unwrap().proof_list(qid);
+            for (i, d) in self.dps.iter().enumerate() {
+                if self.cheat == Cheat::SilentProvider(i) {
+                    continue;
+                }
+                if self.cheat == Cheat::OutOfRange(i) {
+                    if let Some(t) = out_of_range_answer(d, &q, height) {
+                        txs.push(t);
+                    }
+                    continue;
+                }
+                if let Some(t) = d.answer(&q, &self.rows[i], height, &mut self.rng).unwrap() {
+                    txs.push(t);
+                }
+            }
+            for (i, cn) in self.cns.iter().enumerate() {
+                let Some(share) = &self.shares[i] else {
+                    continue;
+                };
+                let steps = cn.step(&q, &proofs, share, height, &mut self.rng).unwrap();
+                for t in steps {
+                    txs.push(corrupt(self.cheat, i, cn, &q, &proofs, t, &mut self.rng));
+                }
+            }
+        }
+        let txs = txs
+            .into_iter()
+            .map(|t| Transaction::Stats(Box::new(t)))
+            .collect();
+        self.block(txs);
+    }
+
+    fn ask(
+        &mut self,
+        op: Operation,
+        predicate: Option<&str>,
+        epsilon: (u64, u64),
+    ) -> Result<QueryId, String> {
+        let sensitivity = tabella_stats::encoding::sensitivity(&op, &self.schema).unwrap();
+        let statement = Statement {
+            operation: op,
+            predicate: predicate.map(str::to_string),
+            schema: self.schema.clone(),
+            noise: Some(NoiseSpec {
+                mechanism: Mechanism::Laplace,
+                epsilon: Rational::new(epsilon.0, epsilon.1).unwrap(),
+                delta: None,
+                sensitivity,
+            }),
+            noise_list_len: 4,
+        };
+        let before: Vec<QueryId> = self.state().stats().queries().map(|(q, _)| *q).collect();
+        let tx = Transaction::Stats(Box::new(StatsTx::Query(
+            Signed::sign(
+                QueryRequest {
+                    consortium: self.consortium,
+                    statement,
+                    querier_key: self.querier_key.public_key(),
+                },
+                &self.querier,
+            )
+            .unwrap(),
+        )));
+        let refused = self.refused.len();
+        self.block(vec![tx]);
+        if self.refused.len() > refused {
+            return Err(self.refused.last().unwrap().clone());
+        }
+        let id = self
+            .state()
+            .stats()
+            .queries()
+            .map(|(q, _)| *q)
+            .find(|q| !before.contains(q))
+            .unwrap();
+        Ok(id)
+    }
+
+    /// Ticks until the query is answered or failed (bounded).
+    fn run(&mut self, id: &QueryId) -> QueryStatus {
+        for _ in 0..60 {
+            let s = self.query_view(id).status;
+            if matches!(s, QueryStatus::Answered { .. } | QueryStatus::Failed { .. }) {
+                return s;
+            }
+            self.tick();
+        }
+        panic!(
+            "the query neither completed nor failed: {:?}",
+            self.query_view(id)
+        );
+    }
+
+    fn decrypt(&self, id: &QueryId, table: &DlogTable) -> QueryResult {
+        let q = self.query_view(id);
+        let QueryStatus::Answered { result, .. } = q.status else {
+            panic!("not answered: {:?}", q.status)
+        };
+        let totals = session::decrypt(&self.querier_key, &result, table).unwrap();
+        q.statement.decode(&totals).unwrap()
+    }
+}
+
+/// Applies the world's cheat to computing node `i`'s message.
+fn corrupt(
+    cheat: Cheat,
+    i: usize,
+    cn: &ComputingNodeKeys,
+    q: &QueryView,
+    proofs: &tabella_ledger::stats::QueryProofs,
+    t: StatsTx,
+    rng: &mut ChaCha20Rng,
+) -> StatsTx {
+    let StatsTx::Proof(p) = &t else { return t };
+    match (cheat, &p.body) {
+        (Cheat::WrongAggregation(j), ProofBody::Aggregation(a))
+            if j == i && a.level == AggregationLevel::Providers =>
+        {
+            // Drops one answer from its inputs but keeps the honest output.
+            let mut bad = a.clone();
+            bad.inputs.pop();
+            StatsTx::Proof(
+                SignedProof::sign(q.id, &cn.signing, ProofBody::Aggregation(bad)).unwrap(),
+            )
+        }
+        (Cheat::WrongSwitch(j), ProofBody::KeySwitch(_)) if j == i => {
+            // A key switch made with a key share that is not its own: well formed, signed,
+            // with a proof, but against the wrong verification share.
+            let total = replay(&q.params, proofs, Check::Full)
+                .unwrap()
+                .total_to_switch()
+                .unwrap();
+            let index = q.params.node_index(&cn.signing.public()).unwrap();
+            let fake = KeyShare::from_parts(index, SecretScalar::random(rng));
+            let ctx = proof_context(ProofKind::KeySwitch.label(), &q.id, &cn.signing.public());
+            let step = KeySwitchStep::create(&q.params, &fake, &total, &ctx, rng).unwrap();
+            StatsTx::Proof(
+                SignedProof::sign(q.id, &cn.signing, ProofBody::KeySwitch(step)).unwrap(),
+            )
+        }
+        _ => t,
+    }
+}
+
+/// A cheating data provider: a huge count, proven with the honest code for a 32-bit range.
+fn out_of_range_answer(d: &DataProvider, q: &QueryView, height: Height) -> Option<StatsTx> {
+    let me = d.signing.public();
+    let owes = q
+        .expected
+        .iter()
+        .any(|(k, p)| *k == ProofKind::Range && *p == me);
+    if !owes || height >= q.answer_deadline {
+        return None;
+    }
+    let mut wide = q.params.clone();
+    wide.bits = 32;
+    let values = vec![1u64 << 20; q.params.entries];
+    let ctx = proof_context(ProofKind::Range.label(), &q.id, &me);
+    let s = Submission::create(&wide, &values, &ctx, &mut ChaCha20Rng::seed_from_u64(5)).ok()?;
+    Some(StatsTx::Proof(
+        SignedProof::sign(q.id, &d.signing, ProofBody::Range(s)).ok()?,
+    ))
+}
+
+fn plain_count(w: &World, skip: Option<usize>, pred: impl Fn(&Row) -> bool) -> usize {
+    w.rows
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, r)| r.iter().filter(|x| pred(x)).count())
+        .sum()
+}
+
+#[test]
+fn honest_queries_answer_with_verdicts_and_budget() {
+    let mut w = World::new(1, Cheat::None, 1);
+    let table = DlogTable::new(1 << 24).unwrap();
+    let id = w
+        .ask(Operation::Count, Some("region = 'N'"), (1, 1))
+        .unwrap();
+    let status = w.run(&id);
+    assert!(
+        matches!(
+            status,
+            QueryStatus::Answered {
+                verdicts_complete: true,
+                ..
+            }
+        ),
+        "{status:?}"
+    );
+    let QueryResult::Count(n) = w.decrypt(&id, &table) else {
+        panic!()
+    };
+    let exact = 6 * 3; // rows k = 0, 3, 6 of every provider
+    assert!((n as i64 - exact).abs() <= 60, "count {n} vs {exact}");
+
+    // Every proof expected came, once; the verdicts are keyed by kind, prover and verifier:
+    // key switches and aggregations always verified (1), heavy proofs 1 or 2.
+    let e = w.state().stats().query(&id).unwrap();
+    assert!(e.missing().is_empty());
+    let v = e.verdict_list(id);
+    assert_eq!(v.verdicts.len(), e.proofs.len());
+    for r in &v.verdicts {
+        match r.kind {
+            ProofKind::KeySwitch | ProofKind::Aggregation => assert_eq!(r.verdict, Verdict::Valid),
+            _ => assert!(matches!(r.verdict, Verdict::Valid | Verdict::NotVerified)),
+        }
+    }
+    assert!(v.verdicts.iter().any(|r| r.verdict == Verdict::NotVerified));
+    // The whole record replays with every proof checked, to the same result.
+    let audit = replay(&e.params, &e.proof_list(id), Check::Full).unwrap();
+    let QueryStatus::Answered { result, .. } = &e.status else {
+        panic!()
+    };
+    assert_eq!(&audit.result().unwrap(), result);
+
+    // Budget: 3 per querier; 1 spent; 2.5 more is refused on chain with the reason, 1.5 is not.
+    let err = w.ask(Operation::Count, None, (5, 2)).unwrap_err();
+    assert!(err.contains("over budget"), "{err}");
+    let id2 = w
+        .ask(
+            Operation::Mean {
+                column: "age".into(),
+            },
+            None,
+            (3, 2),
+        )
+        .unwrap();
+    assert!(matches!(w.run(&id2), QueryStatus::Answered { .. }));
+    let QueryResult::Mean { count, .. } = w.decrypt(&id2, &table) else {
+        panic!()
+    };
+    // Laplace noise of scale sensitivity / ε on each entry: beyond 20 scales has odds e^-20.
+    let sensitivity = tabella_stats::encoding::sensitivity(
+        &Operation::Mean {
+            column: "age".into(),
+        },
+        &w.schema,
+    )
+    .unwrap() as f64;
+    assert!(
+        ((count as i64 - 48).abs() as f64) <= 20.0 * sensitivity / 1.5,
+        "{count}"
+    );
+    // A query without noise is refused.
+    let mut stmt_err = None;
+    {
+        let statement = Statement {
+            operation: Operation::Count,
+            predicate: None,
+            schema: w.schema.clone(),
+            noise: None,
+            noise_list_len: 1,
+        };
+        let tx = Transaction::Stats(Box::new(StatsTx::Query(
+            Signed::sign(
+                QueryRequest {
+                    consortium: w.consortium,
+                    statement,
+                    querier_key: w.querier_key.public_key(),
+                },
+                &w.querier,
+            )
+            .unwrap(),
+        )));
+        if let Err(e) = w.state().check_tx(&tx) {
+            stmt_err = Some(e.to_string());
+        }
+    }
+    assert!(stmt_err.unwrap().contains("noise"));
+}
+
+#[test]
+fn an_out_of_range_answer_is_excluded_naming_its_provider() {
+    let mut w = World::new(1, Cheat::OutOfRange(2), 2);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    let status = w.run(&id);
+    assert!(matches!(status, QueryStatus::Answered { .. }), "{status:?}");
+    let e = w.state().stats().query(&id).unwrap();
+    let bad = w.dps[2].signing.public();
+    assert!(e.excluded().contains_key(&bad), "{:?}", e.excluded());
+    let table = DlogTable::new(1 << 24).unwrap();
+    let QueryResult::Count(n) = w.decrypt(&id, &table) else {
+        panic!()
+    };
+    let exact = plain_count(&w, Some(2), |_| true) as i64;
+    assert!((n as i64 - exact).abs() <= 60, "{n} vs {exact}");
+    // Any validator that drew the bad proof wrote 0 for it.
+    for r in &e.verdict_list(id).verdicts {
+        if r.prover == bad {
+            assert!(matches!(r.verdict, Verdict::Invalid | Verdict::NotVerified));
+        }
+    }
+}
+
+#[test]
+fn a_wrong_aggregation_is_refused_and_the_withholding_node_named_at_the_deadline() {
+    let mut w = World::new(1, Cheat::WrongAggregation(1), 3);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    let status = w.run(&id);
+    let culprit = w.cns[1].signing.public();
+    match status {
+        QueryStatus::Failed {
+            culprit: c, reason, ..
+        } => {
+            assert_eq!(c, Some(culprit), "{reason}");
+            assert!(reason.contains("aggregation"), "{reason}");
+        }
+        s => panic!("{s:?}"),
+    }
+    assert!(
+        w.refused
+            .iter()
+            .any(|r| r.contains(&culprit.to_string()) && r.contains("aggregation")),
+        "{:?}",
+        w.refused
+    );
+    // The chain keeps making blocks, and the verdicts say 3 for what never came.
+    let h = w.height();
+    w.tick();
+    assert!(w.height() > h);
+    let e = w.state().stats().query(&id).unwrap();
+    assert!(e
+        .verdict_list(id)
+        .not_received
+        .contains(&(ProofKind::Aggregation, culprit)));
+}
+
+#[test]
+fn a_forged_key_switch_fails_the_query_naming_the_node() {
+    let mut w = World::new(4, Cheat::WrongSwitch(2), 4);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    let status = w.run(&id);
+    let culprit = w.cns[2].signing.public();
+    match status {
+        QueryStatus::Failed {
+            culprit: c, reason, ..
+        } => {
+            assert_eq!(c, Some(culprit), "{reason}");
+            assert!(reason.contains("key-switch"), "{reason}");
+        }
+        s => panic!("{s:?}"),
+    }
+    // Every validator verified the key switches and found this one invalid.
+    let e = w.state().stats().query(&id).unwrap();
+    let zeros = e
+        .verdict_list(id)
+        .verdicts
+        .iter()
+        .filter(|r| {
+            r.prover == culprit && r.kind == ProofKind::KeySwitch && r.verdict == Verdict::Invalid
+        })
+        .count();
+    assert_eq!(zeros, 4);
+}
+
+#[test]
+fn a_silent_provider_gets_3_and_the_query_completes_without_it() {
+    let mut w = World::new(1, Cheat::SilentProvider(4), 5);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    let status = w.run(&id);
+    assert!(matches!(status, QueryStatus::Answered { .. }), "{status:?}");
+    let e = w.state().stats().query(&id).unwrap();
+    let silent = w.dps[4].signing.public();
+    assert_eq!(e.missing(), vec![(ProofKind::Range, silent)]);
+    let table = DlogTable::new(1 << 24).unwrap();
+    let QueryResult::Count(n) = w.decrypt(&id, &table) else {
+        panic!()
+    };
+    let exact = plain_count(&w, Some(4), |_| true) as i64;
+    assert!((n as i64 - exact).abs() <= 60, "{n} vs {exact}");
+}
+
+#[test]
+fn disputes_of_valid_proofs_and_early_aggregations_are_refused() {
+    let mut w = World::new(1, Cheat::None, 6);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    w.tick(); // answers and noise lists
+    let e = w.state().stats().query(&id).unwrap().clone();
+    let valid = e.proofs.first().unwrap().tx;
+    let tx = Transaction::Stats(Box::new(StatsTx::Dispute(
+        Signed::sign(
+            Dispute {
+                query: id,
+                proof: valid,
+            },
+            &w.querier,
+        )
+        .unwrap(),
+    )));
+    let err = w.state().check_tx(&tx).unwrap_err().to_string();
+    assert!(err.contains("is valid"), "{err}");
+
+    // An aggregator that aggregates before its providers answered and before the deadline
+    // (front-running them) is refused.
+    let mut w = World::new(1, Cheat::None, 7);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    let e = w.state().stats().query(&id).unwrap();
+    let cn = &w.cns[0];
+    let agg = Aggregation::compute(AggregationLevel::Providers, e.params.entries, vec![]).unwrap();
+    let p = SignedProof::sign(id, &cn.signing, ProofBody::Aggregation(agg)).unwrap();
+    let err = w
+        .state()
+        .check_tx(&Transaction::Stats(Box::new(StatsTx::Proof(p))))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("before the answer deadline"), "{err}");
+}
