@@ -129,6 +129,7 @@ pub fn stats(scale: f64, nodes: u16, providers: usize) -> anyhow::Result<Report>
             sensitivity: 1,
         },
         list_len: 1,
+        scales: Vec::new(),
     });
     let d = Deployment::generate(
         b"bench sum",

@@ -134,57 +134,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     cfg.election_id = "demo-election".into();
 
     // --- the embedded ledger: one node (default) or a local testnet
-    if !(1..=7).contains(&a.nodes) {
-        bail!("--nodes must be between 1 and 7");
-    }
-    if a.home.join("node.json").exists() || a.home.join("node-0").join("node.json").exists() {
-        std::fs::remove_dir_all(&a.home)
-            .with_context(|| format!("cannot reset the demo node in {}", a.home.display()))?;
-    }
-    let mut nodes = Vec::new();
-    let chain_name;
-    if a.nodes == 1 {
-        let home = Home::new(&a.home);
-        let api = a.api.unwrap_or_else(|| {
-            if a.serve {
-                SocketAddr::from(([127, 0, 0, 1], 7400))
-            } else {
-                SocketAddr::from(([127, 0, 0, 1], 0))
-            }
-        });
-        chain_name = home::init_dev(
-            &home,
-            api,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            &KeyProtection::InsecurePlaintext,
-        )?
-        .chain_name;
-        nodes.push(run::start(
-            &home,
-            RunOptions {
-                api: Some(api),
-                ..RunOptions::default()
-            },
-        )?);
-    } else {
-        let api = crate::bench_ledger::free_port_range(a.nodes)?;
-        let p2p = crate::bench_ledger::free_port_range(a.nodes)?;
-        let homes = home::init_testnet(
-            &a.home,
-            a.nodes,
-            api,
-            p2p,
-            &KeyProtection::InsecurePlaintext,
-        )?;
-        chain_name = homes
-            .first()
-            .map(|h| h.genesis().map(|g| g.chain_name))
-            .transpose()?
-            .unwrap_or_default();
-        for h in &homes {
-            nodes.push(run::start(h, RunOptions::default())?);
-        }
-    }
+    let (mut nodes, chain_name) = embedded_ledger(&a.home, a.nodes, a.api, a.serve)?;
     let node = nodes.remove(0);
     let client = NodeClient::new(&node.url());
     let status = client.status()?;
@@ -308,4 +258,67 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         n.stop()?;
     }
     Ok(())
+}
+
+/// Starts the embedded ledger in `home_dir` (recreated): one development node (`nodes == 1`,
+/// its API on `api`, or 127.0.0.1:7400 with `serve`, else a free port) or a local testnet of
+/// `nodes` validators in this process. Returns the running nodes and the chain's name.
+pub(crate) fn embedded_ledger(
+    home_dir: &std::path::Path,
+    nodes: usize,
+    api: Option<SocketAddr>,
+    serve: bool,
+) -> anyhow::Result<(Vec<run::RunningNode>, String)> {
+    if !(1..=7).contains(&nodes) {
+        bail!("--nodes must be between 1 and 7");
+    }
+    if home_dir.join("node.json").exists() || home_dir.join("node-0").join("node.json").exists() {
+        std::fs::remove_dir_all(home_dir)
+            .with_context(|| format!("cannot reset the demo node in {}", home_dir.display()))?;
+    }
+    let mut running = Vec::new();
+    let chain_name;
+    if nodes == 1 {
+        let home = Home::new(home_dir);
+        let api_addr = api.unwrap_or_else(|| {
+            if serve {
+                SocketAddr::from(([127, 0, 0, 1], 7400))
+            } else {
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        });
+        chain_name = home::init_dev(
+            &home,
+            api_addr,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &KeyProtection::InsecurePlaintext,
+        )?
+        .chain_name;
+        running.push(run::start(
+            &home,
+            RunOptions {
+                api: Some(api_addr),
+                ..RunOptions::default()
+            },
+        )?);
+    } else {
+        let apis = crate::bench_ledger::free_port_range(nodes)?;
+        let p2p = crate::bench_ledger::free_port_range(nodes)?;
+        let homes = home::init_testnet(
+            home_dir,
+            nodes,
+            apis,
+            p2p,
+            &KeyProtection::InsecurePlaintext,
+        )?;
+        chain_name = homes
+            .first()
+            .map(|h| h.genesis().map(|g| g.chain_name))
+            .transpose()?
+            .unwrap_or_default();
+        for h in &homes {
+            running.push(run::start(h, RunOptions::default())?);
+        }
+    }
+    Ok((running, chain_name))
 }

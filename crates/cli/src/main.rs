@@ -15,6 +15,8 @@ mod node_cmd;
 mod output;
 mod record_io;
 mod roles;
+mod stats_cmd;
+mod stats_demo;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]
@@ -22,7 +24,8 @@ mod roles;
     name = "tabella",
     version,
     about = "Tabella: verifiable, private civic infrastructure — secret-ballot elections anyone can audit, and one-time-pad chat.",
-    after_help = "Start here:\n  tabella election simulate            a complete election in one process, then its audit\n  tabella verify ./tabella-sim/record  re-check an election record from scratch\n  tabella ghostline --help             one-time-pad group chat\n  tabella bench crypto                 performance figures (use a release build)"
+    after_help = "Start here:\n  tabella election simulate            a complete election in one process, then its audit\n  tabella verify ./tabella-sim/record  re-check an election record from scratch\n  tabella stats demo                   private statistics with proofs on a local ledger
+  tabella ghostline --help             one-time-pad group chat\n  tabella bench crypto                 performance figures (use a release build)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,6 +63,9 @@ enum Command {
     Table(roles::table::TableArgs),
     /// Voter: register, vote (again), check a receipt.
     Voter(roles::voter::VoterArgs),
+    /// Private statistics on the ledger: computing nodes, data providers, queries, audits
+    /// (`stats demo` runs it all).
+    Stats(stats_cmd::StatsArgs),
 }
 
 /// Monotonic time since the first call: the clock the record verifier is given
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Registrar(args) => roles::registrar::run(args),
         Command::Table(args) => roles::table::run(args),
         Command::Voter(args) => roles::voter::run(args),
+        Command::Stats(args) => stats_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,8 +16,10 @@
 //!   can be made without every dealer). Data providers take part once they [`Join`], declaring
 //!   their own budget per querier.
 //! - **Query** ([`QueryRequest`], signed by the querier): a [`Statement`] over the consortium's
-//!   schema with mandatory noise whose sensitivity is at least the operation's. Its ε is charged
-//!   when the query is admitted, against the consortium's budget for this querier and every
+//!   schema with mandatory noise whose sensitivity is at least the operation's. Its privacy
+//!   cost — `ε · L1 / sensitivity` for the whole release, since every entry gets noise of scale
+//!   `sensitivity / ε` and one row moves all entries by at most their L1 sensitivity
+//!   ([`tabella_stats::encoding::l1_sensitivity`]) — is charged when the query is admitted, against the consortium's budget for this querier and every
 //!   joined data provider's; a query over any budget is refused with the reason. The query's
 //!   parameters ([`QueryParams`]) are fixed by the chain: the joined data providers, the
 //!   collective key, and a nonce from the query transaction and its height. They fix which
@@ -275,6 +277,18 @@ fn micros(r: &Rational, round_up: bool) -> u64 {
         num / den
     };
     u64::try_from(q).unwrap_or(u64::MAX)
+}
+
+/// The ε charged for noise of `epsilon` per entry at `sensitivity` when one row moves the
+/// entries by `l1` in all, in millionths, rounded up: `ε · max(l1, sensitivity) / sensitivity`.
+fn charge_of(epsilon: &Rational, l1: u64, sensitivity: u64) -> u64 {
+    let s = u128::from(sensitivity.max(1));
+    let l = u128::from(l1).max(s);
+    let num = u128::from(epsilon.num)
+        .saturating_mul(u128::from(EPSILON_UNITS))
+        .saturating_mul(l);
+    let den = u128::from(epsilon.den.max(1)).saturating_mul(s);
+    u64::try_from(num.div_ceil(den)).unwrap_or(u64::MAX)
 }
 
 /// A consortium on the chain.
@@ -780,7 +794,10 @@ impl StatsState {
                 spec.sensitivity
             )));
         }
-        let charge = micros(&spec.epsilon, true);
+        // The release is ε·L1/sensitivity-DP (every entry gets noise of scale sensitivity/ε and
+        // one row moves the entries by at most L1 in all): that is what is charged.
+        let l1 = tabella_stats::encoding::l1_sensitivity(&r.statement.operation, &c.spec.schema)?;
+        let charge = charge_of(&spec.epsilon, l1, spec.sensitivity);
         let spent = c.spent.get(&s.signer).copied().unwrap_or(0);
         let budget = micros(&c.spec.budget, false);
         if spent.saturating_add(charge) > budget {

@@ -312,6 +312,17 @@ impl ComputingNodeKeys {
             return Ok(out);
         }
 
+        // Every proof so far checked in full, once, when a shuffle or the switch needs it.
+        let mut checked: Option<QueryAudit> = None;
+        let mut full = || -> std::result::Result<QueryAudit, ReplayFailure> {
+            if let Some(a) = &checked {
+                return Ok(a.clone());
+            }
+            let a = replay(params, proofs, Check::Full)?;
+            checked = Some(a.clone());
+            Ok(a)
+        };
+
         // Shuffles in its turn, each input checked first.
         if params.noise.is_some() {
             let n = params.computing_nodes.len();
@@ -323,11 +334,11 @@ impl ComputingNodeKeys {
                 if states != position + 1 {
                     continue;
                 }
-                let full = match replay(params, proofs, Check::Full) {
+                let audited = match full() {
                     Ok(a) => a,
                     Err(f) => return dispute(&f),
                 };
-                let Some(input) = full.noise_list(j) else {
+                let Some(input) = audited.noise_list(j) else {
                     continue;
                 };
                 let ctx = proof_context(ProofKind::Shuffle.label(), &id, &me);
@@ -342,11 +353,11 @@ impl ComputingNodeKeys {
 
         // The key switch, after checking every proof in full.
         if owes(ProofKind::KeySwitch) && audit.obfuscated_total().is_some() {
-            let full = match replay(params, proofs, Check::Full) {
+            let audited = match full() {
                 Ok(a) => a,
                 Err(f) => return dispute(&f),
             };
-            let total = full
+            let total = audited
                 .total_to_switch()
                 .ok_or_else(|| err("the total is not fully checked"))?;
             let ctx = proof_context(ProofKind::KeySwitch.label(), &id, &me);

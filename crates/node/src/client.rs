@@ -216,4 +216,37 @@ impl NodeClient {
     pub fn verdicts(&self, id: &str) -> Result<Vec<CommittedVerdicts>, Error> {
         self.get(&format!("/v1/elections/{id}/verdicts"))
     }
+
+    /// `GET /v1/stats/consortia`.
+    pub fn stats_consortia(&self) -> Result<Vec<tabella_ledger::stats::ConsortiumEntry>, Error> {
+        self.get("/v1/stats/consortia")
+    }
+
+    /// `GET /v1/stats/consortia/{id}`.
+    pub fn stats_consortium(
+        &self,
+        id: &str,
+    ) -> Result<tabella_ledger::stats::ConsortiumEntry, Error> {
+        self.get(&format!("/v1/stats/consortia/{id}"))
+    }
+
+    /// `GET /v1/stats/queries`.
+    pub fn stats_queries(&self) -> Result<Vec<tabella_ledger::stats::QueryView>, Error> {
+        self.get("/v1/stats/queries")
+    }
+
+    /// `GET /v1/stats/queries/{id}`.
+    pub fn stats_query(&self, id: &str) -> Result<tabella_ledger::stats::QueryView, Error> {
+        self.get(&format!("/v1/stats/queries/{id}"))
+    }
+
+    /// `GET /v1/stats/queries/{id}/proofs`.
+    pub fn stats_proofs(&self, id: &str) -> Result<tabella_ledger::stats::QueryProofs, Error> {
+        self.get(&format!("/v1/stats/queries/{id}/proofs"))
+    }
+
+    /// `GET /v1/stats/queries/{id}/verdicts`.
+    pub fn stats_verdicts(&self, id: &str) -> Result<tabella_ledger::stats::QueryVerdicts, Error> {
+        self.get(&format!("/v1/stats/queries/{id}/verdicts"))
+    }
 }

@@ -187,7 +187,12 @@ impl QueryAudit {
             })
             .collect::<Option<_>>()?;
         let offset = self.params.noise.as_ref()?.offset().ok()?;
-        Some(obfuscate(total, &finals, offset))
+        Some(obfuscate(
+            total,
+            &finals,
+            offset,
+            self.params.noise.as_ref(),
+        ))
     }
 
     /// What a computing node may switch to the querier's key: [`Self::obfuscated_total`], but

@@ -501,6 +501,60 @@ pub fn sensitivity(op: &Operation, schema: &Schema) -> Result<u64> {
     u64::try_from(worst).map_err(|_| Error::Overflow("the sensitivity"))
 }
 
+/// The L1 sensitivity of `op`: the most by which adding or removing one row at one data provider
+/// can change all the entries of the totals together, in encoded units — the sum of the
+/// per-entry bounds for moments (a row adds to every entry), 1 for histograms and presence
+/// vectors (a row falls in one bucket). Noise of scale `sensitivity / ε` on every entry
+/// ([`sensitivity`] the largest per-entry bound) is `ε · l1 / sensitivity`-DP for the whole
+/// release, by the Laplace mechanism's L1 analysis (Dwork & Roth, *The Algorithmic Foundations
+/// of Differential Privacy*, 2014, Thm 3.6): what a ledger charges a query.
+///
+/// Entries multiplied by their factors ([`entry_scales`]) count with the factor: this is the L1
+/// sensitivity of the scaled totals the noise is added to.
+pub fn l1_sensitivity(op: &Operation, schema: &Schema) -> Result<u64> {
+    let plan = plan(op, schema)?;
+    checked_layout(&plan, schema)?;
+    let total = match &plan {
+        Plan::Moments { .. } => {
+            let bounds = row_bounds(&plan);
+            let scales = scales_of(&bounds);
+            bounds
+                .iter()
+                .zip(scales)
+                .map(|(b, c)| b * BigUint::from(c))
+                .sum::<BigUint>()
+        }
+        Plan::Histogram { .. } | Plan::Presence { .. } => BigUint::one(),
+    };
+    u64::try_from(total).map_err(|_| Error::Overflow("the L1 sensitivity"))
+}
+
+/// Per entry, the factor `⌊Δ_max / Δ_k⌋` (at most [`crate::params::MAX_SCALE`]) that brings its
+/// per-row bound `Δ_k` up to about the largest one, `Δ_max` ([`sensitivity`]): the noise, drawn
+/// from one distribution for every entry, is then added to the scaled entries
+/// ([`crate::params::NoisePlan::scales`]), so an entry of small sensitivity gets noise in
+/// proportion to it rather than to the largest.
+pub fn entry_scales(op: &Operation, schema: &Schema) -> Result<Vec<u64>> {
+    let plan = plan(op, schema)?;
+    checked_layout(&plan, schema)?;
+    Ok(scales_of(&row_bounds(&plan)))
+}
+
+fn scales_of(bounds: &[BigUint]) -> Vec<u64> {
+    let max = bounds.iter().max().cloned().unwrap_or_default();
+    bounds
+        .iter()
+        .map(|b| {
+            if b.is_zero() {
+                return 1;
+            }
+            u64::try_from(&max / b)
+                .unwrap_or(u64::MAX)
+                .clamp(1, crate::params::MAX_SCALE)
+        })
+        .collect()
+}
+
 /// A short description of each entry of the layout, in order (for documentation and debugging):
 /// `n`, `Σ age`, `Σ (temp+1050)·age`, `count region = 'N'`, `has age = 3`, …; decimal columns are
 /// in units of `10^-scale`.

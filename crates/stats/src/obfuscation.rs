@@ -119,15 +119,25 @@ impl ShuffleStep {
     }
 }
 
-/// The aggregate with, for each entry `k`, the `k`-th value of every shuffled list added (each
-/// minus the encoding `offset`, [`NoisePlan::offset`]).
-pub fn obfuscate(total: &[Ciphertext], lists: &[&[Ciphertext]], offset: u64) -> Vec<Ciphertext> {
+/// The aggregate, each entry `k` multiplied by its public factor ([`NoisePlan::scale`]), with
+/// the `k`-th value of every shuffled list added (each minus the encoding `offset`,
+/// [`NoisePlan::offset`]).
+pub fn obfuscate(
+    total: &[Ciphertext],
+    lists: &[&[Ciphertext]],
+    offset: u64,
+    plan: Option<&NoisePlan>,
+) -> Vec<Ciphertext> {
     let offset = Scalar::from(offset) * G;
     total
         .iter()
         .enumerate()
         .map(|(k, c)| {
-            let mut out = *c;
+            let f = Scalar::from(plan.map_or(1, |p| p.scale(k)));
+            let mut out = Ciphertext {
+                a: c.a * f,
+                b: c.b * f,
+            };
             for list in lists {
                 if let Some(n) = list.get(k) {
                     out = out + *n;

@@ -70,6 +70,9 @@ pub struct QueryParams {
 /// Most values in a noise list.
 pub const MAX_NOISE_LIST: usize = 1 << 16;
 
+/// Largest factor of an entry ([`NoisePlan::scales`]).
+pub const MAX_SCALE: u64 = 1 << 32;
+
 /// Most bits of an encoded noise value (a value `v` is sent as `v + 2^(bits−1)`).
 pub const MAX_NOISE_BITS: u32 = 32;
 
@@ -81,6 +84,14 @@ pub struct NoisePlan {
     pub spec: NoiseSpec,
     /// Values in each node's list.
     pub list_len: usize,
+    /// Per entry, the public factor `c_k` the aggregate's entry is multiplied by before the
+    /// noise is added (empty: every factor 1). With `c_k = ⌊Δ_max / Δ_k⌋`
+    /// ([`crate::encoding::entry_scales`]) every entry moves by about `Δ_max` for one row, so the
+    /// one noise distribution (calibrated to `Δ_max`) fits each entry: after decryption the
+    /// querier divides entry `k` by `c_k` ([`QueryParams::unscale`]), and the noise on an entry of
+    /// small sensitivity (a count beside a sum) shrinks by `c_k` instead of drowning it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scales: Vec<u64>,
 }
 
 impl NoisePlan {
@@ -104,6 +115,11 @@ impl NoisePlan {
             )));
         }
         Ok(bits)
+    }
+
+    /// The factor of entry `k` (1 when none is given).
+    pub fn scale(&self, k: usize) -> u64 {
+        self.scales.get(k).copied().unwrap_or(1)
     }
 
     /// The offset `2^(bits−1)` added to every noise value before it is proven.
@@ -173,8 +189,40 @@ impl QueryParams {
                 ));
             }
             plan.bits()?;
+            if !plan.scales.is_empty()
+                && (plan.scales.len() != self.entries
+                    || plan.scales.iter().any(|c| *c == 0 || *c > MAX_SCALE))
+            {
+                return bad(format!(
+                    "the noise plan's scales must be {} factors in 1..={MAX_SCALE}",
+                    self.entries
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// The querier's decrypted entries with their factors removed: entry `k` divided by
+    /// [`NoisePlan::scale`] and rounded to the nearest integer (post-processing, so the
+    /// privacy guarantee is unchanged).
+    pub fn unscale(&self, values: &[i128]) -> Vec<i128> {
+        let Some(plan) = &self.noise else {
+            return values.to_vec();
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let c = i128::from(plan.scale(k));
+                let q = v.div_euclid(c);
+                let r = v.rem_euclid(c);
+                if 2 * r >= c {
+                    q + 1
+                } else {
+                    q
+                }
+            })
+            .collect()
     }
 
     /// The range-proof size: the smallest of 8, 16, 32, 64 that is at least [`Self::bits`].

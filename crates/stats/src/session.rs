@@ -260,7 +260,7 @@ pub fn run<R: RngCore + CryptoRng>(
             .noise
             .as_ref()
             .map_or(Ok(0), crate::params::NoisePlan::offset)?;
-        result = obfuscate(&total_cts, &finals, offset);
+        result = obfuscate(&total_cts, &finals, offset, params.noise.as_ref());
     }
     for node in nodes {
         let ctx = proof_context(ProofKind::KeySwitch.label(), &id, &node.secret.public());

@@ -61,6 +61,20 @@ impl Statement {
             .transpose()
     }
 
+    /// The noise plan: the statement's noise, list length, and each entry's factor
+    /// ([`crate::encoding::entry_scales`]).
+    pub fn noise_plan(&self) -> Result<Option<NoisePlan>> {
+        self.noise
+            .map(|spec| {
+                Ok(NoisePlan {
+                    spec,
+                    list_len: self.noise_list_len,
+                    scales: crate::encoding::entry_scales(&self.operation, &self.schema)?,
+                })
+            })
+            .transpose()
+    }
+
     /// The canonical bytes the query id binds to.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         Ok(serde_json::to_vec(self)?)
@@ -92,10 +106,7 @@ impl Statement {
             providers: who.providers.clone(),
             collective_key: who.collective_key.clone(),
             querier_key: who.querier_key,
-            noise: self.noise.map(|spec| NoisePlan {
-                spec,
-                list_len: self.noise_list_len,
-            }),
+            noise: self.noise_plan()?,
             nonce,
         };
         params.validate()?;
@@ -116,11 +127,7 @@ impl Statement {
                 params.entries, params.bits, l.len, l.bits
             )));
         }
-        let noise = self.noise.map(|spec| NoisePlan {
-            spec,
-            list_len: self.noise_list_len,
-        });
-        if params.noise != noise {
+        if params.noise != self.noise_plan()? {
             return Err(Error::InvalidQuery(
                 "the parameters' noise is not the statement's".into(),
             ));

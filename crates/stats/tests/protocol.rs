@@ -62,6 +62,7 @@ fn laplace(len: usize) -> Option<NoisePlan> {
             sensitivity: 1,
         },
         list_len: len,
+        scales: Vec::new(),
     })
 }
 
