@@ -67,11 +67,19 @@ enum BenchTarget {
     /// (every proof made and verified).
     Stats {
         /// Computing nodes.
-        #[arg(long, default_value_t = 6)]
-        nodes: u16,
+        #[arg(long, visible_alias = "computing-nodes", default_value_t = 6)]
+        cns: u16,
         /// Data providers in the sum query.
-        #[arg(long, default_value_t = 600)]
-        providers: usize,
+        #[arg(long, visible_alias = "providers", default_value_t = 600)]
+        dps: usize,
+        /// Run the sum query on the ledger with this many validators (the embedded ledger, the
+        /// computing nodes and data providers talking to it over HTTP), instead of in process.
+        #[arg(long)]
+        nodes: Option<usize>,
+        /// With --nodes: milliseconds waited in process before every party's request to the
+        /// node (an emulated link latency).
+        #[arg(long, default_value_t = 0, requires = "nodes")]
+        delay_ms: u64,
         /// Scale the number of iterations (1 = default; smaller is quicker and noisier).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
@@ -254,10 +262,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
         BenchTarget::Stats {
-            nodes,
-            providers,
+            cns,
+            dps,
+            nodes: Some(validators),
+            delay_ms,
+            json,
+            ..
+        } => {
+            let report =
+                crate::bench_stats_chain::on_chain(usize::from(cns), dps, validators, delay_ms)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                crate::bench_stats_chain::print(&report);
+            }
+            Ok(())
+        }
+        BenchTarget::Stats {
+            cns: nodes,
+            dps: providers,
             scale,
             json,
+            ..
         } => {
             if !(scale > 0.0 && scale <= 100.0) {
                 anyhow::bail!("--scale must be in (0, 100], got {scale}");

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_ledger;
 mod bench_stats;
+mod bench_stats_chain;
 mod demo;
 mod election_cmd;
 mod keystore;

@@ -77,12 +77,21 @@ enum PartyCommand {
         /// The party's home directory.
         #[arg(long)]
         home: PathBuf,
-        /// (Data provider) the total ε it grants each querier.
+        /// (Data provider) the total ε it grants in a consortium, over every querier.
         #[arg(long, default_value = "10")]
         budget: String,
     },
-    /// Run the party until Ctrl-C: poll the node, take part in every consortium and query
-    /// naming it.
+    /// Accept a consortium: the party takes part only in consortia its operator accepted (anyone
+    /// can create one naming it, with computing nodes of their own choosing).
+    Accept {
+        /// The party's home directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// The consortium id (printed by `tabella stats consortium`).
+        consortium: String,
+    },
+    /// Run the party until Ctrl-C: poll the node, take part in the accepted consortia and their
+    /// queries.
     Run {
         /// The party's home directory.
         #[arg(long)]
@@ -202,6 +211,12 @@ pub fn run(a: StatsArgs) -> anyhow::Result<()> {
                 println!("  card     {}", home.join("card.json").display());
                 Ok(())
             }
+            PartyCommand::Accept { home, consortium } => {
+                load_party(&home, Role::ComputingNode)?;
+                accept(&home, &consortium)?;
+                println!("{} takes part in consortium {consortium}", home.display());
+                Ok(())
+            }
             PartyCommand::Run {
                 home,
                 node,
@@ -214,8 +229,14 @@ pub fn run(a: StatsArgs) -> anyhow::Result<()> {
                 let card = init_party(&home, Role::DataProvider, Some(parse_rational(&budget)?))?;
                 println!("data provider created in {}", home.display());
                 println!("  key      {}", card.key);
-                println!("  budget   ε = {budget} per querier");
+                println!("  budget   ε = {budget} in a consortium, over every querier");
                 println!("  card     {}", home.join("card.json").display());
+                Ok(())
+            }
+            PartyCommand::Accept { home, consortium } => {
+                load_party(&home, Role::DataProvider)?;
+                accept(&home, &consortium)?;
+                println!("{} takes part in consortium {consortium}", home.display());
                 Ok(())
             }
             PartyCommand::Run {
@@ -389,6 +410,32 @@ fn parse_rational(s: &str) -> anyhow::Result<Rational> {
     Rational::parse(s).map_err(|e| anyhow!("{s:?} is not a positive number: {e}"))
 }
 
+/// Adds consortium `id` to the party's accepted list (`consortia.json` in its home).
+pub fn accept(home: &Path, id: &str) -> anyhow::Result<()> {
+    let id = tabella_ledger::types::ConsortiumId::from_hex(id)
+        .map_err(|e| anyhow!("not a consortium id: {e}"))?
+        .to_hex();
+    let mut list = accepted(home)?;
+    if list.insert(id.clone()) {
+        write_private(
+            &home.join("consortia.json"),
+            serde_json::to_string_pretty(&list)?.as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// The consortia the party in `home` accepted.
+pub fn accepted(home: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let p = home.join("consortia.json");
+    if !p.exists() {
+        return Ok(BTreeSet::new());
+    }
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is malformed", p.display()))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The processes
 
@@ -396,17 +443,21 @@ fn short(k: &PartyKey) -> String {
     k.to_string()
 }
 
-/// Submits `txs`; returns the ids accepted, printing refusals.
-fn submit_all(client: &NodeClient, who: &str, txs: Vec<StatsTx>) -> Vec<TxId> {
+/// Submits `txs`; returns the ids accepted, printing what was sent and refused (unless `who`
+/// is empty).
+pub(crate) fn submit_all(client: &NodeClient, who: &str, txs: Vec<StatsTx>) -> Vec<TxId> {
     let mut ids = Vec::new();
     for t in txs {
         let label = describe(&t);
         match client.submit(&Transaction::Stats(Box::new(t))) {
             Ok(id) => {
-                println!("{who}: sent {label}");
+                if !who.is_empty() {
+                    println!("{who}: sent {label}");
+                }
                 ids.push(id);
             }
-            Err(e) => eprintln!("{who}: the node refused {label}: {e}"),
+            Err(e) if !who.is_empty() => eprintln!("{who}: the node refused {label}: {e}"),
+            Err(_) => {}
         }
     }
     ids
@@ -448,17 +499,20 @@ fn run_cn(home: &Path, node: &str, poll: Duration) -> anyhow::Result<()> {
     let mut shares: BTreeMap<String, KeyShare> = BTreeMap::new();
     let mut pending: BTreeMap<String, Vec<TxId>> = BTreeMap::new();
     loop {
-        if let Err(e) = cn_round(&client, &keys, &who, &mut shares, &mut pending) {
+        let round = accepted(home)
+            .and_then(|ok| cn_round(&client, &keys, &who, &ok, &mut shares, &mut pending));
+        if let Err(e) = round {
             eprintln!("{who}: {e:#}");
         }
         std::thread::sleep(poll);
     }
 }
 
-fn cn_round(
+pub(crate) fn cn_round(
     client: &NodeClient,
     keys: &ComputingNodeKeys,
     who: &str,
+    accepted: &BTreeSet<String>,
     shares: &mut BTreeMap<String, KeyShare>,
     pending: &mut BTreeMap<String, Vec<TxId>>,
 ) -> anyhow::Result<()> {
@@ -467,6 +521,7 @@ fn cn_round(
         .stats_consortia()?
         .into_iter()
         .filter(|c| c.spec.computing_nodes.iter().any(|n| n.key == me))
+        .filter(|c| accepted.contains(&c.id.to_hex()))
         .collect();
     for c in &mine {
         let slot = pending.entry(c.id.to_hex()).or_default();
@@ -480,10 +535,12 @@ fn cn_round(
         if c.ready() && !shares.contains_key(&c.id.to_hex()) {
             match keys.key_share(c, &mut OsRng)? {
                 Ok(share) => {
-                    println!(
-                        "{who}: holds its share of consortium {}'s collective key",
-                        c.id
-                    );
+                    if !who.is_empty() {
+                        println!(
+                            "{who}: holds its share of consortium {}'s collective key",
+                            c.id
+                        );
+                    }
                     shares.insert(c.id.to_hex(), share);
                 }
                 Err(complaint) => *slot = submit_all(client, who, vec![complaint]),
@@ -492,7 +549,10 @@ fn cn_round(
     }
     let height = client.status()?.height;
     for q in client.stats_queries()? {
-        if !matches!(q.status, QueryStatus::Open) || !q.params.computing_nodes.contains(&me) {
+        if !matches!(q.status, QueryStatus::Open)
+            || !q.params.computing_nodes.contains(&me)
+            || !accepted.contains(&q.consortium.to_hex())
+        {
             continue;
         }
         let Some(share) = shares.get(&q.consortium.to_hex()) else {
@@ -574,10 +634,11 @@ fn run_dp(home: &Path, node: &str, data: &Path, poll: Duration) -> anyhow::Resul
             if !settled(&client, &mut pending) {
                 return Ok(());
             }
+            let ok = accepted(home)?;
             let mine: Vec<ConsortiumEntry> = client
                 .stats_consortia()?
                 .into_iter()
-                .filter(|c| c.spec.providers.contains(&me))
+                .filter(|c| c.spec.providers.contains(&me) && ok.contains(&c.id.to_hex()))
                 .collect();
             for c in &mine {
                 if let std::collections::btree_map::Entry::Vacant(e) = rows.entry(c.id.to_hex()) {
@@ -695,12 +756,16 @@ fn create_consortium(a: ConsortiumArgs) -> anyhow::Result<()> {
         a.compute_blocks,
     )?;
     let client = NodeClient::new(&a.node);
-    let status = client.submit_and_wait(&tx, Duration::from_secs(60))?;
+    client.submit_and_wait(&tx, Duration::from_secs(60))?;
     let id = tx_id_to_consortium(&tx)?;
-    println!("consortium {id} created ({status:?})");
+    println!("consortium {id} created");
     println!(
-        "  it serves queries once its {} computing nodes have dealt and its data providers joined",
-        cns.len()
+        "  each party takes part once its operator accepts it: tabella stats cn|dp accept --home DIR {id}"
+    );
+    println!(
+        "  it serves queries once its {} computing nodes have dealt (then {} blocks for complaints) and its data providers joined",
+        cns.len(),
+        tabella_ledger::stats::COMPLAINT_BLOCKS
     );
     Ok(())
 }

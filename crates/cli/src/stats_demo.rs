@@ -174,13 +174,21 @@ pub fn run(a: StatsDemoArgs) -> anyhow::Result<()> {
     )?;
     let cid = tx_id_to_consortium(&tx)?;
     client.submit_and_wait(&tx, Duration::from_secs(60))?;
+    // Every party's operator accepts the consortium (a party never joins one on its own).
+    for i in 0..NODES {
+        crate::stats_cmd::accept(&a.dir.join(format!("cn-{i}")), &cid.to_hex())?;
+    }
+    for i in 0..dp_cards.len() {
+        crate::stats_cmd::accept(&a.dir.join(format!("dp-{i}")), &cid.to_hex())?;
+    }
     let t0 = Instant::now();
     loop {
         let c = client.stats_consortium(&cid.to_hex())?;
         if let Some(f) = &c.failed {
             bail!("the consortium failed: {f}");
         }
-        if c.ready() && c.joined.len() == dp_cards.len() {
+        let next = tabella_ledger::types::Height(client.status()?.height.0 + 1);
+        if c.serves_at(next) && c.joined.len() == dp_cards.len() {
             println!(
                 "  consortium {} ready in {:.1} s: collective key from {} dealings on the chain, {} providers joined",
                 cid,

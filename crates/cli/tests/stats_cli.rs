@@ -141,7 +141,42 @@ fn parties_as_processes_answer_a_query_and_refuse_one_over_budget() {
     create.extend(args.iter().map(String::as_str));
     let (ok, t) = run(d, &create);
     assert!(ok, "{t}");
-    assert!(t.contains("consortium") && t.contains("created"), "{t}");
+    let cid = t
+        .lines()
+        .find_map(|l| l.strip_prefix("consortium ")?.strip_suffix(" created"))
+        .unwrap_or_else(|| panic!("{t}"))
+        .to_string();
+    // No party takes part before its operator accepts the consortium.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (ok, t) = run(
+        d,
+        &[
+            "stats",
+            "query",
+            "--node",
+            &node.url,
+            "--op",
+            "count",
+            "--epsilon",
+            "1",
+            "--as",
+            "alice",
+        ],
+    );
+    assert!(
+        !ok && t.contains("key ceremony is not finished (0 of 2"),
+        "{t}"
+    );
+    for home in ["cn0", "cn1"] {
+        let (ok, t) = run(d, &["stats", "cn", "accept", "--home", home, &cid]);
+        assert!(ok, "{t}");
+    }
+    for home in ["dp0", "dp1", "dp2"] {
+        let (ok, t) = run(d, &["stats", "dp", "accept", "--home", home, &cid]);
+        assert!(ok, "{t}");
+    }
+    let (ok, t) = run(d, &["stats", "dp", "accept", "--home", "cn0", &cid]);
+    assert!(!ok && t.contains("not a DataProvider"), "{t}");
 
     // A count over the northern rows (3 per provider, 9 in all), ε = 1 (charged 1).
     let mut answer = String::new();
@@ -167,9 +202,12 @@ fn parties_as_processes_answer_a_query_and_refuse_one_over_budget() {
             answer = t;
             break;
         }
-        // Until the ceremony is done and every provider joined, the query is refused.
+        // Until the ceremony is done, its complaint window over and every provider joined, the
+        // query is refused.
         assert!(
-            t.contains("key ceremony is not finished") || t.contains("has joined"),
+            t.contains("key ceremony is not finished")
+                || t.contains("has joined")
+                || t.contains("complaint window"),
             "{t}"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));

@@ -300,7 +300,8 @@ impl LedgerState {
                 self.check_verdicts(*judged, bitmaps)?;
                 self.last_judged = Some(*judged);
                 let at = self.building();
-                self.stats.record_verdicts(*judged, bitmaps, at);
+                let quorum = self.roster.quorum();
+                self.stats.record_verdicts(*judged, bitmaps, at, quorum);
                 Ok(TxOutcome::VerdictsRecorded)
             }
             Transaction::Stats(st) => {

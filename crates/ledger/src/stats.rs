@@ -212,7 +212,8 @@ pub struct Complain {
 pub struct Join {
     /// The consortium.
     pub consortium: ConsortiumId,
-    /// The total ε each querier may spend on this provider's data.
+    /// The total ε this provider grants on its data in this consortium, over every querier
+    /// (so fresh querier keys gain nothing).
     pub budget: Rational,
 }
 
@@ -310,18 +311,38 @@ pub struct ConsortiumEntry {
     pub key: Option<JointKey>,
     /// Why the consortium cannot serve, if so.
     pub failed: Option<String>,
-    /// The data providers that joined, with their budget per querier in millionths of ε.
+    /// The first block that may hold a query: [`COMPLAINT_BLOCKS`] after the last dealing, so
+    /// a computing node that received a bad share can complain before any query runs.
+    pub ready_at: Option<Height>,
+    /// The data providers that joined, with the total ε each grants (over every querier), in
+    /// millionths.
     pub joined: BTreeMap<PartyKey, u64>,
     /// ε spent per querier on the consortium, in millionths.
     pub spent: BTreeMap<PartyKey, u64>,
-    /// ε spent per (data provider, querier), in millionths.
+    /// ε spent on each data provider's data, per querier, in millionths.
     pub provider_spent: BTreeMap<PartyKey, BTreeMap<PartyKey, u64>>,
 }
 
+/// Blocks between the last dealing and the first query: the complaint window.
+pub const COMPLAINT_BLOCKS: u64 = 10;
+
 impl ConsortiumEntry {
-    /// Whether it serves queries.
+    /// Whether its key ceremony is over and it has not failed (it serves queries from
+    /// [`ConsortiumEntry::ready_at`] on).
     pub fn ready(&self) -> bool {
         self.key.is_some() && self.failed.is_none()
+    }
+
+    /// Whether a query may be made in the block at `height`.
+    pub fn serves_at(&self, height: Height) -> bool {
+        self.ready() && self.ready_at.is_some_and(|h| height >= h)
+    }
+
+    /// ε spent on data provider `p`'s data, over every querier, in millionths.
+    pub fn provider_total(&self, p: &PartyKey) -> u64 {
+        self.provider_spent
+            .get(p)
+            .map_or(0, |m| m.values().fold(0u64, |a, b| a.saturating_add(*b)))
     }
 
     fn position_of_node(&self, key: &PartyKey) -> Result<usize> {
@@ -443,6 +464,8 @@ pub struct QueryEntry {
     pub final_deadline: Height,
     /// ε charged, in millionths.
     pub charged: u64,
+    /// Joined data providers left out because their grant is spent, with why.
+    pub declined: BTreeMap<PartyKey, String>,
     /// Where it is.
     pub status: QueryStatus,
     /// The accepted proofs, in order.
@@ -503,6 +526,10 @@ pub struct StatsState {
     last_block: BTreeSet<TxId>,
     accepted: u64,
     log_digest: [u8; 32],
+    /// Hashes of the signed query requests admitted (a replayed request is refused).
+    used_requests: BTreeSet<[u8; 32]>,
+    /// Proofs a full re-check found valid (a dispute or `0` about them is not re-checked).
+    found_valid: BTreeSet<TxId>,
 }
 
 impl StatsState {
@@ -558,7 +585,15 @@ impl StatsState {
             if let Some(e) = self.queries.get_mut(&q) {
                 match &e.status {
                     QueryStatus::Open => {
-                        let reason = match e.audit.expected().first() {
+                        // Providers missing after the answer deadline stopped nobody (their
+                        // nodes aggregate without them): blame the first missing node proof.
+                        let expected = e.audit.expected();
+                        let first = expected
+                            .iter()
+                            .find(|(k, _)| *k != StatsKind::Range)
+                            .or_else(|| expected.first())
+                            .copied();
+                        let reason = match first {
                             Some((kind, who)) => format!(
                                 "{who} did not send its {kind} proof by block {}",
                                 e.final_deadline
@@ -567,8 +602,7 @@ impl StatsState {
                                 format!("the query was not finished by block {}", e.final_deadline)
                             }
                         };
-                        let culprit = e.audit.expected().first().map(|(_, w)| *w);
-                        e.fail(height, reason, culprit);
+                        e.fail(height, reason, first.map(|(_, w)| w));
                     }
                     QueryStatus::Switched { .. } => release(e, height, false),
                     _ => {}
@@ -589,8 +623,8 @@ impl StatsState {
     pub fn apply(&mut self, tx: &StatsTx, id: TxId, height: Height) -> Result<()> {
         match tx {
             StatsTx::Consortium(s) => self.create(s, id, height)?,
-            StatsTx::Deal(s) => self.deal(s)?,
-            StatsTx::Complain(s) => self.complain(s)?,
+            StatsTx::Deal(s) => self.deal(s, height)?,
+            StatsTx::Complain(s) => self.complain(s, height)?,
             StatsTx::Join(s) => self.join(s)?,
             StatsTx::Query(s) => self.open_query(s, id, height)?,
             StatsTx::Proof(p) => self.accept_proof(p, id, height)?,
@@ -621,13 +655,7 @@ impl StatsState {
                 };
                 match tx {
                     StatsTx::Query(s) => {
-                        if self
-                            .queries
-                            .values()
-                            .any(|q| q.params.nonce == nonce_of(s, height))
-                        {
-                            return Err(Error::DuplicateTx("this query was already made".into()));
-                        }
+                        copy.used_requests = self.used_requests.clone();
                         copy.open_query(s, id, height)
                     }
                     _ => copy.apply(tx, id, height),
@@ -654,6 +682,7 @@ impl StatsState {
                 complaints: Vec::new(),
                 key: None,
                 failed: None,
+                ready_at: None,
                 joined: BTreeMap::new(),
                 spent: BTreeMap::new(),
                 provider_spent: BTreeMap::new(),
@@ -668,7 +697,7 @@ impl StatsState {
             .ok_or_else(|| stats_err(format!("no consortium {id}")))
     }
 
-    fn deal(&mut self, s: &Signed<Deal>) -> Result<()> {
+    fn deal(&mut self, s: &Signed<Deal>, height: Height) -> Result<()> {
         s.verify()?;
         let c = self.consortium_mut(&s.body.consortium)?;
         let pos = c.position_of_node(&s.signer)?;
@@ -697,24 +726,21 @@ impl StatsState {
         c.dealings.insert(index, s.body.dealing.clone());
         if c.dealings.len() == c.spec.computing_nodes.len() {
             settle_key(c)?;
+            c.ready_at = Some(Height(height.0.saturating_add(COMPLAINT_BLOCKS)));
         }
         Ok(())
     }
 
-    fn complain(&mut self, s: &Signed<Complain>) -> Result<()> {
+    fn complain(&mut self, s: &Signed<Complain>, height: Height) -> Result<()> {
         s.verify()?;
-        let queried = self
-            .queries
-            .values()
-            .any(|q| q.consortium == s.body.consortium);
         let c = self.consortium_mut(&s.body.consortium)?;
         let pos = c.position_of_node(&s.signer)?;
         if usize::from(s.body.complaint.complainer.get()) != pos + 1 {
             return Err(stats_err("a computing node complains only in its own name"));
         }
-        if queried {
+        if c.ready_at.is_some_and(|h| height >= h) {
             return Err(stats_err(
-                "the consortium already served a query; complaints are over",
+                "the complaint window is over (it closes when the consortium starts serving)",
             ));
         }
         if c.dealings.len() != c.spec.computing_nodes.len() {
@@ -760,7 +786,11 @@ impl StatsState {
         if c.joined.contains_key(&s.signer) {
             return Err(stats_err(format!("{} already joined", s.signer)));
         }
-        c.joined.insert(s.signer, micros(&s.body.budget, false));
+        let grant = micros(&s.body.budget, false);
+        if grant == 0 {
+            return Err(stats_err("a data provider joins with a positive budget"));
+        }
+        c.joined.insert(s.signer, grant);
         Ok(())
     }
 
@@ -781,8 +811,26 @@ impl StatsState {
                 c.spec.computing_nodes.len()
             ))
         })?;
+        if !c.serves_at(height) {
+            return Err(stats_err(format!(
+                "the consortium serves queries from block {} on (after its complaint window)",
+                c.ready_at.map_or(0, |h| h.0)
+            )));
+        }
+        if self.used_requests.contains(&request_hash(s)) {
+            return Err(Error::DuplicateTx(
+                "this signed query was already made (a replay)".into(),
+            ));
+        }
         if r.statement.schema != c.spec.schema {
             return Err(stats_err("the query is not over the consortium's schema"));
+        }
+        let entries = r.statement.layout()?.len;
+        if r.statement.noise_list_len != entries {
+            return Err(stats_err(format!(
+                "the noise lists must hold exactly the {entries} entries of the answer, not {}",
+                r.statement.noise_list_len
+            )));
         }
         let spec = r.statement.noise.ok_or_else(|| {
             stats_err("a query on the ledger must add differential-privacy noise (give ε)")
@@ -809,33 +857,36 @@ impl StatsState {
                 show_eps(charge)
             )));
         }
-        let providers: Vec<PartyKey> = c
-            .spec
-            .providers
-            .iter()
-            .filter(|p| c.joined.contains_key(p))
-            .copied()
-            .collect();
-        if providers.is_empty() {
-            return Err(stats_err("no data provider has joined the consortium yet"));
-        }
-        for p in &providers {
+        // Every joined provider whose total grant still covers the charge takes part; the
+        // others are declined (named in the query), so one spent grant blocks no one.
+        let mut providers = Vec::new();
+        let mut declined = BTreeMap::new();
+        for p in c.spec.providers.iter().filter(|p| c.joined.contains_key(p)) {
             let grant = c.joined.get(p).copied().unwrap_or(0);
-            let used = c
-                .provider_spent
-                .get(p)
-                .and_then(|m| m.get(&s.signer))
-                .copied()
-                .unwrap_or(0);
+            let used = c.provider_total(p);
             if used.saturating_add(charge) > grant {
-                return Err(stats_err(format!(
-                    "over budget: data provider {p} grants querier {} ε = {}, of which {} is spent, and this query asks {}",
-                    s.signer,
-                    show_eps(grant),
-                    show_eps(used),
-                    show_eps(charge)
-                )));
+                declined.insert(
+                    *p,
+                    format!(
+                        "its grant of ε = {} is spent down to {}, below this query's {}",
+                        show_eps(grant),
+                        show_eps(grant.saturating_sub(used)),
+                        show_eps(charge)
+                    ),
+                );
+            } else {
+                providers.push(*p);
             }
+        }
+        if providers.is_empty() {
+            return Err(stats_err(if declined.is_empty() {
+                "no data provider has joined the consortium yet".to_string()
+            } else {
+                format!(
+                    "over budget: every data provider's grant is spent ({} declined)",
+                    declined.len()
+                )
+            }));
         }
         let who = Participants {
             computing_nodes: c.spec.computing_nodes.iter().map(|n| n.key).collect(),
@@ -852,14 +903,18 @@ impl StatsState {
         let answer_deadline = Height(height.0.saturating_add(c.spec.answer_blocks));
         let final_deadline = Height(answer_deadline.0.saturating_add(c.spec.compute_blocks));
         let c = self.consortium_mut(&r.consortium)?;
-        *c.spent.entry(s.signer).or_default() += charge;
+        let e = c.spent.entry(s.signer).or_default();
+        *e = e.saturating_add(charge);
         for p in &providers {
-            *c.provider_spent
+            let e = c
+                .provider_spent
                 .entry(*p)
                 .or_default()
                 .entry(s.signer)
-                .or_default() += charge;
+                .or_default();
+            *e = e.saturating_add(charge);
         }
+        self.used_requests.insert(request_hash(s));
         self.queries.insert(
             qid,
             QueryEntry {
@@ -871,6 +926,7 @@ impl StatsState {
                 answer_deadline,
                 final_deadline,
                 charged: charge,
+                declined,
                 status: QueryStatus::Open,
                 proofs: Vec::new(),
                 events: Vec::new(),
@@ -953,6 +1009,9 @@ impl StatsState {
             .proof_index
             .get(tx)
             .ok_or_else(|| stats_err(format!("no statistics proof {tx}")))?;
+        if self.found_valid.contains(tx) {
+            return Ok(false);
+        }
         let e = self
             .queries
             .get_mut(&q)
@@ -963,6 +1022,7 @@ impl StatsState {
             .map(|r| r.proof.clone())
             .ok_or_else(|| stats_err("proof index out of range"))?;
         let Err(why) = e.audit.recheck(&proof) else {
+            self.found_valid.insert(*tx);
             return Ok(false);
         };
         let reason = why.to_string();
@@ -992,6 +1052,23 @@ impl StatsState {
 
     fn dispute(&mut self, s: &Signed<Dispute>, height: Height) -> Result<()> {
         s.verify()?;
+        let party = self.queries.get(&s.body.query).is_some_and(|e| {
+            e.querier == s.signer
+                || e.params.computing_nodes.contains(&s.signer)
+                || e.params.providers.contains(&s.signer)
+        });
+        if !party {
+            return Err(stats_err(format!(
+                "{} is not a party of query {}: only its querier, computing nodes and data providers dispute",
+                s.signer, s.body.query
+            )));
+        }
+        if self.found_valid.contains(&s.body.proof) {
+            return Err(stats_err(format!(
+                "the disputed proof {} was already re-checked and is valid",
+                s.body.proof
+            )));
+        }
         match self.proof_index.get(&s.body.proof) {
             Some((q, _)) if *q == s.body.query => {}
             _ => {
@@ -1032,6 +1109,7 @@ impl StatsState {
         judged: Height,
         bitmaps: &[SignedBitmap],
         height: Height,
+        quorum: usize,
     ) {
         let mut zeros = Vec::new();
         let mut touched = BTreeSet::new();
@@ -1064,24 +1142,37 @@ impl StatsState {
                 }
             }
         }
+        // Each contested proof is re-checked once, however many verifiers said 0.
+        let mut settled: BTreeMap<TxId, bool> = BTreeMap::new();
         for (tx, verifier) in zeros {
-            match self.settle(&tx, height) {
-                Ok(true) => {}
-                _ => {
-                    if let Some((q, _)) = self.proof_index.get(&tx).copied() {
-                        if let Some(e) = self.queries.get_mut(&q) {
-                            e.events.push(QueryEvent::FalseVerdict {
-                                verifier,
-                                proof: tx,
-                            });
-                        }
+            let invalid = match settled.get(&tx) {
+                Some(v) => *v,
+                None => {
+                    let v = self.settle(&tx, height).unwrap_or(false);
+                    settled.insert(tx, v);
+                    v
+                }
+            };
+            if !invalid {
+                if let Some((q, _)) = self.proof_index.get(&tx).copied() {
+                    if let Some(e) = self.queries.get_mut(&q) {
+                        e.events.push(QueryEvent::FalseVerdict {
+                            verifier,
+                            proof: tx,
+                        });
                     }
                 }
             }
         }
+        // A block's verdicts count as complete only with a quorum of bitmaps: a proposer that
+        // commits its own bitmap alone does not release a result.
+        let signers: BTreeSet<[u8; 32]> =
+            bitmaps.iter().map(|b| b.bitmap.node.to_bytes()).collect();
         for q in touched {
             if let Some(e) = self.queries.get_mut(&q) {
-                e.awaiting_verdicts.remove(&judged);
+                if signers.len() >= quorum {
+                    e.awaiting_verdicts.remove(&judged);
+                }
                 if matches!(e.status, QueryStatus::Switched { .. })
                     && e.awaiting_verdicts.is_empty()
                 {
@@ -1137,6 +1228,11 @@ fn show_eps(m: u64) -> String {
 
 /// The nonce of a query: `SHA-256("tabella/ledger/stats-nonce/v1" || 0 || JSON(signed request)
 /// || height u64 LE)` — unique per request and block, and not the querier's choice alone.
+fn request_hash(s: &Signed<QueryRequest>) -> [u8; 32] {
+    let json = serde_json::to_vec(s).unwrap_or_default();
+    hash_parts("tabella/ledger/stats-request/v1", &[&json])
+}
+
 fn nonce_of(s: &Signed<QueryRequest>, height: Height) -> [u8; 32] {
     let json = serde_json::to_vec(s).unwrap_or_default();
     hash_parts(
@@ -1212,6 +1308,8 @@ pub struct QueryView {
     pub missing: Vec<(StatsKind, PartyKey)>,
     /// Data providers excluded, with why.
     pub excluded: BTreeMap<PartyKey, String>,
+    /// Joined data providers left out because their grant is spent, with why.
+    pub declined: BTreeMap<PartyKey, String>,
     /// Number of proofs accepted.
     pub proofs: usize,
 }
@@ -1255,6 +1353,7 @@ impl QueryEntry {
             expected: self.expected(),
             missing: self.missing(),
             excluded: self.excluded().clone(),
+            declined: self.declined.clone(),
             proofs: self.proofs.len(),
         }
     }

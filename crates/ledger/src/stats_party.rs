@@ -13,8 +13,11 @@
 //! switching (switching an unchecked total could decrypt another party's ciphertext for the
 //! querier).
 //!
-//! A **data provider** joins its consortia with its budget and answers each query naming it,
-//! from its own rows, before the answer deadline. It never sends a row.
+//! A **data provider** joins the consortia its operator accepted (by id: anyone can create a
+//! consortium naming a provider, with computing nodes of their own choosing, so a provider never
+//! takes part on its own) with its budget, and answers each query naming it, from its own rows,
+//! before the answer deadline. It never sends a row. Computing nodes likewise deal only in
+//! accepted consortia.
 
 use std::collections::BTreeSet;
 
@@ -392,7 +395,7 @@ fn audit_list_len(audit: &QueryAudit, j: usize) -> Option<usize> {
 pub struct DataProvider {
     /// Signs its answers.
     pub signing: PartySecret,
-    /// The ε it grants each querier.
+    /// The total ε it grants in a consortium, over every querier.
     pub budget: Rational,
 }
 

@@ -131,11 +131,23 @@ impl World {
         w.block(vec![tx]);
         let id = w.state().stats().consortia().next().unwrap().id;
         w.consortium = id;
-        // Key ceremony and joins.
+        // Key ceremony and joins, then the complaint window.
         for _ in 0..3 {
             w.tick();
         }
         assert!(w.consortium_ready(), "the consortium's ceremony finished");
+        let c = w.state().stats().consortium(&w.consortium).unwrap().clone();
+        let next = Height(w.height().0 + 1);
+        assert!(!c.serves_at(next), "no query during the complaint window");
+        while !w
+            .state()
+            .stats()
+            .consortium(&w.consortium)
+            .unwrap()
+            .serves_at(Height(w.height().0 + 1))
+        {
+            w.tick();
+        }
         w
     }
 
@@ -165,7 +177,7 @@ impl World {
         all.extend(txs);
         // As a proposer does: a transaction that does not apply in order is left out.
         let block = loop {
-            match self.net.propose(all.clone()) {
+            match self.propose(all.clone()) {
                 Ok(b) => break b,
                 Err(tabella_ledger::Error::InvalidTxInBlock { index, source })
                     if index >= fixed =>
@@ -192,6 +204,23 @@ impl World {
             self.verdicts = Some((block.header.height, bitmaps));
         }
         self.net.decide(block).expect("block commits");
+    }
+
+    /// The round-robin proposer builds the block; if it is down, the next live validator does
+    /// (as the consensus engine's next round would).
+    fn propose(
+        &mut self,
+        txs: Vec<Transaction>,
+    ) -> Result<tabella_ledger::block::Block, tabella_ledger::Error> {
+        let roster = self.net.chain().next_roster().unwrap().clone();
+        let who = tabella_ledger::replica::proposer(&roster, self.net.next_height()).unwrap();
+        let i = self
+            .net
+            .vals
+            .iter()
+            .position(|v| v.key() == who)
+            .unwrap_or(0);
+        self.net.vals[i].propose(txs)
     }
 
     fn query_view(&self, id: &QueryId) -> QueryView {
@@ -264,7 +293,7 @@ impl World {
     ) -> Result<QueryId, String> {
         let sensitivity = tabella_stats::encoding::sensitivity(&op, &self.schema).unwrap();
         let statement = Statement {
-            operation: op,
+            operation: op.clone(),
             predicate: predicate.map(str::to_string),
             schema: self.schema.clone(),
             noise: Some(NoiseSpec {
@@ -273,7 +302,7 @@ impl World {
                 delta: None,
                 sensitivity,
             }),
-            noise_list_len: 4,
+            noise_list_len: tabella_stats::layout(&op, &self.schema).unwrap().len,
         };
         let before: Vec<QueryId> = self.state().stats().queries().map(|(q, _)| *q).collect();
         let tx = Transaction::Stats(Box::new(StatsTx::Query(
@@ -629,4 +658,106 @@ fn disputes_of_valid_proofs_and_early_aggregations_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("before the answer deadline"), "{err}");
+}
+
+#[test]
+fn a_query_completes_when_a_validator_is_killed_mid_query() {
+    let mut w = World::new(4, Cheat::None, 8);
+    let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+    w.tick(); // answers and noise lists in
+              // One validator of four is killed: it neither votes nor judges; 3 of 4 still commit.
+    let killed = w.net.vals.remove(3);
+    let status = w.run(&id);
+    assert!(matches!(status, QueryStatus::Answered { .. }), "{status:?}");
+    let e = w.state().stats().query(&id).unwrap();
+    // The verdicts after the kill come from the three live validators only.
+    let after: std::collections::BTreeSet<_> = e
+        .verdicts
+        .iter()
+        .filter(|r| r.kind == ProofKind::KeySwitch)
+        .map(|r| r.verifier)
+        .collect();
+    assert_eq!(after.len(), 3);
+    assert!(!after.contains(&killed.key()));
+    let table = DlogTable::new(1 << 24).unwrap();
+    let QueryResult::Count(n) = w.decrypt(&id, &table) else {
+        panic!()
+    };
+    assert!((n as i64 - 48).abs() <= 60, "{n}");
+}
+
+#[test]
+fn replayed_queries_outsiders_disputes_and_spent_grants_are_refused() {
+    let mut w = World::new(1, Cheat::None, 9);
+    let op = Operation::Count;
+    let statement = Statement {
+        noise: Some(NoiseSpec {
+            mechanism: Mechanism::Laplace,
+            epsilon: Rational::new(1, 1).unwrap(),
+            delta: None,
+            sensitivity: 1,
+        }),
+        operation: op,
+        predicate: None,
+        schema: w.schema.clone(),
+        noise_list_len: 1,
+    };
+    let tx = Transaction::Stats(Box::new(StatsTx::Query(
+        Signed::sign(
+            QueryRequest {
+                consortium: w.consortium,
+                statement: statement.clone(),
+                querier_key: w.querier_key.public_key(),
+            },
+            &w.querier,
+        )
+        .unwrap(),
+    )));
+    w.block(vec![tx.clone()]);
+    let id = *w.state().stats().queries().next().unwrap().0;
+    // The same signed request again, in a later block: a replay draining the querier's budget.
+    let err = w.state().check_tx(&tx).unwrap_err().to_string();
+    assert!(err.contains("replay"), "{err}");
+    // A noise list longer than the answer (work for every node, nothing for privacy).
+    let mut long = statement.clone();
+    long.noise_list_len = 4;
+    let tx_long = Transaction::Stats(Box::new(StatsTx::Query(
+        Signed::sign(
+            QueryRequest {
+                consortium: w.consortium,
+                statement: long,
+                querier_key: w.querier_key.public_key(),
+            },
+            &w.querier,
+        )
+        .unwrap(),
+    )));
+    let err = w.state().check_tx(&tx_long).unwrap_err().to_string();
+    assert!(err.contains("exactly"), "{err}");
+    // A dispute from a key outside the query.
+    w.tick();
+    let e = w.state().stats().query(&id).unwrap().clone();
+    let outsider = PartySecret::generate(&mut ChaCha20Rng::seed_from_u64(99));
+    let tx = Transaction::Stats(Box::new(StatsTx::Dispute(
+        Signed::sign(
+            Dispute {
+                query: id,
+                proof: e.proofs[0].tx,
+            },
+            &outsider,
+        )
+        .unwrap(),
+    )));
+    let err = w.state().check_tx(&tx).unwrap_err().to_string();
+    assert!(err.contains("not a party"), "{err}");
+    assert!(matches!(w.run(&id), QueryStatus::Answered { .. }));
+    // Each provider grants 5 in all, over every querier: a fresh querier key gains nothing.
+    // One querier spends 3; another asking 2.5 finds every provider's grant short (2 left), and
+    // the query is refused, naming the reason.
+    let mut other = World::new(1, Cheat::None, 10);
+    let _ = other.ask(Operation::Count, None, (3, 1)).unwrap();
+    let q2 = PartySecret::generate(&mut ChaCha20Rng::seed_from_u64(7));
+    other.querier = q2;
+    let id = other.ask(Operation::Count, None, (5, 2)).unwrap_err();
+    assert!(id.contains("every data provider's grant is spent"), "{id}");
 }

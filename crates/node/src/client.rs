@@ -23,6 +23,8 @@ use crate::wire::{
 pub struct NodeClient {
     base: String,
     agent: ureq::Agent,
+    /// Waited before every request (benchmarks emulating a network link's latency).
+    delay: Duration,
 }
 
 impl NodeClient {
@@ -37,6 +39,20 @@ impl NodeClient {
         NodeClient {
             base: base.trim_end_matches('/').to_string(),
             agent,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// The same client waiting `delay` before every request: a benchmark's emulation of a
+    /// network link's one-way latency, in process.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    fn pause(&self) {
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
         }
     }
 
@@ -83,6 +99,7 @@ impl NodeClient {
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        self.pause();
         let resp = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -98,6 +115,7 @@ impl NodeClient {
 
     /// `POST /v1/tx`: validates and queues a transaction.
     pub fn submit(&self, tx: &Transaction) -> Result<TxId, Error> {
+        self.pause();
         let body = serde_json::to_string(tx)?;
         let resp = self
             .agent
@@ -117,6 +135,7 @@ impl NodeClient {
             tx_id: Option<TxId>,
             error: Option<String>,
         }
+        self.pause();
         let body = serde_json::to_string(txs)?;
         let resp = self
             .agent
