@@ -52,6 +52,8 @@ pub struct ChainReport {
     pub blocks: u64,
     /// The decrypted sum beside the exact one.
     pub sum: (i128, i128),
+    /// Per proof kind, the first and last block holding one, counted from the query's block.
+    pub timeline: Vec<(String, u64, u64)>,
 }
 
 /// Runs the benchmark.
@@ -125,11 +127,10 @@ pub fn on_chain(
         let (stop, client) = (stop.clone(), client.clone());
         let ok: BTreeSet<String> = [cid.to_hex()].into();
         threads.push(std::thread::spawn(move || {
-            let mut shares = BTreeMap::new();
-            let mut pending = BTreeMap::new();
+            let mut state = crate::stats_cmd::CnState::default();
             while !stop.load(Ordering::Relaxed) {
-                let _ = cn_round(&client, &k, "", &ok, &mut shares, &mut pending);
-                std::thread::sleep(Duration::from_millis(10));
+                let _ = cn_round(&client, &k, "", &ok, &mut state);
+                std::thread::sleep(Duration::from_millis(20));
             }
         }));
     }
@@ -273,6 +274,16 @@ pub fn on_chain(
         }
     };
     let verdicts = watcher.stats_verdicts(&q.id.to_string())?.verdicts.len();
+    let mut timeline: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in watcher.stats_proofs(&q.id.to_string())?.proofs {
+        let h = r.height.0.saturating_sub(q.opened.0);
+        let e = timeline.entry(r.proof.kind().to_string()).or_insert((h, h));
+        e.0 = e.0.min(h);
+        e.1 = e.1.max(h);
+    }
+    let mut timeline: Vec<(String, u64, u64)> =
+        timeline.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
+    timeline.sort_by_key(|t| (t.1, t.2));
     finish(threads, nodes);
     let table = DlogTable::new(1 << 32)?;
     let totals = q
@@ -299,6 +310,7 @@ pub fn on_chain(
         verdicts,
         blocks: released.saturating_sub(q.opened.0) + 1,
         sum: (sum, exact),
+        timeline,
     })
 }
 
@@ -331,5 +343,13 @@ pub fn print(r: &ChainReport) {
     println!(
         "  record      {} proofs, {} verdicts, {} blocks; sum {} (exact {}, the rest is noise)",
         r.proofs, r.verdicts, r.blocks, r.sum.0, r.sum.1
+    );
+    println!(
+        "  timeline    {} (blocks after the query's)",
+        r.timeline
+            .iter()
+            .map(|(k, a, b)| format!("{k} {a}–{b}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }

@@ -496,11 +496,9 @@ fn run_cn(home: &Path, node: &str, poll: Duration) -> anyhow::Result<()> {
     let who = format!("cn {}", short(&me));
     let client = NodeClient::new(node);
     println!("{who}: computing node running against {node}");
-    let mut shares: BTreeMap<String, KeyShare> = BTreeMap::new();
-    let mut pending: BTreeMap<String, Vec<TxId>> = BTreeMap::new();
+    let mut state = CnState::default();
     loop {
-        let round = accepted(home)
-            .and_then(|ok| cn_round(&client, &keys, &who, &ok, &mut shares, &mut pending));
+        let round = accepted(home).and_then(|ok| cn_round(&client, &keys, &who, &ok, &mut state));
         if let Err(e) = round {
             eprintln!("{who}: {e:#}");
         }
@@ -508,14 +506,36 @@ fn run_cn(home: &Path, node: &str, poll: Duration) -> anyhow::Result<()> {
     }
 }
 
+/// What a computing node process remembers between rounds.
+#[derive(Default)]
+pub(crate) struct CnState {
+    /// Its key share per consortium.
+    shares: BTreeMap<String, KeyShare>,
+    /// Its transactions not yet committed, per consortium or query.
+    pending: BTreeMap<String, Vec<TxId>>,
+    /// The range proofs it verified.
+    cache: tabella_ledger::stats_party::RangeCache,
+    /// Per query, the proof count it last stepped at and whether the answer deadline had
+    /// passed (nothing new: no step).
+    seen: BTreeMap<String, (usize, bool)>,
+    /// Per query, its proofs so far (fetched incrementally).
+    records: BTreeMap<String, tabella_ledger::stats::QueryProofs>,
+}
+
 pub(crate) fn cn_round(
     client: &NodeClient,
     keys: &ComputingNodeKeys,
     who: &str,
     accepted: &BTreeSet<String>,
-    shares: &mut BTreeMap<String, KeyShare>,
-    pending: &mut BTreeMap<String, Vec<TxId>>,
+    st: &mut CnState,
 ) -> anyhow::Result<()> {
+    let CnState {
+        shares,
+        pending,
+        cache,
+        seen,
+        records,
+    } = st;
     let me = keys.signing.public();
     let mine: Vec<ConsortiumEntry> = client
         .stats_consortia()?
@@ -562,8 +582,43 @@ pub(crate) fn cn_round(
         if !settled(client, slot) {
             continue;
         }
-        let proofs = client.stats_proofs(&q.id.to_string())?;
-        let txs = keys.step(&q, &proofs, share, height, &mut OsRng)?;
+        let mark = (q.proofs, height >= q.answer_deadline);
+        if seen.get(&q.id.to_string()) == Some(&mark) {
+            continue;
+        }
+        seen.insert(q.id.to_string(), mark);
+        let t = Instant::now();
+        let key = q.id.to_string();
+        let have = records.get(&key).map_or(0, |r| r.proofs.len());
+        let mut fresh = client.stats_proofs_from(&key, have)?;
+        let proofs = match records.get_mut(&key) {
+            Some(r) if fresh.first == r.proofs.len() => {
+                r.proofs.append(&mut fresh.proofs);
+                r.events = fresh.events;
+                r.clone()
+            }
+            None if fresh.first == 0 => {
+                records.insert(key.clone(), fresh.clone());
+                fresh
+            }
+            _ => {
+                let all = client.stats_proofs(&key)?;
+                records.insert(key.clone(), all.clone());
+                all
+            }
+        };
+        let fetched = t.elapsed();
+        let txs = keys.step(&q, &proofs, share, height, cache, &mut OsRng)?;
+        if std::env::var_os("TABELLA_STATS_TIMING").is_some() {
+            eprintln!(
+                "cn {}: height {height}, {} proofs: fetch {:?}, step {:?}, {} txs",
+                me,
+                q.proofs,
+                fetched,
+                t.elapsed() - fetched,
+                txs.len()
+            );
+        }
         if !txs.is_empty() {
             *slot = submit_all(client, who, txs);
         }
@@ -978,6 +1033,9 @@ pub fn print_answer(a: &Answer) {
         for (p, why) in &a.view.excluded {
             println!("  excluded {p}: {why}");
         }
+    }
+    for (p, why) in &a.view.declined {
+        println!("  declined {p}: {why}");
     }
     if !a.view.missing.is_empty() {
         for (k, p) in &a.view.missing {

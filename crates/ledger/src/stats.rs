@@ -1319,7 +1319,10 @@ pub struct QueryView {
 pub struct QueryProofs {
     /// The query.
     pub query: QueryId,
-    /// The accepted proofs.
+    /// The position of the first proof listed (0: all of them).
+    #[serde(default)]
+    pub first: usize,
+    /// The accepted proofs, from position `first`.
     pub proofs: Vec<ProofRecord>,
     /// Proof acceptances, exclusions and false verdicts, in order.
     pub events: Vec<QueryEvent>,
@@ -1360,9 +1363,19 @@ impl QueryEntry {
 
     /// Its proofs and events.
     pub fn proof_list(&self, id: QueryId) -> QueryProofs {
+        self.proof_list_from(id, 0)
+    }
+
+    /// Its proofs from position `from` on, and all its events.
+    pub fn proof_list_from(&self, id: QueryId, from: usize) -> QueryProofs {
         QueryProofs {
             query: id,
-            proofs: self.proofs.clone(),
+            first: from.min(self.proofs.len()),
+            proofs: self
+                .proofs
+                .get(from..)
+                .map(<[ProofRecord]>::to_vec)
+                .unwrap_or_default(),
             events: self.events.clone(),
         }
     }

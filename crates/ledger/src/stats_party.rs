@@ -40,7 +40,7 @@ use crate::stats::{
     ConsortiumEntry, Deal, Dispute, Join, QueryEvent, QueryProofs, QueryStatus, QueryView, Signed,
     StatsTx,
 };
-use crate::types::Height;
+use crate::types::{Height, TxId};
 
 fn err(m: impl Into<String>) -> Error {
     Error::Stats(m.into())
@@ -91,6 +91,87 @@ pub fn replay(
         }
     })?;
     Ok(audit)
+}
+
+/// Range proofs (by transaction) a party has verified in full, so a replay checks each once.
+pub type RangeCache = BTreeSet<TxId>;
+
+/// [`replay`] with [`Check::Full`], verifying only the range proofs not in `cache` (in parallel)
+/// and adding them to it.
+pub fn replay_full_cached(
+    params: &QueryParams,
+    proofs: &QueryProofs,
+    cache: &mut RangeCache,
+) -> std::result::Result<QueryAudit, ReplayFailure> {
+    use rayon::prelude::*;
+    let excluded: BTreeSet<PartyKey> = proofs
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            QueryEvent::Excluded { provider, .. } => Some(*provider),
+            _ => None,
+        })
+        .collect();
+    let fail = |e: tabella_stats::Error| {
+        let (prover, kind) = match &e {
+            tabella_stats::Error::ProofRejected { prover, kind, .. } => {
+                (Some(*prover), Some(*kind))
+            }
+            _ => (None, None),
+        };
+        ReplayFailure {
+            prover,
+            kind,
+            reason: e.to_string(),
+        }
+    };
+    let ordered: Vec<&crate::stats::ProofRecord> = proofs
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            QueryEvent::Proof { index } => proofs.proofs.get(*index),
+            _ => None,
+        })
+        .filter(|r| !(r.proof.kind() == ProofKind::Range && excluded.contains(&r.proof.prover)))
+        .collect();
+    let fresh: Vec<&crate::stats::ProofRecord> = ordered
+        .iter()
+        .filter(|r| r.proof.kind() == ProofKind::Range && !cache.contains(&r.tx))
+        .copied()
+        .collect();
+    fresh
+        .par_iter()
+        .try_for_each(|r| {
+            r.proof.check_signature()?;
+            QueryAudit::check_range(params, &r.proof)
+        })
+        .map_err(fail)?;
+    cache.extend(fresh.iter().map(|r| r.tx));
+    let mut audit = QueryAudit::new(params.clone()).map_err(fail)?;
+    for r in ordered {
+        if r.proof.kind() == ProofKind::Range {
+            audit.accept_range_checked(&r.proof).map_err(fail)?;
+        } else {
+            audit.accept(&r.proof, Check::Full).map_err(fail)?;
+        }
+    }
+    Ok(audit)
+}
+
+/// Verifies, in parallel, the range proofs of `proofs` not yet in `cache`, adding the valid
+/// ones (an invalid one is found again, and disputed, by [`replay_full_cached`]).
+pub fn warm(params: &QueryParams, proofs: &QueryProofs, cache: &mut RangeCache) {
+    use rayon::prelude::*;
+    let fresh: Vec<TxId> = proofs
+        .proofs
+        .par_iter()
+        .filter(|r| r.proof.kind() == ProofKind::Range && !cache.contains(&r.tx))
+        .filter(|r| {
+            r.proof.check_signature().is_ok() && QueryAudit::check_range(params, &r.proof).is_ok()
+        })
+        .map(|r| r.tx)
+        .collect();
+    cache.extend(fresh);
 }
 
 /// Why a replay stopped.
@@ -200,6 +281,7 @@ impl ComputingNodeKeys {
         proofs: &QueryProofs,
         share: &KeyShare,
         height: Height,
+        cache: &mut RangeCache,
         rng: &mut R,
     ) -> Result<Vec<StatsTx>> {
         let me = self.signing.public();
@@ -321,7 +403,7 @@ impl ComputingNodeKeys {
             if let Some(a) = &checked {
                 return Ok(a.clone());
             }
-            let a = replay(params, proofs, Check::Full)?;
+            let a = replay_full_cached(params, proofs, cache)?;
             checked = Some(a.clone());
             Ok(a)
         };
@@ -355,7 +437,16 @@ impl ComputingNodeKeys {
         }
 
         // The key switch, after checking every proof in full.
-        if owes(ProofKind::KeySwitch) && audit.obfuscated_total().is_some() {
+        if !owes(ProofKind::KeySwitch) {
+            return Ok(out);
+        }
+        if audit.obfuscated_total().is_none() {
+            // Not its turn yet: check the answers that came meanwhile, so that the full check
+            // before its shuffle or switch finds them verified (it overlaps the other steps).
+            warm(params, proofs, cache);
+            return Ok(out);
+        }
+        {
             let audited = match full() {
                 Ok(a) => a,
                 Err(f) => return dispute(&f),

@@ -59,6 +59,8 @@ struct World {
     cheat: Cheat,
     /// Transactions refused, with why.
     refused: Vec<String>,
+    /// Each computing node's verified range proofs.
+    caches: Vec<tabella_ledger::stats_party::RangeCache>,
     /// The validators' verdicts on the last block, to commit in the next.
     verdicts: Option<(Height, Vec<tabella_ledger::verdict::SignedBitmap>)>,
 }
@@ -127,6 +129,7 @@ impl World {
             cheat,
             refused: Vec::new(),
             verdicts: None,
+            caches: vec![Default::default(); 3],
         };
         w.block(vec![tx]);
         let id = w.state().stats().consortia().next().unwrap().id;
@@ -272,7 +275,16 @@ impl World {
                 let Some(share) = &self.shares[i] else {
                     continue;
                 };
-                let steps = cn.step(&q, &proofs, share, height, &mut self.rng).unwrap();
+                let steps = cn
+                    .step(
+                        &q,
+                        &proofs,
+                        share,
+                        height,
+                        &mut self.caches[i],
+                        &mut self.rng,
+                    )
+                    .unwrap();
                 for t in steps {
                     txs.push(corrupt(self.cheat, i, cn, &q, &proofs, t, &mut self.rng));
                 }

@@ -393,11 +393,19 @@ async fn query(
     with_query(&app, &id, |id, q| q.view(id))
 }
 
+/// `?from=N`: only the proofs from position `N` on (the events always in full).
+#[derive(serde::Deserialize)]
+struct From {
+    #[serde(default)]
+    from: usize,
+}
+
 async fn query_proofs(
     State(app): State<SharedApp>,
     Path(id): Path<String>,
+    axum::extract::Query(f): axum::extract::Query<From>,
 ) -> Reply<tabella_ledger::stats::QueryProofs> {
-    with_query(&app, &id, |id, q| q.proof_list(id))
+    with_query(&app, &id, |id, q| q.proof_list_from(id, f.from))
 }
 
 async fn query_verdicts(

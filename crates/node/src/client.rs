@@ -264,6 +264,15 @@ impl NodeClient {
         self.get(&format!("/v1/stats/queries/{id}/proofs"))
     }
 
+    /// `GET /v1/stats/queries/{id}/proofs?from=N`: the proofs from position `N` on.
+    pub fn stats_proofs_from(
+        &self,
+        id: &str,
+        from: usize,
+    ) -> Result<tabella_ledger::stats::QueryProofs, Error> {
+        self.get(&format!("/v1/stats/queries/{id}/proofs?from={from}"))
+    }
+
     /// `GET /v1/stats/queries/{id}/verdicts`.
     pub fn stats_verdicts(&self, id: &str) -> Result<tabella_ledger::stats::QueryVerdicts, Error> {
         self.get(&format!("/v1/stats/queries/{id}/verdicts"))

@@ -292,6 +292,16 @@ impl QueryAudit {
         Ok(())
     }
 
+    /// Accepts a data provider's answer whose range proofs the caller has already verified in
+    /// full against this query ([`Self::check_range`], e.g. once, cached across replays): every
+    /// other check runs, and the audit stays fully checked.
+    pub fn accept_range_checked(&mut self, proof: &SignedProof) -> Result<()> {
+        if proof.kind() != ProofKind::Range {
+            return Err(proof.rejected("not a data provider's answer"));
+        }
+        self.accept_inner(proof, Check::Full, true)
+    }
+
     /// Accepts one proof at its step of the protocol, or says why not.
     pub fn accept(&mut self, proof: &SignedProof, check: Check) -> Result<()> {
         self.accept_inner(proof, check, false)
