@@ -203,56 +203,54 @@ struct AuditArgs {
 /// Runs `tabella stats`.
 pub fn run(a: StatsArgs) -> anyhow::Result<()> {
     match a.command {
-        StatsCommand::Cn(c) => match c.command {
-            PartyCommand::Init { home, .. } => {
-                let card = init_party(&home, Role::ComputingNode, None)?;
-                println!("computing node created in {}", home.display());
-                println!("  key      {}", card.key);
-                println!("  card     {}", home.join("card.json").display());
-                Ok(())
-            }
-            PartyCommand::Accept { home, consortium } => {
-                load_party(&home, Role::ComputingNode)?;
-                accept(&home, &consortium)?;
-                println!("{} takes part in consortium {consortium}", home.display());
-                Ok(())
-            }
-            PartyCommand::Run {
-                home,
-                node,
-                poll_ms,
-                ..
-            } => run_cn(&home, &node, Duration::from_millis(poll_ms)),
-        },
-        StatsCommand::Dp(d) => match d.command {
-            PartyCommand::Init { home, budget } => {
-                let card = init_party(&home, Role::DataProvider, Some(parse_rational(&budget)?))?;
-                println!("data provider created in {}", home.display());
-                println!("  key      {}", card.key);
-                println!("  budget   ε = {budget} in a consortium, over every querier");
-                println!("  card     {}", home.join("card.json").display());
-                Ok(())
-            }
-            PartyCommand::Accept { home, consortium } => {
-                load_party(&home, Role::DataProvider)?;
-                accept(&home, &consortium)?;
-                println!("{} takes part in consortium {consortium}", home.display());
-                Ok(())
-            }
-            PartyCommand::Run {
-                home,
-                node,
-                data,
-                poll_ms,
-            } => {
-                let data = data.ok_or_else(|| anyhow!("a data provider needs --data FILE.csv"))?;
-                run_dp(&home, &node, &data, Duration::from_millis(poll_ms))
-            }
-        },
+        StatsCommand::Cn(c) => party(c.command, Role::ComputingNode),
+        StatsCommand::Dp(d) => party(d.command, Role::DataProvider),
         StatsCommand::Consortium(c) => create_consortium(c),
         StatsCommand::Query(q) => query_cmd(q),
         StatsCommand::Audit(a) => audit_cmd(a),
         StatsCommand::Demo(d) => crate::stats_demo::run(d),
+    }
+}
+
+/// `tabella stats cn|dp …` for a party of `role`.
+fn party(command: PartyCommand, role: Role) -> anyhow::Result<()> {
+    match command {
+        PartyCommand::Init { home, budget } => {
+            let dp = role == Role::DataProvider;
+            let budget_value = dp.then(|| parse_rational(&budget)).transpose()?;
+            let card = init_party(&home, role, budget_value)?;
+            let name = if dp {
+                "data provider"
+            } else {
+                "computing node"
+            };
+            println!("{name} created in {}", home.display());
+            println!("  key      {}", card.key);
+            if dp {
+                println!("  budget   ε = {budget} in a consortium, over every querier");
+            }
+            println!("  card     {}", home.join("card.json").display());
+            Ok(())
+        }
+        PartyCommand::Accept { home, consortium } => {
+            load_party(&home, role)?;
+            accept(&home, &consortium)?;
+            println!("{} takes part in consortium {consortium}", home.display());
+            Ok(())
+        }
+        PartyCommand::Run {
+            home,
+            node,
+            data,
+            poll_ms,
+        } => {
+            let poll = Duration::from_millis(poll_ms);
+            if role == Role::ComputingNode {
+                return run_cn(&home, &node, poll);
+            }
+            let data = data.ok_or_else(|| anyhow!("a data provider needs --data FILE.csv"))?;
+            run_dp(&home, &node, &data, poll)
+        }
     }
 }
 

@@ -46,14 +46,9 @@ fn err(m: impl Into<String>) -> Error {
     Error::Stats(m.into())
 }
 
-/// Replays a query's proofs as the chain accepted them, skipping the answers it later excluded:
-/// with [`Check::Full`] every proof is verified (range proofs in parallel). On the first proof
-/// that does not pass, returns its prover, kind and the reason.
-pub fn replay(
-    params: &QueryParams,
-    proofs: &QueryProofs,
-    check: Check,
-) -> std::result::Result<QueryAudit, ReplayFailure> {
+/// The proofs of `proofs` in the order the chain accepted them, without the answers it later
+/// excluded.
+fn ordered(proofs: &QueryProofs) -> Vec<&crate::stats::ProofRecord> {
     let excluded: BTreeSet<PartyKey> = proofs
         .events
         .iter()
@@ -62,34 +57,45 @@ pub fn replay(
             _ => None,
         })
         .collect();
-    let mut audit = QueryAudit::new(params.clone()).map_err(|e| ReplayFailure {
-        prover: None,
-        kind: None,
-        reason: e.to_string(),
-    })?;
-    let list: Vec<SignedProof> = proofs
+    proofs
         .events
         .iter()
         .filter_map(|e| match e {
-            QueryEvent::Proof { index } => proofs.proofs.get(*index),
+            QueryEvent::Proof { index } => index
+                .checked_sub(proofs.first)
+                .and_then(|i| proofs.proofs.get(i)),
             _ => None,
         })
         .filter(|r| !(r.proof.kind() == ProofKind::Range && excluded.contains(&r.proof.prover)))
+        .collect()
+}
+
+fn failure(e: tabella_stats::Error) -> ReplayFailure {
+    let (prover, kind) = match &e {
+        tabella_stats::Error::ProofRejected { prover, kind, .. } => (Some(*prover), Some(*kind)),
+        _ => (None, None),
+    };
+    ReplayFailure {
+        prover,
+        kind,
+        reason: e.to_string(),
+    }
+}
+
+/// Replays a query's proofs as the chain accepted them, skipping the answers it later excluded:
+/// with [`Check::Full`] every proof is verified (range proofs in parallel). On the first proof
+/// that does not pass, returns its prover, kind and the reason.
+pub fn replay(
+    params: &QueryParams,
+    proofs: &QueryProofs,
+    check: Check,
+) -> std::result::Result<QueryAudit, ReplayFailure> {
+    let mut audit = QueryAudit::new(params.clone()).map_err(failure)?;
+    let list: Vec<SignedProof> = ordered(proofs)
+        .into_iter()
         .map(|r| r.proof.clone())
         .collect();
-    audit.accept_all(&list, check).map_err(|e| {
-        let (prover, kind) = match &e {
-            tabella_stats::Error::ProofRejected { prover, kind, .. } => {
-                (Some(*prover), Some(*kind))
-            }
-            _ => (None, None),
-        };
-        ReplayFailure {
-            prover,
-            kind,
-            reason: e.to_string(),
-        }
-    })?;
+    audit.accept_all(&list, check).map_err(failure)?;
     Ok(audit)
 }
 
@@ -104,36 +110,8 @@ pub fn replay_full_cached(
     cache: &mut RangeCache,
 ) -> std::result::Result<QueryAudit, ReplayFailure> {
     use rayon::prelude::*;
-    let excluded: BTreeSet<PartyKey> = proofs
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            QueryEvent::Excluded { provider, .. } => Some(*provider),
-            _ => None,
-        })
-        .collect();
-    let fail = |e: tabella_stats::Error| {
-        let (prover, kind) = match &e {
-            tabella_stats::Error::ProofRejected { prover, kind, .. } => {
-                (Some(*prover), Some(*kind))
-            }
-            _ => (None, None),
-        };
-        ReplayFailure {
-            prover,
-            kind,
-            reason: e.to_string(),
-        }
-    };
-    let ordered: Vec<&crate::stats::ProofRecord> = proofs
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            QueryEvent::Proof { index } => proofs.proofs.get(*index),
-            _ => None,
-        })
-        .filter(|r| !(r.proof.kind() == ProofKind::Range && excluded.contains(&r.proof.prover)))
-        .collect();
+    let fail = failure;
+    let ordered = ordered(proofs);
     let fresh: Vec<&crate::stats::ProofRecord> = ordered
         .iter()
         .filter(|r| r.proof.kind() == ProofKind::Range && !cache.contains(&r.tx))
