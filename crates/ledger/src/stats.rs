@@ -59,7 +59,7 @@ use tabella_stats::statement::{Participants, Statement};
 
 use crate::error::{Error, Result};
 use crate::roster::ValidatorKey;
-use crate::types::{hash_parts, ConsortiumId, Height, ProofId, TxId};
+use crate::types::{hash_parts, ConsortiumId, Height, TxId};
 use crate::verdict::{SignedBitmap, Verdict};
 
 /// Signature domain of the ledger's statistics messages (other than proofs, which carry their
@@ -1183,7 +1183,7 @@ impl StatsState {
         }
     }
 
-    /// Whether the proof of `tx` (in the block being judged) is valid, checked in full against
+    /// Whether proof `p` (in the block being judged) is valid, checked in full against
     /// this state as it was just before the proof (the caller replays the block).
     pub fn verify_proof(&self, p: &SignedProof) -> bool {
         let Some(e) = self.queries.get(&p.query) else {
@@ -1272,11 +1272,6 @@ pub fn is_heavy(p: &SignedProof) -> bool {
         p.kind(),
         StatsKind::Range | StatsKind::Noise | StatsKind::Shuffle
     )
-}
-
-/// Identifies a statistics proof for the verdict bitmaps: its transaction id.
-pub fn proof_id(tx: TxId) -> ProofId {
-    ProofId(tx.0)
 }
 
 /// A query as the API shows it.
