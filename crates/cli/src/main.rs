@@ -18,6 +18,7 @@ mod record_io;
 mod roles;
 mod stats_cmd;
 mod stats_demo;
+mod table;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]

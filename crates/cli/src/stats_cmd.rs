@@ -18,7 +18,7 @@ use tabella_ledger::stats::{
     ComputingNodeEntry, ConsortiumEntry, ConsortiumSpec, QueryRequest, QueryStatus, QueryView,
     Signed, StatsTx,
 };
-use tabella_ledger::stats_party::{replay, ComputingNodeKeys, DataProvider};
+use tabella_ledger::stats_party::{replay, ComputingNodeKeys, DataProvider, QueryTracker};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{Height, TxId};
 use tabella_ledger::verdict::Verdict;
@@ -99,12 +99,16 @@ enum PartyCommand {
         /// The node's API URL.
         #[arg(long, env = "TABELLA_NODE", default_value = "http://127.0.0.1:7400")]
         node: String,
-        /// (Data provider) its table: a CSV file with a header row naming the schema's columns
-        /// (other columns are ignored). Rows never leave this process.
+        /// (Data provider) its table: a CSV file with a header row naming the schema's columns,
+        /// or an SQLite database (other columns are ignored). Rows never leave this process.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// How often to poll the node, in milliseconds.
-        #[arg(long, default_value_t = 100)]
+        /// (Data provider, SQLite) the table to read; by default the database's only table.
+        #[arg(long, requires = "data")]
+        table: Option<String>,
+        /// How long to wait before trying again when the node cannot be reached, in
+        /// milliseconds (otherwise the party waits for each new block).
+        #[arg(long, default_value_t = 500)]
         poll_ms: u64,
     },
 }
@@ -242,14 +246,20 @@ fn party(command: PartyCommand, role: Role) -> anyhow::Result<()> {
             home,
             node,
             data,
+            table,
             poll_ms,
         } => {
             let poll = Duration::from_millis(poll_ms);
             if role == Role::ComputingNode {
+                if data.is_some() {
+                    bail!("a computing node holds no data: --data is for data providers");
+                }
                 return run_cn(&home, &node, poll);
             }
-            let data = data.ok_or_else(|| anyhow!("a data provider needs --data FILE.csv"))?;
-            run_dp(&home, &node, &data, poll)
+            let data = data.ok_or_else(|| {
+                anyhow!("a data provider needs --data FILE (a CSV file or an SQLite database)")
+            })?;
+            run_dp(&home, &node, &data, table.as_deref(), poll)
         }
     }
 }
@@ -444,10 +454,22 @@ fn short(k: &PartyKey) -> String {
 /// Submits `txs`; returns the ids accepted, printing what was sent and refused (unless `who`
 /// is empty).
 pub(crate) fn submit_all(client: &NodeClient, who: &str, txs: Vec<StatsTx>) -> Vec<TxId> {
+    let labels: Vec<String> = txs.iter().map(describe).collect();
+    let txs: Vec<Transaction> = txs
+        .into_iter()
+        .map(|t| Transaction::Stats(Box::new(t)))
+        .collect();
+    // One request for them all (in order), or one each.
+    let results: Vec<Result<TxId, String>> = match txs.as_slice() {
+        [one] => vec![client.submit(one).map_err(|e| e.to_string())],
+        _ => match client.submit_batch(&txs) {
+            Ok(r) => r,
+            Err(e) => vec![Err(e.to_string()); txs.len()],
+        },
+    };
     let mut ids = Vec::new();
-    for t in txs {
-        let label = describe(&t);
-        match client.submit(&Transaction::Stats(Box::new(t))) {
+    for (label, r) in labels.iter().zip(results) {
+        match r {
             Ok(id) => {
                 if !who.is_empty() {
                     println!("{who}: sent {label}");
@@ -482,6 +504,9 @@ fn settled(client: &NodeClient, pending: &mut Vec<TxId>) -> bool {
     pending.is_empty()
 }
 
+/// How long a party's request waits for the next block before it looks again anyway.
+const ROUND_WAIT: Duration = Duration::from_secs(2);
+
 fn run_cn(home: &Path, node: &str, poll: Duration) -> anyhow::Result<()> {
     let p = load_party(home, Role::ComputingNode)?;
     let keys = ComputingNodeKeys {
@@ -496,11 +521,12 @@ fn run_cn(home: &Path, node: &str, poll: Duration) -> anyhow::Result<()> {
     println!("{who}: computing node running against {node}");
     let mut state = CnState::default();
     loop {
-        let round = accepted(home).and_then(|ok| cn_round(&client, &keys, &who, &ok, &mut state));
+        let round = accepted(home)
+            .and_then(|ok| cn_round(&client, &keys, &who, &ok, &mut state, ROUND_WAIT));
         if let Err(e) = round {
             eprintln!("{who}: {e:#}");
+            std::thread::sleep(poll);
         }
-        std::thread::sleep(poll);
     }
 }
 
@@ -511,13 +537,15 @@ pub(crate) struct CnState {
     shares: BTreeMap<String, KeyShare>,
     /// Its transactions not yet committed, per consortium or query.
     pending: BTreeMap<String, Vec<TxId>>,
-    /// The range proofs it verified.
-    cache: tabella_ledger::stats_party::RangeCache,
+    /// Per query, what it has checked so far.
+    trackers: BTreeMap<String, QueryTracker>,
     /// Per query, the proof count it last stepped at and whether the answer deadline had
     /// passed (nothing new: no step).
     seen: BTreeMap<String, (usize, bool)>,
     /// Per query, its proofs so far (fetched incrementally).
     records: BTreeMap<String, tabella_ledger::stats::QueryProofs>,
+    /// The chain height of its last complete round (the chain changes only with a new block).
+    done_at: Option<Height>,
 }
 
 pub(crate) fn cn_round(
@@ -526,21 +554,37 @@ pub(crate) fn cn_round(
     who: &str,
     accepted: &BTreeSet<String>,
     st: &mut CnState,
+    wait: Duration,
 ) -> anyhow::Result<()> {
+    // Nothing changes between blocks: wait for the next one (at most `wait`).
+    let height = match st.done_at {
+        Some(h) => client.status_after(h, wait)?.height,
+        None => client.status()?.height,
+    };
+    let seen_at = Instant::now();
+    if st.done_at == Some(height) {
+        return Ok(());
+    }
     let CnState {
         shares,
         pending,
-        cache,
+        trackers,
         seen,
         records,
+        done_at,
     } = st;
     let me = keys.signing.public();
-    let mine: Vec<ConsortiumEntry> = client
-        .stats_consortia()?
-        .into_iter()
-        .filter(|c| c.spec.computing_nodes.iter().any(|n| n.key == me))
-        .filter(|c| accepted.contains(&c.id.to_hex()))
-        .collect();
+    // The consortia, until it holds its share in every one it accepted.
+    let mine: Vec<ConsortiumEntry> = if accepted.iter().all(|c| shares.contains_key(c)) {
+        Vec::new()
+    } else {
+        client
+            .stats_consortia()?
+            .into_iter()
+            .filter(|c| c.spec.computing_nodes.iter().any(|n| n.key == me))
+            .filter(|c| accepted.contains(&c.id.to_hex()))
+            .collect()
+    };
     for c in &mine {
         let slot = pending.entry(c.id.to_hex()).or_default();
         if !settled(client, slot) {
@@ -565,8 +609,9 @@ pub(crate) fn cn_round(
             }
         }
     }
-    let height = client.status()?.height;
-    for q in client.stats_queries()? {
+    let queries = client.stats_queries()?;
+    let listed = seen_at.elapsed();
+    for q in queries {
         if !matches!(q.status, QueryStatus::Open)
             || !q.params.computing_nodes.contains(&me)
             || !accepted.contains(&q.consortium.to_hex())
@@ -576,15 +621,10 @@ pub(crate) fn cn_round(
         let Some(share) = shares.get(&q.consortium.to_hex()) else {
             continue;
         };
-        let slot = pending.entry(q.id.to_string()).or_default();
-        if !settled(client, slot) {
-            continue;
-        }
         let mark = (q.proofs, height >= q.answer_deadline);
         if seen.get(&q.id.to_string()) == Some(&mark) {
             continue;
         }
-        seen.insert(q.id.to_string(), mark);
         let t = Instant::now();
         let key = q.id.to_string();
         let have = records.get(&key).map_or(0, |r| r.proofs.len());
@@ -606,64 +646,50 @@ pub(crate) fn cn_round(
             }
         };
         let fetched = t.elapsed();
-        let txs = keys.step(&q, &proofs, share, height, cache, &mut OsRng)?;
-        if std::env::var_os("TABELLA_STATS_TIMING").is_some() {
-            eprintln!(
-                "cn {}: height {height}, {} proofs: fetch {:?}, step {:?}, {} txs",
-                me,
-                q.proofs,
-                fetched,
-                t.elapsed() - fetched,
-                txs.len()
-            );
+        // Its own proofs on the record are committed; anything else it sent, it asks about.
+        let slot = pending.entry(key.clone()).or_default();
+        slot.retain(|id| !proofs.proofs.iter().rev().any(|r| r.tx == *id));
+        if !settled(client, slot) {
+            continue;
         }
+        seen.insert(key.clone(), mark);
+        let tracker = trackers.entry(key.clone()).or_default();
+        let txs = keys.step(&q, &proofs, share, height, tracker, &mut OsRng)?;
+        let stepped = t.elapsed();
+        let n = txs.len();
+        let s0 = Instant::now();
         if !txs.is_empty() {
             *slot = submit_all(client, who, txs);
         }
+        if std::env::var_os("TABELLA_STATS_TIMING").is_some() {
+            eprintln!(
+                "cn {me}: height {height}, {} proofs: queries listed {listed:?}, fetch \
+                 {fetched:?}, step {:?}, {n} txs submitted in {:?}, {:?} after the block was \
+                 seen",
+                q.proofs,
+                stepped - fetched,
+                s0.elapsed(),
+                seen_at.elapsed(),
+            );
+        }
     }
+    *done_at = Some(height);
     Ok(())
 }
 
-/// Reads a data provider's CSV table with `schema`'s columns (by header name).
+/// Reads a data provider's table (CSV, or the only table of an SQLite database) with
+/// `schema`'s columns (by name).
 pub fn read_rows(schema: &Schema, path: &Path) -> anyhow::Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the table {}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| anyhow!("{} is empty (a header row is needed)", path.display()))?
-        .split(',')
-        .map(|h| h.trim().to_string())
-        .collect();
-    let idx: Vec<usize> = schema
-        .columns()
-        .iter()
-        .map(|c| {
-            header.iter().position(|h| *h == c.name).ok_or_else(|| {
-                anyhow!(
-                    "{} has no column {:?} (its header: {})",
-                    path.display(),
-                    c.name,
-                    header.join(",")
-                )
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    lines
-        .enumerate()
-        .map(|(n, line)| {
-            let f: Vec<&str> = line.split(',').map(str::trim).collect();
-            let fields: Vec<&str> = idx
-                .iter()
-                .map(|i| f.get(*i).copied().unwrap_or(""))
-                .collect();
-            Row::parse(schema, &fields)
-                .map_err(|e| anyhow!("{} line {}: {e}", path.display(), n + 2))
-        })
-        .collect()
+    crate::table::read_table(schema, path, None)
 }
 
-fn run_dp(home: &Path, node: &str, data: &Path, poll: Duration) -> anyhow::Result<()> {
+fn run_dp(
+    home: &Path,
+    node: &str,
+    data: &Path,
+    table: Option<&str>,
+    poll: Duration,
+) -> anyhow::Result<()> {
     let p = load_party(home, Role::DataProvider)?;
     let dp = DataProvider {
         signing: p.signing,
@@ -675,15 +701,36 @@ fn run_dp(home: &Path, node: &str, data: &Path, poll: Duration) -> anyhow::Resul
     if !data.exists() {
         bail!("the table {} does not exist", data.display());
     }
+    let kind = if crate::table::is_sqlite(data)? {
+        let t = crate::table::sqlite_table(data, table)?;
+        format!("table {t:?} of the SQLite database")
+    } else if let Some(t) = table {
+        bail!(
+            "--table {t:?} names a table of an SQLite database, but {} is not one",
+            data.display()
+        );
+    } else {
+        "the CSV file".to_string()
+    };
     println!(
-        "{who}: data provider running against {node} over {}",
+        "{who}: data provider running against {node} over {kind} {}",
         data.display()
     );
     let mut rows: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut pending: Vec<TxId> = Vec::new();
+    let mut last: Option<Height> = None;
     loop {
         let mut round = || -> anyhow::Result<()> {
+            // Nothing changes between blocks: wait for the next one.
+            let height = match last {
+                Some(h) => client.status_after(h, ROUND_WAIT)?.height,
+                None => client.status()?.height,
+            };
+            if last == Some(height) {
+                return Ok(());
+            }
+            last = Some(height);
             if !settled(&client, &mut pending) {
                 return Ok(());
             }
@@ -695,13 +742,12 @@ fn run_dp(home: &Path, node: &str, data: &Path, poll: Duration) -> anyhow::Resul
                 .collect();
             for c in &mine {
                 if let std::collections::btree_map::Entry::Vacant(e) = rows.entry(c.id.to_hex()) {
-                    e.insert(read_rows(&c.spec.schema, data)?);
+                    e.insert(crate::table::read_table(&c.spec.schema, data, table)?);
                 }
                 if let Some(t) = dp.join(c)? {
                     pending.extend(submit_all(&client, &who, vec![t]));
                 }
             }
-            let height = client.status()?.height;
             for q in client.stats_queries()? {
                 if done.contains(&q.id.to_string()) {
                     continue;
@@ -718,8 +764,8 @@ fn run_dp(home: &Path, node: &str, data: &Path, poll: Duration) -> anyhow::Resul
         };
         if let Err(e) = round() {
             eprintln!("{who}: {e:#}");
+            std::thread::sleep(poll);
         }
-        std::thread::sleep(poll);
     }
 }
 

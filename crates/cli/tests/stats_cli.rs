@@ -79,22 +79,55 @@ fn parties_as_processes_answer_a_query_and_refuse_one_over_budget() {
             &["stats", "dp", "init", "--home", &home, "--budget", "4"],
         );
         assert!(ok, "{t}");
-        std::fs::write(d.join(format!("{home}.csv")), csv).unwrap();
-        args.push("--dp".into());
-        args.push(home.clone());
-        procs.push(Killed(
-            Command::new(support::BIN)
-                .args([
+        // The last provider keeps its rows in an SQLite database of two tables.
+        let data: Vec<String> = if i == 2 {
+            let db = rusqlite::Connection::open(d.join("dp2.sqlite")).unwrap();
+            db.execute_batch(
+                "CREATE TABLE visits (id INTEGER, at TEXT);
+                 CREATE TABLE patients (region TEXT, age INTEGER, extra TEXT);
+                 INSERT INTO patients VALUES ('N', 34, 'x'), ('S', 51, 'y'), ('N', 67, 'z'),
+                   ('N', 45.0, 'w');",
+            )
+            .unwrap();
+            drop(db);
+            // Which table is the provider's must be said, and must exist.
+            let start = |extra: &[&str]| {
+                let mut a = vec![
                     "stats",
                     "dp",
                     "run",
                     "--home",
                     &home,
                     "--data",
-                    &format!("{home}.csv"),
-                    "--node",
-                    &node.url,
-                ])
+                    "dp2.sqlite",
+                ];
+                a.extend_from_slice(extra);
+                run(d, &a)
+            };
+            let (ok, t) = start(&[]);
+            assert!(
+                !ok && t.contains("several tables (patients, visits)"),
+                "{t}"
+            );
+            let (ok, t) = start(&["--table", "people"]);
+            assert!(!ok && t.contains("no table \"people\""), "{t}");
+            ["--data", "dp2.sqlite", "--table", "patients"]
+                .map(String::from)
+                .to_vec()
+        } else {
+            std::fs::write(d.join(format!("{home}.csv")), csv).unwrap();
+            vec!["--data".into(), format!("{home}.csv")]
+        };
+        args.push("--dp".into());
+        args.push(home.clone());
+        let mut run_args: Vec<String> =
+            ["stats", "dp", "run", "--home", &home, "--node", &node.url]
+                .map(String::from)
+                .to_vec();
+        run_args.extend(data);
+        procs.push(Killed(
+            Command::new(support::BIN)
+                .args(&run_args)
                 .current_dir(d)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

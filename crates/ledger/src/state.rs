@@ -478,6 +478,19 @@ impl LedgerState {
 /// the cost of checking a ballot); `None` for other transactions and undecodable ballots.
 pub fn decode_ballots(txs: &[Transaction]) -> Vec<Option<ParsedBallot>> {
     use rayon::prelude::*;
+    let is_ballot = |tx: &Transaction| {
+        matches!(
+            tx,
+            Transaction::Election {
+                envelope: Envelope::Ballot(_),
+                ..
+            }
+        )
+    };
+    if !txs.iter().any(is_ballot) {
+        // Nothing to decode: no need to wait for the thread pool.
+        return vec![None; txs.len()];
+    }
     txs.par_iter()
         .map(|tx| match tx {
             Transaction::Election {

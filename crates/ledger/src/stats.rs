@@ -73,6 +73,49 @@ pub const MAX_PROVIDERS: usize = 10_000;
 /// ε is accounted in millionths, rounded up when charged and down when granted.
 pub const EPSILON_UNITS: u64 = 1_000_000;
 
+/// Whether query `e` takes proof `p` at `height` as far as its status and deadlines go (the
+/// protocol order is the audit's to check): open, before the final deadline, an answer before
+/// the answer deadline, and a node's aggregation of its providers only once they all answered
+/// or that deadline passed (so it cannot cut an answer off early).
+fn proof_due(e: &QueryEntry, p: &SignedProof, height: Height) -> Result<()> {
+    if !matches!(e.status, QueryStatus::Open) {
+        return Err(stats_err(format!("query {} is closed", p.query)));
+    }
+    if height > e.final_deadline {
+        return Err(stats_err(format!(
+            "the query's deadline (block {}) has passed",
+            e.final_deadline
+        )));
+    }
+    match &p.body {
+        ProofBody::Range(_) if height > e.answer_deadline => Err(stats_err(format!(
+            "the answer of {} comes after the answer deadline (block {})",
+            p.prover, e.answer_deadline
+        ))),
+        ProofBody::Aggregation(a)
+            if a.level == tabella_stats::aggregation::AggregationLevel::Providers
+                && height <= e.answer_deadline =>
+        {
+            let waiting = e
+                .params
+                .providers_of(&p.prover)
+                .into_iter()
+                .filter(|k| {
+                    !e.audit.submissions().contains_key(k) && !e.audit.excluded().contains_key(k)
+                })
+                .count();
+            if waiting > 0 {
+                return Err(stats_err(format!(
+                    "{} aggregates before the answer deadline (block {}) while {waiting} of its data providers have not answered",
+                    p.prover, e.answer_deadline
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn stats_err(m: impl Into<String>) -> Error {
     Error::Stats(m.into())
 }
@@ -639,13 +682,17 @@ impl StatsState {
     pub fn check(&self, tx: &StatsTx, id: TxId, height: Height) -> Result<()> {
         match tx {
             StatsTx::Proof(p) => {
-                let Some(entry) = self.queries.get(&p.query) else {
-                    return Err(stats_err(format!("no query {}", p.query)));
-                };
-                let mut scratch = StatsState::default();
-                scratch.queries.insert(p.query, entry.clone());
-                scratch.open.insert(p.query);
-                scratch.accept_proof(p, id, height)
+                // On a copy of the query's audit alone (not of its record).
+                let e = self
+                    .queries
+                    .get(&p.query)
+                    .ok_or_else(|| stats_err(format!("no query {}", p.query)))?;
+                proof_due(e, p, height)?;
+                if self.proof_index.contains_key(&id) {
+                    return Err(Error::DuplicateTx(format!("proof {id} is on record")));
+                }
+                e.audit.clone().accept(p, Check::Light)?;
+                Ok(())
             }
             StatsTx::Dispute(s) => self.clone().dispute(s, height),
             _ => {
@@ -944,46 +991,7 @@ impl StatsState {
             .queries
             .get_mut(&p.query)
             .ok_or_else(|| stats_err(format!("no query {}", p.query)))?;
-        if !matches!(e.status, QueryStatus::Open) {
-            return Err(stats_err(format!("query {} is closed", p.query)));
-        }
-        if height > e.final_deadline {
-            return Err(stats_err(format!(
-                "the query's deadline (block {}) has passed",
-                e.final_deadline
-            )));
-        }
-        match &p.body {
-            ProofBody::Range(_) if height > e.answer_deadline => {
-                return Err(stats_err(format!(
-                    "the answer of {} comes after the answer deadline (block {})",
-                    p.prover, e.answer_deadline
-                )));
-            }
-            ProofBody::Aggregation(a)
-                if a.level == tabella_stats::aggregation::AggregationLevel::Providers
-                    && height <= e.answer_deadline =>
-            {
-                let waiting: Vec<PartyKey> = e
-                    .params
-                    .providers_of(&p.prover)
-                    .into_iter()
-                    .filter(|k| {
-                        !e.audit.submissions().contains_key(k)
-                            && !e.audit.excluded().contains_key(k)
-                    })
-                    .collect();
-                if !waiting.is_empty() {
-                    return Err(stats_err(format!(
-                        "{} aggregates before the answer deadline (block {}) while {} of its data providers have not answered",
-                        p.prover,
-                        e.answer_deadline,
-                        waiting.len()
-                    )));
-                }
-            }
-            _ => {}
-        }
+        proof_due(e, p, height)?;
         e.audit.accept(p, Check::Light)?;
         let index = e.proofs.len();
         e.proofs.push(ProofRecord {

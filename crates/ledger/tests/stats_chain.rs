@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use tabella_crypto::dkg::KeyShare;
@@ -22,6 +24,7 @@ use tabella_ledger::verdict::Verdict;
 use tabella_stats::aggregation::{Aggregation, AggregationLevel};
 use tabella_stats::audit::Check;
 use tabella_stats::noise::{Mechanism, NoiseSpec, Rational};
+use tabella_stats::obfuscation::ShuffleStep;
 use tabella_stats::params::{proof_context, QueryId};
 use tabella_stats::party::PartySecret;
 use tabella_stats::proof::{ProofBody, ProofKind, SignedProof};
@@ -43,6 +46,9 @@ enum Cheat {
     WrongAggregation(usize),
     /// This computing node switches with a wrong key share.
     WrongSwitch(usize),
+    /// This computing node replaces each noise list it shuffles with a noise-free list of its
+    /// own, proving a genuine shuffle of that list instead of the one on the chain.
+    ForgedShuffle(usize),
 }
 
 struct World {
@@ -59,8 +65,8 @@ struct World {
     cheat: Cheat,
     /// Transactions refused, with why.
     refused: Vec<String>,
-    /// Each computing node's verified range proofs.
-    caches: Vec<tabella_ledger::stats_party::RangeCache>,
+    /// What each computing node has checked, per query.
+    trackers: Vec<BTreeMap<QueryId, tabella_ledger::stats_party::QueryTracker>>,
     /// The validators' verdicts on the last block, to commit in the next.
     verdicts: Option<(Height, Vec<tabella_ledger::verdict::SignedBitmap>)>,
 }
@@ -129,7 +135,7 @@ impl World {
             cheat,
             refused: Vec::new(),
             verdicts: None,
-            caches: vec![Default::default(); 3],
+            trackers: vec![BTreeMap::new(); 3],
         };
         w.block(vec![tx]);
         let id = w.state().stats().consortia().next().unwrap().id;
@@ -281,7 +287,7 @@ impl World {
                         &proofs,
                         share,
                         height,
-                        &mut self.caches[i],
+                        self.trackers[i].entry(q.id).or_default(),
                         &mut self.rng,
                     )
                     .unwrap();
@@ -404,6 +410,20 @@ fn corrupt(
             let step = KeySwitchStep::create(&q.params, &fake, &total, &ctx, rng).unwrap();
             StatsTx::Proof(
                 SignedProof::sign(q.id, &cn.signing, ProofBody::KeySwitch(step)).unwrap(),
+            )
+        }
+        (Cheat::ForgedShuffle(j), ProofBody::Shuffle(step)) if j == i => {
+            // Encryptions of the encoding offset: zero noise once the offset is taken off.
+            let plan = q.params.noise.as_ref().unwrap();
+            let zero = plan.offset().unwrap();
+            let key = &q.params.collective_key.public_key;
+            let fake: Vec<_> = (0..step.outputs.len())
+                .map(|_| key.encrypt(zero, rng).0)
+                .collect();
+            let ctx = proof_context(ProofKind::Shuffle.label(), &q.id, &cn.signing.public());
+            let forged = ShuffleStep::create(&q.params, step.list, &fake, &ctx, rng).unwrap();
+            StatsTx::Proof(
+                SignedProof::sign(q.id, &cn.signing, ProofBody::Shuffle(Box::new(forged))).unwrap(),
             )
         }
         _ => t,
@@ -617,6 +637,34 @@ fn a_forged_key_switch_fails_the_query_naming_the_node() {
         })
         .count();
     assert_eq!(zeros, 4);
+}
+
+#[test]
+fn a_forged_shuffle_is_disputed_by_the_next_node_and_fails_the_query_naming_it() {
+    // The first node shuffles first: the next node checks each list before its own shuffle.
+    for cheater in [0, 2] {
+        let mut w = World::new(1, Cheat::ForgedShuffle(cheater), 9 + cheater as u64);
+        let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
+        let status = w.run(&id);
+        let culprit = w.cns[cheater].signing.public();
+        match status {
+            QueryStatus::Failed {
+                culprit: c, reason, ..
+            } => {
+                assert_eq!(c, Some(culprit), "{reason}");
+                assert!(reason.contains("shuffle"), "{reason}");
+            }
+            s => panic!("cheater {cheater}: {s:?}"),
+        }
+        // No node switched anything to the querier's key.
+        let e = w.state().stats().query(&id).unwrap();
+        assert!(
+            e.proofs
+                .iter()
+                .all(|r| r.proof.kind() != ProofKind::KeySwitch),
+            "a node switched a total built on a forged shuffle"
+        );
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -100,7 +100,27 @@ pub fn router(app: SharedApp) -> Router {
         .with_state(app)
 }
 
-async fn status(State(app): State<SharedApp>) -> Reply<crate::wire::NodeStatus> {
+/// Longest wait a client may ask of `GET /v1/status?after=H`.
+pub const MAX_STATUS_WAIT_MS: u64 = 30_000;
+
+/// `?after=H&wait_ms=W`: answer once the chain is past height `H`, or after `W` ms.
+#[derive(serde::Deserialize)]
+struct StatusWait {
+    after: Option<u64>,
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+async fn status(
+    State(app): State<SharedApp>,
+    axum::extract::Query(w): axum::extract::Query<StatusWait>,
+) -> Reply<crate::wire::NodeStatus> {
+    if let Some(after) = w.after {
+        let mut rx = lock(&app)?.watch_height();
+        let wait = std::time::Duration::from_millis(w.wait_ms.min(MAX_STATUS_WAIT_MS));
+        // A timeout or a stopped node both answer with the status as it is.
+        let _ = tokio::time::timeout(wait, rx.wait_for(|h| h.0 > after)).await;
+    }
     Ok(Json(lock(&app)?.status()))
 }
 
@@ -127,9 +147,21 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
-async fn submit(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
+/// Marks a submission relayed by another validator (admitted, not relayed again).
+pub const RELAYED_HEADER: &str = "x-tabella-relayed";
+
+fn relayed(headers: &HeaderMap) -> bool {
+    headers.contains_key(RELAYED_HEADER)
+}
+
+async fn submit(
+    State(app): State<SharedApp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let tx = parse_tx(&body)?;
-    let id = blocking(move || admit(&app, vec![tx]))
+    let relay = !relayed(&headers);
+    let id = blocking(move || admit(&app, vec![tx], relay))
         .await?
         .pop()
         .unwrap_or_else(|| {
@@ -144,15 +176,29 @@ async fn submit(State(app): State<SharedApp>, body: Bytes) -> Result<Response, F
 
 /// Admits transactions to the mempool. Decoding and proof verification run without the
 /// node's lock, so blocks keep being produced and queries answered meanwhile; only the short
-/// planning and admission steps take it.
+/// planning and admission steps take it. With `relay`, those admitted are relayed to the
+/// other validators, so that whichever proposes next includes them.
 fn admit(
     app: &SharedApp,
     txs: Vec<Transaction>,
+    relay: bool,
 ) -> Result<Vec<Result<TxId, crate::Error>>, Failure> {
     let decoded = decode_ballots(&txs);
     let plan = lock(app)?.verification_plan(&txs, decoded);
     let verified = plan.verify(&txs);
-    Ok(lock(app)?.submit_verified(txs, verified))
+    let copies = relay.then(|| txs.clone());
+    let mut a = lock(app)?;
+    let results = a.submit_verified(txs, verified);
+    if let Some(copies) = copies {
+        let admitted: Vec<Transaction> = copies
+            .into_iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(t, _)| t)
+            .collect();
+        a.relay(admitted);
+    }
+    Ok(results)
 }
 
 /// One result of `POST /v1/txs`.
@@ -164,10 +210,15 @@ struct BatchItem {
     error: Option<String>,
 }
 
-async fn submit_batch(State(app): State<SharedApp>, body: Bytes) -> Result<Response, Failure> {
+async fn submit_batch(
+    State(app): State<SharedApp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let txs: Vec<Transaction> = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("the body is not a JSON array of transactions: {e}")))?;
-    let out = blocking(move || admit(&app, txs)).await?;
+    let relay = !relayed(&headers);
+    let out = blocking(move || admit(&app, txs, relay)).await?;
     let items: Vec<BatchItem> = out
         .into_iter()
         .map(|r| match r {

@@ -113,6 +113,16 @@ impl NodeClient {
         self.get("/v1/status")
     }
 
+    /// `GET /v1/status?after=H&wait_ms=W`: the status once the chain is past `after` (or after
+    /// `wait`, whichever comes first): waits for the next block without polling.
+    pub fn status_after(&self, after: Height, wait: Duration) -> Result<NodeStatus, Error> {
+        self.get(&format!(
+            "/v1/status?after={}&wait_ms={}",
+            after.0,
+            wait.as_millis()
+        ))
+    }
+
     /// `POST /v1/tx`: validates and queues a transaction.
     pub fn submit(&self, tx: &Transaction) -> Result<TxId, Error> {
         self.pause();

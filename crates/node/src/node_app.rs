@@ -58,6 +58,10 @@ pub struct NodeApp {
     store: Store,
     limits: AppLimits,
     index: Indexes,
+    /// The committed height, for clients waiting for the next block ([`NodeApp::watch_height`]).
+    height: tokio::sync::watch::Sender<Height>,
+    /// Where client transactions admitted here go to be relayed to the other validators.
+    relay: Option<tokio::sync::mpsc::UnboundedSender<Vec<Transaction>>>,
 }
 
 fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -92,6 +96,8 @@ impl NodeApp {
             store,
             limits,
             index,
+            height: tokio::sync::watch::Sender::new(Height(0)),
+            relay: None,
         };
         for (block, commit) in app.store.blocks()? {
             app.apply_committed(block, commit, false)?;
@@ -223,6 +229,7 @@ impl NodeApp {
         }
         self.mempool.recheck(self.replica.state(), &client_ids);
         self.index.add(&block);
+        self.height.send_replace(self.chain().height());
         for link in self.replica.sign_due_forward_links()? {
             if persist {
                 self.store.put_forward_link(&link)?;
@@ -267,6 +274,25 @@ impl NodeApp {
             roster: self.replica.state().roster().clone(),
             mempool: self.mempool.len(),
         }
+    }
+
+    /// Relays the client transactions admitted from now on to `to` (the node's peer relay).
+    pub fn set_relay(&mut self, to: tokio::sync::mpsc::UnboundedSender<Vec<Transaction>>) {
+        self.relay = Some(to);
+    }
+
+    /// Hands admitted client transactions to the relay, if there is one (a closed relay is
+    /// ignored: the transactions are in this node's own mempool in any case).
+    pub fn relay(&self, txs: Vec<Transaction>) {
+        if let (Some(r), false) = (&self.relay, txs.is_empty()) {
+            let _ = r.send(txs);
+        }
+    }
+
+    /// A receiver of the committed height, updated at every commit (to wait for the next block
+    /// without polling).
+    pub fn watch_height(&self) -> tokio::sync::watch::Receiver<Height> {
+        self.height.subscribe()
     }
 
     /// A committed block by height.

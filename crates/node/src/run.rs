@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tabella_ledger::tx::Transaction;
 use tokio::sync::watch;
 
 use crate::api::{self, SharedApp};
@@ -122,6 +123,15 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
                         .await
                 });
                 if !config.peer_apis.is_empty() {
+                    let (to_relay, relayed) = tokio::sync::mpsc::unbounded_channel();
+                    if let Ok(mut a) = app2.lock() {
+                        a.set_relay(to_relay);
+                    }
+                    tokio::spawn(relay_transactions(
+                        config.peer_apis.clone(),
+                        relayed,
+                        stop_rx.clone(),
+                    ));
                     tokio::spawn(share_link_signatures(
                         app2.clone(),
                         config.peer_apis.clone(),
@@ -211,6 +221,55 @@ async fn share_link_signatures(
                     sent.insert(key);
                 }
             }
+        }
+    }
+}
+
+/// Relays the client transactions this node admitted to the other validators' APIs (marked
+/// as relayed, so they go no further), whatever else is queued coalesced into one request per
+/// peer. Best effort: a peer that cannot be reached misses them, and they are still committed
+/// when this node proposes.
+async fn relay_transactions(
+    peers: Vec<SocketAddr>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Vec<Transaction>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(2)))
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    loop {
+        let mut txs = tokio::select! {
+            next = queue.recv() => match next {
+                Some(t) => t,
+                None => return,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        while let Ok(more) = queue.try_recv() {
+            txs.extend(more);
+        }
+        let Ok(body) = serde_json::to_string(&txs) else {
+            continue;
+        };
+        let sends: Vec<_> = peers
+            .iter()
+            .map(|peer| {
+                let (agent, body) = (agent.clone(), body.clone());
+                let url = format!("http://{peer}/v1/txs");
+                tokio::task::spawn_blocking(move || {
+                    let _ = agent
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header(crate::api::RELAYED_HEADER, "1")
+                        .send(body);
+                })
+            })
+            .collect();
+        for s in sends {
+            let _ = s.await;
         }
     }
 }

@@ -231,3 +231,114 @@ fn bad_requests_get_clear_errors_and_the_node_keeps_serving() {
     assert!(err.to_string().contains("cannot reach the node"), "{err}");
     node.stop().unwrap();
 }
+
+/// `n` consecutive free ports on 127.0.0.1.
+fn free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if (10_000..=60_000).contains(&base)
+            && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no {n} free consecutive ports");
+}
+
+/// The first envelope of a small simulated election (its setup): a valid transaction on a
+/// fresh chain.
+fn first_envelope() -> Transaction {
+    struct First(Option<Envelope>);
+    impl Sink for First {
+        fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
+            if self.0.is_none() {
+                self.0 = envs.first().cloned();
+            }
+            Ok(())
+        }
+    }
+    let cfg = small_config();
+    let mut sink = First(None);
+    simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
+    Transaction::Election {
+        election_id: ElectionId::new(cfg.election_id).unwrap(),
+        envelope: sink.0.unwrap(),
+    }
+}
+
+#[test]
+fn a_client_waits_for_the_next_block_without_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("node"));
+    home::init_dev(&home, local(), local(), &KeyProtection::InsecurePlaintext).unwrap();
+    let node = run::start(&home, RunOptions::default()).unwrap();
+    let client = NodeClient::new(&node.url());
+    let h = client.status().unwrap().height;
+    // Past `h`: answered once the next block is committed.
+    let next = client
+        .status_after(h, Duration::from_secs(20))
+        .unwrap()
+        .height;
+    assert!(next > h, "{next} after {h}");
+    // A height far ahead: answered with the status as it is once the wait is over.
+    let far = tabella_ledger::types::Height(next.0 + 1_000_000);
+    let t = std::time::Instant::now();
+    let s = client
+        .status_after(far, Duration::from_millis(300))
+        .unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(250));
+    assert!(s.height >= next && s.height < far);
+    // A bad query string is a clear 400.
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let r = agent
+        .get(&format!("{}/v1/status?after=soon", node.url()))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    node.stop().unwrap();
+}
+
+#[test]
+fn a_transaction_submitted_to_one_validator_reaches_the_others() {
+    // Two of a four-validator testnet: no quorum, so no block; the transaction sent to the
+    // first waits in the second's mempool too (relayed), and goes no further.
+    let dir = tempfile::tempdir().unwrap();
+    let (api, p2p) = (free_ports(4), free_ports(4));
+    let homes = home::init_testnet(
+        &dir.path().join("net"),
+        4,
+        api,
+        p2p,
+        &KeyProtection::InsecurePlaintext,
+    )
+    .unwrap();
+    let a = run::start(&homes[0], RunOptions::default()).unwrap();
+    let b = run::start(&homes[1], RunOptions::default()).unwrap();
+    let (ca, cb) = (NodeClient::new(&a.url()), NodeClient::new(&b.url()));
+    let tx = first_envelope();
+    let id = ca.submit(&tx).unwrap();
+    let t = std::time::Instant::now();
+    loop {
+        match cb.tx_status(&id) {
+            Ok(TxStatus::Pending) => break,
+            other if t.elapsed() > Duration::from_secs(20) => {
+                panic!("not relayed to the second validator: {other:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    assert!(matches!(ca.tx_status(&id), Ok(TxStatus::Pending)));
+    assert_eq!(ca.status().unwrap().height.0, 0);
+    // Sent again to the second, it is a duplicate there.
+    let again = cb.submit(&tx).unwrap_err().to_string();
+    assert!(again.contains("already pending"), "{again}");
+    b.stop().unwrap();
+    a.stop().unwrap();
+}

@@ -287,18 +287,21 @@ impl QueryAudit {
             })?;
         }
         for p in proofs {
-            self.accept_inner(p, check, check == Check::Full)?;
+            self.accept_inner(
+                p,
+                check,
+                check == Check::Full && p.kind() == ProofKind::Range,
+            )?;
         }
         Ok(())
     }
 
-    /// Accepts a data provider's answer whose range proofs the caller has already verified in
-    /// full against this query ([`Self::check_range`], e.g. once, cached across replays): every
-    /// other check runs, and the audit stays fully checked.
-    pub fn accept_range_checked(&mut self, proof: &SignedProof) -> Result<()> {
-        if proof.kind() != ProofKind::Range {
-            return Err(proof.rejected("not a data provider's answer"));
-        }
+    /// Accepts a proof whose expensive part the caller has already verified against this query
+    /// in the same protocol state (a range proof with [`Self::check_range`]; a noise list or a
+    /// shuffle in another audit of the same record, whose noise lists go through the same
+    /// states), e.g. once, cached across audits: every other check runs, and the audit stays
+    /// fully checked.
+    pub fn accept_verified(&mut self, proof: &SignedProof) -> Result<()> {
         self.accept_inner(proof, Check::Full, true)
     }
 
@@ -307,21 +310,17 @@ impl QueryAudit {
         self.accept_inner(proof, check, false)
     }
 
-    /// [`Self::accept`]; `range_checked`: a range proof's expensive part was already verified.
-    fn accept_inner(
-        &mut self,
-        proof: &SignedProof,
-        check: Check,
-        range_checked: bool,
-    ) -> Result<()> {
+    /// [`Self::accept`]; `verified`: the proof's expensive part was already verified.
+    fn accept_inner(&mut self, proof: &SignedProof, check: Check, verified: bool) -> Result<()> {
         if proof.query != self.id {
             return Err(proof.rejected(format!("it is for query {}, not {}", proof.query, self.id)));
         }
         proof.check_signature()?;
-        let full = check == Check::Full;
-        if !full {
+        if check == Check::Light {
             self.sampled = true;
         }
+        // Whether to verify the expensive part here.
+        let full = check == Check::Full && !verified;
         match &proof.body {
             ProofBody::Range(s) => {
                 let pos = self.params.provider_position(&proof.prover)?;
@@ -337,7 +336,7 @@ impl QueryAudit {
                         proof.prover
                     )));
                 }
-                if full && !range_checked {
+                if full {
                     Self::check_range(&self.params, proof)?;
                 } else if s.ciphertexts.len() != self.params.entries {
                     return Err(proof.rejected("wrong number of entries"));
