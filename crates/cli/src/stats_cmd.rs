@@ -539,9 +539,9 @@ pub(crate) struct CnState {
     pending: BTreeMap<String, Vec<TxId>>,
     /// Per query, what it has checked so far.
     trackers: BTreeMap<String, QueryTracker>,
-    /// Per query, the proof count it last stepped at and whether the answer deadline had
-    /// passed (nothing new: no step).
-    seen: BTreeMap<String, (usize, bool)>,
+    /// Per query, the proof and exclusion counts it last stepped at and whether the answer
+    /// deadline was reached (nothing new: no step).
+    seen: BTreeMap<String, (usize, usize, bool)>,
     /// Per query, its proofs so far (fetched incrementally).
     records: BTreeMap<String, tabella_ledger::stats::QueryProofs>,
     /// The chain height of its last complete round (the chain changes only with a new block).
@@ -611,6 +611,15 @@ pub(crate) fn cn_round(
     }
     let queries = client.stats_queries()?;
     let listed = seen_at.elapsed();
+    // What it kept for queries no longer open is dropped.
+    let open: BTreeSet<String> = queries
+        .iter()
+        .filter(|q| matches!(q.status, QueryStatus::Open))
+        .map(|q| q.id.to_string())
+        .collect();
+    seen.retain(|k, _| open.contains(k));
+    records.retain(|k, _| open.contains(k));
+    trackers.retain(|k, _| open.contains(k));
     for q in queries {
         if !matches!(q.status, QueryStatus::Open)
             || !q.params.computing_nodes.contains(&me)
@@ -621,7 +630,7 @@ pub(crate) fn cn_round(
         let Some(share) = shares.get(&q.consortium.to_hex()) else {
             continue;
         };
-        let mark = (q.proofs, height >= q.answer_deadline);
+        let mark = (q.proofs, q.excluded.len(), height >= q.answer_deadline);
         if seen.get(&q.id.to_string()) == Some(&mark) {
             continue;
         }
@@ -652,9 +661,18 @@ pub(crate) fn cn_round(
         if !settled(client, slot) {
             continue;
         }
-        seen.insert(key.clone(), mark);
         let tracker = trackers.entry(key.clone()).or_default();
-        let txs = keys.step(&q, &proofs, share, height, tracker, &mut OsRng)?;
+        let txs = match keys.step(&q, &proofs, share, height, tracker, &mut OsRng) {
+            Ok(t) => t,
+            Err(e) => {
+                // This query only: the others still get their step.
+                if !who.is_empty() {
+                    eprintln!("{who}: query {}: {e}", q.id);
+                }
+                continue;
+            }
+        };
+        seen.insert(key.clone(), mark);
         let stepped = t.elapsed();
         let n = txs.len();
         let s0 = Instant::now();

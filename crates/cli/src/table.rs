@@ -186,8 +186,9 @@ fn field_text(v: ValueRef<'_>) -> anyhow::Result<String> {
     Ok(match v {
         ValueRef::Null => String::new(),
         ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) if f.is_finite() => f.to_string(),
-        ValueRef::Real(_) => bail!("holds a number that is not finite"),
+        // Beyond 2^53 a double no longer holds every integer: refuse rather than round.
+        ValueRef::Real(f) if f.is_finite() && f.abs() < 9_007_199_254_740_992.0 => f.to_string(),
+        ValueRef::Real(_) => bail!("holds a floating-point number too large to read exactly"),
         ValueRef::Text(t) => std::str::from_utf8(t)
             .map_err(|_| anyhow!("holds text that is not UTF-8"))?
             .to_string(),

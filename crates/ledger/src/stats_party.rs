@@ -78,24 +78,53 @@ fn failure(e: tabella_stats::Error) -> ReplayFailure {
     ReplayFailure {
         prover,
         kind,
+        tx: None,
         reason: e.to_string(),
+    }
+}
+
+/// [`failure`] of the proof carried by transaction `tx`.
+fn failure_of(tx: TxId, e: tabella_stats::Error) -> ReplayFailure {
+    ReplayFailure {
+        tx: Some(tx),
+        ..failure(e)
     }
 }
 
 /// Replays a query's proofs as the chain accepted them, skipping the answers it later excluded:
 /// with [`Check::Full`] every proof is verified (range proofs in parallel). On the first proof
-/// that does not pass, returns its prover, kind and the reason.
+/// that does not pass, returns its transaction, prover, kind and the reason.
 pub fn replay(
     params: &QueryParams,
     proofs: &QueryProofs,
     check: Check,
 ) -> std::result::Result<QueryAudit, ReplayFailure> {
+    use rayon::prelude::*;
     let mut audit = QueryAudit::new(params.clone()).map_err(failure)?;
-    let list: Vec<SignedProof> = ordered(proofs)
-        .into_iter()
-        .map(|r| r.proof.clone())
+    let records = ordered(proofs);
+    // With a full check, the range proofs first, in parallel.
+    let ranges: Vec<Option<tabella_stats::Error>> = records
+        .par_iter()
+        .map(|r| {
+            if check != Check::Full || r.proof.kind() != ProofKind::Range {
+                return None;
+            }
+            r.proof
+                .check_signature()
+                .and_then(|()| QueryAudit::check_range(params, &r.proof))
+                .err()
+        })
         .collect();
-    audit.accept_all(&list, check).map_err(failure)?;
+    for (r, range) in records.iter().zip(ranges) {
+        let accepted = match range {
+            Some(e) => Err(e),
+            None if check == Check::Full && r.proof.kind() == ProofKind::Range => {
+                audit.accept_verified(&r.proof)
+            }
+            None => audit.accept(&r.proof, check),
+        };
+        accepted.map_err(|e| failure_of(r.tx, e))?;
+    }
     Ok(audit)
 }
 
@@ -234,7 +263,11 @@ impl QueryTracker {
             let fresh: Vec<&crate::stats::ProofRecord> = records
                 .iter()
                 .skip(done)
-                .filter(|r| r.proof.kind() == ProofKind::Range && !self.verified.contains(&r.tx))
+                .filter(|r| {
+                    r.proof.kind() == ProofKind::Range
+                        && !self.verified.contains(&r.tx)
+                        && !self.invalid.contains(&r.tx)
+                })
                 .copied()
                 .collect();
             let checked: Vec<std::result::Result<(), tabella_stats::Error>> = fresh
@@ -269,7 +302,13 @@ impl QueryTracker {
                     state.0.accept_verified(&r.proof)
                 }
                 _ => match bad.remove(&r.tx) {
-                    Some(e) => Err(e),
+                    Some(e) => {
+                        self.invalid.insert(r.tx);
+                        Err(e)
+                    }
+                    None if self.invalid.contains(&r.tx) => {
+                        Err(r.proof.rejected("its range proof does not verify"))
+                    }
                     None => {
                         let a = state.0.accept(&r.proof, Check::Full);
                         if a.is_ok() && reusable(r) {
@@ -280,7 +319,7 @@ impl QueryTracker {
                 },
             };
             if let Err(e) = accepted {
-                result = Err(failure(e));
+                result = Err(failure_of(r.tx, e));
                 break;
             }
             state.1 += 1;
@@ -357,6 +396,8 @@ pub struct ReplayFailure {
     pub prover: Option<PartyKey>,
     /// Its kind.
     pub kind: Option<ProofKind>,
+    /// The transaction that carried it (the one to dispute).
+    pub tx: Option<TxId>,
     /// Why.
     pub reason: String,
 }
@@ -471,19 +512,14 @@ impl ComputingNodeKeys {
             Ok(StatsTx::Proof(SignedProof::sign(id, &self.signing, body)?))
         };
         let dispute = |f: &ReplayFailure| -> Result<Vec<StatsTx>> {
-            let Some(prover) = f.prover else {
+            // The very proof that failed (a prover may have several of a kind on the record,
+            // one forged among honest ones).
+            let (Some(_), Some(tx)) = (f.prover, f.tx) else {
                 return Err(err(format!(
                     "the query's record does not replay: {}",
                     f.reason
                 )));
             };
-            let tx = proofs
-                .proofs
-                .iter()
-                .rev()
-                .find(|r| r.proof.prover == prover && Some(r.proof.kind()) == f.kind)
-                .map(|r| r.tx)
-                .ok_or_else(|| err("the failing proof is not on the record"))?;
             Ok(vec![StatsTx::Dispute(Signed::sign(
                 Dispute {
                     query: id,
@@ -539,13 +575,14 @@ impl ComputingNodeKeys {
         // Aggregation of its own data providers, once all answered or the deadline passed.
         if !audit.has_aggregated(&me) {
             let mine = params.providers_of(&me);
+            // The answers the chain excluded are not awaited (the audits skip them).
+            let excluded = excluded_of(proofs);
             let pending = mine
                 .iter()
-                .filter(|k| {
-                    !audit.submissions().contains_key(k) && !audit.excluded().contains_key(k)
-                })
+                .filter(|k| !audit.submissions().contains_key(k) && !excluded.contains(k))
                 .count();
-            if pending == 0 || height > q.answer_deadline {
+            // At the deadline's height, an aggregation lands after it: no answer is cut off.
+            if pending == 0 || height >= q.answer_deadline {
                 // Its providers' answers, checked in full first (in parallel).
                 let theirs: Vec<&crate::stats::ProofRecord> = proofs
                     .proofs

@@ -46,9 +46,10 @@ enum Cheat {
     WrongAggregation(usize),
     /// This computing node switches with a wrong key share.
     WrongSwitch(usize),
-    /// This computing node replaces each noise list it shuffles with a noise-free list of its
-    /// own, proving a genuine shuffle of that list instead of the one on the chain.
-    ForgedShuffle(usize),
+    /// This computing node replaces each noise list it shuffles (or only list `Some(j)`, the
+    /// others shuffled honestly) with a noise-free list of its own, proving a genuine shuffle of
+    /// that list instead of the one on the chain.
+    ForgedShuffle(usize, Option<usize>),
 }
 
 struct World {
@@ -412,7 +413,9 @@ fn corrupt(
                 SignedProof::sign(q.id, &cn.signing, ProofBody::KeySwitch(step)).unwrap(),
             )
         }
-        (Cheat::ForgedShuffle(j), ProofBody::Shuffle(step)) if j == i => {
+        (Cheat::ForgedShuffle(j, list), ProofBody::Shuffle(step))
+            if j == i && list.is_none_or(|l| l == step.list) =>
+        {
             // Encryptions of the encoding offset: zero noise once the offset is taken off.
             let plan = q.params.noise.as_ref().unwrap();
             let zero = plan.offset().unwrap();
@@ -564,6 +567,21 @@ fn an_out_of_range_answer_is_excluded_naming_its_provider() {
     let e = w.state().stats().query(&id).unwrap();
     let bad = w.dps[2].signing.public();
     assert!(e.excluded().contains_key(&bad), "{:?}", e.excluded());
+    // Once the answer is excluded, its node aggregates without waiting for the deadline.
+    let last_aggregation = e
+        .proofs
+        .iter()
+        .filter(|r| {
+            matches!(&r.proof.body, ProofBody::Aggregation(a) if a.level == AggregationLevel::Providers)
+        })
+        .map(|r| r.height)
+        .max()
+        .unwrap();
+    assert!(
+        last_aggregation <= e.answer_deadline,
+        "aggregated at {last_aggregation}, the deadline is {}",
+        e.answer_deadline
+    );
     let table = DlogTable::new(1 << 24).unwrap();
     let QueryResult::Count(n) = w.decrypt(&id, &table) else {
         panic!()
@@ -642,8 +660,18 @@ fn a_forged_key_switch_fails_the_query_naming_the_node() {
 #[test]
 fn a_forged_shuffle_is_disputed_by_the_next_node_and_fails_the_query_naming_it() {
     // The first node shuffles first: the next node checks each list before its own shuffle.
-    for cheater in [0, 2] {
-        let mut w = World::new(1, Cheat::ForgedShuffle(cheater), 9 + cheater as u64);
+    // The second node forges only its shuffle of the first list, and shuffles the others
+    // honestly (in the same block, after it): the forged one is the one disputed.
+    // (Seeds for which the validator does not draw the forged proof, so that the nodes alone
+    // must catch it; checked below.)
+    let mut undrawn = 0;
+    for (seed, cheater, list) in [
+        (9, 0, None),
+        (10, 2, None),
+        (9, 1, Some(0)),
+        (15, 1, Some(0)),
+    ] {
+        let mut w = World::new(1, Cheat::ForgedShuffle(cheater, list), seed);
         let id = w.ask(Operation::Count, None, (1, 1)).unwrap();
         let status = w.run(&id);
         let culprit = w.cns[cheater].signing.public();
@@ -656,6 +684,13 @@ fn a_forged_shuffle_is_disputed_by_the_next_node_and_fails_the_query_naming_it()
             }
             s => panic!("cheater {cheater}: {s:?}"),
         }
+        // The forged proof itself was disputed: no dispute of a valid proof (one of the
+        // cheater's honest shuffles) was refused.
+        assert!(
+            !w.refused.iter().any(|r| r.contains("is valid")),
+            "cheater {cheater}: {:?}",
+            w.refused
+        );
         // No node switched anything to the querier's key.
         let e = w.state().stats().query(&id).unwrap();
         assert!(
@@ -664,7 +699,17 @@ fn a_forged_shuffle_is_disputed_by_the_next_node_and_fails_the_query_naming_it()
                 .all(|r| r.proof.kind() != ProofKind::KeySwitch),
             "a node switched a total built on a forged shuffle"
         );
+        let drawn = e.verdict_list(id).verdicts.iter().any(|r| {
+            r.prover == culprit && r.kind == ProofKind::Shuffle && r.verdict == Verdict::Invalid
+        });
+        if list.is_some() && !drawn {
+            undrawn += 1;
+        }
     }
+    assert!(
+        undrawn > 0,
+        "every forged shuffle was drawn by the validator"
+    );
 }
 
 #[test]

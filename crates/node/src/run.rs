@@ -225,10 +225,16 @@ async fn share_link_signatures(
     }
 }
 
-/// Relays the client transactions this node admitted to the other validators' APIs (marked
-/// as relayed, so they go no further), whatever else is queued coalesced into one request per
-/// peer. Best effort: a peer that cannot be reached misses them, and they are still committed
-/// when this node proposes.
+/// Largest relayed request body (well under the API's `MAX_BODY`).
+const RELAY_MAX_BODY: usize = 8 << 20;
+/// Relayed requests waiting per peer before new ones are dropped for it.
+const RELAY_QUEUE: usize = 64;
+
+/// Relays the client transactions this node admitted to the other validators' APIs (marked as
+/// relayed, so they go no further): what is queued is coalesced into requests of at most
+/// [`RELAY_MAX_BODY`], each handed to every peer's own sender, so a slow or unreachable peer
+/// delays no other. Best effort: a peer whose queue is full misses them, and they are still
+/// committed when this node proposes.
 async fn relay_transactions(
     peers: Vec<SocketAddr>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<Vec<Transaction>>,
@@ -238,38 +244,62 @@ async fn relay_transactions(
         .timeout_connect(Some(Duration::from_secs(2)))
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)
+        .max_redirects(0)
         .build()
         .new_agent();
+    let senders: Vec<tokio::sync::mpsc::Sender<Arc<String>>> = peers
+        .iter()
+        .map(|peer| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<String>>(RELAY_QUEUE);
+            let (agent, url) = (agent.clone(), format!("http://{peer}/v1/txs"));
+            tokio::spawn(async move {
+                while let Some(body) = rx.recv().await {
+                    let (agent, url) = (agent.clone(), url.clone());
+                    let _ = tokio::task::spawn_blocking(move || {
+                        agent
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .header(crate::api::RELAYED_HEADER, "1")
+                            .send(body.as_str())
+                            .is_ok()
+                    })
+                    .await;
+                }
+            });
+            tx
+        })
+        .collect();
+    // Each transaction as JSON, in admission order, not yet handed to the peers.
+    let mut backlog: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     loop {
-        let mut txs = tokio::select! {
-            next = queue.recv() => match next {
-                Some(t) => t,
-                None => return,
-            },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        while let Ok(more) = queue.try_recv() {
-            txs.extend(more);
+        if backlog.is_empty() {
+            let next = tokio::select! {
+                next = queue.recv() => next,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            let Some(txs) = next else { return };
+            backlog.extend(txs.iter().filter_map(|t| serde_json::to_string(t).ok()));
         }
-        let Ok(body) = serde_json::to_string(&txs) else {
-            continue;
-        };
-        let sends: Vec<_> = peers
-            .iter()
-            .map(|peer| {
-                let (agent, body) = (agent.clone(), body.clone());
-                let url = format!("http://{peer}/v1/txs");
-                tokio::task::spawn_blocking(move || {
-                    let _ = agent
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header(crate::api::RELAYED_HEADER, "1")
-                        .send(body);
-                })
-            })
-            .collect();
-        for s in sends {
-            let _ = s.await;
+        while let Ok(more) = queue.try_recv() {
+            backlog.extend(more.iter().filter_map(|t| serde_json::to_string(t).ok()));
+        }
+        // One request's worth: a JSON array of at most `RELAY_MAX_BODY` bytes (a single larger
+        // transaction goes alone).
+        let mut body = String::from("[");
+        while let Some(t) = backlog.front() {
+            if body.len() > 1 && body.len() + t.len() + 2 > RELAY_MAX_BODY {
+                break;
+            }
+            if body.len() > 1 {
+                body.push(',');
+            }
+            body.push_str(t);
+            backlog.pop_front();
+        }
+        body.push(']');
+        let body = Arc::new(body);
+        for s in &senders {
+            let _ = s.try_send(Arc::clone(&body));
         }
     }
 }
