@@ -1,5 +1,14 @@
-//! Anonymous messaging (seed 004, MessageVortex) (DESIGN.md "Anonymous messaging").
+//! Anonymous messaging (seed 004, MessageVortex) (DESIGN.md "Anonymous messaging"), after
+//! draft-gwerder-messagevortexmain-10; the decisions where the draft, its Java code and the seed
+//! disagree are in docs/VORTEX.md.
 //!
-//! **Not implemented yet**: this crate is an empty placeholder in the workspace layout; it
-//! provides no functionality and nothing depends on it.
+//! **Work in progress (issue 14)**: so far the finite fields and the systematic Reed–Solomon
+//! erasure code under the redundancy operations; messages, keys, the other operations,
+//! accounting, node processing, the builder and the simulation are still to come.
 #![forbid(unsafe_code)]
+
+pub mod erasure;
+pub mod error;
+pub mod gf;
+
+pub use error::{Error, Result};
