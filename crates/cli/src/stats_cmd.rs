@@ -719,17 +719,7 @@ fn run_dp(
     if !data.exists() {
         bail!("the table {} does not exist", data.display());
     }
-    let kind = if crate::table::is_sqlite(data)? {
-        let t = crate::table::sqlite_table(data, table)?;
-        format!("table {t:?} of the SQLite database")
-    } else if let Some(t) = table {
-        bail!(
-            "--table {t:?} names a table of an SQLite database, but {} is not one",
-            data.display()
-        );
-    } else {
-        "the CSV file".to_string()
-    };
+    let kind = crate::table::describe(data, table)?;
     println!(
         "{who}: data provider running against {node} over {kind} {}",
         data.display()

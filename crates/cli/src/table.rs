@@ -32,14 +32,33 @@ pub fn read_table(schema: &Schema, path: &Path, table: Option<&str>) -> anyhow::
     if is_sqlite(path)? {
         return read_sqlite(schema, path, table);
     }
-    if let Some(t) = table {
-        bail!(
+    csv_only(path, table)?;
+    read_csv(schema, path)
+}
+
+/// What a data provider will read at `path` (checked when it starts, before any query): the
+/// table of an SQLite database it names (or the only one), or a CSV file.
+pub fn describe(path: &Path, table: Option<&str>) -> anyhow::Result<String> {
+    if is_sqlite(path)? {
+        return Ok(format!(
+            "table {:?} of the SQLite database",
+            sqlite_table(path, table)?
+        ));
+    }
+    csv_only(path, table)?;
+    Ok("the CSV file".into())
+}
+
+/// Refuses `--table` for a file that is not an SQLite database.
+fn csv_only(path: &Path, table: Option<&str>) -> anyhow::Result<()> {
+    match table {
+        Some(t) => bail!(
             "--table {t:?} names a table of an SQLite database, but {} is not one (a CSV file \
              has a single table)",
             path.display()
-        );
+        ),
+        None => Ok(()),
     }
-    read_csv(schema, path)
 }
 
 /// Reads a CSV file whose header row names `schema`'s columns.

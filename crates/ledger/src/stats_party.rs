@@ -226,6 +226,15 @@ impl QueryTracker {
         self.advance(params, proofs, Pass::Lists)
     }
 
+    /// The audit (with the number of records it took) that `pass` advances.
+    fn audit_of(&mut self, pass: Pass) -> &mut Option<(QueryAudit, usize)> {
+        match pass {
+            Pass::Light => &mut self.light,
+            Pass::Full | Pass::Warm => &mut self.full,
+            Pass::Lists => &mut self.lists,
+        }
+    }
+
     fn advance(
         &mut self,
         params: &QueryParams,
@@ -246,12 +255,7 @@ impl QueryTracker {
                     || matches!(r.proof.kind(), ProofKind::Noise | ProofKind::Shuffle)
             })
             .collect();
-        let slot = match pass {
-            Pass::Light => &mut self.light,
-            Pass::Full | Pass::Warm => &mut self.full,
-            Pass::Lists => &mut self.lists,
-        };
-        let (audit, done) = match slot.take() {
+        let (audit, done) = match self.audit_of(pass).take() {
             Some(s) => s,
             None => (QueryAudit::new(params.clone()).map_err(failure)?, 0),
         };
@@ -324,12 +328,7 @@ impl QueryTracker {
             }
             state.1 += 1;
         }
-        let slot = match pass {
-            Pass::Light => &mut self.light,
-            Pass::Full | Pass::Warm => &mut self.full,
-            Pass::Lists => &mut self.lists,
-        };
-        let state = slot.insert(state);
+        let state = self.audit_of(pass).insert(state);
         result.map(|()| &state.0)
     }
 
