@@ -14,6 +14,17 @@ pub enum Error {
         /// Blocks needed.
         need: usize,
     },
+    /// An algorithm, mode or padding we do not implement (the draft's
+    /// `symmetricAlgorithmUnknown`, `asymmetricAlgorithmUnknown`, `macAlgorithmUnknown`,
+    /// `prngAlgorithmUnknown`).
+    Unsupported(String),
+    /// Authenticated decryption failed: the data was modified, or the key is not the one it was
+    /// sealed with.
+    Tampered,
+    /// A padding, prefix or length does not check out after decryption or recovery.
+    BadPadding,
+    /// A workspace slot an operation reads is empty.
+    MissingChunk(u16),
 }
 
 impl fmt::Display for Error {
@@ -26,6 +37,13 @@ impl fmt::Display for Error {
                     "{have} blocks present, {need} needed to recover the message"
                 )
             }
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::Tampered => write!(
+                f,
+                "authenticated decryption failed (tampered data or wrong key)"
+            ),
+            Error::BadPadding => write!(f, "the padding or length prefix does not verify"),
+            Error::MissingChunk(id) => write!(f, "workspace slot {id} is empty"),
         }
     }
 }

@@ -12,3 +12,10 @@ pub mod error;
 pub mod gf;
 
 pub use error::{Error, Result};
+pub mod asym;
+pub mod hash;
+pub mod ops;
+pub mod pow;
+pub mod prng;
+pub mod redundancy;
+pub mod sym;
