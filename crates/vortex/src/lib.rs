@@ -19,3 +19,4 @@ pub mod pow;
 pub mod prng;
 pub mod redundancy;
 pub mod sym;
+pub mod accounting;
