@@ -7,6 +7,7 @@
 //! accounting, node processing, the builder and the simulation are still to come.
 #![forbid(unsafe_code)]
 
+pub mod asn1;
 pub mod erasure;
 pub mod error;
 pub mod gf;
