@@ -265,7 +265,10 @@ impl Accounts {
         header: &[u8],
         now: u64,
     ) -> Result<(), DropReason> {
-        let identity = self.identities.get_mut(id).ok_or(DropReason::IdentityUnknown)?;
+        let identity = self
+            .identities
+            .get_mut(id)
+            .ok_or(DropReason::IdentityUnknown)?;
         let Some(p) = &identity.puzzle else {
             return Ok(());
         };
@@ -291,7 +294,10 @@ impl Accounts {
         now: u64,
         policy: &Policy,
     ) -> Result<(), DropReason> {
-        let identity = self.identities.get_mut(id).ok_or(DropReason::IdentityUnknown)?;
+        let identity = self
+            .identities
+            .get_mut(id)
+            .ok_or(DropReason::IdentityUnknown)?;
         if now < window.not_before {
             return Err(DropReason::NotYetValid);
         }
@@ -308,9 +314,10 @@ impl Accounts {
                 if identity.replays.len() >= policy.max_serials {
                     return Err(DropReason::TooManySerials);
                 }
-                identity
-                    .replays
-                    .insert(serial, (max_replays, window.not_after.min(identity.expires)));
+                identity.replays.insert(
+                    serial,
+                    (max_replays, window.not_after.min(identity.expires)),
+                );
                 Ok(())
             }
         }
@@ -318,7 +325,10 @@ impl Accounts {
 
     /// Takes one message from the quota (§7.1.1, §8.1.4; D-16).
     pub fn charge_message(&mut self, id: &IdentityId) -> Result<(), DropReason> {
-        let identity = self.identities.get_mut(id).ok_or(DropReason::IdentityUnknown)?;
+        let identity = self
+            .identities
+            .get_mut(id)
+            .ok_or(DropReason::IdentityUnknown)?;
         if identity.message_quota == 0 {
             return Err(DropReason::MessageQuotaExceeded);
         }
@@ -328,7 +338,10 @@ impl Accounts {
 
     /// Takes `bytes` from the transfer quota (§8.1.4); nothing is taken if too few are left.
     pub fn charge_transfer(&mut self, id: &IdentityId, bytes: u64) -> Result<(), DropReason> {
-        let identity = self.identities.get_mut(id).ok_or(DropReason::IdentityUnknown)?;
+        let identity = self
+            .identities
+            .get_mut(id)
+            .ok_or(DropReason::IdentityUnknown)?;
         if identity.transfer_quota < bytes {
             return Err(DropReason::TransferQuotaExceeded);
         }
@@ -361,7 +374,10 @@ mod tests {
 
     fn setup() -> (Accounts, PublicKey, IdentityId, rand_chacha::ChaCha20Rng) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-        let key = PrivateKey::generate(2048, &mut rng).unwrap().public().clone();
+        let key = PrivateKey::generate(2048, &mut rng)
+            .unwrap()
+            .public()
+            .clone();
         let id = IdentityId::of(&key);
         (Accounts::new(), key, id, rng)
     }
@@ -382,15 +398,24 @@ mod tests {
             panic!("a puzzle is required");
         };
         assert_eq!(p.challenge.bits(), 10);
-        assert_eq!(a.prove(&id, None, b"x", 101), Err(DropReason::PuzzlePending));
+        assert_eq!(
+            a.prove(&id, None, b"x", 101),
+            Err(DropReason::PuzzlePending)
+        );
         let mut header = b"header with identifier".to_vec();
         header.extend_from_slice(&[0; COUNTER]);
         // A cheater guessing a counter without work fails (2^-10 per try: seed fixed).
-        assert_eq!(a.prove(&id, Some(p.id), &header, 101), Err(DropReason::BadProofOfWork));
+        assert_eq!(
+            a.prove(&id, Some(p.id), &header, 101),
+            Err(DropReason::BadProofOfWork)
+        );
         let (c, _) = p.challenge.solve(p.hash, &header, 0, 1 << 20).unwrap();
         let at = header.len() - COUNTER;
         header[at..].copy_from_slice(&c.to_be_bytes());
-        assert_eq!(a.prove(&id, Some(p.id + 1), &header, 101), Err(DropReason::BadProofOfWork));
+        assert_eq!(
+            a.prove(&id, Some(p.id + 1), &header, 101),
+            Err(DropReason::BadProofOfWork)
+        );
         assert_eq!(
             a.prove(&id, Some(p.id), &header, p.valid_until + 1),
             Err(DropReason::BadProofOfWork),
@@ -398,7 +423,11 @@ mod tests {
         );
         assert_eq!(a.prove(&id, Some(p.id), &header, 102), Ok(()));
         assert!(a.get(&id).unwrap().puzzle.is_none());
-        assert_eq!(a.prove(&id, None, b"anything", 103), Ok(()), "permanent now");
+        assert_eq!(
+            a.prove(&id, None, b"anything", 103),
+            Ok(()),
+            "permanent now"
+        );
     }
 
     #[test]
@@ -409,21 +438,45 @@ mod tests {
             max_serials: 2,
             ..Policy::default()
         };
-        assert_eq!(a.create(key, 100, 10_000, &policy, &mut rng), Created::Permanent);
-        assert_eq!(a.use_serial(&id, 1, 0, W, 99, &policy), Err(DropReason::NotYetValid));
-        assert_eq!(a.use_serial(&id, 1, 0, W, 201, &policy), Err(DropReason::Expired));
+        assert_eq!(
+            a.create(key, 100, 10_000, &policy, &mut rng),
+            Created::Permanent
+        );
+        assert_eq!(
+            a.use_serial(&id, 1, 0, W, 99, &policy),
+            Err(DropReason::NotYetValid)
+        );
+        assert_eq!(
+            a.use_serial(&id, 1, 0, W, 201, &policy),
+            Err(DropReason::Expired)
+        );
         assert_eq!(a.use_serial(&id, 1, 0, W, 150, &policy), Ok(()));
-        assert_eq!(a.use_serial(&id, 1, 0, W, 150, &policy), Err(DropReason::Replayed));
+        assert_eq!(
+            a.use_serial(&id, 1, 0, W, 150, &policy),
+            Err(DropReason::Replayed)
+        );
         assert_eq!(a.use_serial(&id, 2, 2, W, 150, &policy), Ok(()));
         assert_eq!(a.use_serial(&id, 2, 2, W, 151, &policy), Ok(()));
         assert_eq!(a.use_serial(&id, 2, 2, W, 152, &policy), Ok(()));
-        assert_eq!(a.use_serial(&id, 2, 2, W, 153, &policy), Err(DropReason::Replayed));
-        assert_eq!(a.use_serial(&id, 3, 0, W, 150, &policy), Err(DropReason::TooManySerials));
+        assert_eq!(
+            a.use_serial(&id, 2, 2, W, 153, &policy),
+            Err(DropReason::Replayed)
+        );
+        assert_eq!(
+            a.use_serial(&id, 3, 0, W, 150, &policy),
+            Err(DropReason::TooManySerials)
+        );
         // After the window the serial is forgotten, but the header is expired anyway.
         a.gc(201);
-        assert_eq!(a.use_serial(&id, 1, 0, W, 201, &policy), Err(DropReason::Expired));
+        assert_eq!(
+            a.use_serial(&id, 1, 0, W, 201, &policy),
+            Err(DropReason::Expired)
+        );
         let unknown = IdentityId([0; 32]);
-        assert_eq!(a.use_serial(&unknown, 1, 0, W, 150, &policy), Err(DropReason::IdentityUnknown));
+        assert_eq!(
+            a.use_serial(&unknown, 1, 0, W, 150, &policy),
+            Err(DropReason::IdentityUnknown)
+        );
     }
 
     #[test]
@@ -437,11 +490,18 @@ mod tests {
             ..Policy::default()
         };
         a.create(key, 100, 10_000, &policy, &mut rng);
-        assert_eq!(a.get(&id).unwrap().expires, 150, "lifetime capped by policy");
+        assert_eq!(
+            a.get(&id).unwrap().expires,
+            150,
+            "lifetime capped by policy"
+        );
         assert_eq!(a.charge_message(&id), Ok(()));
         assert_eq!(a.charge_message(&id), Ok(()));
         assert_eq!(a.charge_message(&id), Err(DropReason::MessageQuotaExceeded));
-        assert_eq!(a.charge_transfer(&id, 101), Err(DropReason::TransferQuotaExceeded));
+        assert_eq!(
+            a.charge_transfer(&id, 101),
+            Err(DropReason::TransferQuotaExceeded)
+        );
         assert_eq!(a.charge_transfer(&id, 100), Ok(()));
         assert_eq!(a.get(&id).unwrap().transfer_quota, 0);
         assert_eq!(a.gc(150), 0);

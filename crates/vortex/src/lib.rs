@@ -13,6 +13,7 @@ pub mod error;
 pub mod gf;
 
 pub use error::{Error, Result};
+pub mod accounting;
 pub mod asym;
 pub mod hash;
 pub mod ops;
@@ -20,4 +21,4 @@ pub mod pow;
 pub mod prng;
 pub mod redundancy;
 pub mod sym;
-pub mod accounting;
+pub mod wire;

@@ -298,9 +298,11 @@ pub(crate) fn check_source_id(field: &'static str, id: u32) -> Result<(), Decode
     check_range(field, id, 0, MAX_WORKSPACE_ID.into())
 }
 
-/// Checks a workspace ID that is written (`INTEGER (1..maxWorkspaceID)`).
+/// Checks a workspace ID that is written. The ASN.1 says `INTEGER (1..maxWorkspaceID)`, but
+/// §7.1.2 and §2.9 deliver a message to the user by writing ID 0, which nothing could do under
+/// that bound; we allow 0 (docs/VORTEX.md D-28).
 pub(crate) fn check_target_id(field: &'static str, id: u32) -> Result<(), DecodeError> {
-    check_range(field, id, 1, MAX_WORKSPACE_ID.into())
+    check_range(field, id, 0, MAX_WORKSPACE_ID.into())
 }
 
 /// Implements [`Validate`] as "nothing to check" for types without bounds.
