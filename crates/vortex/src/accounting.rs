@@ -159,6 +159,8 @@ pub struct Identity {
     pub workspace: Workspace,
     /// Its multi-use reply block (DER of the RoutingBlock's replyBlock), for error replies.
     pub murb: Option<Vec<u8>>,
+    /// How many times the reply block has been used.
+    pub murb_uses: usize,
 }
 
 /// The window a header is valid in, resolved to absolute seconds.
@@ -250,6 +252,7 @@ impl Accounts {
                 replays: BTreeMap::new(),
                 workspace: Workspace::new(),
                 murb: None,
+                murb_uses: 0,
             },
         );
         created

@@ -1,0 +1,720 @@
+//! A MessageVortex node, sans I/O (draft-gwerder-messagevortexmain-10 §7.1.1, §7.1.2, §7.2,
+//! §7.3, §7.5, §8; docs/VORTEX.md §5). [`Node::receive`] takes the bytes of one unblended
+//! message and the time; [`Node::tick`] fires the routing combos that are due and returns the
+//! messages to send and what was delivered locally. Every rejection is a typed
+//! [`DropReason`]; the node keeps running.
+//!
+//! Wire form (D-1): `RSA-OAEP_host(DER PrefixBlock{sk_p}) ‖ AES-GCM_sk_p(DER InnerMessageBlock)`;
+//! inside, the CPREFIX is `RSA-OAEP_host(DER PrefixBlock{sk_s})` and header and routing are
+//! sealed under `sk_s` with their own nonces (D-14).
+
+use std::collections::{BTreeMap, HashMap};
+
+use der::asn1::{BitString, OctetString};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::accounting::{Accounts, Created, DropReason, IdentityId, Policy};
+use crate::asn1::{
+    decode, encode, HeaderBlock, HeaderRequest, InnerHeader, InnerMessageBlock, InnerPrefix,
+    InnerRouting, PrefixBlock, ReplyBlock, ReplyCurrentQuota, RequirementBlock,
+    RequirementPuzzleRequired, RoutingBlock, RoutingCombo, SpecialBlock, StatusBlock, StatusCode,
+};
+use crate::asym::{PrivateKey, PublicKey};
+use crate::ops::{self, Operation, LAST_PAYLOAD, LOCAL, REPLY};
+use crate::special::{self, Local};
+use crate::sym::SymKey;
+use crate::wire;
+
+/// Seconds a chunk outlives the latest combo that may read it.
+const CHUNK_SLACK: u64 = 60;
+/// The most random padding bytes in an InnerMessageBlock.
+const MAX_PADDING: usize = 32;
+
+/// A message to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The next node's address (the BlendingSpec's recipientAddress).
+    pub to: String,
+    /// The message bytes (to be blended).
+    pub bytes: Vec<u8>,
+}
+
+/// What an accepted message led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Its chunks are in the workspace and its combos scheduled.
+    Routed {
+        /// Chunks received.
+        chunks: usize,
+        /// Combos scheduled.
+        combos: usize,
+    },
+    /// A new identity was created (temporary if a puzzle was sent).
+    IdentityCreated {
+        /// True if the identity must still solve a puzzle.
+        puzzle: bool,
+    },
+    /// The message carried requests only (answered if it had a reply block).
+    RequestsOnly,
+}
+
+/// Something that happened at a tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A user message arrived for an identity of this node (slot 0 was written).
+    Delivered {
+        /// The identity it came through.
+        identity: IdentityId,
+        /// The message.
+        message: Vec<u8>,
+    },
+    /// A reply of another node to one of our requests (a special block at slot 0).
+    Special {
+        /// The identity it came through.
+        identity: IdentityId,
+        /// The reply.
+        block: SpecialBlock,
+    },
+    /// Redundancy blocks whose authentication failed: modified on the way.
+    Tagged {
+        /// The identity.
+        identity: IdentityId,
+        /// The slots.
+        slots: Vec<u16>,
+    },
+    /// A combo could not send (quota, missing keys or prefixes).
+    NotSent {
+        /// The identity.
+        identity: IdentityId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a tick produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Messages to send.
+    pub outgoing: Vec<Outgoing>,
+    /// Local events.
+    pub events: Vec<Event>,
+}
+
+/// Counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages received.
+    pub received: u64,
+    /// Messages accepted.
+    pub accepted: u64,
+    /// Messages dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Messages sent.
+    pub sent: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// User messages delivered.
+    pub delivered: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Scheduled {
+    at: u64,
+    identity: IdentityId,
+    combo: RoutingCombo,
+    use_index: usize,
+    /// A special block to place at slot 32767 first (a reply of this node).
+    special: Option<Vec<u8>>,
+    /// Charged to the identity's quotas (replies of the node itself are not).
+    charged: bool,
+}
+
+/// A node.
+pub struct Node {
+    address: String,
+    host: PrivateKey,
+    policy: Policy,
+    accounts: Accounts,
+    queue: Vec<Scheduled>,
+    delivered: HashMap<(IdentityId, [u8; 32]), u64>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("address", &self.address)
+            .field("identities", &self.accounts.len())
+            .field("scheduled", &self.queue.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn malformed(e: impl std::fmt::Display) -> DropReason {
+    DropReason::Malformed(e.to_string())
+}
+
+fn unsupported(e: crate::Error) -> DropReason {
+    match e {
+        crate::Error::Unsupported(what) => DropReason::Unsupported(what),
+        other => DropReason::Malformed(other.to_string()),
+    }
+}
+
+impl Node {
+    /// A node at `address` with host key `host`.
+    pub fn new(address: impl Into<String>, host: PrivateKey, policy: Policy) -> Self {
+        Node {
+            address: address.into(),
+            host,
+            policy,
+            accounts: Accounts::new(),
+            queue: Vec::new(),
+            delivered: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The node's address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The host public key.
+    pub fn host_key(&self) -> &PublicKey {
+        self.host.public()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The identities.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Registers the owner's own identity (permanent, no puzzle): the identity through which
+    /// messages for this node's user arrive.
+    pub fn add_owner_identity<R: RngCore + CryptoRng>(
+        &mut self,
+        key: PublicKey,
+        now: u64,
+        until: u64,
+        rng: &mut R,
+    ) -> IdentityId {
+        let free = Policy {
+            puzzle_bits: None,
+            max_lifetime: until.saturating_sub(now),
+            message_quota: u64::from(u32::MAX),
+            transfer_quota: u64::from(u32::MAX),
+            ..self.policy.clone()
+        };
+        self.accounts.create(key.clone(), now, until, &free, rng);
+        IdentityId::of(&key)
+    }
+
+    /// When the next combo is due.
+    pub fn next_due(&self) -> Option<u64> {
+        self.queue.iter().map(|s| s.at).min()
+    }
+
+    /// Processes one message that arrived at `now`.
+    pub fn receive<R: RngCore + CryptoRng>(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Accepted, DropReason> {
+        self.stats.received += 1;
+        self.stats.bytes_in += bytes.len() as u64;
+        let r = self.process(bytes, now, rng);
+        match &r {
+            Ok(_) => self.stats.accepted += 1,
+            Err(reason) => {
+                let name = format!("{reason:?}");
+                let name = name.split('(').next().unwrap_or("?").to_string();
+                *self.stats.dropped.entry(name).or_insert(0) += 1;
+            }
+        }
+        r
+    }
+
+    fn open_prefix(&self, block: &[u8]) -> Result<SymKey, DropReason> {
+        let der = self.host.decrypt(block).map_err(|_| DropReason::NotForUs)?;
+        let prefix: PrefixBlock = decode(&der).map_err(|_| DropReason::NotForUs)?;
+        wire::sym_from_wire(&prefix.key).map_err(|_| DropReason::NotForUs)
+    }
+
+    fn process<R: RngCore + CryptoRng>(
+        &mut self,
+        bytes: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Accepted, DropReason> {
+        // MPREFIX (§4.2): every failure looks the same to the sender.
+        let k = self.host.public().block_len();
+        if bytes.len() <= k {
+            return Err(DropReason::NotForUs);
+        }
+        let (mprefix, sealed) = bytes.split_at(k);
+        let peer = self.open_prefix(mprefix)?;
+        if !peer.is_authenticated() {
+            return Err(DropReason::Unsupported(
+                "the peer key must be authenticated (GCM)".into(),
+            ));
+        }
+        let inner_der = peer.decrypt(sealed).map_err(|_| DropReason::Tampered)?;
+        let inner: InnerMessageBlock = decode(&inner_der).map_err(malformed)?;
+        // CPREFIX, header and routing must be encrypted (the plain forms are for debugging).
+        let InnerPrefix::Encrypted(cprefix) = &inner.prefix else {
+            return Err(malformed("plain CPREFIX"));
+        };
+        let sender = self.open_prefix(cprefix.as_bytes()).map_err(|_| DropReason::Tampered)?;
+        let InnerHeader::Encrypted(sealed_header) = &inner.header else {
+            return Err(malformed("plain header"));
+        };
+        let header_key = wire::field_key(&sender, "header").map_err(unsupported)?;
+        let header_der = header_key
+            .decrypt(sealed_header.as_bytes())
+            .map_err(|_| DropReason::Tampered)?;
+        let header: HeaderBlock = decode(&header_der).map_err(malformed)?;
+        let key = wire::public_from_wire(&header.identity_key).map_err(unsupported)?;
+        // D-21: a signature, when present, must verify.
+        if !inner.identity_signature.as_bytes().is_empty()
+            && key
+                .verify(&header_der, inner.identity_signature.as_bytes())
+                .is_err()
+        {
+            return Err(DropReason::Tampered);
+        }
+        let id = IdentityId::of(&key);
+        let window = wire::window(&header.valid, now);
+
+        // Identity (§7.1.1, §7.2.1).
+        if self.accounts.get(&id).is_none() {
+            let [HeaderRequest::Identity(request)] = header.requests.as_slice() else {
+                return Err(DropReason::IdentityUnknown);
+            };
+            if now < window.not_before {
+                return Err(DropReason::NotYetValid);
+            }
+            if now > window.not_after {
+                return Err(DropReason::Expired);
+            }
+            let until = wire::window(&request.period, now).not_after;
+            let created = self.accounts.create(key, now, until, &self.policy, rng);
+            self.accounts.use_serial(
+                &id,
+                header.serial,
+                header.max_replays,
+                window,
+                now,
+                &self.policy,
+            )?;
+            let (reply, puzzle) = match &created {
+                Created::Permanent => (
+                    SpecialBlock::Status(StatusBlock {
+                        code: StatusCode::Ok,
+                    }),
+                    false,
+                ),
+                Created::Puzzle(p) => (
+                    SpecialBlock::Requirement(vec![RequirementBlock::Puzzle(
+                        RequirementPuzzleRequired {
+                            challenge: BitString::new(
+                                ((8 - p.challenge.bits() % 8) % 8) as u8,
+                                p.challenge.bytes().to_vec(),
+                            )
+                            .map_err(malformed)?,
+                            mac: wire::hash_to_wire(p.hash),
+                            valid: wire::absolute(now, p.valid_until).map_err(unsupported)?,
+                            identifier: p.id,
+                        },
+                    )]),
+                    true,
+                ),
+            };
+            if let Some(combo) = &header.request_reply_block {
+                self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
+            }
+            return Ok(Accepted::IdentityCreated { puzzle });
+        }
+
+        // A temporary identity must bring its proof of work (§7.3.2.1; D-22).
+        let puzzle_id = header
+            .identifier
+            .as_ref()
+            .and_then(|o| <[u8; 4]>::try_from(o.as_bytes()).ok())
+            .map(u32::from_be_bytes);
+        self.accounts.prove(&id, puzzle_id, &header_der, now)?;
+
+        // Replay (§4.4).
+        self.accounts.use_serial(
+            &id,
+            header.serial,
+            header.max_replays,
+            window,
+            now,
+            &self.policy,
+        )?;
+
+        // Requests (§7.2; D-23: one request of the allowed shapes, otherwise none).
+        if let Some(reply) = self.answer(&id, &header.requests) {
+            if let Some(combo) = &header.request_reply_block {
+                self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
+            }
+        }
+        if inner.payload.is_empty() {
+            return Ok(Accepted::RequestsOnly);
+        }
+
+        // Payload (§7.1.1): charged, then routed.
+        if let Err(reason) = self.accounts.charge_message(&id) {
+            self.error_reply(id, &reason, now, rng);
+            return Err(reason);
+        }
+        let InnerRouting::Encrypted(sealed_routing) = &inner.routing else {
+            return Err(malformed("plain routing block"));
+        };
+        let routing_key = wire::field_key(&sender, "routing").map_err(unsupported)?;
+        let routing_der = routing_key
+            .decrypt(sealed_routing.as_bytes())
+            .map_err(|_| DropReason::Tampered)?;
+        let routing: RoutingBlock = decode(&routing_der).map_err(malformed)?;
+        let ttl = routing
+            .routing
+            .iter()
+            .map(|c| u64::from(c.max_process_time))
+            .max()
+            .unwrap_or(0)
+            + CHUNK_SLACK;
+        let Some(identity) = self.accounts.get_mut(&id) else {
+            return Err(DropReason::IdentityUnknown);
+        };
+        if let Some(reply) = &routing.reply_block {
+            identity.murb = encode(reply).ok();
+            identity.murb_uses = 0;
+        }
+        let ws = &mut identity.workspace;
+        for (i, chunk) in inner.payload.iter().enumerate() {
+            // At most 127 chunks (checked by decode), so i + 1 fits.
+            ws.put(i as u16 + 1, chunk.as_bytes().to_vec(), now + ttl);
+        }
+        for m in &routing.mappings {
+            if let Ok(op) = wire::op_from_wire(&crate::asn1::PayloadOperation::Map(m.clone())) {
+                let _ = op.apply(ws);
+            }
+        }
+        for slot in 1..=LAST_PAYLOAD {
+            ws.take(slot);
+        }
+        let combos = routing.routing.len();
+        for combo in routing.routing {
+            let (lo, hi) = (
+                u64::from(combo.min_process_time),
+                u64::from(combo.max_process_time),
+            );
+            let delay = if hi > lo {
+                lo + rng.next_u64() % (hi - lo + 1)
+            } else {
+                lo
+            };
+            self.queue.push(Scheduled {
+                at: now + delay,
+                identity: id,
+                combo,
+                use_index: 0,
+                special: None,
+                charged: true,
+            });
+        }
+        Ok(Accepted::Routed {
+            chunks: inner.payload.len(),
+            combos,
+        })
+    }
+
+    /// The reply to a header request, if the request has an allowed shape.
+    fn answer(&mut self, id: &IdentityId, requests: &[HeaderRequest]) -> Option<SpecialBlock> {
+        let [request] = requests else {
+            return None;
+        };
+        let cap = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        let identity = self.accounts.get_mut(id)?;
+        let status = |code| Some(SpecialBlock::Status(StatusBlock { code }));
+        match request {
+            HeaderRequest::QuotaQuery(_) => Some(SpecialBlock::Quota(ReplyCurrentQuota {
+                messages: cap(identity.message_quota),
+                size: cap(identity.transfer_quota),
+            })),
+            HeaderRequest::MessageQuota(q) => {
+                let want = u64::from(q.messages);
+                if want <= identity.message_quota {
+                    status(StatusCode::Ok)
+                } else if want <= self.policy.message_quota.saturating_mul(4) {
+                    identity.message_quota = want;
+                    status(StatusCode::Ok)
+                } else {
+                    status(StatusCode::RequestedQuotaOutOfBand)
+                }
+            }
+            HeaderRequest::TransferQuota(q) => {
+                let want = u64::from(q.size);
+                if want <= identity.transfer_quota {
+                    status(StatusCode::Ok)
+                } else if want <= self.policy.transfer_quota.saturating_mul(4) {
+                    identity.transfer_quota = want;
+                    status(StatusCode::Ok)
+                } else {
+                    status(StatusCode::RequestedQuotaOutOfBand)
+                }
+            }
+            HeaderRequest::Identity(_) => status(StatusCode::Ok),
+            _ => None,
+        }
+    }
+
+    fn schedule_reply<R: RngCore + CryptoRng>(
+        &mut self,
+        id: IdentityId,
+        combo: RoutingCombo,
+        use_index: usize,
+        block: &SpecialBlock,
+        now: u64,
+        rng: &mut R,
+    ) {
+        let Ok(bytes) = special::write(block) else {
+            return;
+        };
+        let (lo, hi) = (
+            u64::from(combo.min_process_time),
+            u64::from(combo.max_process_time),
+        );
+        let delay = if hi > lo {
+            lo + rng.next_u64() % (hi - lo + 1)
+        } else {
+            lo
+        };
+        self.queue.push(Scheduled {
+            at: now + delay,
+            identity: id,
+            combo,
+            use_index,
+            special: Some(bytes),
+            charged: false,
+        });
+    }
+
+    /// An error goes back only through the identity's multi-use reply block, within its
+    /// allowed uses (§7.3.1, §2.10).
+    fn error_reply<R: RngCore + CryptoRng>(
+        &mut self,
+        id: IdentityId,
+        reason: &DropReason,
+        now: u64,
+        rng: &mut R,
+    ) {
+        let Some(code) = reason.status_code().and_then(status_code) else {
+            return;
+        };
+        let Some(identity) = self.accounts.get_mut(&id) else {
+            return;
+        };
+        let Some(murb) = identity
+            .murb
+            .as_ref()
+            .and_then(|d| decode::<ReplyBlock>(d).ok())
+        else {
+            return;
+        };
+        let window = wire::window(&murb.validity, now);
+        let uses = identity.murb_uses;
+        if now < window.not_before
+            || now > window.not_after
+            || uses as i64 > murb.max_replay
+            || murb.murb.peer_key.as_ref().is_none_or(|k| uses >= k.len())
+        {
+            return;
+        }
+        identity.murb_uses += 1;
+        let block = SpecialBlock::Status(StatusBlock { code });
+        self.schedule_reply(id, murb.murb, uses, &block, now, rng);
+    }
+
+    /// Fires every combo due at `now`, then collects garbage (§7.1.2, §8.1.1).
+    pub fn tick<R: RngCore + CryptoRng>(&mut self, now: u64, rng: &mut R) -> Tick {
+        let mut out = Tick::default();
+        let mut due: Vec<Scheduled> = Vec::new();
+        let mut i = 0;
+        while i < self.queue.len() {
+            if self.queue[i].at <= now {
+                due.push(self.queue.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        due.sort_by_key(|s| s.at);
+        for s in due {
+            self.fire(s, now, rng, &mut out);
+        }
+        self.accounts.gc(now);
+        self.delivered.retain(|_, until| *until >= now);
+        out
+    }
+
+    fn fire<R: RngCore + CryptoRng>(
+        &mut self,
+        s: Scheduled,
+        now: u64,
+        rng: &mut R,
+        out: &mut Tick,
+    ) {
+        let id = s.identity;
+        let Some(identity) = self.accounts.get_mut(&id) else {
+            return;
+        };
+        let expires = identity.expires;
+        let ws = &mut identity.workspace;
+        for slot in LOCAL..=LAST_PAYLOAD {
+            ws.take(slot);
+        }
+        if let Some(bytes) = s.special {
+            ws.put(REPLY, bytes, now + CHUNK_SLACK);
+        }
+        let ops: Vec<Operation> = s
+            .combo
+            .assembly
+            .iter()
+            .filter_map(|op| wire::op_from_wire(op).ok())
+            .collect();
+        let mut tagged = Vec::new();
+        for applied in ops::run(&ops, ws).into_iter().flatten() {
+            tagged.extend(applied.tampered);
+        }
+        let local = ws.take(LOCAL);
+        let payload: Vec<Vec<u8>> = (1..=LAST_PAYLOAD)
+            .filter_map(|slot| ws.take(slot))
+            .map(|c| c.data)
+            .collect();
+        ws.take(REPLY);
+        if !tagged.is_empty() {
+            out.events.push(Event::Tagged {
+                identity: id,
+                slots: tagged,
+            });
+        }
+        if let Some(chunk) = local {
+            match special::read(&chunk.data) {
+                Ok(Local::Special(block)) => out.events.push(Event::Special {
+                    identity: id,
+                    block,
+                }),
+                Ok(Local::Message(message)) => {
+                    // Redundant paths may each complete the message: deliver it once.
+                    let digest = crate::hash::HashAlg::Sha3_256.digest(&message);
+                    let mut d = [0u8; 32];
+                    d.copy_from_slice(&digest);
+                    if self.delivered.insert((id, d), expires).is_none() {
+                        self.stats.delivered += 1;
+                        out.events.push(Event::Delivered {
+                            identity: id,
+                            message,
+                        });
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        if payload.is_empty() {
+            return;
+        }
+        match self.compose(&s.combo, s.use_index, payload, &id, s.charged, rng) {
+            Ok(o) => {
+                self.stats.sent += 1;
+                self.stats.bytes_out += o.bytes.len() as u64;
+                out.outgoing.push(o);
+            }
+            Err(reason) => out.events.push(Event::NotSent {
+                identity: id,
+                reason,
+            }),
+        }
+    }
+
+    /// Builds the message a combo sends (§7.1.2, §7.5).
+    fn compose<R: RngCore + CryptoRng>(
+        &mut self,
+        combo: &RoutingCombo,
+        use_index: usize,
+        payload: Vec<Vec<u8>>,
+        id: &IdentityId,
+        charged: bool,
+        rng: &mut R,
+    ) -> Result<Outgoing, String> {
+        let peer = combo
+            .peer_key
+            .as_ref()
+            .and_then(|k| k.get(use_index))
+            .ok_or("no peer key left")?;
+        let mprefix = combo
+            .m_prefix
+            .as_ref()
+            .and_then(|p| p.get(use_index))
+            .ok_or("no MPREFIX left")?;
+        let (Some(cprefix), Some(header), Some(routing)) =
+            (&combo.c_prefix, &combo.header, &combo.routing)
+        else {
+            return Err("the combo lacks CPREFIX, header or routing".into());
+        };
+        if charged {
+            let bytes: u64 = payload.iter().map(|p| p.len() as u64).sum();
+            self.accounts
+                .charge_message(id)
+                .map_err(|e| e.to_string())?;
+            self.accounts
+                .charge_transfer(id, bytes)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut padding = vec![0u8; (rng.next_u32() as usize) % (MAX_PADDING + 1)];
+        rng.fill_bytes(&mut padding);
+        let inner = InnerMessageBlock {
+            padding: OctetString::new(padding).map_err(|e| e.to_string())?,
+            prefix: InnerPrefix::Encrypted(cprefix.clone()),
+            header: InnerHeader::Encrypted(header.clone()),
+            identity_signature: OctetString::new(Vec::new()).map_err(|e| e.to_string())?,
+            routing: InnerRouting::Encrypted(routing.clone()),
+            payload: payload
+                .into_iter()
+                .map(OctetString::new)
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?,
+        };
+        let der = encode(&inner).map_err(|e| e.to_string())?;
+        let key = wire::sym_from_wire(peer).map_err(|e| e.to_string())?;
+        let mut bytes = mprefix.as_bytes().to_vec();
+        bytes.extend_from_slice(&key.encrypt(&der).map_err(|e| e.to_string())?);
+        Ok(Outgoing {
+            to: combo.recipient.target.recipient_address.to_string(),
+            bytes,
+        })
+    }
+}
+
+fn status_code(n: u32) -> Option<StatusCode> {
+    Some(match n {
+        2000 => StatusCode::Ok,
+        2201 => StatusCode::PuzzleRequired,
+        3001 => StatusCode::TransferQuotaExceeded,
+        3002 => StatusCode::MessageQuotaExceeded,
+        3101 => StatusCode::IdentityUnknown,
+        3202 => StatusCode::MessageLifeExpired,
+        3301 => StatusCode::PuzzleUnknown,
+        3802 => StatusCode::SymmetricAlgorithmUnknown,
+        3821 => StatusCode::BadParameters,
+        _ => return None,
+    })
+}
