@@ -272,7 +272,13 @@ pub struct SizeBlock {
 
 impl Validate for SizeBlock {
     fn validate(&self) -> Result<(), DecodeError> {
-        match &self.size {
+        self.size.validate()
+    }
+}
+
+impl Validate for Size {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
             Size::Percent(p) => p.validate(),
             Size::Absolute(a) => a.validate(),
         }
