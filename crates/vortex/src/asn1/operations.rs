@@ -186,7 +186,6 @@ pub struct RemoveRedundancyOperation {
 }
 
 /// The bounds shared by the two redundancy operations.
-#[allow(clippy::too_many_arguments)]
 fn check_redundancy(
     name: [&'static str; 6],
     input_id: u32,
