@@ -66,6 +66,12 @@ impl<'a> DecodeValue<'a> for SecretOctets {
     type Error = der::Error;
 
     fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
+        // `der` already bounds the length by the input; checked again before allocating.
+        if header.length() > reader.remaining_len() {
+            return Err(reader.error(der::ErrorKind::Length {
+                tag: Tag::OctetString,
+            }));
+        }
         let len = usize::try_from(header.length())?;
         let mut bytes = Zeroizing::new(vec![0u8; len]);
         reader.read_into(&mut bytes)?;

@@ -21,13 +21,26 @@ pub struct VortexMessage {
 
 impl Validate for VortexMessage {
     fn validate(&self) -> Result<(), DecodeError> {
-        if let MessagePrefix::Plain(p) = &self.prefix {
-            p.validate()?;
+        self.prefix.validate()?;
+        self.inner_message.validate()
+    }
+}
+
+impl Validate for MessagePrefix {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            MessagePrefix::Plain(p) => p.validate(),
+            MessagePrefix::Encrypted(_) => Ok(()),
         }
-        if let MessageInner::Plain(i) = &self.inner_message {
-            i.validate()?;
+    }
+}
+
+impl Validate for MessageInner {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            MessageInner::Plain(i) => i.validate(),
+            MessageInner::Encrypted(_) => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -186,7 +186,6 @@ pub struct RemoveRedundancyOperation {
 }
 
 /// The bounds shared by the two redundancy operations.
-#[allow(clippy::too_many_arguments)]
 fn check_redundancy(
     name: [&'static str; 6],
     input_id: u32,
@@ -272,7 +271,13 @@ pub struct SizeBlock {
 
 impl Validate for SizeBlock {
     fn validate(&self) -> Result<(), DecodeError> {
-        match &self.size {
+        self.size.validate()
+    }
+}
+
+impl Validate for Size {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
             Size::Percent(p) => p.validate(),
             Size::Absolute(a) => a.validate(),
         }

@@ -274,6 +274,10 @@ impl<'a> DecodeValue<'a> for Real {
     type Error = der::Error;
 
     fn decode_value<R: Reader<'a>>(reader: &mut R, header: Header) -> der::Result<Self> {
+        // `der` already bounds the length by the input; checked again before allocating.
+        if header.length() > reader.remaining_len() {
+            return Err(reader.error(der::ErrorKind::Length { tag: Tag::Real }));
+        }
         let len = usize::try_from(header.length())?;
         let mut content = vec![0u8; len];
         reader.read_into(&mut content)?;

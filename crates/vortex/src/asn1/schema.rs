@@ -50,15 +50,9 @@ pub struct InnerMessageBlock {
 
 impl Validate for InnerMessageBlock {
     fn validate(&self) -> Result<(), DecodeError> {
-        if let InnerPrefix::Plain(p) = &self.prefix {
-            p.validate()?;
-        }
-        if let InnerHeader::Plain(h) = &self.header {
-            h.validate()?;
-        }
-        if let InnerRouting::Plain(r) = &self.routing {
-            r.validate()?;
-        }
+        self.prefix.validate()?;
+        self.header.validate()?;
+        self.routing.validate()?;
         check_size(
             "InnerMessageBlock.payload",
             self.payload.len(),
@@ -129,6 +123,33 @@ pub enum InnerRouting {
         constructed = "true"
     )]
     Encrypted(OctetString),
+}
+
+impl Validate for InnerPrefix {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            InnerPrefix::Plain(p) => p.validate(),
+            InnerPrefix::Encrypted(_) => Ok(()),
+        }
+    }
+}
+
+impl Validate for InnerHeader {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            InnerHeader::Plain(h) => h.validate(),
+            InnerHeader::Encrypted(_) => Ok(()),
+        }
+    }
+}
+
+impl Validate for InnerRouting {
+    fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            InnerRouting::Plain(r) => r.validate(),
+            InnerRouting::Encrypted(_) => Ok(()),
+        }
+    }
 }
 
 /// `HeaderBlock` (A.1; §4.3.2.1): the sender's ephemeral identity, replay data and requests.
