@@ -19,9 +19,9 @@ use der::asn1::{Ia5String, OctetString};
 use rand_core::{CryptoRng, RngCore};
 
 use crate::asn1::{
-    decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity,
-    InnerHeader, InnerMessageBlock, InnerPrefix, InnerRouting, MapBlockOperation, NodeSpec,
-    PrefixBlock, Protocol, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
+    decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity, InnerHeader,
+    InnerMessageBlock, InnerPrefix, InnerRouting, MapBlockOperation, NodeSpec, PrefixBlock,
+    Protocol, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
 };
 use crate::asym::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
@@ -481,14 +481,14 @@ impl Sender<'_> {
         let challenge = Challenge::new(bits, puzzle.challenge.raw_bytes().to_vec())?;
         let hash = wire::hash_from_wire(&puzzle.mac);
         let mut h = self.header(t, rng)?;
-        h.identifier = Some(OctetString::new(puzzle.identifier.to_be_bytes().to_vec()).map_err(bad)?);
+        h.identifier =
+            Some(OctetString::new(puzzle.identifier.to_be_bytes().to_vec()).map_err(bad)?);
         h.proof_of_work = Some(OctetString::new(vec![0u8; COUNTER]).map_err(bad)?);
         let template = encode(&h).map_err(bad)?;
         let (counter, tries) = challenge
             .solve(hash, &template, rng.next_u64(), limit)
             .ok_or_else(|| bad(format!("no solution in {limit} tries")))?;
-        h.proof_of_work =
-            Some(OctetString::new(counter.to_be_bytes().to_vec()).map_err(bad)?);
+        h.proof_of_work = Some(OctetString::new(counter.to_be_bytes().to_vec()).map_err(bad)?);
         let env = Envelope::new(node, &h, &no_routing(), rng)?;
         Ok((
             crate::node::Outgoing {

@@ -273,7 +273,9 @@ impl Node {
         let InnerPrefix::Encrypted(cprefix) = &inner.prefix else {
             return Err(malformed("plain CPREFIX"));
         };
-        let sender = self.open_prefix(cprefix.as_bytes()).map_err(|_| DropReason::Tampered)?;
+        let sender = self
+            .open_prefix(cprefix.as_bytes())
+            .map_err(|_| DropReason::Tampered)?;
         let InnerHeader::Encrypted(sealed_header) = &inner.header else {
             return Err(malformed("plain header"));
         };

@@ -1230,18 +1230,18 @@ fn out_of_range_values_are_rejected_on_encode_and_decode() {
         DecodeErrorKind::OutOfRange { .. }
     ));
 
-    // Workspace ID 0 for a new ID; 65536 for any ID.
+    // A new ID of 0 is allowed (local delivery, docs/VORTEX.md D-28); 65536 is not, for any ID.
     let map = |original_id, new_id| MapBlockOperation {
         original_id,
         new_id,
     };
     assert!(map(0, 1).validate().is_ok());
+    assert!(map(5, 0).validate().is_ok());
     assert!(matches!(
-        assert_rejected_both_ways(&map(0, 0)),
+        assert_rejected_both_ways(&map(1, 65_536)),
         DecodeErrorKind::OutOfRange {
             field: "MapBlockOperation.new_id",
-            value: 0,
-            min: 1,
+            value: 65_536,
             ..
         }
     ));
