@@ -21,7 +21,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::asn1::{
     decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity, InnerHeader,
     InnerMessageBlock, InnerPrefix, InnerRouting, MapBlockOperation, NodeSpec, PrefixBlock,
-    Protocol, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
+    Protocol, ReplyBlock, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
 };
 use crate::asym::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
@@ -250,6 +250,22 @@ pub struct Sender<'a> {
     pub slots: &'a mut Slots,
 }
 
+/// Where a message goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Route<'a> {
+    /// The recipient's node.
+    pub recipient: &'a NodeInfo,
+    /// The relays of each path, in order. Without `shape` there is one path; with it,
+    /// `shape.blocks()` paths, one block each.
+    pub paths: &'a [Vec<NodeInfo>],
+    /// Redundancy.
+    pub shape: Option<Shape>,
+    /// Nodes that get a decoy.
+    pub decoys: &'a [NodeInfo],
+    /// A multi-use reply block the recipient's node may use for error reports (§2.10).
+    pub errors_to: Option<&'a ReplyBlock>,
+}
+
 /// A message ready to go: the first hops to send, and the nodes its graph touches.
 #[derive(Clone, Debug, Default)]
 pub struct Built {
@@ -271,18 +287,21 @@ impl Sender<'_> {
         )
     }
 
-    /// Builds a message to `recipient` along `paths` (the relays of each, in order). Without
-    /// `shape` there is one path; with it, `shape.blocks()` paths, one block each.
+    /// Builds a message along `route`.
     pub fn forward<R: RngCore + CryptoRng>(
         &mut self,
         message: &[u8],
-        recipient: &NodeInfo,
-        paths: &[Vec<NodeInfo>],
-        shape: Option<Shape>,
-        decoys: &[NodeInfo],
+        route: &Route<'_>,
         t: &Timing,
         rng: &mut R,
     ) -> Result<Built> {
+        let Route {
+            recipient,
+            paths,
+            shape,
+            decoys,
+            errors_to,
+        } = *route;
         let escaped = crate::special::escape(message);
         let (blocks, keys) = match shape {
             Some(s) => {
@@ -326,7 +345,7 @@ impl Sender<'_> {
             let routing = RoutingBlock {
                 routing: vec![local_combo(&recipient.address, &[finish.clone()], wait)?],
                 mappings: vec![map(1, base + j as u16)],
-                reply_block: None,
+                reply_block: errors_to.cloned(),
             };
             let mut next = Envelope::new(recipient, &self.header(t, rng)?, &routing, rng)?;
             let mut payload = block;

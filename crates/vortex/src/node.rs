@@ -140,6 +140,7 @@ pub struct Node {
     queue: Vec<Scheduled>,
     delivered: HashMap<(IdentityId, [u8; 32]), u64>,
     stats: Stats,
+    tagging: bool,
 }
 
 impl std::fmt::Debug for Node {
@@ -174,7 +175,14 @@ impl Node {
             queue: Vec::new(),
             delivered: HashMap::new(),
             stats: Stats::default(),
+            tagging: false,
         }
+    }
+
+    /// Turns this node malicious for simulations: it flips one bit of every chunk it sends
+    /// (the tagging attack the per-hop GCM layers are there to catch).
+    pub fn tag_outgoing_chunks(&mut self, on: bool) {
+        self.tagging = on;
     }
 
     /// The node's address.
@@ -594,14 +602,28 @@ impl Node {
             .filter_map(|op| wire::op_from_wire(op).ok())
             .collect();
         let mut tagged = Vec::new();
-        for applied in ops::run(&ops, ws).into_iter().flatten() {
-            tagged.extend(applied.tampered);
+        for (op, result) in ops.iter().zip(ops::run(&ops, ws)) {
+            match (op, result) {
+                (_, Ok(applied)) => tagged.extend(applied.tampered),
+                // A layer that fails authentication: modified since the last honest node.
+                (Operation::Decrypt { from, .. }, Err(crate::Error::Tampered)) => {
+                    tagged.push(*from)
+                }
+                _ => {}
+            }
         }
         let local = ws.take(LOCAL);
-        let payload: Vec<Vec<u8>> = (1..=LAST_PAYLOAD)
+        let mut payload: Vec<Vec<u8>> = (1..=LAST_PAYLOAD)
             .filter_map(|slot| ws.take(slot))
             .map(|c| c.data)
             .collect();
+        if self.tagging {
+            for chunk in &mut payload {
+                if let Some(b) = chunk.last_mut() {
+                    *b ^= 1;
+                }
+            }
+        }
         ws.take(REPLY);
         if !tagged.is_empty() {
             out.events.push(Event::Tagged {

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::accounting::{IdentityId, Policy};
 use crate::asn1::{RequirementBlock, SpecialBlock};
 use crate::asym::PrivateKey;
-use crate::builder::{NodeInfo, Sender, Slots, Timing};
+use crate::builder::{NodeInfo, Route, Sender, Slots, Timing};
 use crate::error::{Error, Result};
 use crate::node::{Event, Node, Outgoing};
 use crate::redundancy::{GfSize, Shape};
@@ -134,6 +134,7 @@ pub struct Network {
     captured: Vec<(usize, Vec<u8>)>,
     inbox: Vec<Vec<(IdentityId, Vec<u8>)>>,
     specials: Vec<Vec<SpecialBlock>>,
+    tagged: Vec<u64>,
     report: Report,
     rng: ChaCha20Rng,
 }
@@ -188,6 +189,7 @@ impl Network {
             captured: Vec::new(),
             inbox: vec![Vec::new(); n],
             specials: vec![Vec::new(); n],
+            tagged: vec![0; n],
             report: Report::default(),
             rng,
         })
@@ -206,6 +208,26 @@ impl Network {
     /// The virtual time.
     pub fn now(&self) -> u64 {
         self.clock
+    }
+
+    /// User `i`'s identity key (the same at every node; docs/VORTEX.md).
+    pub fn user(&self, i: usize) -> &PrivateKey {
+        &self.users[i]
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&mut self, seconds: u64) {
+        self.clock += seconds;
+    }
+
+    /// Makes node `i` modify one bit of every chunk it sends (a tagging attack).
+    pub fn set_tagger(&mut self, i: usize) {
+        self.nodes[i].tag_outgoing_chunks(true);
+    }
+
+    /// Redundancy blocks or layers found modified at node `i`.
+    pub fn tagged_at(&self, i: usize) -> u64 {
+        self.tagged[i]
     }
 
     /// Makes node `i` drop everything it receives.
@@ -294,7 +316,10 @@ impl Network {
                             self.inbox[i].push((identity, message));
                         }
                         Event::Special { block, .. } => self.specials[i].push(block),
-                        Event::Tagged { slots, .. } => self.report.tagged += slots.len() as u64,
+                        Event::Tagged { slots, .. } => {
+                            self.report.tagged += slots.len() as u64;
+                            self.tagged[i] += slots.len() as u64;
+                        }
                         Event::NotSent { .. } => {}
                     }
                 }
@@ -438,7 +463,14 @@ impl Network {
             identity: &self.users[from],
             slots: &mut self.slots[from],
         };
-        let built = sender.forward(text, &recipient, &paths, shape, &decoys, &t, &mut self.rng)?;
+        let route = Route {
+            recipient: &recipient,
+            paths: &paths,
+            shape,
+            decoys: &decoys,
+            errors_to: None,
+        };
+        let built = sender.forward(text, &route, &t, &mut self.rng)?;
         let bytes = built.outgoing.iter().map(|o| o.bytes.len() as u64).sum();
         self.send(built.outgoing);
         Ok(MessageReport {
