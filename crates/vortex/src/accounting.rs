@@ -52,6 +52,11 @@ pub enum DropReason {
     TransferQuotaExceeded,
     /// The identity holds as many serials as the node allows.
     TooManySerials,
+    /// The node holds as many identities as it allows (no reply: not an identity's fault).
+    Busy,
+    /// The header is valid beyond its identity's lifetime (it could be replayed to a
+    /// re-created identity).
+    OutlivesIdentity,
     /// An algorithm the node does not implement.
     Unsupported(String),
 }
@@ -60,14 +65,20 @@ impl DropReason {
     /// The draft's StatusCode number for a reply, or `None` where no reply is allowed.
     pub fn status_code(&self) -> Option<u32> {
         match self {
-            DropReason::NotForUs | DropReason::Tampered | DropReason::Replayed => None,
+            DropReason::NotForUs
+            | DropReason::Tampered
+            | DropReason::Replayed
+            | DropReason::Busy => None,
             DropReason::Malformed(_) => Some(3821),
             DropReason::IdentityUnknown => Some(3101),
             DropReason::PuzzlePending => Some(2201),
             DropReason::BadProofOfWork => Some(3301),
-            DropReason::NotYetValid | DropReason::Expired => Some(3202),
+            DropReason::NotYetValid | DropReason::Expired | DropReason::OutlivesIdentity => {
+                Some(3202)
+            }
             DropReason::MessageQuotaExceeded => Some(3002),
-            DropReason::TransferQuotaExceeded | DropReason::TooManySerials => Some(3001),
+            DropReason::TransferQuotaExceeded => Some(3001),
+            DropReason::TooManySerials => Some(3821),
             DropReason::Unsupported(_) => Some(3802),
         }
     }
@@ -88,6 +99,8 @@ impl std::fmt::Display for DropReason {
             DropReason::MessageQuotaExceeded => write!(f, "message quota exceeded"),
             DropReason::TransferQuotaExceeded => write!(f, "transfer quota exceeded"),
             DropReason::TooManySerials => write!(f, "too many header serials"),
+            DropReason::Busy => write!(f, "the node holds as many identities as it allows"),
+            DropReason::OutlivesIdentity => write!(f, "header valid beyond its identity"),
             DropReason::Unsupported(what) => write!(f, "unsupported: {what}"),
         }
     }
@@ -111,6 +124,10 @@ pub struct Policy {
     pub transfer_quota: u64,
     /// Serials kept per identity (maxHeaderSerials).
     pub max_serials: usize,
+    /// Identities kept at most (temporary ones included).
+    pub max_identities: usize,
+    /// Temporary identities (puzzle unsolved) kept at most.
+    pub max_temporary: usize,
 }
 
 impl Default for Policy {
@@ -123,6 +140,8 @@ impl Default for Policy {
             message_quota: 1000,
             transfer_quota: 64 << 20,
             max_serials: 4096,
+            max_identities: 100_000,
+            max_temporary: 10_000,
         }
     }
 }
@@ -153,14 +172,40 @@ pub struct Identity {
     pub message_quota: u64,
     /// Bytes left.
     pub transfer_quota: u64,
-    /// Serial → (uses left, expiry).
-    replays: BTreeMap<u32, (u32, u64)>,
+    /// Serial → its use record.
+    replays: BTreeMap<u32, SerialUse>,
     /// Its chunks.
     pub workspace: Workspace,
     /// Its multi-use reply block (DER of the RoutingBlock's replyBlock), for error replies.
     pub murb: Option<Vec<u8>>,
     /// How many times the reply block has been used.
     pub murb_uses: usize,
+    /// A quota increase waiting for its proof of work (§7.2.3, §7.2.4).
+    pub pending_quota: Option<PendingQuota>,
+}
+
+/// What a header serial has been used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SerialUse {
+    /// Uses so far (the first is 0).
+    used: u32,
+    /// Uses allowed in total (1 + maxReplays).
+    allowed: u32,
+    /// The window fixed at the first arrival (a relative window is not moved by replays).
+    window: Window,
+    /// Kept until then.
+    retain_until: u64,
+}
+
+/// A quota increase that waits for its puzzle to be solved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingQuota {
+    /// The puzzle.
+    pub puzzle: Puzzle,
+    /// The new message quota, if asked.
+    pub messages: Option<u64>,
+    /// The new transfer quota, if asked.
+    pub bytes: Option<u64>,
 }
 
 /// The window a header is valid in, resolved to absolute seconds.
@@ -185,7 +230,9 @@ pub enum Created {
 #[derive(Clone, Debug, Default)]
 pub struct Accounts {
     identities: HashMap<IdentityId, Identity>,
-    next_puzzle: u32,
+    /// Serials of removed identities, kept while their headers are valid, so that a
+    /// re-created identity does not accept its predecessor's messages again.
+    tombstones: HashMap<IdentityId, BTreeMap<u32, SerialUse>>,
 }
 
 impl Accounts {
@@ -202,6 +249,15 @@ impl Accounts {
     /// The identity `id`, mutably.
     pub fn get_mut(&mut self, id: &IdentityId) -> Option<&mut Identity> {
         self.identities.get_mut(id)
+    }
+
+    /// Forgets identity `id` (its serials stay, as for a removed identity).
+    pub fn remove(&mut self, id: &IdentityId) {
+        if let Some(old) = self.identities.remove(id) {
+            if !old.replays.is_empty() {
+                self.tombstones.insert(*id, old.replays);
+            }
+        }
     }
 
     /// The number of identities.
@@ -223,24 +279,34 @@ impl Accounts {
         until: u64,
         policy: &Policy,
         rng: &mut R,
-    ) -> Created {
+    ) -> Result<Created, DropReason> {
         let id = IdentityId::of(&key);
+        let temporary = self
+            .identities
+            .values()
+            .filter(|i| i.puzzle.is_some())
+            .count();
+        if self.identities.len() >= policy.max_identities
+            || (policy.puzzle_bits.is_some() && temporary >= policy.max_temporary)
+        {
+            return Err(DropReason::Busy);
+        }
         let expires = until.min(now.saturating_add(policy.max_lifetime)).max(now);
         let puzzle = policy.puzzle_bits.and_then(|base| {
             let hours = (expires - now).div_ceil(3600);
-            let bits = pow::difficulty(base, hours);
-            self.next_puzzle = self.next_puzzle.wrapping_add(1);
-            Challenge::random(bits, rng).ok().map(|challenge| Puzzle {
-                id: self.next_puzzle,
-                challenge,
-                hash: policy.puzzle_hash,
-                valid_until: now.saturating_add(policy.puzzle_window),
-            })
+            new_puzzle(pow::difficulty(base, hours), now, policy, rng)
         });
         let created = match &puzzle {
             Some(p) => Created::Puzzle(p.clone()),
             None => Created::Permanent,
         };
+        // Serials of a former identity with this key are kept: its headers must not replay.
+        let replays = self
+            .identities
+            .remove(&id)
+            .map(|old| old.replays)
+            .or_else(|| self.tombstones.remove(&id))
+            .unwrap_or_default();
         self.identities.insert(
             id,
             Identity {
@@ -249,13 +315,14 @@ impl Accounts {
                 puzzle,
                 message_quota: policy.message_quota,
                 transfer_quota: policy.transfer_quota,
-                replays: BTreeMap::new(),
+                replays,
                 workspace: Workspace::new(),
                 murb: None,
                 murb_uses: 0,
+                pending_quota: None,
             },
         );
-        created
+        Ok(created)
     }
 
     /// Checks a temporary identity's solution: `puzzle_id` and `header` (DER HeaderBlock with
@@ -286,44 +353,135 @@ impl Accounts {
         }
     }
 
-    /// Registers one use of header `serial` (valid in `window`, usable `1 + max_replays` times;
-    /// D-19) at `now`. Nothing is charged on refusal.
+    /// Registers one use of header `serial` at `now` (usable `1 + max_replays` times; D-19) and
+    /// returns which use it is (0 for the first). The window is fixed at the first arrival:
+    /// `relative` windows are kept (and their serial remembered) for the identity's whole
+    /// lifetime, so a replay cannot move them. A header valid beyond its identity is refused.
+    /// Nothing is charged on refusal.
+    #[allow(clippy::too_many_arguments)]
     pub fn use_serial(
         &mut self,
         id: &IdentityId,
         serial: u32,
         max_replays: u32,
         window: Window,
+        relative: bool,
         now: u64,
         policy: &Policy,
-    ) -> Result<(), DropReason> {
+    ) -> Result<u32, DropReason> {
         let identity = self
             .identities
             .get_mut(id)
             .ok_or(DropReason::IdentityUnknown)?;
+        if let Some(u) = identity.replays.get_mut(&serial) {
+            if now > u.window.not_after || now > identity.expires {
+                return Err(DropReason::Expired);
+            }
+            if u.used >= u.allowed {
+                return Err(DropReason::Replayed);
+            }
+            if now < u.window.not_before {
+                return Err(DropReason::NotYetValid);
+            }
+            let this = u.used;
+            u.used += 1;
+            return Ok(this);
+        }
         if now < window.not_before {
             return Err(DropReason::NotYetValid);
         }
         if now > window.not_after || now > identity.expires {
             return Err(DropReason::Expired);
         }
-        match identity.replays.get_mut(&serial) {
-            Some((0, _)) => Err(DropReason::Replayed),
-            Some((left, _)) => {
-                *left -= 1;
-                Ok(())
-            }
-            None => {
-                if identity.replays.len() >= policy.max_serials {
-                    return Err(DropReason::TooManySerials);
-                }
-                identity.replays.insert(
-                    serial,
-                    (max_replays, window.not_after.min(identity.expires)),
-                );
-                Ok(())
-            }
+        if !relative && window.not_after > identity.expires {
+            return Err(DropReason::OutlivesIdentity);
         }
+        if identity.replays.len() >= policy.max_serials {
+            return Err(DropReason::TooManySerials);
+        }
+        let window = Window {
+            not_before: window.not_before,
+            not_after: window.not_after.min(identity.expires),
+        };
+        identity.replays.insert(
+            serial,
+            SerialUse {
+                used: 1,
+                allowed: max_replays.saturating_add(1),
+                window,
+                retain_until: if relative {
+                    identity.expires
+                } else {
+                    window.not_after
+                },
+            },
+        );
+        Ok(0)
+    }
+
+    /// Asks a puzzle for raising the quotas to `messages` / `bytes` (§7.2.3, §7.2.4): harder
+    /// the larger the ratio to the current quota. Requests at or below the current quota need
+    /// no work (`None`).
+    pub fn request_quota<R: RngCore + CryptoRng>(
+        &mut self,
+        id: &IdentityId,
+        messages: Option<u64>,
+        bytes: Option<u64>,
+        now: u64,
+        policy: &Policy,
+        rng: &mut R,
+    ) -> Result<Option<Puzzle>, DropReason> {
+        let identity = self
+            .identities
+            .get_mut(id)
+            .ok_or(DropReason::IdentityUnknown)?;
+        let ratio = |want: Option<u64>, have: u64| want.map_or(1, |w| w / have.max(1) + 1);
+        let up = messages.is_some_and(|m| m > identity.message_quota)
+            || bytes.is_some_and(|b| b > identity.transfer_quota);
+        if !up {
+            return Ok(None);
+        }
+        let factor =
+            ratio(messages, identity.message_quota).max(ratio(bytes, identity.transfer_quota));
+        let base = policy.puzzle_bits.unwrap_or(8);
+        let Some(puzzle) = new_puzzle(pow::difficulty(base, factor), now, policy, rng) else {
+            return Err(DropReason::Unsupported("puzzle".into()));
+        };
+        identity.pending_quota = Some(PendingQuota {
+            puzzle: puzzle.clone(),
+            messages,
+            bytes,
+        });
+        Ok(Some(puzzle))
+    }
+
+    /// Applies a pending quota increase if `header` solves its puzzle; true if it did.
+    pub fn prove_quota(
+        &mut self,
+        id: &IdentityId,
+        puzzle_id: Option<u32>,
+        header: &[u8],
+        now: u64,
+    ) -> bool {
+        let Some(identity) = self.identities.get_mut(id) else {
+            return false;
+        };
+        let Some(p) = &identity.pending_quota else {
+            return false;
+        };
+        let solved = puzzle_id == Some(p.puzzle.id)
+            && now <= p.puzzle.valid_until
+            && p.puzzle.challenge.verify(p.puzzle.hash, header);
+        if solved {
+            if let Some(m) = p.messages {
+                identity.message_quota = identity.message_quota.max(m);
+            }
+            if let Some(b) = p.bytes {
+                identity.transfer_quota = identity.transfer_quota.max(b);
+            }
+            identity.pending_quota = None;
+        }
+        solved
     }
 
     /// Takes one message from the quota (§7.1.1, §8.1.4; D-16).
@@ -357,15 +515,57 @@ impl Accounts {
     /// the number of identities removed.
     pub fn gc(&mut self, now: u64) -> usize {
         let before = self.identities.len();
-        self.identities.retain(|_, i| {
-            i.expires >= now && i.puzzle.as_ref().is_none_or(|p| p.valid_until >= now)
+        let gone: Vec<IdentityId> = self
+            .identities
+            .iter()
+            .filter(|(_, i)| {
+                i.expires < now || i.puzzle.as_ref().is_some_and(|p| p.valid_until < now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(old) = self.identities.remove(&id) {
+                let live: BTreeMap<u32, SerialUse> = old
+                    .replays
+                    .into_iter()
+                    .filter(|(_, u)| u.retain_until >= now)
+                    .collect();
+                if !live.is_empty() {
+                    self.tombstones.insert(id, live);
+                }
+            }
+        }
+        self.tombstones.retain(|_, serials| {
+            serials.retain(|_, u| u.retain_until >= now);
+            !serials.is_empty()
         });
         for i in self.identities.values_mut() {
-            i.replays.retain(|_, (_, until)| *until >= now);
+            i.replays.retain(|_, u| u.retain_until >= now);
+            if i.pending_quota
+                .as_ref()
+                .is_some_and(|p| p.puzzle.valid_until < now)
+            {
+                i.pending_quota = None;
+            }
             i.workspace.expire(now);
         }
         before - self.identities.len()
     }
+}
+
+/// A puzzle of `bits` bits with a random number.
+fn new_puzzle<R: RngCore + CryptoRng>(
+    bits: u32,
+    now: u64,
+    policy: &Policy,
+    rng: &mut R,
+) -> Option<Puzzle> {
+    Challenge::random(bits, rng).ok().map(|challenge| Puzzle {
+        id: rng.next_u32(),
+        challenge,
+        hash: policy.puzzle_hash,
+        valid_until: now.saturating_add(policy.puzzle_window),
+    })
 }
 
 #[cfg(test)]
@@ -397,7 +597,7 @@ mod tests {
             puzzle_bits: Some(10),
             ..Policy::default()
         };
-        let Created::Puzzle(p) = a.create(key, 100, 100 + 3600, &policy, &mut rng) else {
+        let Ok(Created::Puzzle(p)) = a.create(key, 100, 100 + 3600, &policy, &mut rng) else {
             panic!("a puzzle is required");
         };
         assert_eq!(p.challenge.bits(), 10);
@@ -443,41 +643,41 @@ mod tests {
         };
         assert_eq!(
             a.create(key, 100, 10_000, &policy, &mut rng),
-            Created::Permanent
+            Ok(Created::Permanent)
         );
         assert_eq!(
-            a.use_serial(&id, 1, 0, W, 99, &policy),
+            a.use_serial(&id, 1, 0, W, false, 99, &policy),
             Err(DropReason::NotYetValid)
         );
         assert_eq!(
-            a.use_serial(&id, 1, 0, W, 201, &policy),
+            a.use_serial(&id, 1, 0, W, false, 201, &policy),
             Err(DropReason::Expired)
         );
-        assert_eq!(a.use_serial(&id, 1, 0, W, 150, &policy), Ok(()));
+        assert_eq!(a.use_serial(&id, 1, 0, W, false, 150, &policy), Ok(0));
         assert_eq!(
-            a.use_serial(&id, 1, 0, W, 150, &policy),
+            a.use_serial(&id, 1, 0, W, false, 150, &policy),
             Err(DropReason::Replayed)
         );
-        assert_eq!(a.use_serial(&id, 2, 2, W, 150, &policy), Ok(()));
-        assert_eq!(a.use_serial(&id, 2, 2, W, 151, &policy), Ok(()));
-        assert_eq!(a.use_serial(&id, 2, 2, W, 152, &policy), Ok(()));
+        assert_eq!(a.use_serial(&id, 2, 2, W, false, 150, &policy), Ok(0));
+        assert_eq!(a.use_serial(&id, 2, 2, W, false, 151, &policy), Ok(1));
+        assert_eq!(a.use_serial(&id, 2, 2, W, false, 152, &policy), Ok(2));
         assert_eq!(
-            a.use_serial(&id, 2, 2, W, 153, &policy),
+            a.use_serial(&id, 2, 2, W, false, 153, &policy),
             Err(DropReason::Replayed)
         );
         assert_eq!(
-            a.use_serial(&id, 3, 0, W, 150, &policy),
+            a.use_serial(&id, 3, 0, W, false, 150, &policy),
             Err(DropReason::TooManySerials)
         );
         // After the window the serial is forgotten, but the header is expired anyway.
         a.gc(201);
         assert_eq!(
-            a.use_serial(&id, 1, 0, W, 201, &policy),
+            a.use_serial(&id, 1, 0, W, false, 201, &policy),
             Err(DropReason::Expired)
         );
         let unknown = IdentityId([0; 32]);
         assert_eq!(
-            a.use_serial(&unknown, 1, 0, W, 150, &policy),
+            a.use_serial(&unknown, 1, 0, W, false, 150, &policy),
             Err(DropReason::IdentityUnknown)
         );
     }
@@ -492,7 +692,7 @@ mod tests {
             max_lifetime: 50,
             ..Policy::default()
         };
-        a.create(key, 100, 10_000, &policy, &mut rng);
+        a.create(key, 100, 10_000, &policy, &mut rng).unwrap();
         assert_eq!(
             a.get(&id).unwrap().expires,
             150,

@@ -91,6 +91,8 @@ pub fn no_routing() -> RoutingBlock {
 /// One hop's sealed parts: what a previous hop (or the sender) needs to send to it.
 pub struct Envelope {
     to: String,
+    signature: Vec<u8>,
+    plain_header: zeroize::Zeroizing<Vec<u8>>,
     peer: SymKey,
     mprefix: Vec<u8>,
     cprefix: Vec<u8>,
@@ -117,17 +119,28 @@ impl Envelope {
         };
         let mprefix = node.host.encrypt(&prefix(&peer)?, rng)?;
         let cprefix = node.host.encrypt(&prefix(&sender)?, rng)?;
-        let header = wire::field_key(&sender, "header")?.encrypt(&encode(header).map_err(bad)?)?;
+        let plain_header = zeroize::Zeroizing::new(encode(header).map_err(bad)?);
+        let header = wire::field_key(&sender, "header")?.encrypt(&plain_header)?;
         let routing =
             wire::field_key(&sender, "routing")?.encrypt(&encode(routing).map_err(bad)?)?;
         Ok(Envelope {
             to: node.address.clone(),
+            signature: Vec::new(),
+            plain_header,
             peer,
             mprefix,
             cprefix,
             header,
             routing,
         })
+    }
+
+    /// Signs the header with the identity key (D-21): the sender can, for the messages it
+    /// sends itself; a relay cannot, so combos carry no signature. Creating an identity
+    /// needs one.
+    pub fn signed(mut self, identity: &PrivateKey) -> Result<Self> {
+        self.signature = identity.sign(&self.plain_header)?;
+        Ok(self)
     }
 
     /// The address of the hop.
@@ -147,7 +160,7 @@ impl Envelope {
             padding: OctetString::new(padding).map_err(bad)?,
             prefix: InnerPrefix::Encrypted(OctetString::new(self.cprefix.clone()).map_err(bad)?),
             header: InnerHeader::Encrypted(OctetString::new(self.header.clone()).map_err(bad)?),
-            identity_signature: OctetString::new(Vec::new()).map_err(bad)?,
+            identity_signature: OctetString::new(self.signature.clone()).map_err(bad)?,
             routing: InnerRouting::Encrypted(OctetString::new(self.routing.clone()).map_err(bad)?),
             payload: payload
                 .into_iter()
@@ -264,6 +277,9 @@ pub struct Route<'a> {
     pub decoys: &'a [NodeInfo],
     /// A multi-use reply block the recipient's node may use for error reports (§2.10).
     pub errors_to: Option<&'a ReplyBlock>,
+    /// How often each header may be replayed (maxReplays; 0 for a one-off message). Each
+    /// combo still carries one peer key, so a replay is processed but not sent on again.
+    pub replays: u32,
 }
 
 /// A message ready to go: the first hops to send, and the nodes its graph touches.
@@ -276,15 +292,14 @@ pub struct Built {
 }
 
 impl Sender<'_> {
+    /// A header for one hop. Its window starts and ends a random number of minutes around
+    /// the nominal ones, so that the hops of one message do not share a window (a relay and
+    /// a recipient cannot match them up by it).
     fn header<R: RngCore + CryptoRng>(&self, t: &Timing, rng: &mut R) -> Result<HeaderBlock> {
-        header(
-            self.identity.public(),
-            t.now.saturating_sub(60),
-            t.now + t.lifetime,
-            Vec::new(),
-            None,
-            rng,
-        )
+        let jitter = |rng: &mut R| 60 * (rng.next_u64() % 10);
+        let from = (t.now.saturating_sub(60 + jitter(rng)) / 60) * 60;
+        let to = (t.now + t.lifetime).saturating_sub(jitter(rng)) / 60 * 60;
+        header(self.identity.public(), from, to, Vec::new(), None, rng)
     }
 
     /// Builds a message along `route`.
@@ -301,6 +316,7 @@ impl Sender<'_> {
             shape,
             decoys,
             errors_to,
+            replays,
         } = *route;
         let escaped = crate::special::escape(message);
         let (blocks, keys) = match shape {
@@ -340,6 +356,7 @@ impl Sender<'_> {
         let hops = paths.iter().map(Vec::len).max().unwrap_or(0) as u32;
         let wait = hops * (t.max - t.min.min(t.max)) + 1;
         let mut built = Built::default();
+        let mut chunk_len = 0;
         built.touched.insert(recipient.address.clone());
         for (j, (path, block)) in paths.iter().zip(blocks).enumerate() {
             let routing = RoutingBlock {
@@ -347,7 +364,9 @@ impl Sender<'_> {
                 mappings: vec![map(1, base + j as u16)],
                 reply_block: errors_to.cloned(),
             };
-            let mut next = Envelope::new(recipient, &self.header(t, rng)?, &routing, rng)?;
+            let mut h = self.header(t, rng)?;
+            h.max_replays = replays;
+            let mut next = Envelope::new(recipient, &h, &routing, rng)?;
             let mut payload = block;
             for relay in path.iter().rev() {
                 let layer = SymKey::generate(rng);
@@ -367,18 +386,23 @@ impl Sender<'_> {
                     mappings: vec![map(1, slot)],
                     reply_block: None,
                 };
-                next = Envelope::new(relay, &self.header(t, rng)?, &routing, rng)?;
+                let mut h = self.header(t, rng)?;
+                h.max_replays = replays;
+                next = Envelope::new(relay, &h, &routing, rng)?;
                 built.touched.insert(relay.address.clone());
             }
+            chunk_len = payload.len();
+            let next = next.signed(self.identity)?;
             built.outgoing.push(crate::node::Outgoing {
                 to: next.to().to_string(),
                 bytes: next.seal(vec![payload], rng)?,
             });
         }
-        let size = built.outgoing.first().map_or(64, |o| o.bytes.len() / 2);
         for d in decoys {
-            let env = Envelope::new(d, &self.header(t, rng)?, &no_routing(), rng)?;
-            let mut junk = vec![0u8; size];
+            // As long as a real chunk, so a decoy looks like a first hop.
+            let env = Envelope::new(d, &self.header(t, rng)?, &no_routing(), rng)?
+                .signed(self.identity)?;
+            let mut junk = vec![0u8; chunk_len];
             rng.fill_bytes(&mut junk);
             built.outgoing.push(crate::node::Outgoing {
                 to: d.address.clone(),
@@ -478,7 +502,7 @@ impl Sender<'_> {
             Some(reply),
             rng,
         )?;
-        let env = Envelope::new(node, &h, &no_routing(), rng)?;
+        let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(self.identity)?;
         Ok(crate::node::Outgoing {
             to: node.address.clone(),
             bytes: env.seal(Vec::new(), rng)?,
@@ -508,7 +532,7 @@ impl Sender<'_> {
             .solve(hash, &template, rng.next_u64(), limit)
             .ok_or_else(|| bad(format!("no solution in {limit} tries")))?;
         h.proof_of_work = Some(OctetString::new(counter.to_be_bytes().to_vec()).map_err(bad)?);
-        let env = Envelope::new(node, &h, &no_routing(), rng)?;
+        let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(self.identity)?;
         Ok((
             crate::node::Outgoing {
                 to: node.address.clone(),

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use der::asn1::{BitString, OctetString};
 use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
 
-use crate::accounting::{Accounts, Created, DropReason, IdentityId, Policy};
+use crate::accounting::{Accounts, Created, DropReason, IdentityId, Policy, Puzzle};
 use crate::asn1::{
     decode, encode, HeaderBlock, HeaderRequest, InnerHeader, InnerMessageBlock, InnerPrefix,
     InnerRouting, PrefixBlock, ReplyBlock, ReplyCurrentQuota, RequirementBlock,
@@ -29,6 +30,17 @@ use crate::wire;
 const CHUNK_SLACK: u64 = 60;
 /// The most random padding bytes in an InnerMessageBlock.
 const MAX_PADDING: usize = 32;
+/// Operations one routing block may ask for, over all its combos (a node's work per charged
+/// message is bounded by this times the per-operation limits of [`ops`]).
+pub const MAX_OPS_PER_MESSAGE: usize = 128;
+/// Bytes one identity may hold in its workspace.
+pub const MAX_WORKSPACE: usize = 32 << 20;
+/// Combos one identity may have waiting.
+pub const MAX_QUEUED_PER_IDENTITY: usize = 1024;
+/// How far above the policy's quotas a puzzle can raise them; beyond, out of band.
+pub const MAX_QUOTA_FACTOR: u64 = 64;
+/// How long a delivered message's digest is kept to suppress its duplicates (seconds).
+const DEDUPE_WINDOW: u64 = 86_400;
 
 /// A message to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +153,7 @@ pub struct Node {
     delivered: HashMap<(IdentityId, [u8; 32]), u64>,
     stats: Stats,
     tagging: bool,
+    owner: Option<IdentityId>,
 }
 
 impl std::fmt::Debug for Node {
@@ -176,6 +189,7 @@ impl Node {
             delivered: HashMap::new(),
             stats: Stats::default(),
             tagging: false,
+            owner: None,
         }
     }
 
@@ -221,8 +235,11 @@ impl Node {
             transfer_quota: u64::from(u32::MAX),
             ..self.policy.clone()
         };
-        self.accounts.create(key.clone(), now, until, &free, rng);
-        IdentityId::of(&key)
+        let id = IdentityId::of(&key);
+        // A free policy never refuses (no puzzle, and the owner comes first).
+        let _ = self.accounts.create(key, now, until, &free, rng);
+        self.owner = Some(id);
+        id
     }
 
     /// When the next combo is due.
@@ -284,17 +301,26 @@ impl Node {
         let sender = self
             .open_prefix(cprefix.as_bytes())
             .map_err(|_| DropReason::Tampered)?;
+        if !sender.is_authenticated() {
+            return Err(DropReason::Unsupported(
+                "the sender key must be authenticated (GCM)".into(),
+            ));
+        }
         let InnerHeader::Encrypted(sealed_header) = &inner.header else {
             return Err(malformed("plain header"));
         };
         let header_key = wire::field_key(&sender, "header").map_err(unsupported)?;
-        let header_der = header_key
-            .decrypt(sealed_header.as_bytes())
-            .map_err(|_| DropReason::Tampered)?;
+        let header_der = Zeroizing::new(
+            header_key
+                .decrypt(sealed_header.as_bytes())
+                .map_err(|_| DropReason::Tampered)?,
+        );
         let header: HeaderBlock = decode(&header_der).map_err(malformed)?;
         let key = wire::public_from_wire(&header.identity_key).map_err(unsupported)?;
-        // D-21: a signature, when present, must verify.
-        if !inner.identity_signature.as_bytes().is_empty()
+        // D-21: a signature, when present, must verify; creating an identity needs one, so
+        // nobody can claim a key they do not hold.
+        let signed = !inner.identity_signature.as_bytes().is_empty();
+        if signed
             && key
                 .verify(&header_der, inner.identity_signature.as_bytes())
                 .is_err()
@@ -303,12 +329,16 @@ impl Node {
         }
         let id = IdentityId::of(&key);
         let window = wire::window(&header.valid, now);
+        let relative = matches!(header.valid, crate::asn1::UsagePeriod::Relative(_));
 
         // Identity (§7.1.1, §7.2.1).
         if self.accounts.get(&id).is_none() {
             let [HeaderRequest::Identity(request)] = header.requests.as_slice() else {
                 return Err(DropReason::IdentityUnknown);
             };
+            if !signed {
+                return Err(DropReason::IdentityUnknown);
+            }
             if now < window.not_before {
                 return Err(DropReason::NotYetValid);
             }
@@ -316,42 +346,32 @@ impl Node {
                 return Err(DropReason::Expired);
             }
             let until = wire::window(&request.period, now).not_after;
-            let created = self.accounts.create(key, now, until, &self.policy, rng);
-            self.accounts.use_serial(
+            let created = self.accounts.create(key, now, until, &self.policy, rng)?;
+            if let Err(e) = self.accounts.use_serial(
                 &id,
                 header.serial,
                 header.max_replays,
                 window,
+                relative,
                 now,
                 &self.policy,
-            )?;
-            let (reply, puzzle) = match &created {
-                Created::Permanent => (
-                    SpecialBlock::Status(StatusBlock {
-                        code: StatusCode::Ok,
-                    }),
-                    false,
-                ),
-                Created::Puzzle(p) => (
-                    SpecialBlock::Requirement(vec![RequirementBlock::Puzzle(
-                        RequirementPuzzleRequired {
-                            challenge: BitString::new(
-                                ((8 - p.challenge.bits() % 8) % 8) as u8,
-                                p.challenge.bytes().to_vec(),
-                            )
-                            .map_err(malformed)?,
-                            mac: wire::hash_to_wire(p.hash),
-                            valid: wire::absolute(now, p.valid_until).map_err(unsupported)?,
-                            identifier: p.id,
-                        },
-                    )]),
-                    true,
-                ),
+            ) {
+                // A replayed (or bad) creation request creates nothing.
+                self.accounts.remove(&id);
+                return Err(e);
+            }
+            let reply = match &created {
+                Created::Permanent => SpecialBlock::Status(StatusBlock {
+                    code: StatusCode::Ok,
+                }),
+                Created::Puzzle(p) => puzzle_block(p, now)?,
             };
             if let Some(combo) = &header.request_reply_block {
                 self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
             }
-            return Ok(Accepted::IdentityCreated { puzzle });
+            return Ok(Accepted::IdentityCreated {
+                puzzle: matches!(created, Created::Puzzle(_)),
+            });
         }
 
         // A temporary identity must bring its proof of work (§7.3.2.1; D-22).
@@ -362,18 +382,22 @@ impl Node {
             .map(u32::from_be_bytes);
         self.accounts.prove(&id, puzzle_id, &header_der, now)?;
 
-        // Replay (§4.4).
-        self.accounts.use_serial(
+        // Replay (§4.4): the how-manieth use of this header picks the combos' keys.
+        let use_index = self.accounts.use_serial(
             &id,
             header.serial,
             header.max_replays,
             window,
+            relative,
             now,
             &self.policy,
         )?;
 
+        // A solved quota puzzle raises the quota (§7.2.3, §7.2.4).
+        self.accounts.prove_quota(&id, puzzle_id, &header_der, now);
+
         // Requests (§7.2; D-23: one request of the allowed shapes, otherwise none).
-        if let Some(reply) = self.answer(&id, &header.requests) {
+        if let Some(reply) = self.answer(&id, &header.requests, now, rng) {
             if let Some(combo) = &header.request_reply_block {
                 self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
             }
@@ -382,19 +406,38 @@ impl Node {
             return Ok(Accepted::RequestsOnly);
         }
 
-        // Payload (§7.1.1): charged, then routed.
-        if let Err(reason) = self.accounts.charge_message(&id) {
-            self.error_reply(id, &reason, now, rng);
-            return Err(reason);
-        }
+        // Payload (§7.1.1): the routing block is authenticated first, then the message charged.
         let InnerRouting::Encrypted(sealed_routing) = &inner.routing else {
             return Err(malformed("plain routing block"));
         };
         let routing_key = wire::field_key(&sender, "routing").map_err(unsupported)?;
-        let routing_der = routing_key
-            .decrypt(sealed_routing.as_bytes())
-            .map_err(|_| DropReason::Tampered)?;
+        let routing_der = Zeroizing::new(
+            routing_key
+                .decrypt(sealed_routing.as_bytes())
+                .map_err(|_| DropReason::Tampered)?,
+        );
         let routing: RoutingBlock = decode(&routing_der).map_err(malformed)?;
+        let ops: usize = routing.routing.iter().map(|c| c.assembly.len()).sum();
+        if ops > MAX_OPS_PER_MESSAGE {
+            return Err(DropReason::Malformed(format!(
+                "{ops} operations in one routing block (at most {MAX_OPS_PER_MESSAGE})"
+            )));
+        }
+        let incoming: usize = inner.payload.iter().map(|c| c.as_bytes().len()).sum();
+        let queued = self.queue.iter().filter(|q| q.identity == id).count();
+        let full = self.accounts.get(&id).is_none_or(|i| {
+            i.workspace.bytes() + incoming > MAX_WORKSPACE
+                || queued + routing.routing.len() > MAX_QUEUED_PER_IDENTITY
+        });
+        if full {
+            let reason = DropReason::TransferQuotaExceeded;
+            self.error_reply(id, &reason, now, rng);
+            return Err(reason);
+        }
+        if let Err(reason) = self.accounts.charge_message(&id) {
+            self.error_reply(id, &reason, now, rng);
+            return Err(reason);
+        }
         let ttl = routing
             .routing
             .iter()
@@ -406,8 +449,12 @@ impl Node {
             return Err(DropReason::IdentityUnknown);
         };
         if let Some(reply) = &routing.reply_block {
-            identity.murb = encode(reply).ok();
-            identity.murb_uses = 0;
+            // A new reply block starts its count of uses; the same one again does not.
+            let der = encode(reply).ok();
+            if der != identity.murb {
+                identity.murb = der;
+                identity.murb_uses = 0;
+            }
         }
         let ws = &mut identity.workspace;
         for (i, chunk) in inner.payload.iter().enumerate() {
@@ -424,20 +471,12 @@ impl Node {
         }
         let combos = routing.routing.len();
         for combo in routing.routing {
-            let (lo, hi) = (
-                u64::from(combo.min_process_time),
-                u64::from(combo.max_process_time),
-            );
-            let delay = if hi > lo {
-                lo + rng.next_u64() % (hi - lo + 1)
-            } else {
-                lo
-            };
+            let at = now + delay(&combo, rng);
             self.queue.push(Scheduled {
-                at: now + delay,
+                at,
                 identity: id,
                 combo,
-                use_index: 0,
+                use_index: use_index as usize,
                 special: None,
                 charged: true,
             });
@@ -448,43 +487,50 @@ impl Node {
         })
     }
 
-    /// The reply to a header request, if the request has an allowed shape.
-    fn answer(&mut self, id: &IdentityId, requests: &[HeaderRequest]) -> Option<SpecialBlock> {
+    /// The reply to a header request, if the request has an allowed shape (D-23). A quota
+    /// above the current one costs a puzzle.
+    fn answer<R: RngCore + CryptoRng>(
+        &mut self,
+        id: &IdentityId,
+        requests: &[HeaderRequest],
+        now: u64,
+        rng: &mut R,
+    ) -> Option<SpecialBlock> {
         let [request] = requests else {
             return None;
         };
         let cap = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
-        let identity = self.accounts.get_mut(id)?;
         let status = |code| Some(SpecialBlock::Status(StatusBlock { code }));
-        match request {
-            HeaderRequest::QuotaQuery(_) => Some(SpecialBlock::Quota(ReplyCurrentQuota {
-                messages: cap(identity.message_quota),
-                size: cap(identity.transfer_quota),
-            })),
-            HeaderRequest::MessageQuota(q) => {
-                let want = u64::from(q.messages);
-                if want <= identity.message_quota {
-                    status(StatusCode::Ok)
-                } else if want <= self.policy.message_quota.saturating_mul(4) {
-                    identity.message_quota = want;
-                    status(StatusCode::Ok)
-                } else {
-                    status(StatusCode::RequestedQuotaOutOfBand)
-                }
+        let (messages, bytes) = match request {
+            HeaderRequest::QuotaQuery(_) => {
+                let identity = self.accounts.get(id)?;
+                return Some(SpecialBlock::Quota(ReplyCurrentQuota {
+                    messages: cap(identity.message_quota),
+                    size: cap(identity.transfer_quota),
+                }));
             }
-            HeaderRequest::TransferQuota(q) => {
-                let want = u64::from(q.size);
-                if want <= identity.transfer_quota {
-                    status(StatusCode::Ok)
-                } else if want <= self.policy.transfer_quota.saturating_mul(4) {
-                    identity.transfer_quota = want;
-                    status(StatusCode::Ok)
-                } else {
-                    status(StatusCode::RequestedQuotaOutOfBand)
-                }
-            }
-            HeaderRequest::Identity(_) => status(StatusCode::Ok),
-            _ => None,
+            HeaderRequest::MessageQuota(q) => (Some(u64::from(q.messages)), None),
+            HeaderRequest::TransferQuota(q) => (None, Some(u64::from(q.size))),
+            // An identity request for a known identity is ignored (§7.2.1).
+            _ => return None,
+        };
+        let over = |want: Option<u64>, most: u64| want.is_some_and(|w| w > most);
+        if over(
+            messages,
+            self.policy.message_quota.saturating_mul(MAX_QUOTA_FACTOR),
+        ) || over(
+            bytes,
+            self.policy.transfer_quota.saturating_mul(MAX_QUOTA_FACTOR),
+        ) {
+            return status(StatusCode::RequestedQuotaOutOfBand);
+        }
+        match self
+            .accounts
+            .request_quota(id, messages, bytes, now, &self.policy, rng)
+        {
+            Ok(None) => status(StatusCode::Ok),
+            Ok(Some(p)) => puzzle_block(&p, now).ok(),
+            Err(_) => None,
         }
     }
 
@@ -500,17 +546,9 @@ impl Node {
         let Ok(bytes) = special::write(block) else {
             return;
         };
-        let (lo, hi) = (
-            u64::from(combo.min_process_time),
-            u64::from(combo.max_process_time),
-        );
-        let delay = if hi > lo {
-            lo + rng.next_u64() % (hi - lo + 1)
-        } else {
-            lo
-        };
+        let at = now + delay(&combo, rng);
         self.queue.push(Scheduled {
-            at: now + delay,
+            at,
             identity: id,
             combo,
             use_index,
@@ -587,7 +625,6 @@ impl Node {
         let Some(identity) = self.accounts.get_mut(&id) else {
             return;
         };
-        let expires = identity.expires;
         let ws = &mut identity.workspace;
         for slot in LOCAL..=LAST_PAYLOAD {
             ws.take(slot);
@@ -600,6 +637,12 @@ impl Node {
             .assembly
             .iter()
             .filter_map(|op| wire::op_from_wire(op).ok())
+            // A reply the node sends on its own account may only move the reply into the
+            // payload: no work on anyone's behalf for free.
+            .filter(|op| {
+                s.charged
+                    || matches!(op, Operation::Map { from: REPLY, to } if (1..=LAST_PAYLOAD).contains(to))
+            })
             .collect();
         let mut tagged = Vec::new();
         for (op, result) in ops.iter().zip(ops::run(&ops, ws)) {
@@ -633,16 +676,24 @@ impl Node {
         }
         if let Some(chunk) = local {
             match special::read(&chunk.data) {
-                Ok(Local::Special(block)) => out.events.push(Event::Special {
-                    identity: id,
-                    block,
-                }),
+                // Replies of nodes reach the user only through the owner's identity.
+                Ok(Local::Special(block)) if Some(id) == self.owner => {
+                    out.events.push(Event::Special {
+                        identity: id,
+                        block,
+                    })
+                }
+                Ok(Local::Special(_)) => {}
                 Ok(Local::Message(message)) => {
                     // Redundant paths may each complete the message: deliver it once.
                     let digest = crate::hash::HashAlg::Sha3_256.digest(&message);
                     let mut d = [0u8; 32];
                     d.copy_from_slice(&digest);
-                    if self.delivered.insert((id, d), expires).is_none() {
+                    if self
+                        .delivered
+                        .insert((id, d), now + DEDUPE_WINDOW)
+                        .is_none()
+                    {
                         self.stats.delivered += 1;
                         out.events.push(Event::Delivered {
                             identity: id,
@@ -726,6 +777,35 @@ impl Node {
             bytes,
         })
     }
+}
+
+/// A combo's delay: uniform in its `[minProcessTime, maxProcessTime]` (D-24).
+fn delay<R: RngCore>(combo: &RoutingCombo, rng: &mut R) -> u64 {
+    let (lo, hi) = (
+        u64::from(combo.min_process_time),
+        u64::from(combo.max_process_time),
+    );
+    if hi > lo {
+        lo + rng.next_u64() % (hi - lo + 1)
+    } else {
+        lo
+    }
+}
+
+/// The special block that asks for `p` (§7.3.2.1).
+fn puzzle_block(p: &Puzzle, now: u64) -> Result<SpecialBlock, DropReason> {
+    Ok(SpecialBlock::Requirement(vec![RequirementBlock::Puzzle(
+        RequirementPuzzleRequired {
+            challenge: BitString::new(
+                ((8 - p.challenge.bits() % 8) % 8) as u8,
+                p.challenge.bytes().to_vec(),
+            )
+            .map_err(malformed)?,
+            mac: wire::hash_to_wire(p.hash),
+            valid: wire::absolute(now, p.valid_until).map_err(unsupported)?,
+            identifier: p.id,
+        },
+    )]))
 }
 
 fn status_code(n: u32) -> Option<StatusCode> {

@@ -16,6 +16,12 @@ pub const LOCAL: u16 = 0;
 pub const LAST_PAYLOAD: u16 = 127;
 /// The slot a solicited reply (a special block) arrives in.
 pub const REPLY: u16 = 32767;
+/// The largest chunk an operation may produce (a node's limit on the work one operation
+/// costs; messages are e-mails).
+pub const MAX_CHUNK: usize = 4 << 20;
+/// The most redundancy blocks one operation may use (the draft allows 508 in GF(2^16); a
+/// node bounds the matrix work).
+pub const MAX_BLOCKS: usize = 64;
 
 /// A chunk in the workspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +283,7 @@ impl Operation {
                 keys,
                 to,
             } => {
+                check_blocks(shape)?;
                 let c = ws.read(*from)?;
                 expires = c.expires;
                 let targets = run_of(*to, shape.blocks())?;
@@ -289,6 +296,7 @@ impl Operation {
                 keys,
                 to,
             } => {
+                check_blocks(shape)?;
                 let sources = run_of(*from, shape.blocks())?;
                 let present: Vec<Option<&Chunk>> = sources.iter().map(|&s| ws.get(s)).collect();
                 expires = present
@@ -304,6 +312,12 @@ impl Operation {
                 out.push((*to, got.message));
             }
         }
+        if let Some((id, big)) = out.iter().find(|(_, d)| d.len() > MAX_CHUNK) {
+            return Err(Error::BadParameters(format!(
+                "slot {id} would hold {} bytes (at most {MAX_CHUNK})",
+                big.len()
+            )));
+        }
         let mut written = Vec::with_capacity(out.len());
         for (id, data) in out {
             ws.put(id, data, expires);
@@ -311,6 +325,16 @@ impl Operation {
         }
         Ok(Applied { written, tampered })
     }
+}
+
+fn check_blocks(shape: &Shape) -> Result<()> {
+    if shape.blocks() > MAX_BLOCKS {
+        return Err(Error::BadParameters(format!(
+            "{} redundancy blocks (this node takes at most {MAX_BLOCKS})",
+            shape.blocks()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs an assembly list in order (§7.5): each operation's result, failures included; a

@@ -140,6 +140,12 @@ impl Shape {
         if keys.is_empty() {
             return Err(Error::BadParameters("no block keys".into()));
         }
+        // Two blocks under one key and nonce would leak their XOR (GCM, CTR).
+        for (i, a) in keys.iter().enumerate() {
+            if a.mode() != Mode::Cbc && keys[..i].iter().any(|b| b == a) {
+                return Err(Error::BadParameters("two block keys are the same".into()));
+            }
+        }
         // A key reused with a nonce-based mode would reuse its nonce (D-12).
         if keys.len() < self.blocks() && keys.iter().any(|k| k.mode() != Mode::Cbc) {
             return Err(Error::BadParameters(format!(
@@ -216,15 +222,23 @@ pub fn remove(blocks: &[Option<Vec<u8>>], shape: Shape, keys: &[SymKey]) -> Resu
             need: shape.data,
         });
     }
+    enum AnyCode {
+        Gf8(Code<Gf256>),
+        Gf16(Code<Gf65536>),
+    }
+    let code = match shape.gf {
+        GfSize::Gf8 => AnyCode::Gf8(Code::new(shape.data, shape.redundancy)?),
+        GfSize::Gf16 => AnyCode::Gf16(Code::new(shape.data, shape.redundancy)?),
+    };
     let mut subset: Vec<usize> = (0..shape.data).collect();
     for _ in 0..MAX_SUBSETS {
         let mut pick: Vec<Option<Vec<u8>>> = vec![None; n];
         for &j in &subset {
             pick[good[j]] = plain[good[j]].clone();
         }
-        let padded = match shape.gf {
-            GfSize::Gf8 => Code::<Gf256>::new(shape.data, shape.redundancy)?.decode(&pick),
-            GfSize::Gf16 => Code::<Gf65536>::new(shape.data, shape.redundancy)?.decode(&pick),
+        let padded = match &code {
+            AnyCode::Gf8(c) => c.decode(&pick),
+            AnyCode::Gf16(c) => c.decode(&pick),
         };
         if let Ok(message) = padded.and_then(|p| unpad(&p, shape.data)) {
             return Ok(Recovered {

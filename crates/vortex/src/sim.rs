@@ -469,6 +469,7 @@ impl Network {
             shape,
             decoys: &decoys,
             errors_to: None,
+            replays: 0,
         };
         let built = sender.forward(text, &route, &t, &mut self.rng)?;
         let bytes = built.outgoing.iter().map(|o| o.bytes.len() as u64).sum();

@@ -52,6 +52,7 @@ fn direct(
         shape: None,
         decoys: &[],
         errors_to: None,
+        replays: 0,
     };
     let built = sender.forward(text, &route, t, rng).unwrap();
     built.outgoing[0].bytes.clone()
@@ -181,6 +182,7 @@ fn over_quota_is_refused_and_reported_only_through_the_reply_block() {
         shape: None,
         decoys: &[],
         errors_to: Some(&murb),
+        replays: 0,
     };
     let mut send = |text: &[u8], rng: &mut ChaCha20Rng| {
         sender.forward(text, &with, &t, rng).unwrap().outgoing[0]
@@ -259,6 +261,7 @@ fn a_tagged_chunk_is_caught_at_the_next_honest_node_and_redundancy_delivers() {
         }),
         decoys: &[],
         errors_to: None,
+        replays: 0,
     };
     let built = sender
         .forward(b"tag me if you can", &route, &t, &mut rng)
@@ -307,6 +310,7 @@ fn a_recipient_answers_through_a_reply_block_without_learning_the_sender() {
         shape: None,
         decoys: &[],
         errors_to: None,
+        replays: 0,
     };
     let built = sender.forward(&letter, &route, &t, &mut rng).unwrap();
     net.send(built.outgoing);
@@ -347,4 +351,238 @@ fn the_simulation_refuses_impossible_settings() {
         ..Config::default()
     })
     .is_err());
+}
+
+/// Review H1: a stranger's identity request carries a reply combo that asks for heavy work;
+/// the node only moves its reply into the payload, and holds nothing for the stranger.
+#[test]
+fn a_reply_combo_cannot_make_the_node_work_for_free() {
+    use tabella_vortex::ops::{Operation, REPLY};
+    let mut net = Network::new(3, &Policy::default(), 2048, 1, 21).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let t = timing(&net);
+    let user = net.user(0).clone();
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identity: &user,
+        slots: &mut slots,
+    };
+    let mut reply = sender
+        .reply_block(&net.infos()[0], &user, &[], &t, &mut rng)
+        .unwrap();
+    let mut heavy = vec![Operation::Merge {
+        first: REPLY,
+        second: REPLY,
+        to: 40_000,
+    }];
+    for _ in 0..40 {
+        heavy.push(Operation::Merge {
+            first: 40_000,
+            second: 40_000,
+            to: 40_000,
+        });
+    }
+    heavy.push(Operation::Map { from: REPLY, to: 1 });
+    reply.assembly = heavy
+        .iter()
+        .map(|op| tabella_vortex::wire::op_to_wire(op).unwrap())
+        .collect();
+    let request = sender
+        .identity_request(&net.infos()[1], t.now + 86_400, reply, &t, &mut rng)
+        .unwrap();
+    assert_eq!(reason(net.inject(1, &request.bytes)), "accepted");
+    net.run(60);
+    let id = tabella_vortex::accounting::IdentityId::of(user.public());
+    let ws = &net.node(1).accounts().get(&id).unwrap().workspace;
+    assert_eq!(ws.bytes(), 0, "no 2^40-fold chunk, nothing kept");
+    // The reply itself still went out.
+    assert!(matches!(
+        net.take_specials(0).as_slice(),
+        [SpecialBlock::Requirement(_)]
+    ));
+}
+
+/// Review H4: claiming an identity needs its private key.
+#[test]
+fn nobody_can_create_an_identity_for_a_key_they_do_not_hold() {
+    let mut net = Network::new(3, &Policy::default(), 2048, 1, 23).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(24);
+    let t = timing(&net);
+    let victim = net.user(2).public().clone();
+    let attacker = net.user(0).clone();
+    let home = net.infos()[0].clone();
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identity: &attacker,
+        slots: &mut slots,
+    };
+    let reply = sender
+        .reply_block(&home, &attacker, &[], &t, &mut rng)
+        .unwrap();
+    let request = tabella_vortex::asn1::HeaderRequest::Identity(
+        tabella_vortex::asn1::HeaderRequestIdentity {
+            period: tabella_vortex::wire::absolute(t.now, t.now + 86_400).unwrap(),
+        },
+    );
+    let h = builder::header(
+        &victim,
+        t.now - 60,
+        t.now + 3600,
+        vec![request],
+        Some(reply),
+        &mut rng,
+    )
+    .unwrap();
+    let node = net.infos()[1].clone();
+    // Unsigned, and signed with the attacker's own key.
+    let unsigned = builder::Envelope::new(&node, &h, &builder::no_routing(), &mut rng).unwrap();
+    assert_eq!(
+        reason(net.inject(1, &unsigned.seal(vec![], &mut rng).unwrap())),
+        "IdentityUnknown"
+    );
+    let wrong = builder::Envelope::new(&node, &h, &builder::no_routing(), &mut rng)
+        .unwrap()
+        .signed(&attacker)
+        .unwrap();
+    assert_eq!(
+        reason(net.inject(1, &wrong.seal(vec![], &mut rng).unwrap())),
+        "Tampered"
+    );
+    let id = tabella_vortex::accounting::IdentityId::of(&victim);
+    assert!(net.node(1).accounts().get(&id).is_none());
+}
+
+/// Review H2: a header with a relative window is not made valid again by replaying it later,
+/// not even after garbage collection.
+#[test]
+fn a_relative_window_does_not_restart_on_replay() {
+    let mut net = network(Policy::default(), 25);
+    let mut rng = ChaCha20Rng::seed_from_u64(26);
+    let t = timing(&net);
+    let user = net.user(0).clone();
+    let node = net.infos()[1].clone();
+    let mut h = builder::header(user.public(), 0, 0, vec![], None, &mut rng).unwrap();
+    h.valid =
+        tabella_vortex::asn1::UsagePeriod::Relative(tabella_vortex::asn1::RelativeUsagePeriod {
+            not_before: None,
+            not_after: Some(60),
+        });
+    h.max_replays = 1;
+    let m = builder::Envelope::new(&node, &h, &builder::no_routing(), &mut rng)
+        .unwrap()
+        .signed(&user)
+        .unwrap()
+        .seal(vec![b"x".to_vec()], &mut rng)
+        .unwrap();
+    assert_eq!(reason(net.inject(1, &m)), "accepted");
+    net.advance(61);
+    assert_eq!(
+        reason(net.inject(1, &m)),
+        "Expired",
+        "the window began at the first arrival"
+    );
+    net.advance(3600);
+    net.send(vec![]);
+    // A tick collects garbage; the serial of a relative header outlives it.
+    let _ = t;
+    net.run(1);
+    assert_eq!(reason(net.inject(1, &m)), "Expired");
+}
+
+/// Review H3: a replayable header is processed again, but its combo has one peer key, so the
+/// node does not seal a second, different message under the same key and nonce.
+#[test]
+fn a_replay_never_reuses_a_peer_key() {
+    let mut net = network(Policy::default(), 27);
+    let mut rng = ChaCha20Rng::seed_from_u64(28);
+    let t = timing(&net);
+    let infos: Vec<NodeInfo> = net.infos().to_vec();
+    let user = net.user(0).clone();
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identity: &user,
+        slots: &mut slots,
+    };
+    let route = Route {
+        recipient: &infos[1],
+        paths: &[vec![infos[2].clone()]],
+        shape: None,
+        decoys: &[],
+        errors_to: None,
+        replays: 1,
+    };
+    let m = sender
+        .forward(b"twice?", &route, &t, &mut rng)
+        .unwrap()
+        .outgoing[0]
+        .bytes
+        .clone();
+    let sent_before = net.node(2).stats().sent;
+    assert_eq!(reason(net.inject(2, &m)), "accepted");
+    assert_eq!(reason(net.inject(2, &m)), "accepted", "one replay allowed");
+    assert_eq!(reason(net.inject(2, &m)), "Replayed");
+    net.run(60);
+    assert_eq!(
+        net.node(2).stats().sent - sent_before,
+        1,
+        "the second use has no key of its own"
+    );
+    assert_eq!(net.inbox(1).len(), 1);
+}
+
+/// Review M1: raising a quota costs a puzzle; the increase applies once it is solved.
+#[test]
+fn a_quota_increase_costs_a_proof_of_work() {
+    let policy = Policy {
+        message_quota: 3,
+        ..Policy::default()
+    };
+    let mut net = network(policy, 29);
+    let mut rng = ChaCha20Rng::seed_from_u64(30);
+    let t = timing(&net);
+    let user = net.user(0).clone();
+    let (home, node) = (net.infos()[0].clone(), net.infos()[1].clone());
+    let id = tabella_vortex::accounting::IdentityId::of(user.public());
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identity: &user,
+        slots: &mut slots,
+    };
+    let reply = sender.reply_block(&home, &user, &[], &t, &mut rng).unwrap();
+    let ask = tabella_vortex::asn1::HeaderRequest::MessageQuota(
+        tabella_vortex::asn1::HeaderRequestIncreaseMessageQuota { messages: 50 },
+    );
+    let h = builder::header(
+        user.public(),
+        t.now - 60,
+        t.now + 3600,
+        vec![ask],
+        Some(reply),
+        &mut rng,
+    )
+    .unwrap();
+    let m = builder::Envelope::new(&node, &h, &builder::no_routing(), &mut rng)
+        .unwrap()
+        .signed(&user)
+        .unwrap()
+        .seal(vec![], &mut rng)
+        .unwrap();
+    assert_eq!(reason(net.inject(1, &m)), "accepted");
+    net.run(60);
+    let specials = net.take_specials(0);
+    let [SpecialBlock::Requirement(reqs)] = specials.as_slice() else {
+        panic!("{specials:?}");
+    };
+    let tabella_vortex::asn1::RequirementBlock::Puzzle(p) = &reqs[0] else {
+        panic!("{reqs:?}");
+    };
+    assert_eq!(
+        net.node(1).accounts().get(&id).unwrap().message_quota,
+        3,
+        "not before the work"
+    );
+    let t = timing(&net);
+    let (proof, _) = sender.proof(&node, p, 1 << 30, &t, &mut rng).unwrap();
+    assert_eq!(reason(net.inject(1, &proof.bytes)), "accepted");
+    assert_eq!(net.node(1).accounts().get(&id).unwrap().message_quota, 50);
 }
