@@ -255,10 +255,76 @@ pub struct Timing {
     pub lifetime: u64,
 }
 
-/// The sender: its identity key (used at every node) and its slot allocation.
+/// A user's identity keys, one per node (§2.8: ephemeral identities). Distinct keys keep one
+/// node from acting under the user's identity at another, and keep nodes from linking the
+/// user's identities.
+#[derive(Clone, Debug, Default)]
+pub struct Identities {
+    keys: HashMap<String, PrivateKey>,
+}
+
+impl Identities {
+    /// No keys.
+    pub fn new() -> Self {
+        Identities::default()
+    }
+
+    /// Uses `key` at the node at `address`.
+    pub fn insert(&mut self, address: impl Into<String>, key: PrivateKey) {
+        self.keys.insert(address.into(), key);
+    }
+
+    /// The key for the node at `address`.
+    pub fn get(&self, address: &str) -> Result<&PrivateKey> {
+        self.keys
+            .get(address)
+            .ok_or_else(|| bad(format!("no identity at {address}")))
+    }
+
+    /// Fresh keys of `bits` bits for every address, made on two threads (RSA key generation
+    /// dominates a network's set-up).
+    pub fn generate<R: RngCore + CryptoRng>(
+        addresses: &[String],
+        bits: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
+        use rand_chacha::rand_core::SeedableRng;
+        let seeds: Vec<[u8; 32]> = addresses
+            .iter()
+            .map(|_| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                s
+            })
+            .collect();
+        let make = |range: std::ops::Range<usize>| -> Result<Vec<PrivateKey>> {
+            range
+                .map(|i| {
+                    let mut r = rand_chacha::ChaCha20Rng::from_seed(seeds[i]);
+                    PrivateKey::generate(bits, &mut r)
+                })
+                .collect()
+        };
+        let half = addresses.len() / 2;
+        let (a, b) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| make(0..half));
+            let second = make(half..addresses.len());
+            (first.join(), second)
+        });
+        let a = a.map_err(|_| bad("key generation thread failed"))??;
+        let keys = addresses
+            .iter()
+            .cloned()
+            .zip(a.into_iter().chain(b?))
+            .collect();
+        Ok(Identities { keys })
+    }
+}
+
+/// The sender: its identity keys and its slot allocation.
 pub struct Sender<'a> {
-    /// The identity key (its public half is the identity at every node).
-    pub identity: &'a PrivateKey,
+    /// One identity key per node.
+    pub identities: &'a Identities,
     /// Slots handed out so far.
     pub slots: &'a mut Slots,
 }
@@ -295,11 +361,17 @@ impl Sender<'_> {
     /// A header for one hop. Its window starts and ends a random number of minutes around
     /// the nominal ones, so that the hops of one message do not share a window (a relay and
     /// a recipient cannot match them up by it).
-    fn header<R: RngCore + CryptoRng>(&self, t: &Timing, rng: &mut R) -> Result<HeaderBlock> {
+    fn header<R: RngCore + CryptoRng>(
+        &self,
+        node: &NodeInfo,
+        t: &Timing,
+        rng: &mut R,
+    ) -> Result<HeaderBlock> {
         let jitter = |rng: &mut R| 60 * (rng.next_u64() % 10);
         let from = (t.now.saturating_sub(60 + jitter(rng)) / 60) * 60;
         let to = (t.now + t.lifetime).saturating_sub(jitter(rng)) / 60 * 60;
-        header(self.identity.public(), from, to, Vec::new(), None, rng)
+        let key = self.identities.get(&node.address)?;
+        header(key.public(), from, to, Vec::new(), None, rng)
     }
 
     /// Builds a message along `route`.
@@ -364,7 +436,7 @@ impl Sender<'_> {
                 mappings: vec![map(1, base + j as u16)],
                 reply_block: errors_to.cloned(),
             };
-            let mut h = self.header(t, rng)?;
+            let mut h = self.header(recipient, t, rng)?;
             h.max_replays = replays;
             let mut next = Envelope::new(recipient, &h, &routing, rng)?;
             let mut payload = block;
@@ -386,13 +458,14 @@ impl Sender<'_> {
                     mappings: vec![map(1, slot)],
                     reply_block: None,
                 };
-                let mut h = self.header(t, rng)?;
+                let mut h = self.header(relay, t, rng)?;
                 h.max_replays = replays;
                 next = Envelope::new(relay, &h, &routing, rng)?;
                 built.touched.insert(relay.address.clone());
             }
             chunk_len = payload.len();
-            let next = next.signed(self.identity)?;
+            let first = path.first().unwrap_or(recipient);
+            let next = next.signed(self.identities.get(&first.address)?)?;
             built.outgoing.push(crate::node::Outgoing {
                 to: next.to().to_string(),
                 bytes: next.seal(vec![payload], rng)?,
@@ -400,8 +473,8 @@ impl Sender<'_> {
         }
         for d in decoys {
             // As long as a real chunk, so a decoy looks like a first hop.
-            let env = Envelope::new(d, &self.header(t, rng)?, &no_routing(), rng)?
-                .signed(self.identity)?;
+            let env = Envelope::new(d, &self.header(d, t, rng)?, &no_routing(), rng)?
+                .signed(self.identities.get(&d.address)?)?;
             let mut junk = vec![0u8; chunk_len];
             rng.fill_bytes(&mut junk);
             built.outgoing.push(crate::node::Outgoing {
@@ -476,7 +549,7 @@ impl Sender<'_> {
                 mappings: vec![map(1, slot)],
                 reply_block: None,
             };
-            next = Envelope::new(relay, &self.header(t, rng)?, &routing, rng)?;
+            next = Envelope::new(relay, &self.header(relay, t, rng)?, &routing, rng)?;
         }
         next.into_combo(&[Operation::Map { from: REPLY, to: 1 }], 0, 0)
     }
@@ -494,15 +567,16 @@ impl Sender<'_> {
         let request = HeaderRequest::Identity(HeaderRequestIdentity {
             period: wire::absolute(t.now, until)?,
         });
+        let key = self.identities.get(&node.address)?;
         let h = header(
-            self.identity.public(),
+            key.public(),
             t.now.saturating_sub(60),
             t.now + t.lifetime,
             vec![request],
             Some(reply),
             rng,
         )?;
-        let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(self.identity)?;
+        let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(key)?;
         Ok(crate::node::Outgoing {
             to: node.address.clone(),
             bytes: env.seal(Vec::new(), rng)?,
@@ -523,7 +597,7 @@ impl Sender<'_> {
         let bits = u32::try_from(puzzle.challenge.bit_len()).map_err(bad)?;
         let challenge = Challenge::new(bits, puzzle.challenge.raw_bytes().to_vec())?;
         let hash = wire::hash_from_wire(&puzzle.mac);
-        let mut h = self.header(t, rng)?;
+        let mut h = self.header(node, t, rng)?;
         h.identifier =
             Some(OctetString::new(puzzle.identifier.to_be_bytes().to_vec()).map_err(bad)?);
         h.proof_of_work = Some(OctetString::new(vec![0u8; COUNTER]).map_err(bad)?);
@@ -532,7 +606,8 @@ impl Sender<'_> {
             .solve(hash, &template, rng.next_u64(), limit)
             .ok_or_else(|| bad(format!("no solution in {limit} tries")))?;
         h.proof_of_work = Some(OctetString::new(counter.to_be_bytes().to_vec()).map_err(bad)?);
-        let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(self.identity)?;
+        let env = Envelope::new(node, &h, &no_routing(), rng)?
+            .signed(self.identities.get(&node.address)?)?;
         Ok((
             crate::node::Outgoing {
                 to: node.address.clone(),

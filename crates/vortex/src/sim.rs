@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::accounting::{IdentityId, Policy};
 use crate::asn1::{RequirementBlock, SpecialBlock};
 use crate::asym::PrivateKey;
-use crate::builder::{NodeInfo, Route, Sender, Slots, Timing};
+use crate::builder::{Identities, NodeInfo, Route, Sender, Slots, Timing};
 use crate::error::{Error, Result};
 use crate::node::{Event, Node, Outgoing};
 use crate::redundancy::{GfSize, Shape};
@@ -124,6 +124,7 @@ pub struct Network {
     nodes: Vec<Node>,
     infos: Vec<NodeInfo>,
     users: Vec<PrivateKey>,
+    identities: Vec<Identities>,
     slots: Vec<Slots>,
     index: HashMap<String, usize>,
     droppers: BTreeSet<usize>,
@@ -175,10 +176,24 @@ impl Network {
             .enumerate()
             .map(|(i, n)| (n.address.clone(), i))
             .collect();
+        // Each user has its own identity key at every other node; at home, the owner key.
+        let mut identities = Vec::with_capacity(n);
+        for (u, user) in users.iter().enumerate() {
+            let others: Vec<String> = infos
+                .iter()
+                .enumerate()
+                .filter(|&(x, _)| x != u)
+                .map(|(_, i)| i.address.clone())
+                .collect();
+            let mut ids = Identities::generate(&others, key_bits, &mut rng)?;
+            ids.insert(infos[u].address.clone(), user.clone());
+            identities.push(ids);
+        }
         Ok(Network {
             nodes,
             infos,
             users,
+            identities,
             slots: vec![Slots::default(); n],
             index,
             droppers: BTreeSet::new(),
@@ -210,9 +225,14 @@ impl Network {
         self.clock
     }
 
-    /// User `i`'s identity key (the same at every node; docs/VORTEX.md).
+    /// User `i`'s own key: its identity at its home node.
     pub fn user(&self, i: usize) -> &PrivateKey {
         &self.users[i]
+    }
+
+    /// User `i`'s identity keys, one per node.
+    pub fn identities(&self, i: usize) -> &Identities {
+        &self.identities[i]
     }
 
     /// Moves the clock forward.
@@ -352,7 +372,7 @@ impl Network {
         for u in 0..n {
             for x in (0..n).filter(|&x| x != u) {
                 let mut sender = Sender {
-                    identity: &self.users[u],
+                    identities: &self.identities[u],
                     slots: &mut self.slots[u],
                 };
                 let reply =
@@ -379,11 +399,13 @@ impl Network {
                         continue;
                     };
                     // The puzzle came from the node whose identity is temporary.
-                    let id = IdentityId::of(self.users[u].public());
                     let Some(x) = (0..n).find(|&x| {
+                        let Ok(key) = self.identities[u].get(&self.infos[x].address) else {
+                            return false;
+                        };
                         self.nodes[x]
                             .accounts()
-                            .get(&id)
+                            .get(&IdentityId::of(key.public()))
                             .and_then(|i| i.puzzle.as_ref())
                             .is_some_and(|q| {
                                 q.id == p.identifier
@@ -393,7 +415,7 @@ impl Network {
                         continue;
                     };
                     let sender = Sender {
-                        identity: &self.users[u],
+                        identities: &self.identities[u],
                         slots: &mut self.slots[u],
                     };
                     let (msg, hashes) =
@@ -408,9 +430,10 @@ impl Network {
         self.report.identities = (0..n)
             .flat_map(|u| (0..n).filter(move |&x| x != u).map(move |x| (u, x)))
             .filter(|&(u, x)| {
-                self.nodes[x]
-                    .accounts()
-                    .get(&IdentityId::of(self.users[u].public()))
+                self.identities[u]
+                    .get(&self.infos[x].address)
+                    .ok()
+                    .and_then(|k| self.nodes[x].accounts().get(&IdentityId::of(k.public())))
                     .is_some_and(|i| i.puzzle.is_none())
             })
             .count();
@@ -460,7 +483,7 @@ impl Network {
         let t = self.timing(config.delay);
         let recipient = self.infos[to].clone();
         let mut sender = Sender {
-            identity: &self.users[from],
+            identities: &self.identities[from],
             slots: &mut self.slots[from],
         };
         let route = Route {

@@ -42,7 +42,7 @@ fn direct(
 ) -> Vec<u8> {
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: net.user(from),
+        identities: net.identities(from),
         slots: &mut slots,
     };
     let recipient = net.infos()[to].clone();
@@ -99,7 +99,13 @@ fn replayed_expired_and_early_headers_are_dropped_without_charge() {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let t = timing(&net);
     let m = direct(&net, 0, 1, b"once", &t, &mut rng);
-    let id = tabella_vortex::accounting::IdentityId::of(net.user(0).public());
+    let key = net
+        .identities(0)
+        .get(&net.infos()[1].address)
+        .unwrap()
+        .public()
+        .clone();
+    let id = tabella_vortex::accounting::IdentityId::of(&key);
     let quota = |net: &Network| net.node(1).accounts().get(&id).map(|i| i.message_quota);
     let before = quota(&net);
     assert_eq!(reason(net.inject(1, &m)), "accepted");
@@ -136,7 +142,7 @@ fn unknown_and_unproved_identities_are_refused() {
 
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: net.user(0),
+        identities: net.identities(0),
         slots: &mut slots,
     };
     let home = net.infos()[0].clone();
@@ -167,8 +173,9 @@ fn over_quota_is_refused_and_reported_only_through_the_reply_block() {
     let home = net.infos()[0].clone();
     let recipient = net.infos()[1].clone();
     let user = net.user(0).clone();
+    let ids = net.identities(0).clone();
     let mut sender = Sender {
-        identity: &user,
+        identities: &ids,
         slots: &mut slots,
     };
     let murb = tabella_vortex::asn1::ReplyBlock {
@@ -248,7 +255,7 @@ fn a_tagged_chunk_is_caught_at_the_next_honest_node_and_redundancy_delivers() {
     ];
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: net.user(0),
+        identities: net.identities(0),
         slots: &mut slots,
     };
     let route = Route {
@@ -290,7 +297,7 @@ fn a_recipient_answers_through_a_reply_block_without_learning_the_sender() {
     let infos: Vec<NodeInfo> = net.infos().to_vec();
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: net.user(0),
+        identities: net.identities(0),
         slots: &mut slots,
     };
     // The reply goes 1 → 2 → 3 → home (0).
@@ -362,9 +369,10 @@ fn a_reply_combo_cannot_make_the_node_work_for_free() {
     let mut rng = ChaCha20Rng::seed_from_u64(22);
     let t = timing(&net);
     let user = net.user(0).clone();
+    let ids = net.identities(0).clone();
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: &user,
+        identities: &ids,
         slots: &mut slots,
     };
     let mut reply = sender
@@ -392,7 +400,9 @@ fn a_reply_combo_cannot_make_the_node_work_for_free() {
         .unwrap();
     assert_eq!(reason(net.inject(1, &request.bytes)), "accepted");
     net.run(60);
-    let id = tabella_vortex::accounting::IdentityId::of(user.public());
+    let id = tabella_vortex::accounting::IdentityId::of(
+        ids.get(&net.infos()[1].address).unwrap().public(),
+    );
     let ws = &net.node(1).accounts().get(&id).unwrap().workspace;
     assert_eq!(ws.bytes(), 0, "no 2^40-fold chunk, nothing kept");
     // The reply itself still went out.
@@ -408,12 +418,18 @@ fn nobody_can_create_an_identity_for_a_key_they_do_not_hold() {
     let mut net = Network::new(3, &Policy::default(), 2048, 1, 23).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(24);
     let t = timing(&net);
-    let victim = net.user(2).public().clone();
+    let victim = net
+        .identities(2)
+        .get(&net.infos()[1].address)
+        .unwrap()
+        .public()
+        .clone();
     let attacker = net.user(0).clone();
+    let ids = net.identities(0).clone();
     let home = net.infos()[0].clone();
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: &attacker,
+        identities: &ids,
         slots: &mut slots,
     };
     let reply = sender
@@ -459,8 +475,8 @@ fn a_relative_window_does_not_restart_on_replay() {
     let mut net = network(Policy::default(), 25);
     let mut rng = ChaCha20Rng::seed_from_u64(26);
     let t = timing(&net);
-    let user = net.user(0).clone();
     let node = net.infos()[1].clone();
+    let user = net.identities(0).get(&node.address).unwrap().clone();
     let mut h = builder::header(user.public(), 0, 0, vec![], None, &mut rng).unwrap();
     h.valid =
         tabella_vortex::asn1::UsagePeriod::Relative(tabella_vortex::asn1::RelativeUsagePeriod {
@@ -497,10 +513,10 @@ fn a_replay_never_reuses_a_peer_key() {
     let mut rng = ChaCha20Rng::seed_from_u64(28);
     let t = timing(&net);
     let infos: Vec<NodeInfo> = net.infos().to_vec();
-    let user = net.user(0).clone();
+    let ids = net.identities(0).clone();
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: &user,
+        identities: &ids,
         slots: &mut slots,
     };
     let route = Route {
@@ -540,15 +556,19 @@ fn a_quota_increase_costs_a_proof_of_work() {
     let mut net = network(policy, 29);
     let mut rng = ChaCha20Rng::seed_from_u64(30);
     let t = timing(&net);
-    let user = net.user(0).clone();
+    let owner = net.user(0).clone();
+    let ids = net.identities(0).clone();
     let (home, node) = (net.infos()[0].clone(), net.infos()[1].clone());
+    let user = ids.get(&node.address).unwrap().clone();
     let id = tabella_vortex::accounting::IdentityId::of(user.public());
     let mut slots = Slots::default();
     let mut sender = Sender {
-        identity: &user,
+        identities: &ids,
         slots: &mut slots,
     };
-    let reply = sender.reply_block(&home, &user, &[], &t, &mut rng).unwrap();
+    let reply = sender
+        .reply_block(&home, &owner, &[], &t, &mut rng)
+        .unwrap();
     let ask = tabella_vortex::asn1::HeaderRequest::MessageQuota(
         tabella_vortex::asn1::HeaderRequestIncreaseMessageQuota { messages: 50 },
     );
