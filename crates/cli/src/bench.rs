@@ -89,6 +89,18 @@ enum BenchTarget {
     },
     /// GhostLine: one-time-pad encrypt+MAC beside ChaCha20-Poly1305, relay throughput.
     Ghostline(tabella_ghostline::bench::GhostlineBenchArgs),
+    /// MessageVortex: addRedundancy beside reed-solomon-erasure, node processing, proof of work.
+    Vortex {
+        /// Scale the number of iterations (1 = default; smaller is quicker and noisier).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// The hardest proof-of-work puzzle measured, in bits (from 8, in steps of 4).
+        #[arg(long, default_value_t = 20)]
+        max_bits: u32,
+        /// Print machine-readable JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Report of `tabella bench election`.
@@ -169,6 +181,25 @@ pub(crate) fn iters(base: usize, scale: f64) -> usize {
 /// Runs the selected benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
+        BenchTarget::Vortex {
+            scale,
+            max_bits,
+            json,
+        } => {
+            if !(scale > 0.0 && scale <= 100.0) {
+                anyhow::bail!("--scale must be in (0, 100], got {scale}");
+            }
+            if !(8..=28).contains(&max_bits) {
+                anyhow::bail!("--max-bits must be in 8..=28, got {max_bits}");
+            }
+            let r = crate::bench_vortex::vortex(scale, max_bits)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                crate::bench_vortex::print(&r);
+            }
+            Ok(())
+        }
         BenchTarget::Ledger {
             nodes,
             ballots,

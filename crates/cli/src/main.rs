@@ -9,6 +9,7 @@ mod bench;
 mod bench_ledger;
 mod bench_stats;
 mod bench_stats_chain;
+mod bench_vortex;
 mod demo;
 mod election_cmd;
 mod keystore;
@@ -19,6 +20,7 @@ mod roles;
 mod stats_cmd;
 mod stats_demo;
 mod table;
+mod vortex_cmd;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]
@@ -27,7 +29,7 @@ mod table;
     version,
     about = "Tabella: verifiable, private civic infrastructure — secret-ballot elections anyone can audit, and one-time-pad chat.",
     after_help = "Start here:\n  tabella election simulate            a complete election in one process, then its audit\n  tabella verify ./tabella-sim/record  re-check an election record from scratch\n  tabella stats demo                   private statistics with proofs on a local ledger
-  tabella ghostline --help             one-time-pad group chat\n  tabella bench crypto                 performance figures (use a release build)"
+  tabella ghostline --help             one-time-pad group chat\n  tabella vortex sim                   anonymous messaging over a simulated network of nodes\n  tabella bench crypto                 performance figures (use a release build)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -68,6 +70,8 @@ enum Command {
     /// Private statistics on the ledger: computing nodes, data providers, queries, audits
     /// (`stats demo` runs it all).
     Stats(stats_cmd::StatsArgs),
+    /// Anonymous messaging (MessageVortex): `vortex sim` runs a network of nodes in process.
+    Vortex(vortex_cmd::VortexArgs),
 }
 
 /// Monotonic time since the first call: the clock the record verifier is given
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Table(args) => roles::table::run(args),
         Command::Voter(args) => roles::voter::run(args),
         Command::Stats(args) => stats_cmd::run(args),
+        Command::Vortex(args) => vortex_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -432,7 +432,11 @@ impl Sender<'_> {
         built.touched.insert(recipient.address.clone());
         for (j, (path, block)) in paths.iter().zip(blocks).enumerate() {
             let routing = RoutingBlock {
-                routing: vec![local_combo(&recipient.address, &[finish.clone()], wait)?],
+                routing: vec![local_combo(
+                    &recipient.address,
+                    std::slice::from_ref(&finish),
+                    wait,
+                )?],
                 mappings: vec![map(1, base + j as u16)],
                 reply_block: errors_to.cloned(),
             };
@@ -503,15 +507,13 @@ impl Sender<'_> {
         let base = self.slots.take(&home.address, count);
         // At home: peel the layers, last relay's first, into slot 0.
         let mut assembly = Vec::new();
-        let mut at = base;
-        for (i, layer) in layers.iter().enumerate().rev() {
+        for (at, (i, layer)) in (base..).zip(layers.iter().enumerate().rev()) {
             let to = if i == 0 { ops::LOCAL } else { at + 1 };
             assembly.push(Operation::Decrypt {
                 from: at,
                 key: layer.clone(),
                 to,
             });
-            at += 1;
         }
         if layers.is_empty() {
             assembly.push(Operation::Map {

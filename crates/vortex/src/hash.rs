@@ -70,7 +70,7 @@ impl HashAlg {
     }
 
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             HashAlg::Sha3_256 | HashAlg::Ripemd256 => 32,
             HashAlg::Sha3_384 => 48,
@@ -127,7 +127,7 @@ mod tests {
             "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"
         );
         for a in HashAlg::ALL {
-            assert_eq!(a.digest(b"").len(), a.len(), "{a:?}");
+            assert_eq!(a.digest(b"").len(), a.output_len(), "{a:?}");
         }
     }
 }

@@ -43,7 +43,7 @@ impl Challenge {
                 prefix.len()
             )));
         }
-        if bits % 8 != 0 {
+        if !bits.is_multiple_of(8) {
             if let Some(last) = prefix.last_mut() {
                 *last &= 0xFFu8 << (8 - bits % 8);
             }

@@ -119,6 +119,9 @@ impl Report {
     }
 }
 
+/// A message on the wire: (arrival time, sequence number, recipient node, bytes).
+type InFlight = (u64, u64, usize, Vec<u8>);
+
 /// The network.
 pub struct Network {
     nodes: Vec<Node>,
@@ -128,7 +131,7 @@ pub struct Network {
     slots: Vec<Slots>,
     index: HashMap<String, usize>,
     droppers: BTreeSet<usize>,
-    queue: BinaryHeap<Reverse<(u64, u64, usize, Vec<u8>)>>,
+    queue: BinaryHeap<Reverse<InFlight>>,
     seq: u64,
     clock: u64,
     latency: u64,
@@ -218,6 +221,11 @@ impl Network {
     /// Node `i`.
     pub fn node(&self, i: usize) -> &Node {
         &self.nodes[i]
+    }
+
+    /// Node `i`, to drive it directly (benchmarks).
+    pub fn node_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
     }
 
     /// The virtual time.
@@ -379,7 +387,7 @@ impl Network {
                     sender.reply_block(&self.infos[u], &self.users[u], &[], &t, &mut self.rng)?;
                 let msg = sender.identity_request(
                     &self.infos[x],
-                    t.now + 20 * 86_400,
+                    t.now + 2 * 86_400,
                     reply,
                     &t,
                     &mut self.rng,
@@ -526,8 +534,28 @@ fn shuffle<T>(v: &mut [T], rng: &mut ChaCha20Rng) {
     }
 }
 
+/// A stage of a run, for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Making host and identity keys.
+    Keys,
+    /// Creating identities (requests, puzzles, proofs).
+    Identities,
+    /// Building and sending messages: `(done, total)`.
+    Sending(usize, usize),
+    /// Running the network until every message has arrived or been lost.
+    Delivering,
+    /// Replaying every captured message.
+    Replaying,
+}
+
 /// Runs a whole simulation: set-up, messages, delivery, replays.
 pub fn run(config: &Config) -> Result<Report> {
+    run_with_progress(config, &mut |_| {})
+}
+
+/// [`run`], telling `progress` each stage as it starts.
+pub fn run_with_progress(config: &Config, progress: &mut dyn FnMut(Stage)) -> Result<Report> {
     if let Some((k, n)) = config.redundancy {
         if k == 0 || n <= k || n > 256 {
             return Err(Error::BadParameters(format!(
@@ -560,6 +588,7 @@ pub fn run(config: &Config) -> Result<Report> {
     let honest = config.nodes - config.droppers;
     let mut sent = Vec::with_capacity(config.messages);
     for m in 0..config.messages {
+        progress(Stage::Sending(m, config.messages));
         let from = (net.rng.next_u64() % honest as u64) as usize;
         let mut to = (net.rng.next_u64() % (honest as u64 - 1)) as usize;
         if to >= from {
@@ -574,12 +603,14 @@ pub fn run(config: &Config) -> Result<Report> {
         // Messages leave a few seconds apart.
         net.clock += 5;
     }
+    progress(Stage::Delivering);
     net.run(86_400);
     for (mut r, text) in sent {
         r.delivered = net.inbox(r.to).iter().any(|(_, m)| *m == text);
         net.report.messages.push(r);
     }
     let _ = setup_transmissions;
+    progress(Stage::Replaying);
     net.replay_all();
     net.report.virtual_seconds = net.clock - EPOCH;
     Ok(net.report.clone())

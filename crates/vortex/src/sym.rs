@@ -255,7 +255,7 @@ fn seal<C: Aes>(k: &SymKey, plain: &[u8]) -> Result<Vec<u8>> {
             match k.padding {
                 Padding::Pkcs7 => Ok(enc.encrypt_padded_vec::<Pkcs7>(plain)),
                 Padding::None => {
-                    if plain.len() % BLOCK != 0 {
+                    if !plain.len().is_multiple_of(BLOCK) {
                         return Err(Error::BadParameters(format!(
                             "CBC without padding needs whole blocks, not {} bytes",
                             plain.len()
@@ -277,7 +277,7 @@ fn open<C: Aes>(k: &SymKey, sealed: &[u8]) -> Result<Vec<u8>> {
         }
         Mode::Ctr => seal::<C>(k, sealed),
         Mode::Cbc => {
-            if sealed.len() % BLOCK != 0 {
+            if !sealed.len().is_multiple_of(BLOCK) {
                 return Err(Error::BadPadding);
             }
             let dec = cbc::Decryptor::<C>::new_from_slices(&k.key, &k.iv).map_err(bad_len)?;
