@@ -5,7 +5,13 @@
 //! RSASSA-PKCS1-v1_5 over SHA-256 (RFC 8017 §8.2). PKCS #1 v1.5 *encryption* is not offered
 //! (a decryption oracle; D-13). A node decrypts every prefix that arrives, so the constant-time
 //! arithmetic of `rsa` 0.10 matters here.
+//!
+//! Identity keys may also be ECDSA on secp384r1 (FIPS 186-5, SHA-384; the draft's
+//! AsymmetricAlgorithm `ec` with ECCurveType `secp384r1`, §5.2): they only sign, and they are
+//! made in microseconds rather than the tenth of a second an RSA key takes. Host keys are RSA,
+//! since a prefix is encrypted to them.
 
+use p384::ecdsa::signature::{Signer, Verifier};
 use rand_chacha010::rand_core::SeedableRng;
 use rand_core::{CryptoRng, RngCore};
 use rsa::pkcs1v15::Pkcs1v15Sign;
@@ -29,15 +35,31 @@ fn bridge<R: RngCore + CryptoRng>(rng: &mut R) -> rand_chacha010::ChaCha20Rng {
     rand_chacha010::ChaCha20Rng::from_seed(*seed)
 }
 
-/// A public RSA key.
+/// Which kind of key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// RSA (encryption with OAEP, signatures with PKCS #1 v1.5).
+    Rsa,
+    /// ECDSA on secp384r1 (signatures only).
+    P384,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Public {
+    Rsa(RsaPublicKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+/// A public key: RSA, or ECDSA P-384 (identity keys only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey {
-    key: RsaPublicKey,
+    key: Public,
     spki: Vec<u8>,
 }
 
 impl PublicKey {
-    /// From X.509 SubjectPublicKeyInfo DER, refusing moduli outside 2048..=8192 bits.
+    /// An RSA key from X.509 SubjectPublicKeyInfo DER, refusing moduli outside 2048..=8192
+    /// bits.
     pub fn from_spki(der: &[u8]) -> Result<Self> {
         let key = RsaPublicKey::from_public_key_der(der)
             .map_err(|e| Error::BadParameters(format!("not an RSA public key: {e}")))?;
@@ -48,9 +70,36 @@ impl PublicKey {
             )));
         }
         Ok(PublicKey {
-            key,
+            key: Public::Rsa(key),
             spki: der.to_vec(),
         })
+    }
+
+    /// A P-384 key from X.509 SubjectPublicKeyInfo DER.
+    pub fn from_spki_p384(der: &[u8]) -> Result<Self> {
+        let key = p384::ecdsa::VerifyingKey::from_public_key_der(der)
+            .map_err(|e| Error::BadParameters(format!("not a P-384 public key: {e}")))?;
+        Ok(PublicKey {
+            key: Public::P384(key),
+            spki: der.to_vec(),
+        })
+    }
+
+    /// The kind of key.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.key {
+            Public::Rsa(_) => Algorithm::Rsa,
+            Public::P384(_) => Algorithm::P384,
+        }
+    }
+
+    fn rsa(&self) -> Result<&RsaPublicKey> {
+        match &self.key {
+            Public::Rsa(k) => Ok(k),
+            Public::P384(_) => Err(Error::Unsupported(
+                "encryption to an EC key (EC keys only sign)".into(),
+            )),
+        }
     }
 
     /// The X.509 SubjectPublicKeyInfo DER.
@@ -58,9 +107,9 @@ impl PublicKey {
         &self.spki
     }
 
-    /// The length of a ciphertext (and of the modulus) in bytes.
+    /// The length of a ciphertext (and of the modulus) in bytes; 0 for an EC key.
     pub fn block_len(&self) -> usize {
-        self.key.size()
+        self.rsa().map_or(0, |k| k.size())
     }
 
     /// The most bytes one OAEP block carries: `k − 2·32 − 2`.
@@ -77,17 +126,26 @@ impl PublicKey {
                 self.max_plaintext()
             )));
         }
-        self.key
+        self.rsa()?
             .encrypt(&mut bridge(rng), Oaep::<Sha256>::new(), plain)
             .map_err(|e| Error::BadParameters(format!("OAEP encryption: {e}")))
     }
 
-    /// Checks an RSASSA-PKCS1-v1_5 signature over SHA-256 of `message`.
+    /// Checks a signature over `message`: RSASSA-PKCS1-v1_5 over SHA-256, or ECDSA P-384 over
+    /// SHA-384 (DER-encoded signature).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
-        let digest = Sha256::digest(message);
-        self.key
-            .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
-            .map_err(|_| Error::Tampered)
+        match &self.key {
+            Public::Rsa(k) => {
+                let digest = Sha256::digest(message);
+                k.verify(Pkcs1v15Sign::new::<Sha256>(), &digest, signature)
+                    .map_err(|_| Error::Tampered)
+            }
+            Public::P384(k) => {
+                let sig =
+                    p384::ecdsa::Signature::from_der(signature).map_err(|_| Error::Tampered)?;
+                k.verify(message, &sig).map_err(|_| Error::Tampered)
+            }
+        }
     }
 
     /// A short name for the key: SHA3-256 of its SPKI DER.
@@ -98,11 +156,17 @@ impl PublicKey {
     }
 }
 
-/// A private RSA key (a node's host key or a sender's identity key). Its memory is wiped on
-/// drop by `rsa`.
+#[derive(Clone)]
+enum Private {
+    Rsa(RsaPrivateKey),
+    P384(p384::ecdsa::SigningKey),
+}
+
+/// A private key (a node's RSA host key, or a sender's RSA or P-384 identity key). Its memory
+/// is wiped on drop by `rsa` and `p384`.
 #[derive(Clone)]
 pub struct PrivateKey {
-    key: RsaPrivateKey,
+    key: Private,
     public: PublicKey,
 }
 
@@ -128,31 +192,57 @@ impl PrivateKey {
         }
         let key = RsaPrivateKey::new(&mut bridge(rng), bits)
             .map_err(|e| Error::BadParameters(format!("RSA key generation: {e}")))?;
-        Self::from_key(key)
+        Self::from_rsa(key)
     }
 
-    fn from_key(key: RsaPrivateKey) -> Result<Self> {
+    /// A fresh ECDSA P-384 key (an identity key: it signs, it does not decrypt).
+    pub fn generate_p384<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self> {
+        use p384::elliptic_curve::Generate;
+        Self::from_p384(p384::ecdsa::SigningKey::generate_from_rng(&mut bridge(rng)))
+    }
+
+    fn from_rsa(key: RsaPrivateKey) -> Result<Self> {
         let spki = key
             .to_public_key()
             .to_public_key_der()
             .map_err(|e| Error::BadParameters(format!("encoding the public key: {e}")))?;
         let public = PublicKey::from_spki(spki.as_bytes())?;
-        Ok(PrivateKey { key, public })
+        Ok(PrivateKey {
+            key: Private::Rsa(key),
+            public,
+        })
     }
 
-    /// From PKCS #8 DER.
+    fn from_p384(key: p384::ecdsa::SigningKey) -> Result<Self> {
+        let spki = key
+            .verifying_key()
+            .to_public_key_der()
+            .map_err(|e| Error::BadParameters(format!("encoding the public key: {e}")))?;
+        let public = PublicKey::from_spki_p384(spki.as_bytes())?;
+        Ok(PrivateKey {
+            key: Private::P384(key),
+            public,
+        })
+    }
+
+    /// From PKCS #8 DER (RSA or P-384).
     pub fn from_pkcs8(der: &[u8]) -> Result<Self> {
-        let key = RsaPrivateKey::from_pkcs8_der(der)
-            .map_err(|e| Error::BadParameters(format!("not an RSA private key: {e}")))?;
-        Self::from_key(key)
+        if let Ok(key) = RsaPrivateKey::from_pkcs8_der(der) {
+            return Self::from_rsa(key);
+        }
+        let key = p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(|e| {
+            Error::BadParameters(format!("neither an RSA nor a P-384 private key: {e}"))
+        })?;
+        Self::from_p384(key)
     }
 
     /// The PKCS #8 DER (secret).
     pub fn to_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let doc = self
-            .key
-            .to_pkcs8_der()
-            .map_err(|e| Error::BadParameters(format!("encoding the private key: {e}")))?;
+        let doc = match &self.key {
+            Private::Rsa(k) => k.to_pkcs8_der(),
+            Private::P384(k) => k.to_pkcs8_der(),
+        }
+        .map_err(|e| Error::BadParameters(format!("encoding the private key: {e}")))?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
@@ -164,18 +254,27 @@ impl PrivateKey {
     /// Decrypts one OAEP block. Every failure is the same [`Error::Tampered`], so a sender
     /// learns nothing about why (no padding oracle).
     pub fn decrypt(&self, block: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        self.key
-            .decrypt(Oaep::<Sha256>::new(), block)
+        let Private::Rsa(key) = &self.key else {
+            return Err(Error::Tampered);
+        };
+        key.decrypt(Oaep::<Sha256>::new(), block)
             .map(Zeroizing::new)
             .map_err(|_| Error::Tampered)
     }
 
-    /// Signs SHA-256 of `message` with RSASSA-PKCS1-v1_5.
+    /// Signs `message`: RSASSA-PKCS1-v1_5 over SHA-256, or ECDSA P-384 over SHA-384 (DER).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let digest = Sha256::digest(message);
-        self.key
-            .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
-            .map_err(|e| Error::BadParameters(format!("signing: {e}")))
+        match &self.key {
+            Private::Rsa(key) => {
+                let digest = Sha256::digest(message);
+                key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+                    .map_err(|e| Error::BadParameters(format!("signing: {e}")))
+            }
+            Private::P384(key) => {
+                let sig: p384::ecdsa::Signature = key.sign(message);
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+        }
     }
 }
 
@@ -226,6 +325,33 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
         assert!(PrivateKey::generate(1024, &mut rng).is_err());
         assert!(!format!("{a:?}").contains("key:"));
+    }
+
+    #[test]
+    fn p384_identity_keys_sign_verify_and_round_trip_but_do_not_encrypt() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let a = PrivateKey::generate_p384(&mut rng).unwrap();
+        let b = PrivateKey::generate_p384(&mut rng).unwrap();
+        assert_eq!(a.public().algorithm(), Algorithm::P384);
+        let s = a.sign(b"header").unwrap();
+        assert!(a.public().verify(b"header", &s).is_ok());
+        assert!(a.public().verify(b"headeR", &s).is_err());
+        assert!(b.public().verify(b"header", &s).is_err());
+        assert!(a.public().verify(b"header", &s[1..]).is_err());
+        let again = PrivateKey::from_pkcs8(&a.to_pkcs8().unwrap()).unwrap();
+        assert_eq!(again.public(), a.public());
+        assert_eq!(
+            PublicKey::from_spki_p384(a.public().spki()).unwrap(),
+            *a.public()
+        );
+        assert!(PublicKey::from_spki(a.public().spki()).is_err(), "not RSA");
+        assert!(a.public().encrypt(b"x", &mut rng).is_err());
+        assert_eq!(a.decrypt(&[0; 256]), Err(Error::Tampered));
+        // An RSA signature does not pass for an EC one, nor the reverse.
+        let r = key(9);
+        let rs = r.sign(b"header").unwrap();
+        assert!(a.public().verify(b"header", &rs).is_err());
+        assert!(r.public().verify(b"header", &s).is_err());
     }
 
     #[test]

@@ -281,42 +281,13 @@ impl Identities {
             .ok_or_else(|| bad(format!("no identity at {address}")))
     }
 
-    /// Fresh keys of `bits` bits for every address, made on two threads (RSA key generation
-    /// dominates a network's set-up).
-    pub fn generate<R: RngCore + CryptoRng>(
-        addresses: &[String],
-        bits: usize,
-        rng: &mut R,
-    ) -> Result<Self> {
-        use rand_chacha::rand_core::SeedableRng;
-        let seeds: Vec<[u8; 32]> = addresses
-            .iter()
-            .map(|_| {
-                let mut s = [0u8; 32];
-                rng.fill_bytes(&mut s);
-                s
-            })
-            .collect();
-        let make = |range: std::ops::Range<usize>| -> Result<Vec<PrivateKey>> {
-            range
-                .map(|i| {
-                    let mut r = rand_chacha::ChaCha20Rng::from_seed(seeds[i]);
-                    PrivateKey::generate(bits, &mut r)
-                })
-                .collect()
-        };
-        let half = addresses.len() / 2;
-        let (a, b) = std::thread::scope(|scope| {
-            let first = scope.spawn(|| make(0..half));
-            let second = make(half..addresses.len());
-            (first.join(), second)
-        });
-        let a = a.map_err(|_| bad("key generation thread failed"))??;
+    /// A fresh ECDSA P-384 identity key for every address (EC keys take microseconds to make;
+    /// an identity key only signs).
+    pub fn generate<R: RngCore + CryptoRng>(addresses: &[String], rng: &mut R) -> Result<Self> {
         let keys = addresses
             .iter()
-            .cloned()
-            .zip(a.into_iter().chain(b?))
-            .collect();
+            .map(|a| Ok((a.clone(), PrivateKey::generate_p384(rng)?)))
+            .collect::<Result<_>>()?;
         Ok(Identities { keys })
     }
 }

@@ -43,7 +43,8 @@ pub struct Config {
     pub latency: u64,
     /// Identity puzzle difficulty (bits before the lifetime term); `None` = free identities.
     pub puzzle_bits: Option<u32>,
-    /// RSA modulus size for host and identity keys.
+    /// RSA modulus size for host keys and the users' own keys (identity keys at other nodes
+    /// are ECDSA P-384).
     pub key_bits: usize,
     /// Seed of everything random.
     pub seed: u64,
@@ -188,7 +189,7 @@ impl Network {
                 .filter(|&(x, _)| x != u)
                 .map(|(_, i)| i.address.clone())
                 .collect();
-            let mut ids = Identities::generate(&others, key_bits, &mut rng)?;
+            let mut ids = Identities::generate(&others, &mut rng)?;
             ids.insert(infos[u].address.clone(), user.clone());
             identities.push(ids);
         }
@@ -572,6 +573,7 @@ pub fn run_with_progress(config: &Config, progress: &mut dyn FnMut(Stage)) -> Re
         puzzle_bits: config.puzzle_bits,
         ..Policy::default()
     };
+    progress(Stage::Keys);
     let mut net = Network::new(
         config.nodes,
         &policy,
@@ -579,8 +581,8 @@ pub fn run_with_progress(config: &Config, progress: &mut dyn FnMut(Stage)) -> Re
         config.latency,
         config.seed,
     )?;
+    progress(Stage::Identities);
     net.create_identities()?;
-    let setup_transmissions = net.report.transmissions;
     // Droppers are chosen after set-up, among the nodes; senders and recipients are honest.
     for i in 0..config.droppers {
         net.set_dropper(config.nodes - 1 - i);
@@ -609,7 +611,6 @@ pub fn run_with_progress(config: &Config, progress: &mut dyn FnMut(Stage)) -> Re
         r.delivered = net.inbox(r.to).iter().any(|(_, m)| *m == text);
         net.report.messages.push(r);
     }
-    let _ = setup_transmissions;
     progress(Stage::Replaying);
     net.replay_all();
     net.report.virtual_seconds = net.clock - EPOCH;

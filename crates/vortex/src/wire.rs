@@ -92,20 +92,26 @@ pub fn sym_to_wire(k: &SymKey) -> Result<SymmetricKey> {
     })
 }
 
-/// A wire public key as an RSA key (EC and others are not used for identities here).
+/// A wire public key: RSA, or EC on secp384r1 (the SPKI names the curve; other curves are
+/// refused).
 pub fn public_from_wire(k: &AsymmetricKey) -> Result<PublicKey> {
     match k.key_type {
         AsymmetricAlgorithm::Rsa => PublicKey::from_spki(k.public_key.as_bytes()),
+        AsymmetricAlgorithm::Ec => PublicKey::from_spki_p384(k.public_key.as_bytes())
+            .map_err(|_| Error::Unsupported("an EC curve other than secp384r1".into())),
         other => Err(Error::Unsupported(format!(
             "asymmetric algorithm {other:?}"
         ))),
     }
 }
 
-/// An RSA public key on the wire (no private part).
+/// A public key on the wire (no private part).
 pub fn public_to_wire(k: &PublicKey) -> Result<AsymmetricKey> {
     Ok(AsymmetricKey {
-        key_type: AsymmetricAlgorithm::Rsa,
+        key_type: match k.algorithm() {
+            crate::asym::Algorithm::Rsa => AsymmetricAlgorithm::Rsa,
+            crate::asym::Algorithm::P384 => AsymmetricAlgorithm::Ec,
+        },
         public_key: octets(k.spki().to_vec())?,
         private_key: None,
     })
