@@ -152,9 +152,20 @@ fn add_scaled<F: Field>(acc: &mut [u8], src: &[u8], g: u16) {
             }
         }
         (_, 1) => {
-            // One 256-entry row of the GF(2^8) product table.
-            let row = &gf256_products()[usize::from(g) * 256..usize::from(g) * 256 + 256];
-            for (a, s) in acc.iter_mut().zip(src) {
+            // One 256-entry row of the GF(2^8) product table, as an array so that indexing by
+            // a byte needs no bounds check.
+            let start = usize::from(g) * 256;
+            let Ok(row) = <&[u8; 256]>::try_from(&gf256_products()[start..start + 256]) else {
+                return;
+            };
+            let mut a8 = acc.chunks_exact_mut(8);
+            let mut s8 = src.chunks_exact(8);
+            for (a, s) in (&mut a8).zip(&mut s8) {
+                for i in 0..8 {
+                    a[i] ^= row[usize::from(s[i])];
+                }
+            }
+            for (a, s) in a8.into_remainder().iter_mut().zip(s8.remainder()) {
                 *a ^= row[usize::from(*s)];
             }
         }
