@@ -19,9 +19,9 @@ use der::asn1::{Ia5String, OctetString};
 use rand_core::{CryptoRng, RngCore};
 
 use crate::asn1::{
-    decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity, InnerHeader,
-    InnerMessageBlock, InnerPrefix, InnerRouting, MapBlockOperation, NodeSpec, PrefixBlock,
-    Protocol, ReplyBlock, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
+    decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity,
+    MapBlockOperation, NodeSpec, PrefixBlock, Protocol, ReplyBlock, RequirementPuzzleRequired,
+    RoutingBlock, RoutingCombo,
 };
 use crate::asym::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
@@ -154,23 +154,18 @@ impl Envelope {
         payload: Vec<Vec<u8>>,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        let mut padding = vec![0u8; (rng.next_u32() % 33) as usize];
-        rng.fill_bytes(&mut padding);
-        let inner = InnerMessageBlock {
-            padding: OctetString::new(padding).map_err(bad)?,
-            prefix: InnerPrefix::Encrypted(OctetString::new(self.cprefix.clone()).map_err(bad)?),
-            header: InnerHeader::Encrypted(OctetString::new(self.header.clone()).map_err(bad)?),
-            identity_signature: OctetString::new(self.signature.clone()).map_err(bad)?,
-            routing: InnerRouting::Encrypted(OctetString::new(self.routing.clone()).map_err(bad)?),
-            payload: payload
-                .into_iter()
-                .map(OctetString::new)
-                .collect::<std::result::Result<_, _>>()
-                .map_err(bad)?,
-        };
-        let mut out = self.mprefix.clone();
-        out.extend_from_slice(&self.peer.encrypt(&encode(&inner).map_err(bad)?)?);
-        Ok(out)
+        crate::node::seal_parts(
+            &crate::node::Parts {
+                peer: &self.peer,
+                mprefix: &self.mprefix,
+                cprefix: &self.cprefix,
+                header: &self.header,
+                routing: &self.routing,
+                signature: &self.signature,
+            },
+            payload,
+            rng,
+        )
     }
 
     /// A combo that sends to this hop: the previous hop runs `assembly` and fires it after a
@@ -606,39 +601,7 @@ pub fn use_reply_block<R: RngCore + CryptoRng>(
         .filter_map(|s| ws.take(s))
         .map(|c| c.data)
         .collect();
-    let peer = block
-        .peer_key
-        .as_ref()
-        .and_then(|k| k.first())
-        .ok_or_else(|| bad("the reply block has no peer key"))?;
-    let mprefix = block
-        .m_prefix
-        .as_ref()
-        .and_then(|p| p.first())
-        .ok_or_else(|| bad("the reply block has no MPREFIX"))?;
-    let (Some(c), Some(h), Some(r)) = (&block.c_prefix, &block.header, &block.routing) else {
-        return Err(bad("the reply block lacks CPREFIX, header or routing"));
-    };
-    let mut padding = vec![0u8; (rng.next_u32() % 33) as usize];
-    rng.fill_bytes(&mut padding);
-    let inner = InnerMessageBlock {
-        padding: OctetString::new(padding).map_err(bad)?,
-        prefix: InnerPrefix::Encrypted(c.clone()),
-        header: InnerHeader::Encrypted(h.clone()),
-        identity_signature: OctetString::new(Vec::new()).map_err(bad)?,
-        routing: InnerRouting::Encrypted(r.clone()),
-        payload: payload
-            .into_iter()
-            .map(OctetString::new)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(bad)?,
-    };
-    let mut out = mprefix.as_bytes().to_vec();
-    out.extend_from_slice(&wire::sym_from_wire(peer)?.encrypt(&encode(&inner).map_err(bad)?)?);
-    Ok(crate::node::Outgoing {
-        to: block.recipient.target.recipient_address.to_string(),
-        bytes: out,
-    })
+    crate::node::seal_for_combo(block, 0, payload, rng)
 }
 
 /// A letter: a user message with an optional reply block in front (`VXR1`, a 4-byte

@@ -19,6 +19,7 @@ use crate::asn1::{
     decode, encode, HeaderBlock, HeaderRequest, InnerHeader, InnerMessageBlock, InnerPrefix,
     InnerRouting, PrefixBlock, ReplyBlock, ReplyCurrentQuota, RequirementBlock,
     RequirementPuzzleRequired, RoutingBlock, RoutingCombo, SpecialBlock, StatusBlock, StatusCode,
+    SymmetricKey,
 };
 use crate::asym::{PrivateKey, PublicKey};
 use crate::ops::{self, Operation, LAST_PAYLOAD, LOCAL, REPLY};
@@ -730,21 +731,8 @@ impl Node {
         charged: bool,
         rng: &mut R,
     ) -> Result<Outgoing, String> {
-        let peer = combo
-            .peer_key
-            .as_ref()
-            .and_then(|k| k.get(use_index))
-            .ok_or("no peer key left")?;
-        let mprefix = combo
-            .m_prefix
-            .as_ref()
-            .and_then(|p| p.get(use_index))
-            .ok_or("no MPREFIX left")?;
-        let (Some(cprefix), Some(header), Some(routing)) =
-            (&combo.c_prefix, &combo.header, &combo.routing)
-        else {
-            return Err("the combo lacks CPREFIX, header or routing".into());
-        };
+        // Nothing is charged for a message that cannot be sealed.
+        sendable(combo, use_index).map_err(|e| e.to_string())?;
         if charged {
             let bytes: u64 = payload.iter().map(|p| p.len() as u64).sum();
             self.accounts
@@ -754,29 +742,108 @@ impl Node {
                 .charge_transfer(id, bytes)
                 .map_err(|e| e.to_string())?;
         }
-        let mut padding = vec![0u8; (rng.next_u32() as usize) % (MAX_PADDING + 1)];
-        rng.fill_bytes(&mut padding);
-        let inner = InnerMessageBlock {
-            padding: OctetString::new(padding).map_err(|e| e.to_string())?,
-            prefix: InnerPrefix::Encrypted(cprefix.clone()),
-            header: InnerHeader::Encrypted(header.clone()),
-            identity_signature: OctetString::new(Vec::new()).map_err(|e| e.to_string())?,
-            routing: InnerRouting::Encrypted(routing.clone()),
-            payload: payload
-                .into_iter()
-                .map(OctetString::new)
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?,
-        };
-        let der = encode(&inner).map_err(|e| e.to_string())?;
-        let key = wire::sym_from_wire(peer).map_err(|e| e.to_string())?;
-        let mut bytes = mprefix.as_bytes().to_vec();
-        bytes.extend_from_slice(&key.encrypt(&der).map_err(|e| e.to_string())?);
-        Ok(Outgoing {
-            to: combo.recipient.target.recipient_address.to_string(),
-            bytes,
-        })
+        seal_for_combo(combo, use_index, payload, rng).map_err(|e| e.to_string())
     }
+}
+
+/// The parts a combo needs to send its `use_index`-th message: that peer key and MPREFIX, and
+/// the prepared CPREFIX, header and routing block.
+fn sendable(
+    combo: &RoutingCombo,
+    use_index: usize,
+) -> crate::Result<(&SymmetricKey, &OctetString, [&OctetString; 3])> {
+    let bad = |why: &str| crate::Error::BadParameters(why.into());
+    let peer = combo
+        .peer_key
+        .as_ref()
+        .and_then(|k| k.get(use_index))
+        .ok_or_else(|| bad("no peer key left"))?;
+    let mprefix = combo
+        .m_prefix
+        .as_ref()
+        .and_then(|p| p.get(use_index))
+        .ok_or_else(|| bad("no MPREFIX left"))?;
+    let (Some(cprefix), Some(header), Some(routing)) =
+        (&combo.c_prefix, &combo.header, &combo.routing)
+    else {
+        return Err(bad("the combo lacks CPREFIX, header or routing"));
+    };
+    Ok((peer, mprefix, [cprefix, header, routing]))
+}
+
+/// The message a combo sends with `payload` (§7.1.2, §7.5): random padding, the prepared
+/// CPREFIX, header and routing block, the payload; sealed under its `use_index`-th peer key
+/// behind its `use_index`-th MPREFIX. Used by a node firing a combo and by the holder of a
+/// reply block.
+pub fn seal_for_combo<R: RngCore + CryptoRng>(
+    combo: &RoutingCombo,
+    use_index: usize,
+    payload: Vec<Vec<u8>>,
+    rng: &mut R,
+) -> crate::Result<Outgoing> {
+    let (peer, mprefix, [cprefix, header, routing]) = sendable(combo, use_index)?;
+    let peer = wire::sym_from_wire(peer)?;
+    let bytes = seal_parts(
+        &Parts {
+            peer: &peer,
+            mprefix: mprefix.as_bytes(),
+            cprefix: cprefix.as_bytes(),
+            header: header.as_bytes(),
+            routing: routing.as_bytes(),
+            signature: &[],
+        },
+        payload,
+        rng,
+    )?;
+    Ok(Outgoing {
+        to: combo.recipient.target.recipient_address.to_string(),
+        bytes,
+    })
+}
+
+/// The sealed parts of one message to a hop, as the sender prepared them.
+pub(crate) struct Parts<'a> {
+    /// The peer key the inner block is sealed under.
+    pub peer: &'a SymKey,
+    /// RSA-OAEP(host key, PrefixBlock{peer key}).
+    pub mprefix: &'a [u8],
+    /// RSA-OAEP(host key, PrefixBlock{sender key}).
+    pub cprefix: &'a [u8],
+    /// The header sealed under the sender key.
+    pub header: &'a [u8],
+    /// The routing block sealed under the sender key.
+    pub routing: &'a [u8],
+    /// The identity signature (empty when a relay composes the message).
+    pub signature: &'a [u8],
+}
+
+/// The wire bytes of a message (D-1): `MPREFIX ‖ AES-GCM_peer(DER InnerMessageBlock)`, the inner
+/// block with random padding (0..=32 bytes) and `payload`.
+pub(crate) fn seal_parts<R: RngCore + CryptoRng>(
+    parts: &Parts<'_>,
+    payload: Vec<Vec<u8>>,
+    rng: &mut R,
+) -> crate::Result<Vec<u8>> {
+    let octets =
+        |b: Vec<u8>| OctetString::new(b).map_err(|e| crate::Error::BadParameters(e.to_string()));
+    let mut padding = vec![0u8; (rng.next_u32() as usize) % (MAX_PADDING + 1)];
+    rng.fill_bytes(&mut padding);
+    let inner = InnerMessageBlock {
+        padding: octets(padding)?,
+        prefix: InnerPrefix::Encrypted(octets(parts.cprefix.to_vec())?),
+        header: InnerHeader::Encrypted(octets(parts.header.to_vec())?),
+        identity_signature: octets(parts.signature.to_vec())?,
+        routing: InnerRouting::Encrypted(octets(parts.routing.to_vec())?),
+        payload: payload
+            .into_iter()
+            .map(octets)
+            .collect::<crate::Result<_>>()?,
+    };
+    let der =
+        Zeroizing::new(encode(&inner).map_err(|e| crate::Error::BadParameters(e.to_string()))?);
+    let mut bytes = parts.mprefix.to_vec();
+    bytes.extend_from_slice(&parts.peer.encrypt(&der)?);
+    Ok(bytes)
 }
 
 /// A combo's delay: uniform in its `[minProcessTime, maxProcessTime]` (D-24).

@@ -199,6 +199,23 @@ fn keys_to_wire(keys: &[SymKey]) -> Result<Vec<SymmetricKey>> {
     keys.iter().map(sym_to_wire).collect()
 }
 
+/// The shape and keys of an add- or removeRedundancy operation (the two types are the same).
+fn redundancy_from_wire(
+    data: u32,
+    redundancy: u32,
+    gf: u32,
+    keys: &[SymmetricKey],
+) -> Result<(Shape, Vec<SymKey>)> {
+    Ok((
+        Shape {
+            data: count(data)?,
+            redundancy: count(redundancy)?,
+            gf: GfSize::from_bits(gf)?,
+        },
+        keys_from_wire(keys)?,
+    ))
+}
+
 /// A wire operation as an executable one.
 pub fn op_from_wire(op: &PayloadOperation) -> Result<Operation> {
     Ok(match op {
@@ -236,26 +253,26 @@ pub fn op_from_wire(op: &PayloadOperation) -> Result<Operation> {
             key: sym_from_wire(&d.key)?,
             to: id(d.new_id)?,
         },
-        PayloadOperation::AddRedundancy(a) => Operation::AddRedundancy {
-            from: id(a.input_id)?,
-            shape: Shape {
-                data: count(a.data_stripes)?,
-                redundancy: count(a.redundancy)?,
-                gf: GfSize::from_bits(a.gf_size)?,
-            },
-            keys: keys_from_wire(&a.keys)?,
-            to: id(a.output_id)?,
-        },
-        PayloadOperation::RemoveRedundancy(r) => Operation::RemoveRedundancy {
-            from: id(r.input_id)?,
-            shape: Shape {
-                data: count(r.data_stripes)?,
-                redundancy: count(r.redundancy)?,
-                gf: GfSize::from_bits(r.gf_size)?,
-            },
-            keys: keys_from_wire(&r.keys)?,
-            to: id(r.output_id)?,
-        },
+        PayloadOperation::AddRedundancy(a) => {
+            let (shape, keys) =
+                redundancy_from_wire(a.data_stripes, a.redundancy, a.gf_size, &a.keys)?;
+            Operation::AddRedundancy {
+                from: id(a.input_id)?,
+                shape,
+                keys,
+                to: id(a.output_id)?,
+            }
+        }
+        PayloadOperation::RemoveRedundancy(r) => {
+            let (shape, keys) =
+                redundancy_from_wire(r.data_stripes, r.redundancy, r.gf_size, &r.keys)?;
+            Operation::RemoveRedundancy {
+                from: id(r.input_id)?,
+                shape,
+                keys,
+                to: id(r.output_id)?,
+            }
+        }
     })
 }
 

@@ -606,3 +606,49 @@ fn a_quota_increase_costs_a_proof_of_work() {
     assert_eq!(reason(net.inject(1, &proof.bytes)), "accepted");
     assert_eq!(net.node(1).accounts().get(&id).unwrap().message_quota, 50);
 }
+
+/// Whatever an attacker does to a valid message's bytes — cut it, extend it, flip bits, splice
+/// in another message — the node answers with a reason and never panics; only the untouched
+/// message is accepted, once.
+#[test]
+fn mutated_messages_never_panic_and_are_never_accepted() {
+    let mut net = network(Policy::default(), 31);
+    let mut rng = ChaCha20Rng::seed_from_u64(32);
+    let t = timing(&net);
+    let good = direct(&net, 0, 1, b"the original", &t, &mut rng);
+    let other = direct(&net, 2, 1, b"another one", &t, &mut rng);
+    for round in 0..300u32 {
+        let mut m = good.clone();
+        match round % 5 {
+            0 => m.truncate((rng.next_u32() as usize) % m.len()),
+            1 => m.extend((0..1 + rng.next_u32() % 64).map(|_| rng.next_u32() as u8)),
+            2 => {
+                let at = (rng.next_u32() as usize) % m.len();
+                m[at] ^= 1 << (rng.next_u32() % 8);
+            }
+            3 => {
+                // The head of one message, the tail of another.
+                let at = (rng.next_u32() as usize) % m.len().min(other.len());
+                m.truncate(at);
+                m.extend_from_slice(&other[at..]);
+            }
+            _ => {
+                let (a, b) = (
+                    (rng.next_u32() as usize) % m.len(),
+                    (rng.next_u32() as usize) % m.len(),
+                );
+                m.swap(a, b);
+                if m == good {
+                    continue;
+                }
+            }
+        }
+        if m == good {
+            continue;
+        }
+        let r = reason(net.inject(1, &m));
+        assert_ne!(r, "accepted", "round {round}");
+    }
+    assert_eq!(reason(net.inject(1, &good)), "accepted");
+    assert_eq!(reason(net.inject(1, &good)), "Replayed");
+}
