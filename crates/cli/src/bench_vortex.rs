@@ -155,7 +155,7 @@ pub fn vortex(scale: f64, max_bits: u32) -> anyhow::Result<VortexReport> {
         )?;
         let next = Envelope::new(&infos[2], &next_header, &builder::no_routing(), &mut rng)?;
         let layer = SymKey::generate(&mut rng);
-        let s = slots.take(&infos[1].address, 4);
+        let s = slots.take(&infos[1].address, 4)?;
         let combo = next.into_combo(
             &[
                 Operation::Decrypt {

@@ -180,6 +180,8 @@ pub struct Identity {
     pub murb: Option<Vec<u8>>,
     /// How many times the reply block has been used.
     pub murb_uses: usize,
+    /// Digests of the reply-block peer keys already used (none is used twice).
+    pub murb_keys_used: std::collections::BTreeSet<[u8; 32]>,
     /// A quota increase waiting for its proof of work (§7.2.3, §7.2.4).
     pub pending_quota: Option<PendingQuota>,
 }
@@ -195,6 +197,8 @@ struct SerialUse {
     window: Window,
     /// Kept until then.
     retain_until: u64,
+    /// The header's window was relative (kept for a lifetime beyond its identity's).
+    relative: bool,
 }
 
 /// A quota increase that waits for its puzzle to be solved.
@@ -286,9 +290,19 @@ impl Accounts {
             .values()
             .filter(|i| i.puzzle.is_some())
             .count();
-        if self.identities.len() >= policy.max_identities
-            || (policy.puzzle_bits.is_some() && temporary >= policy.max_temporary)
-        {
+        if policy.puzzle_bits.is_some() && temporary >= policy.max_temporary {
+            // Strangers cannot lock newcomers out: the temporary identity whose puzzle window
+            // closes first makes room.
+            let oldest = self
+                .identities
+                .iter()
+                .filter_map(|(k, i)| i.puzzle.as_ref().map(|p| (p.valid_until, *k)))
+                .min();
+            if let Some((_, k)) = oldest {
+                self.remove(&k);
+            }
+        }
+        if self.identities.len() >= policy.max_identities {
             return Err(DropReason::Busy);
         }
         let expires = until.min(now.saturating_add(policy.max_lifetime)).max(now);
@@ -301,12 +315,18 @@ impl Accounts {
             None => Created::Permanent,
         };
         // Serials of a former identity with this key are kept: its headers must not replay.
-        let replays = self
+        let mut replays = self
             .identities
             .remove(&id)
             .map(|old| old.replays)
             .or_else(|| self.tombstones.remove(&id))
             .unwrap_or_default();
+        // A relative header of the former identity stays unusable for the new one's life.
+        for u in replays.values_mut().filter(|u| u.relative) {
+            u.retain_until = u
+                .retain_until
+                .max(expires.saturating_add(policy.max_lifetime));
+        }
         self.identities.insert(
             id,
             Identity {
@@ -319,6 +339,7 @@ impl Accounts {
                 workspace: Workspace::new(),
                 murb: None,
                 murb_uses: 0,
+                murb_keys_used: Default::default(),
                 pending_quota: None,
             },
         );
@@ -409,11 +430,14 @@ impl Accounts {
                 used: 1,
                 allowed: max_replays.saturating_add(1),
                 window,
+                // A relative window could start again at any later arrival, so its serial is
+                // kept one whole lifetime past its identity's end.
                 retain_until: if relative {
-                    identity.expires
+                    identity.expires.saturating_add(policy.max_lifetime)
                 } else {
                     window.not_after
                 },
+                relative,
             },
         );
         Ok(0)
@@ -710,6 +734,65 @@ mod tests {
         assert_eq!(a.gc(150), 0);
         assert_eq!(a.gc(151), 1);
         assert!(a.is_empty());
+    }
+
+    /// Review M3: a full table of temporary identities makes room instead of refusing.
+    #[test]
+    fn strangers_cannot_lock_newcomers_out() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let policy = Policy {
+            puzzle_bits: Some(4),
+            max_temporary: 2,
+            ..Policy::default()
+        };
+        let mut a = Accounts::new();
+        let keys: Vec<PublicKey> = (0..3)
+            .map(|_| {
+                PrivateKey::generate_p384(&mut rng)
+                    .unwrap()
+                    .public()
+                    .clone()
+            })
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            let r = a.create(k.clone(), 100 + i as u64, 10_000, &policy, &mut rng);
+            assert!(matches!(r, Ok(Created::Puzzle(_))), "{r:?}");
+        }
+        assert_eq!(a.len(), 2);
+        assert!(
+            a.get(&IdentityId::of(&keys[0])).is_none(),
+            "the oldest made room"
+        );
+        assert!(a.get(&IdentityId::of(&keys[2])).is_some());
+    }
+
+    /// Review M2: a relative header's serial outlives its identity, also when the identity is
+    /// created again with the same key.
+    #[test]
+    fn a_relative_serial_survives_its_identity() {
+        let (mut a, key, id, mut rng) = setup();
+        let policy = Policy {
+            puzzle_bits: None,
+            max_lifetime: 1000,
+            ..Policy::default()
+        };
+        a.create(key.clone(), 100, 1100, &policy, &mut rng).unwrap();
+        let w = Window {
+            not_before: 100,
+            not_after: 160,
+        };
+        assert_eq!(a.use_serial(&id, 7, 0, w, true, 100, &policy), Ok(0));
+        assert_eq!(a.gc(1101), 1);
+        a.create(key, 5000, 5900, &policy, &mut rng).unwrap();
+        let later = Window {
+            not_before: 5000,
+            not_after: 5060,
+        };
+        assert_eq!(
+            a.use_serial(&id, 7, 0, later, true, 5000, &policy),
+            Err(DropReason::Expired),
+            "the window stays the first one"
+        );
     }
 
     #[test]

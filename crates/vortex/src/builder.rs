@@ -223,17 +223,20 @@ pub struct Slots {
 }
 
 impl Slots {
-    /// `count` consecutive fresh slots at `node`.
-    pub fn take(&mut self, node: &str, count: u16) -> u16 {
+    /// `count` consecutive fresh slots at `node` (at most 1,024 at a time).
+    pub fn take(&mut self, node: &str, count: u16) -> Result<u16> {
         const FIRST: u16 = 128;
         const LAST: u16 = 32_766;
+        if count > 1024 {
+            return Err(bad(format!("{count} slots at once")));
+        }
         let next = self.next.entry(node.to_string()).or_insert(FIRST);
         if u32::from(*next) + u32::from(count) > u32::from(LAST) {
             *next = FIRST;
         }
         let start = *next;
         *next += count;
-        start
+        Ok(start)
     }
 }
 
@@ -377,7 +380,7 @@ impl Sender<'_> {
             }
         };
         let n = u16::try_from(blocks.len()).map_err(bad)?;
-        let base = self.slots.take(&recipient.address, n);
+        let base = self.slots.take(&recipient.address, n)?;
         let finish = match shape {
             Some(s) => Operation::RemoveRedundancy {
                 from: base,
@@ -413,7 +416,7 @@ impl Sender<'_> {
             for relay in path.iter().rev() {
                 let layer = SymKey::generate(rng);
                 payload = layer.encrypt(&payload)?;
-                let slot = self.slots.take(&relay.address, 1);
+                let slot = self.slots.take(&relay.address, 1)?;
                 let combo = next.into_combo(
                     &[Operation::Decrypt {
                         from: slot,
@@ -470,7 +473,7 @@ impl Sender<'_> {
     ) -> Result<RoutingCombo> {
         let layers: Vec<SymKey> = relays.iter().map(|_| SymKey::generate(rng)).collect();
         let count = u16::try_from(relays.len() + 1).map_err(bad)?;
-        let base = self.slots.take(&home.address, count);
+        let base = self.slots.take(&home.address, count)?;
         // At home: peel the layers, last relay's first, into slot 0.
         let mut assembly = Vec::new();
         for (at, (i, layer)) in (base..).zip(layers.iter().enumerate().rev()) {
@@ -502,7 +505,7 @@ impl Sender<'_> {
         )?;
         let mut next = Envelope::new(home, &home_header, &routing, rng)?;
         for (relay, layer) in relays.iter().zip(&layers).rev() {
-            let slot = self.slots.take(&relay.address, 1);
+            let slot = self.slots.take(&relay.address, 1)?;
             let combo = next.into_combo(
                 &[Operation::Encrypt {
                     from: slot,
@@ -594,8 +597,16 @@ pub fn use_reply_block<R: RngCore + CryptoRng>(
 ) -> Result<crate::node::Outgoing> {
     let mut ws = Workspace::new();
     ws.put(REPLY, crate::special::escape(message), u64::MAX);
+    // A reply block comes from someone else: its holder only moves or encrypts the reply.
+    if block.assembly.len() > 4 {
+        return Err(bad("a reply block with more than four operations"));
+    }
     for op in &block.assembly {
-        wire::op_from_wire(op)?.apply(&mut ws)?;
+        let op = wire::op_from_wire(op)?;
+        if !matches!(op, Operation::Map { .. } | Operation::Encrypt { .. }) {
+            return Err(bad("a reply block may only map or encrypt the reply"));
+        }
+        op.apply(&mut ws)?;
     }
     let payload: Vec<Vec<u8>> = (1..=LAST_PAYLOAD)
         .filter_map(|s| ws.take(s))

@@ -8,7 +8,8 @@
 //! inside, the CPREFIX is `RSA-OAEP_host(DER PrefixBlock{sk_s})` and header and routing are
 //! sealed under `sk_s` with their own nonces (D-14).
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use der::asn1::{BitString, OctetString};
 use rand_core::{CryptoRng, RngCore};
@@ -22,7 +23,7 @@ use crate::asn1::{
     SymmetricKey,
 };
 use crate::asym::{PrivateKey, PublicKey};
-use crate::ops::{self, Operation, LAST_PAYLOAD, LOCAL, REPLY};
+use crate::ops::{self, Operation, LAST_PAYLOAD, LOCAL, MAX_WORKSPACE, REPLY};
 use crate::special::{self, Local};
 use crate::sym::SymKey;
 use crate::wire;
@@ -33,11 +34,19 @@ const CHUNK_SLACK: u64 = 60;
 const MAX_PADDING: usize = 32;
 /// Operations one routing block may ask for, over all its combos (a node's work per charged
 /// message is bounded by this times the per-operation limits of [`ops`]).
-pub const MAX_OPS_PER_MESSAGE: usize = 128;
-/// Bytes one identity may hold in its workspace.
-pub const MAX_WORKSPACE: usize = 32 << 20;
+pub const MAX_OPS_PER_MESSAGE: usize = 32;
 /// Combos one identity may have waiting.
 pub const MAX_QUEUED_PER_IDENTITY: usize = 1024;
+/// Replies of the node itself waiting at most (over all identities).
+pub const MAX_QUEUED_REPLIES: usize = 4096;
+/// Reply-block peer keys remembered per identity (a reply block has at most 127).
+const MAX_MURB_KEYS: usize = 1024;
+/// The largest MPREFIX or CPREFIX a reply combo may carry (one RSA-8192 block).
+const MAX_REPLY_PREFIX: usize = 1024;
+/// The largest sealed header a reply combo may carry.
+const MAX_REPLY_HEADER: usize = 8192;
+/// The largest sealed routing block a reply combo may carry.
+const MAX_REPLY_ROUTING: usize = 32 << 10;
 /// How far above the policy's quotas a puzzle can raise them; beyond, out of band.
 pub const MAX_QUOTA_FACTOR: u64 = 64;
 /// How long a delivered message's digest is kept to suppress its duplicates (seconds).
@@ -150,7 +159,15 @@ pub struct Node {
     host: PrivateKey,
     policy: Policy,
     accounts: Accounts,
-    queue: Vec<Scheduled>,
+    /// Due time and number of each waiting combo, earliest first.
+    due: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The waiting combos by number.
+    jobs: HashMap<u64, Scheduled>,
+    /// Waiting combos per identity.
+    queued: HashMap<IdentityId, usize>,
+    /// Waiting replies of the node itself.
+    replies: usize,
+    next_job: u64,
     delivered: HashMap<(IdentityId, [u8; 32]), u64>,
     stats: Stats,
     tagging: bool,
@@ -162,7 +179,7 @@ impl std::fmt::Debug for Node {
         f.debug_struct("Node")
             .field("address", &self.address)
             .field("identities", &self.accounts.len())
-            .field("scheduled", &self.queue.len())
+            .field("scheduled", &self.jobs.len())
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +203,11 @@ impl Node {
             host,
             policy,
             accounts: Accounts::new(),
-            queue: Vec::new(),
+            due: BinaryHeap::new(),
+            jobs: HashMap::new(),
+            queued: HashMap::new(),
+            replies: 0,
+            next_job: 0,
             delivered: HashMap::new(),
             stats: Stats::default(),
             tagging: false,
@@ -228,7 +249,7 @@ impl Node {
         now: u64,
         until: u64,
         rng: &mut R,
-    ) -> IdentityId {
+    ) -> Result<IdentityId, DropReason> {
         let free = Policy {
             puzzle_bits: None,
             max_lifetime: until.saturating_sub(now),
@@ -237,15 +258,14 @@ impl Node {
             ..self.policy.clone()
         };
         let id = IdentityId::of(&key);
-        // A free policy never refuses (no puzzle, and the owner comes first).
-        let _ = self.accounts.create(key, now, until, &free, rng);
+        self.accounts.create(key, now, until, &free, rng)?;
         self.owner = Some(id);
-        id
+        Ok(id)
     }
 
     /// When the next combo is due.
     pub fn next_due(&self) -> Option<u64> {
-        self.queue.iter().map(|s| s.at).min()
+        self.due.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Processes one message that arrived at `now`.
@@ -340,6 +360,11 @@ impl Node {
             if !signed {
                 return Err(DropReason::IdentityUnknown);
             }
+            // A creation request with a relative window could be replayed into a new identity
+            // whenever the old one is gone: it must name its window.
+            if relative {
+                return Err(malformed("an identity request needs an absolute validity"));
+            }
             if now < window.not_before {
                 return Err(DropReason::NotYetValid);
             }
@@ -365,7 +390,13 @@ impl Node {
                 Created::Permanent => SpecialBlock::Status(StatusBlock {
                     code: StatusCode::Ok,
                 }),
-                Created::Puzzle(p) => puzzle_block(p, now)?,
+                Created::Puzzle(p) => match puzzle_block(p, now) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.accounts.remove(&id);
+                        return Err(e);
+                    }
+                },
             };
             if let Some(combo) = &header.request_reply_block {
                 self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
@@ -398,9 +429,16 @@ impl Node {
         self.accounts.prove_quota(&id, puzzle_id, &header_der, now);
 
         // Requests (§7.2; D-23: one request of the allowed shapes, otherwise none).
-        if let Some(reply) = self.answer(&id, &header.requests, now, rng) {
-            if let Some(combo) = &header.request_reply_block {
-                self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
+        // Only the first use of a header is answered: its reply block has one key (D-32). An
+        // answer costs the identity one message (D-39).
+        if use_index == 0 {
+            if let (Some(combo), Some(reply)) = (
+                &header.request_reply_block,
+                self.answer(&id, &header.requests, now, rng),
+            ) {
+                if self.accounts.charge_message(&id).is_ok() {
+                    self.schedule_reply(id, combo.clone(), 0, &reply, now, rng);
+                }
             }
         }
         if inner.payload.is_empty() {
@@ -425,7 +463,7 @@ impl Node {
             )));
         }
         let incoming: usize = inner.payload.iter().map(|c| c.as_bytes().len()).sum();
-        let queued = self.queue.iter().filter(|q| q.identity == id).count();
+        let queued = self.queued.get(&id).copied().unwrap_or(0);
         let full = self.accounts.get(&id).is_none_or(|i| {
             i.workspace.bytes() + incoming > MAX_WORKSPACE
                 || queued + routing.routing.len() > MAX_QUEUED_PER_IDENTITY
@@ -473,7 +511,7 @@ impl Node {
         let combos = routing.routing.len();
         for combo in routing.routing {
             let at = now + delay(&combo, rng);
-            self.queue.push(Scheduled {
+            self.enqueue(Scheduled {
                 at,
                 identity: id,
                 combo,
@@ -535,6 +573,19 @@ impl Node {
         }
     }
 
+    fn enqueue(&mut self, job: Scheduled) {
+        self.next_job += 1;
+        *self.queued.entry(job.identity).or_insert(0) += 1;
+        if job.special.is_some() {
+            self.replies += 1;
+        }
+        self.due.push(Reverse((job.at, self.next_job)));
+        self.jobs.insert(self.next_job, job);
+    }
+
+    /// Schedules a reply of the node itself through `combo` (§7.3), if the combo is small and
+    /// the identity's queue and the node's reply queue have room (D-30): a reply is work the
+    /// node does on its own account, so its size and number are bounded.
     fn schedule_reply<R: RngCore + CryptoRng>(
         &mut self,
         id: IdentityId,
@@ -544,11 +595,17 @@ impl Node {
         now: u64,
         rng: &mut R,
     ) {
+        if !reply_combo_is_small(&combo)
+            || self.replies >= MAX_QUEUED_REPLIES
+            || self.queued.get(&id).copied().unwrap_or(0) >= MAX_QUEUED_PER_IDENTITY
+        {
+            return;
+        }
         let Ok(bytes) = special::write(block) else {
             return;
         };
         let at = now + delay(&combo, rng);
-        self.queue.push(Scheduled {
+        self.enqueue(Scheduled {
             at,
             identity: id,
             combo,
@@ -581,33 +638,55 @@ impl Node {
             return;
         };
         let window = wire::window(&murb.validity, now);
-        let uses = identity.murb_uses;
         if now < window.not_before
             || now > window.not_after
-            || uses as i64 > murb.max_replay
-            || murb.murb.peer_key.as_ref().is_none_or(|k| uses >= k.len())
+            || identity.murb_uses as i64 > murb.max_replay
+            || identity.murb_keys_used.len() >= MAX_MURB_KEYS
         {
             return;
         }
+        // The first of its peer keys never used before, by any reply block of this identity:
+        // no key seals two messages (D-32).
+        let Some((use_index, digest)) =
+            murb.murb
+                .peer_key
+                .iter()
+                .flatten()
+                .enumerate()
+                .find_map(|(i, k)| {
+                    let der = encode(k).ok()?;
+                    let d = key_digest(&der);
+                    (!identity.murb_keys_used.contains(&d)).then_some((i, d))
+                })
+        else {
+            return;
+        };
+        identity.murb_keys_used.insert(digest);
         identity.murb_uses += 1;
         let block = SpecialBlock::Status(StatusBlock { code });
-        self.schedule_reply(id, murb.murb, uses, &block, now, rng);
+        self.schedule_reply(id, murb.murb, use_index, &block, now, rng);
     }
 
     /// Fires every combo due at `now`, then collects garbage (§7.1.2, §8.1.1).
     pub fn tick<R: RngCore + CryptoRng>(&mut self, now: u64, rng: &mut R) -> Tick {
         let mut out = Tick::default();
-        let mut due: Vec<Scheduled> = Vec::new();
-        let mut i = 0;
-        while i < self.queue.len() {
-            if self.queue[i].at <= now {
-                due.push(self.queue.swap_remove(i));
-            } else {
-                i += 1;
+        while let Some(Reverse((at, job))) = self.due.peek().copied() {
+            if at > now {
+                break;
             }
-        }
-        due.sort_by_key(|s| s.at);
-        for s in due {
+            self.due.pop();
+            let Some(s) = self.jobs.remove(&job) else {
+                continue;
+            };
+            if let Some(n) = self.queued.get_mut(&s.identity) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.queued.remove(&s.identity);
+                }
+            }
+            if s.special.is_some() {
+                self.replies = self.replies.saturating_sub(1);
+            }
             self.fire(s, now, rng, &mut out);
         }
         self.accounts.gc(now);
@@ -844,6 +923,27 @@ pub(crate) fn seal_parts<R: RngCore + CryptoRng>(
     let mut bytes = parts.mprefix.to_vec();
     bytes.extend_from_slice(&parts.peer.encrypt(&der)?);
     Ok(bytes)
+}
+
+/// True if a reply combo is small enough for the node to send on its own account: prefixes of
+/// one host-key block, a header and routing block of bounded size, at most four operations.
+fn reply_combo_is_small(c: &RoutingCombo) -> bool {
+    let len = |o: &Option<OctetString>| o.as_ref().map_or(0, |o| o.as_bytes().len());
+    c.m_prefix
+        .iter()
+        .flatten()
+        .all(|p| p.as_bytes().len() <= MAX_REPLY_PREFIX)
+        && len(&c.c_prefix) <= MAX_REPLY_PREFIX
+        && len(&c.header) <= MAX_REPLY_HEADER
+        && len(&c.routing) <= MAX_REPLY_ROUTING
+        && c.assembly.len() <= 4
+}
+
+/// A short name for a key's DER (to remember which keys were used).
+fn key_digest(der: &[u8]) -> [u8; 32] {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(&crate::hash::HashAlg::Sha3_256.digest(der));
+    d
 }
 
 /// A combo's delay: uniform in its `[minProcessTime, maxProcessTime]` (D-24).

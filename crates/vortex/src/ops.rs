@@ -22,6 +22,13 @@ pub const MAX_CHUNK: usize = 4 << 20;
 /// The most redundancy blocks one operation may use (the draft allows 508 in GF(2^16); a
 /// node bounds the matrix work).
 pub const MAX_BLOCKS: usize = 64;
+/// The most bytes one operation may write in all (addRedundancy writes `n` blocks).
+pub const MAX_OUTPUT: usize = 8 << 20;
+/// The most field multiplications one redundancy operation may cost (about `k` times the bytes
+/// it encodes or recovers): a node's CPU bound per operation.
+pub const MAX_REDUNDANCY_WORK: usize = 64 << 20;
+/// Bytes one workspace (one identity) may hold.
+pub const MAX_WORKSPACE: usize = 32 << 20;
 
 /// A chunk in the workspace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +96,14 @@ impl Workspace {
     fn read(&self, id: u16) -> Result<&Chunk> {
         self.slots.get(&id).ok_or(Error::MissingChunk(id))
     }
+
+    fn len_of(&self, id: u16) -> usize {
+        self.slots.get(&id).map_or(0, |c| c.data.len())
+    }
+}
+
+fn too_big(what: &str, bytes: usize, most: usize) -> Error {
+    Error::BadParameters(format!("{what}: {bytes} bytes (at most {most})"))
 }
 
 /// Where a split cuts (§7.4.2; D-11): the first piece is the byte range `[from, to)`, the
@@ -262,6 +277,10 @@ impl Operation {
             }
             Operation::Merge { first, second, to } => {
                 let (a, b) = (ws.read(*first)?, ws.read(*second)?);
+                let joined_len = a.data.len().saturating_add(b.data.len());
+                if joined_len > MAX_CHUNK {
+                    return Err(too_big("a merge", joined_len, MAX_CHUNK));
+                }
                 expires = a.expires.max(b.expires);
                 let mut joined = a.data.clone();
                 joined.extend_from_slice(&b.data);
@@ -285,6 +304,22 @@ impl Operation {
             } => {
                 check_blocks(shape)?;
                 let c = ws.read(*from)?;
+                // Checked before any work: n blocks of about len/k bytes each, k·len products.
+                let block = c.data.len() / shape.data.max(1) + 64;
+                if block.saturating_mul(shape.blocks()) > MAX_OUTPUT {
+                    return Err(too_big(
+                        "addRedundancy output",
+                        block * shape.blocks(),
+                        MAX_OUTPUT,
+                    ));
+                }
+                if c.data.len().saturating_mul(shape.redundancy) > MAX_REDUNDANCY_WORK {
+                    return Err(too_big(
+                        "addRedundancy work",
+                        c.data.len() * shape.redundancy,
+                        MAX_REDUNDANCY_WORK,
+                    ));
+                }
                 expires = c.expires;
                 let targets = run_of(*to, shape.blocks())?;
                 let blocks = redundancy::add(&c.data, *shape, keys)?;
@@ -299,6 +334,25 @@ impl Operation {
                 check_blocks(shape)?;
                 let sources = run_of(*from, shape.blocks())?;
                 let present: Vec<Option<&Chunk>> = sources.iter().map(|&s| ws.get(s)).collect();
+                // Checked before any work: the message is k blocks long, and recovering it costs
+                // k products per byte.
+                let longest = present
+                    .iter()
+                    .flatten()
+                    .map(|c| c.data.len())
+                    .max()
+                    .unwrap_or(0);
+                let message = longest.saturating_mul(shape.data);
+                if message > MAX_CHUNK {
+                    return Err(too_big("removeRedundancy output", message, MAX_CHUNK));
+                }
+                if message.saturating_mul(shape.data) > MAX_REDUNDANCY_WORK {
+                    return Err(too_big(
+                        "removeRedundancy work",
+                        message * shape.data,
+                        MAX_REDUNDANCY_WORK,
+                    ));
+                }
                 expires = present
                     .iter()
                     .flatten()
@@ -317,6 +371,13 @@ impl Operation {
                 "slot {id} would hold {} bytes (at most {MAX_CHUNK})",
                 big.len()
             )));
+        }
+        // The workspace stays within its limit after the write.
+        let freed: usize = out.iter().map(|(id, _)| ws.len_of(*id)).sum();
+        let added: usize = out.iter().map(|(_, d)| d.len()).sum();
+        let after = (ws.bytes() + added).saturating_sub(freed);
+        if after > MAX_WORKSPACE {
+            return Err(too_big("the workspace", after, MAX_WORKSPACE));
         }
         let mut written = Vec::with_capacity(out.len());
         for (id, data) in out {
@@ -389,6 +450,69 @@ mod tests {
                 prop_assert_eq!(ws.get(1).unwrap().data.len() + ws.get(2).unwrap().data.len(), data.len());
             }
         }
+    }
+
+    /// Review: the limits hold before any work is done, and the workspace as a whole stays
+    /// within its limit.
+    #[test]
+    fn limits_are_checked_before_the_work() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let mut ws = ws_with(200, &vec![7u8; 3 << 20], 9);
+        ws.put(201, vec![8u8; 3 << 20], 9);
+        assert!(Operation::Merge {
+            first: 200,
+            second: 201,
+            to: 202
+        }
+        .apply(&mut ws)
+        .is_err());
+        let keys: Vec<SymKey> = (0..64).map(|_| SymKey::generate(&mut rng)).collect();
+        let wide = Shape {
+            data: 1,
+            redundancy: 63,
+            gf: GfSize::Gf8,
+        };
+        let r = Operation::AddRedundancy {
+            from: 200,
+            shape: wide,
+            keys,
+            to: 300,
+        }
+        .apply(&mut ws);
+        assert!(
+            matches!(r, Err(Error::BadParameters(ref m)) if m.contains("output")),
+            "{r:?}"
+        );
+        // Blocks that would recover into more than a chunk are refused before decoding.
+        let deep = Shape {
+            data: 32,
+            redundancy: 32,
+            gf: GfSize::Gf16,
+        };
+        let keys: Vec<SymKey> = (0..64).map(|_| SymKey::generate(&mut rng)).collect();
+        for i in 0..32u16 {
+            ws.put(1000 + i, vec![0u8; 256 << 10], 9);
+        }
+        let r = Operation::RemoveRedundancy {
+            from: 1000,
+            shape: deep,
+            keys,
+            to: 400,
+        }
+        .apply(&mut ws);
+        assert!(
+            matches!(r, Err(Error::BadParameters(ref m)) if m.contains("removeRedundancy")),
+            "{r:?}"
+        );
+        // 6 MiB + 8 MiB held; copies of 3 MiB fill the workspace up to its limit, then stop.
+        let mut copies = 0;
+        for to in 500..520 {
+            if (Operation::Map { from: 200, to }).apply(&mut ws).is_ok() {
+                copies += 1;
+            }
+        }
+        assert!(ws.bytes() <= MAX_WORKSPACE);
+        assert_eq!(copies, (MAX_WORKSPACE - (14 << 20)) / (3 << 20));
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl Challenge {
 /// identity's lifetime in hours, or of the ratio between the requested and the current quota.
 pub fn difficulty(base: u32, factor: u64) -> u32 {
     let extra = 64 - factor.max(1).saturating_sub(1).leading_zeros();
-    (base + extra).min(MAX_BITS)
+    base.saturating_add(extra).min(MAX_BITS)
 }
 
 #[cfg(test)]

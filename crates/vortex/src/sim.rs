@@ -171,7 +171,8 @@ impl Network {
             });
             let mut node = Node::new(address, host, policy.clone());
             let user = PrivateKey::generate(key_bits, &mut rng)?;
-            node.add_owner_identity(user.public().clone(), EPOCH, EPOCH + 30 * 86_400, &mut rng);
+            node.add_owner_identity(user.public().clone(), EPOCH, EPOCH + 30 * 86_400, &mut rng)
+                .map_err(|e| Error::BadParameters(format!("owner identity: {e}")))?;
             nodes.push(node);
             users.push(user);
         }

@@ -378,12 +378,13 @@ fn a_reply_combo_cannot_make_the_node_work_for_free() {
     let mut reply = sender
         .reply_block(&net.infos()[0], &user, &[], &t, &mut rng)
         .unwrap();
+    // Four operations (the most a reply combo may have): three would double a chunk.
     let mut heavy = vec![Operation::Merge {
         first: REPLY,
         second: REPLY,
         to: 40_000,
     }];
-    for _ in 0..40 {
+    for _ in 0..2 {
         heavy.push(Operation::Merge {
             first: 40_000,
             second: 40_000,
@@ -404,7 +405,7 @@ fn a_reply_combo_cannot_make_the_node_work_for_free() {
         ids.get(&net.infos()[1].address).unwrap().public(),
     );
     let ws = &net.node(1).accounts().get(&id).unwrap().workspace;
-    assert_eq!(ws.bytes(), 0, "no 2^40-fold chunk, nothing kept");
+    assert_eq!(ws.bytes(), 0, "no doubled chunk, nothing kept");
     // The reply itself still went out.
     assert!(matches!(
         net.take_specials(0).as_slice(),
@@ -598,8 +599,8 @@ fn a_quota_increase_costs_a_proof_of_work() {
     };
     assert_eq!(
         net.node(1).accounts().get(&id).unwrap().message_quota,
-        3,
-        "not before the work"
+        2,
+        "not before the work (the answer cost one message, D-39)"
     );
     let t = timing(&net);
     let (proof, _) = sender.proof(&node, p, 1 << 30, &t, &mut rng).unwrap();
@@ -651,4 +652,89 @@ fn mutated_messages_never_panic_and_are_never_accepted() {
     }
     assert_eq!(reason(net.inject(1, &good)), "accepted");
     assert_eq!(reason(net.inject(1, &good)), "Replayed");
+}
+
+/// Re-review H3: a replayable header with a request is answered once — its reply block has one
+/// key, and a second answer would seal a second message under it.
+#[test]
+fn a_request_is_answered_once_however_often_its_header_is_replayed() {
+    let mut net = network(Policy::default(), 33);
+    let mut rng = ChaCha20Rng::seed_from_u64(34);
+    let t = timing(&net);
+    let owner = net.user(0).clone();
+    let ids = net.identities(0).clone();
+    let (home, node) = (net.infos()[0].clone(), net.infos()[1].clone());
+    let key = ids.get(&node.address).unwrap().clone();
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identities: &ids,
+        slots: &mut slots,
+    };
+    let reply = sender
+        .reply_block(&home, &owner, &[], &t, &mut rng)
+        .unwrap();
+    let ask = tabella_vortex::asn1::HeaderRequest::QuotaQuery(Default::default());
+    let mut h = builder::header(
+        key.public(),
+        t.now - 60,
+        t.now + 3600,
+        vec![ask],
+        Some(reply),
+        &mut rng,
+    )
+    .unwrap();
+    h.max_replays = 2;
+    let m = builder::Envelope::new(&node, &h, &builder::no_routing(), &mut rng)
+        .unwrap()
+        .signed(&key)
+        .unwrap()
+        .seal(vec![], &mut rng)
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(reason(net.inject(1, &m)), "accepted");
+    }
+    net.run(60);
+    let specials = net.take_specials(0);
+    assert!(
+        matches!(specials.as_slice(), [SpecialBlock::Quota(_)]),
+        "{specials:?}"
+    );
+}
+
+/// Re-review M4: a reply block that asks its holder for more than moving or encrypting the
+/// reply is refused.
+#[test]
+fn a_reply_block_cannot_make_its_holder_work() {
+    use tabella_vortex::ops::{Operation, REPLY};
+    let net = network(Policy::default(), 35);
+    let mut rng = ChaCha20Rng::seed_from_u64(36);
+    let t = timing(&net);
+    let owner = net.user(0).clone();
+    let ids = net.identities(0).clone();
+    let mut slots = Slots::default();
+    let mut sender = Sender {
+        identities: &ids,
+        slots: &mut slots,
+    };
+    let mut block = sender
+        .reply_block(
+            &net.infos()[0],
+            &owner,
+            &[net.infos()[2].clone()],
+            &t,
+            &mut rng,
+        )
+        .unwrap();
+    assert!(builder::use_reply_block(&block, b"fine", &mut rng).is_ok());
+    block.assembly.insert(
+        0,
+        tabella_vortex::wire::op_to_wire(&Operation::Merge {
+            first: REPLY,
+            second: REPLY,
+            to: 40_000,
+        })
+        .unwrap(),
+    );
+    assert!(builder::use_reply_block(&block, b"heavy", &mut rng).is_err());
+    assert!(Slots::default().take("n", 5000).is_err());
 }
