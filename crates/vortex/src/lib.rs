@@ -2,9 +2,9 @@
 //! draft-gwerder-messagevortexmain-10; the decisions where the draft, its Java code and the seed
 //! disagree are in docs/VORTEX.md.
 //!
-//! **Work in progress (issue 14)**: so far the finite fields and the systematic Reed–Solomon
-//! erasure code under the redundancy operations; messages, keys, the other operations,
-//! accounting, node processing, the builder and the simulation are still to come.
+//! This crate is the pure core: DER messages, keys, routing operations, accounting, node
+//! processing, the sender's builder and an in-process network. Blending into e-mail and the
+//! transports are in `tabella-vortex-mail`.
 #![forbid(unsafe_code)]
 
 pub mod asn1;
