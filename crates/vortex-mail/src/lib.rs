@@ -7,6 +7,12 @@
 //! docs/VORTEX.md (D-41 onwards).
 #![forbid(unsafe_code)]
 
+pub mod carrier;
 pub mod error;
+pub mod maildir;
+pub mod plain;
+pub mod smtp;
+pub mod smtpd;
+pub mod unblend;
 
 pub use error::{Error, Result};

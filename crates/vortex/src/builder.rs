@@ -15,13 +15,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use der::asn1::{Ia5String, OctetString};
+use der::asn1::OctetString;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::asn1::{
-    decode, encode, BlendingSpec, HeaderBlock, HeaderRequest, HeaderRequestIdentity,
-    MapBlockOperation, NodeSpec, PrefixBlock, Protocol, ReplyBlock, RequirementPuzzleRequired,
-    RoutingBlock, RoutingCombo,
+    decode, encode, HeaderBlock, HeaderRequest, HeaderRequestIdentity, MapBlockOperation,
+    PrefixBlock, ReplyBlock, RequirementPuzzleRequired, RoutingBlock, RoutingCombo,
 };
 use crate::asym::{PrivateKey, PublicKey};
 use crate::error::{Error, Result};
@@ -29,32 +28,32 @@ use crate::ops::{self, Operation, Workspace, LAST_PAYLOAD, REPLY};
 use crate::pow::{Challenge, COUNTER};
 use crate::redundancy::{self, Shape};
 use crate::sym::SymKey;
-use crate::wire;
+use crate::wire::{self, Blending};
 
 fn bad(e: impl std::fmt::Display) -> Error {
     Error::BadParameters(e.to_string())
 }
 
-/// A node as the sender knows it: its address and host key.
+/// A node as the sender knows it: its address, host key and the blending it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeInfo {
     /// Transport address.
     pub address: String,
     /// Host key.
     pub host: PublicKey,
+    /// How messages to it are blended.
+    pub blending: Blending,
 }
 
-/// The BlendingSpec of a node (SMTP, plain blending).
-pub fn blending(address: &str) -> Result<BlendingSpec> {
-    Ok(BlendingSpec {
-        target: NodeSpec {
-            transport_protocol: Protocol::Smtp,
-            recipient_address: Ia5String::new(address).map_err(bad)?,
-            recipient_key: None,
-        },
-        blending_type: Ia5String::new("plain").map_err(bad)?,
-        parameter: Vec::new(),
-    })
+impl NodeInfo {
+    /// A node accepting PLAIN blending at offset 0 (what every node MUST accept, §6).
+    pub fn plain(address: impl Into<String>, host: PublicKey) -> Self {
+        NodeInfo {
+            address: address.into(),
+            host,
+            blending: Blending::default(),
+        }
+    }
 }
 
 /// A header for `identity`, valid in `[from, to]`, used once.
@@ -91,6 +90,7 @@ pub fn no_routing() -> RoutingBlock {
 /// One hop's sealed parts: what a previous hop (or the sender) needs to send to it.
 pub struct Envelope {
     to: String,
+    blending: Blending,
     signature: Vec<u8>,
     plain_header: zeroize::Zeroizing<Vec<u8>>,
     peer: SymKey,
@@ -125,6 +125,7 @@ impl Envelope {
             wire::field_key(&sender, "routing")?.encrypt(&encode(routing).map_err(bad)?)?;
         Ok(Envelope {
             to: node.address.clone(),
+            blending: node.blending.clone(),
             signature: Vec::new(),
             plain_header,
             peer,
@@ -146,6 +147,11 @@ impl Envelope {
     /// The address of the hop.
     pub fn to(&self) -> &str {
         &self.to
+    }
+
+    /// How messages to the hop are blended.
+    pub fn blending(&self) -> &Blending {
+        &self.blending
     }
 
     /// The whole message to the hop, with `payload` (the sender sends it itself).
@@ -175,7 +181,7 @@ impl Envelope {
             min_process_time: min,
             max_process_time: max.max(min),
             peer_key: Some(vec![wire::sym_to_wire(&self.peer)?]),
-            recipient: blending(&self.to)?,
+            recipient: wire::blending_spec(&self.to, &self.blending)?,
             m_prefix: Some(vec![OctetString::new(self.mprefix).map_err(bad)?]),
             c_prefix: Some(OctetString::new(self.cprefix).map_err(bad)?),
             header: Some(OctetString::new(self.header).map_err(bad)?),
@@ -195,7 +201,7 @@ fn local_combo(address: &str, assembly: &[Operation], delay: u32) -> Result<Rout
         min_process_time: delay,
         max_process_time: delay,
         peer_key: None,
-        recipient: blending(address)?,
+        recipient: wire::blending_spec(address, &Blending::default())?,
         m_prefix: None,
         c_prefix: None,
         header: None,
@@ -441,6 +447,7 @@ impl Sender<'_> {
             let next = next.signed(self.identities.get(&first.address)?)?;
             built.outgoing.push(crate::node::Outgoing {
                 to: next.to().to_string(),
+                blending: next.blending().clone(),
                 bytes: next.seal(vec![payload], rng)?,
             });
         }
@@ -452,6 +459,7 @@ impl Sender<'_> {
             rng.fill_bytes(&mut junk);
             built.outgoing.push(crate::node::Outgoing {
                 to: d.address.clone(),
+                blending: d.blending.clone(),
                 bytes: env.seal(vec![junk], rng)?,
             });
             built.touched.insert(d.address.clone());
@@ -550,6 +558,7 @@ impl Sender<'_> {
         let env = Envelope::new(node, &h, &no_routing(), rng)?.signed(key)?;
         Ok(crate::node::Outgoing {
             to: node.address.clone(),
+            blending: node.blending.clone(),
             bytes: env.seal(Vec::new(), rng)?,
         })
     }
@@ -582,6 +591,7 @@ impl Sender<'_> {
         Ok((
             crate::node::Outgoing {
                 to: node.address.clone(),
+                blending: node.blending.clone(),
                 bytes: env.seal(Vec::new(), rng)?,
             },
             tries,

@@ -57,6 +57,8 @@ const DEDUPE_WINDOW: u64 = 86_400;
 pub struct Outgoing {
     /// The next node's address (the BlendingSpec's recipientAddress).
     pub to: String,
+    /// How to blend it (the BlendingSpec's type and parameter).
+    pub blending: crate::wire::Blending,
     /// The message bytes (to be blended).
     pub bytes: Vec<u8>,
 }
@@ -876,6 +878,7 @@ pub fn seal_for_combo<R: RngCore + CryptoRng>(
     )?;
     Ok(Outgoing {
         to: combo.recipient.target.recipient_address.to_string(),
+        blending: wire::blending_of(&combo.recipient)?,
         bytes,
     })
 }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::node::{Event, Node, Outgoing};
 use crate::redundancy::{GfSize, Shape};
 
-/// The clock's start: 2027-01-15 08:00 UTC (any time works; GeneralizedTime needs a real date).
+/// The clock's start: 2027-01-14 08:00 UTC (any time works; GeneralizedTime needs a real date).
 pub const EPOCH: u64 = 1_799_913_600;
 
 /// What to simulate.
@@ -165,10 +165,7 @@ impl Network {
         for i in 0..n {
             let host = PrivateKey::generate(key_bits, &mut rng)?;
             let address = format!("node{i}@vortex.test");
-            infos.push(NodeInfo {
-                address: address.clone(),
-                host: host.public().clone(),
-            });
+            infos.push(NodeInfo::plain(address.clone(), host.public().clone()));
             let mut node = Node::new(address, host, policy.clone());
             let user = PrivateKey::generate(key_bits, &mut rng)?;
             node.add_owner_identity(user.public().clone(), EPOCH, EPOCH + 30 * 86_400, &mut rng)

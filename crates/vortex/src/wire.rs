@@ -6,15 +6,16 @@
 
 use std::time::Duration;
 
-use der::asn1::{GeneralizedTime, OctetString};
+use der::asn1::{GeneralizedTime, Ia5String, OctetString};
 
 use crate::accounting::Window;
 use crate::asn1::{
     AbsoluteSizeBlock, AbsoluteUsagePeriod, AddRedundancyOperation, AlgParameters,
-    AsymmetricAlgorithm, AsymmetricKey, CipherMode, CipherPadding, DecryptPayloadOperation,
-    EncryptPayloadOperation, MacAlgorithm, MacAlgorithmSpec, MapBlockOperation,
-    MergePayloadOperation, PayloadOperation, PercentSizeBlock, RemoveRedundancyOperation,
-    SizeBlock, SplitPayloadOperation, SymmetricAlgorithm, SymmetricKey, UsagePeriod,
+    AsymmetricAlgorithm, AsymmetricKey, BlendingParameter, BlendingSpec, CipherMode, CipherPadding,
+    DecryptPayloadOperation, EncryptPayloadOperation, MacAlgorithm, MacAlgorithmSpec,
+    MapBlockOperation, MergePayloadOperation, NodeSpec, PayloadOperation, PercentSizeBlock,
+    Protocol, RemoveRedundancyOperation, SizeBlock, SplitPayloadOperation, SymmetricAlgorithm,
+    SymmetricKey, UsagePeriod,
 };
 use crate::asn1::{SecretOctets, Size as WireSize};
 use crate::asym::PublicKey;
@@ -491,5 +492,87 @@ mod tests {
         );
         assert_ne!(h.iv(), r.iv());
         assert_eq!(h.key_bytes(), k.key_bytes());
+    }
+}
+
+/// How a message is blended into its carrier for a hop (§6.1; D-41, D-42): PLAIN at an offset
+/// of an attachment, or F5 steganography into a JPEG with a passphrase (which may be public).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blending {
+    /// `blendingType "plain"`, parameter `offset [1]` (none means 0).
+    Plain {
+        /// Where the chunk chain starts in the carrier file.
+        offset: u32,
+    },
+    /// `blendingType "F5"`, parameter `passphrase [4]`.
+    F5 {
+        /// The F5 passphrase.
+        passphrase: Vec<u8>,
+    },
+}
+
+impl Default for Blending {
+    fn default() -> Self {
+        Blending::Plain { offset: 0 }
+    }
+}
+
+/// The largest PLAIN offset we write or accept (a carrier's "header" in front of the chain).
+pub const MAX_PLAIN_OFFSET: u32 = 1 << 16;
+
+/// The BlendingSpec that sends to `address` over SMTP with `blending`.
+pub fn blending_spec(address: &str, blending: &Blending) -> Result<BlendingSpec> {
+    let (name, parameter) = match blending {
+        Blending::Plain { offset } => {
+            ("plain", vec![BlendingParameter::Offset(i64::from(*offset))])
+        }
+        Blending::F5 { passphrase } => (
+            "F5",
+            vec![BlendingParameter::Passphrase(SecretOctets::from_slice(
+                passphrase,
+            ))],
+        ),
+    };
+    let ia5 = |s: &str| {
+        Ia5String::new(s).map_err(|e| Error::BadParameters(format!("not IA5: {s:?}: {e}")))
+    };
+    Ok(BlendingSpec {
+        target: NodeSpec {
+            transport_protocol: Protocol::Smtp,
+            recipient_address: ia5(address)?,
+            recipient_key: None,
+        },
+        blending_type: ia5(name)?,
+        parameter,
+    })
+}
+
+/// The blending a BlendingSpec asks for: the first offset or passphrase where it lists several
+/// (the sender chooses among the ones a node accepts).
+pub fn blending_of(spec: &BlendingSpec) -> Result<Blending> {
+    match spec.blending_type.as_str() {
+        "plain" => {
+            let offset = spec.parameter.iter().find_map(|p| match p {
+                BlendingParameter::Offset(o) => Some(*o),
+                _ => None,
+            });
+            let offset = offset.unwrap_or(0);
+            let offset = u32::try_from(offset)
+                .ok()
+                .filter(|o| *o <= MAX_PLAIN_OFFSET)
+                .ok_or_else(|| Error::BadParameters(format!("plain offset {offset}")))?;
+            Ok(Blending::Plain { offset })
+        }
+        "F5" => spec
+            .parameter
+            .iter()
+            .find_map(|p| match p {
+                BlendingParameter::Passphrase(s) => Some(Blending::F5 {
+                    passphrase: s.expose().to_vec(),
+                }),
+                _ => None,
+            })
+            .ok_or_else(|| Error::BadParameters("F5 blending without a passphrase".into())),
+        other => Err(Error::Unsupported(format!("blending {other:?}"))),
     }
 }
