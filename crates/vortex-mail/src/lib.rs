@@ -13,6 +13,7 @@ pub mod maildir;
 pub mod plain;
 pub mod smtp;
 pub mod smtpd;
+pub mod station;
 pub mod unblend;
 
 pub use error::{Error, Result};
