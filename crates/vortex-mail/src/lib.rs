@@ -8,7 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod carrier;
+pub mod daemon;
 pub mod error;
+pub mod imap;
+pub mod localnet;
 pub mod maildir;
 pub mod plain;
 pub mod smtp;

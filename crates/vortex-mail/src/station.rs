@@ -105,6 +105,7 @@ pub struct SendRequest {
     /// Recipient.
     pub to: Target,
     /// The text.
+    #[serde(with = "hex::serde")]
     pub text: Vec<u8>,
     /// Transmissions per path (2 = one relay).
     pub hops: usize,
@@ -133,6 +134,7 @@ pub enum Input {
         /// Arrival time (§7.1.2: from the transport, not from parsing).
         now: u64,
         /// The candidate.
+        #[serde(with = "hex::serde")]
         bytes: Vec<u8>,
     },
     /// Time passed: fire due combos, time out a stalled set-up.

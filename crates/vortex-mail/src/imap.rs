@@ -1,0 +1,170 @@
+//! Receiving with IMAP (RFC 3501) and IDLE (RFC 2177) through async-imap: the daemon fetches
+//! new mail by UID, acknowledges what it has journaled (flagged `\Seen \Deleted`, expunged),
+//! and waits in IDLE until the server reports new mail or the timeout passes. A dropped
+//! connection is re-established on the next call.
+
+use std::time::Duration;
+
+use async_imap::Session;
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+
+use crate::error::{Error, Result};
+
+/// Where and as whom to log in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImapConfig {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A logged-in IMAP mailbox (INBOX).
+pub struct ImapSource {
+    config: ImapConfig,
+    session: Option<Session<TcpStream>>,
+}
+
+fn imap_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Transport(format!("IMAP {what}: {e}"))
+}
+
+async fn login(c: &ImapConfig) -> Result<Session<TcpStream>> {
+    let stream = tokio::time::timeout(
+        Duration::from_secs(10),
+        TcpStream::connect((c.host.as_str(), c.port)),
+    )
+    .await
+    .map_err(|_| imap_err("connect", format!("{}:{} timed out", c.host, c.port)))?
+    .map_err(|e| imap_err("connect", format!("{}:{}: {e}", c.host, c.port)))?;
+    let mut client = async_imap::Client::new(stream);
+    // The server speaks first (its greeting); async-imap wants it read before LOGIN.
+    client
+        .read_response()
+        .await
+        .map_err(|e| imap_err("greeting", e))?
+        .ok_or_else(|| imap_err("greeting", "the server closed the connection"))?;
+    let mut session = client
+        .login(&c.user, &c.password)
+        .await
+        .map_err(|(e, _)| imap_err(&format!("login as {}", c.user), e))?;
+    session
+        .select("INBOX")
+        .await
+        .map_err(|e| imap_err("select INBOX", e))?;
+    Ok(session)
+}
+
+impl ImapSource {
+    /// Connects, logs in and selects INBOX.
+    pub async fn connect(config: ImapConfig) -> Result<Self> {
+        let session = login(&config).await?;
+        Ok(ImapSource {
+            config,
+            session: Some(session),
+        })
+    }
+
+    async fn session(&mut self) -> Result<&mut Session<TcpStream>> {
+        if self.session.is_none() {
+            self.session = Some(login(&self.config).await?);
+        }
+        self.session
+            .as_mut()
+            .ok_or_else(|| imap_err("session", "not connected"))
+    }
+
+    /// The mails not yet acknowledged: (UID, raw bytes), oldest first.
+    pub async fn fetch_new(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
+        let r = self.fetch_inner().await;
+        if r.is_err() {
+            // Reconnect next time.
+            self.session = None;
+        }
+        r
+    }
+
+    async fn fetch_inner(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
+        let s = self.session().await?;
+        while s.unsolicited_responses.try_recv().is_ok() {}
+        let mut uids: Vec<u32> = s
+            .uid_search("NOT DELETED")
+            .await
+            .map_err(|e| imap_err("search", e))?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        let mut out = Vec::new();
+        for chunk in uids.chunks(16) {
+            let set = chunk
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let fetches: Vec<_> = s
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .await
+                .map_err(|e| imap_err("fetch", e))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err("fetch", e))?;
+            for f in fetches {
+                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                    out.push((uid.to_string(), body.to_vec()));
+                }
+            }
+        }
+        out.sort_by_key(|(u, _)| u.parse::<u32>().unwrap_or(u32::MAX));
+        Ok(out)
+    }
+
+    /// Acknowledges mail `uid` (it was journaled): flagged seen and deleted, then expunged.
+    pub async fn ack(&mut self, uid: &str) -> Result<()> {
+        if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::BadParameters(format!("IMAP UID {uid:?}")));
+        }
+        let r = async {
+            let s = self.session().await?;
+            let _: Vec<_> = s
+                .uid_store(uid, "+FLAGS.SILENT (\\Seen \\Deleted)")
+                .await
+                .map_err(|e| imap_err("store", e))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err("store", e))?;
+            let _: Vec<_> = s
+                .expunge()
+                .await
+                .map_err(|e| imap_err("expunge", e))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err("expunge", e))?;
+            Ok(())
+        }
+        .await;
+        if r.is_err() {
+            self.session = None;
+        }
+        r
+    }
+
+    /// Waits in IDLE until the server reports something or `timeout` passes.
+    pub async fn wait(&mut self, timeout: Duration) -> Result<()> {
+        self.session().await?;
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let mut idle = session.idle();
+        idle.init().await.map_err(|e| imap_err("IDLE", e))?;
+        let (wait, _interrupt) = idle.wait_with_timeout(timeout);
+        wait.await.map_err(|e| imap_err("IDLE", e))?;
+        let session = idle.done().await.map_err(|e| imap_err("DONE", e))?;
+        self.session = Some(session);
+        Ok(())
+    }
+}
