@@ -8,5 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod f5;
 
 pub use error::{Error, Result};
