@@ -277,7 +277,7 @@ proptest! {
 #[test]
 #[ignore]
 fn report() {
-    for (w, h) in [(640u16, 480u16), (1600, 1200)] {
+    for (w, h) in [(320u16, 240u16), (640, 480), (1024, 768), (1600, 1200)] {
         let t = std::time::Instant::now();
         let cover = f5::carrier(w, h, &mut rng(u64::from(w))).unwrap();
         let gen = t.elapsed();
@@ -295,6 +295,11 @@ fn report() {
             .filter(|(i, v)| !i.is_multiple_of(64) && v.unsigned_abs() == 1)
             .count();
         let cap = f5::capacity(&cover).unwrap();
+        let expected = f5::capacity_expected(&cover).unwrap();
+        println!(
+            "  expected at k=1: {expected} B ({:.1}% of file)",
+            100.0 * expected as f64 / cover.len() as f64
+        );
         println!(
             "{w}x{h}: {} bytes, gen {gen:?}, coeffs {}, nonzero AC {nonzero} ({:.1}%), ones {ones}, \
              capacity {cap} B ({:.1}% of file, {:.3} B/px)",
