@@ -40,9 +40,8 @@ fn usable(values: &[i16], idx: usize) -> bool {
 }
 
 /// The status word: bits 0..=23 the message length in bytes, 24..=26 the code parameter k,
-/// 27..=31 the constant 0b10110.
+/// 27..=31 the constant 0b10110. `len` and `k` are masked to their fields; callers check them.
 pub fn status_word(len: usize, k: u8) -> u32 {
-    debug_assert!(len <= MAX_MESSAGE && (1..=MAX_K).contains(&k));
     (len as u32 & 0x00FF_FFFF) | (u32::from(k & 7) << 24) | (STATUS_MAGIC << 27)
 }
 

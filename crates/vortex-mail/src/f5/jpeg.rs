@@ -338,3 +338,65 @@ fn check_dht(body: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 4:2:0 image whose 8×8 luma blocks get brighter to the right and downwards: in our
+    /// raster layout the Y DC values must grow along rows and columns (the codec's MCU order
+    /// would not).
+    #[test]
+    fn blocks_are_in_raster_order() {
+        let (w, h) = (64u16, 48u16);
+        let mut rgb = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let v = (10 + 25 * (x / 8) + 12 * (y / 8)) as u8;
+                rgb.extend_from_slice(&[v, v, v]);
+            }
+        }
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+        enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let c = read(&out).unwrap();
+        let y = &c.components[0];
+        assert_eq!((y.blocks_wide, y.blocks_high), (8, 6));
+        let dc = |row: usize, col: usize| c.values[(row * 8 + col) * 64];
+        for row in 0..6 {
+            for col in 0..8 {
+                if col > 0 {
+                    assert!(dc(row, col) > dc(row, col - 1), "row {row} col {col}");
+                }
+                if row > 0 {
+                    assert!(dc(row, col) > dc(row - 1, col), "row {row} col {col}");
+                }
+            }
+        }
+        assert_eq!(write(&out, &c).unwrap(), out);
+    }
+
+    #[test]
+    fn prechecks_reject_unsupported_headers() {
+        // A DHT with a DC category of 15, and an over-full table.
+        let mut dht = vec![0x00];
+        dht.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        dht.push(15);
+        assert!(check_dht(&dht).is_err());
+        let mut full = vec![0x10];
+        full.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        full.extend_from_slice(&[0x01, 0x02]);
+        assert!(check_dht(&full).is_err());
+        full[1] = 1;
+        full[2] = 1;
+        assert!(check_dht(&full).is_ok());
+        // 12-bit precision, 4 components, sampling 3.
+        assert!(check_sof(&[12, 0, 8, 0, 8, 1, 1, 0x11, 0]).is_err());
+        assert!(check_sof(&[8, 0, 8, 0, 8, 4, 1, 0x11, 0]).is_err());
+        assert!(check_sof(&[8, 0, 8, 0, 8, 1, 1, 0x31, 0]).is_err());
+        assert!(check_sof(&[8, 0, 8, 0, 8, 1, 1, 0x22, 0]).is_err());
+        assert_eq!(check_sof(&[8, 0, 8, 0, 8, 1, 1, 0x11, 0]).unwrap(), 1);
+    }
+}
