@@ -10,6 +10,7 @@
 pub mod carrier;
 pub mod daemon;
 pub mod error;
+pub mod f5;
 pub mod imap;
 pub mod localnet;
 pub mod maildir;
