@@ -182,14 +182,42 @@ fn plain_content<R: RngCore + CryptoRng>(
 }
 
 fn f5_content<R: RngCore + CryptoRng>(
-    _vortex: &[u8],
-    _passphrase: &[u8],
-    _date: u64,
-    _rng: &mut R,
+    vortex: &[u8],
+    passphrase: &[u8],
+    date: u64,
+    rng: &mut R,
 ) -> Result<Content> {
-    Err(Error::BadParameters(
-        "F5 blending is not available in this build".into(),
-    ))
+    // A fresh image for every message, embedded at its first compression (never recompressed:
+    // see crate::f5 on the calibration attack).
+    let cover = crate::f5::carrier_for(vortex.len(), rng)?;
+    let bytes = crate::f5::embed(&cover, vortex, passphrase)?;
+    let n = num(1000, 9999, rng);
+    let camera = pick(
+        &[
+            "Pixel 8",
+            "iPhone 15",
+            "Galaxy S24",
+            "Moto g84",
+            "Xperia 10 V",
+        ],
+        rng,
+    );
+    let text = format!(
+        "1 new photo was uploaded from your {camera}.\r\n\r\n\
+         File:     IMG_{}_{n}.jpg\r\n\
+         Size:     {} KB\r\n\
+         Album:    Camera uploads\r\n\r\n\
+         You receive this message because automatic upload notifications are on.\r\n",
+        yyyymmdd(date),
+        bytes.len().div_ceil(1024)
+    );
+    Ok(Content {
+        subject: format!("New photo in Camera uploads ({})", yyyymmdd(date)),
+        text,
+        name: format!("IMG_{}_{n}.jpg", yyyymmdd(date)),
+        mime: "image/jpeg",
+        bytes,
+    })
 }
 
 /// A carrier mail for `vortex` blended as `blending`, with CRLF line ends.
@@ -373,6 +401,35 @@ mod tests {
             }
             assert!(!text.replace("\r\n", "").contains('\n'));
         }
+    }
+
+    #[test]
+    fn f5_carrier_round_trip() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let mut vortex = vec![0u8; 6000];
+        rng.fill_bytes(&mut vortex);
+        let a = Addressing {
+            from: "node1@vortex.test".into(),
+            to: "node2@vortex.test".into(),
+            date: 1_799_913_600,
+        };
+        let blending = Blending::F5 {
+            passphrase: b"public words".to_vec(),
+        };
+        let mail = compose(&a, &vortex, &blending, &mut rng).unwrap();
+        let parts = parts(&mail).unwrap();
+        assert_eq!(parts[1].content_type, "image/jpeg");
+        assert!(parts[1].is_jpeg());
+        assert_eq!(
+            crate::f5::extract(&parts[1].bytes, b"public words").unwrap(),
+            vortex
+        );
+        let accepts = crate::unblend::Accepts {
+            offsets: vec![0],
+            passphrases: vec![b"other".to_vec(), b"public words".to_vec()],
+        };
+        let found = crate::unblend::candidates(&mail, &accepts).unwrap();
+        assert!(found.contains(&vortex));
     }
 
     #[test]

@@ -28,7 +28,11 @@ fn request(to: &str, text: &str, reply: bool) -> SendRequest {
 
 async fn run(transport: Transport, dir: PathBuf, maildirs: Vec<PathBuf>) {
     let _ = std::fs::remove_dir_all(&dir);
-    let config = NetConfig::default();
+    // Every other node takes F5 JPEG carriers, the others PLAIN at offset 0 or 256.
+    let config = NetConfig {
+        f5: Some("vortex test words".into()),
+        ..NetConfig::default()
+    };
     let mut net = LocalNet::create(&dir, &config, transport).await.unwrap();
     net.start_all().await.unwrap();
     let t = Instant::now();
@@ -126,16 +130,19 @@ async fn run(transport: Transport, dir: PathBuf, maildirs: Vec<PathBuf>) {
     net.shutdown().await.unwrap();
     // Every mail that crossed the transport parses as a MIME mail with a text and an attachment.
     let mut mails = 0;
+    let mut jpegs = 0;
     for md in maildirs {
         let md = Maildir::open(md).unwrap();
         for f in md.all_files().unwrap() {
             let parts = carrier::parts(&std::fs::read(&f).unwrap()).unwrap();
             assert!(parts.len() >= 2, "{}", f.display());
             mails += 1;
+            jpegs += parts.iter().filter(|p| p.is_jpeg()).count();
         }
     }
-    eprintln!("{mails} mails checked");
+    eprintln!("{mails} mails checked, {jpegs} F5 JPEG carriers");
     assert!(mails >= 60);
+    assert!(jpegs >= 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
