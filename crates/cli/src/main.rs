@@ -21,6 +21,7 @@ mod stats_cmd;
 mod stats_demo;
 mod table;
 mod vortex_cmd;
+mod vortex_node_cmd;
 
 /// Tabella: verifiable, private civic infrastructure.
 #[derive(Parser, Debug)]

@@ -26,6 +26,24 @@ enum VortexCommand {
         after_help = "Example:\n  tabella vortex sim --nodes 10 --messages 100 --redundancy 2/4"
     )]
     Sim(SimArgs),
+    /// Create or run a vortex node on real mail (SMTP out; Maildir or IMAP IDLE in).
+    Node(crate::vortex_node_cmd::NodeArgs),
+    /// Print the directory of nodes (peers.json) from node homes.
+    #[command(after_help = "Example:\n  tabella vortex peers n1 n2 n3 n4 n5 --out peers.json")]
+    Peers(crate::vortex_node_cmd::PeersArgs),
+    /// Queue a message for a node's owner to send anonymously.
+    #[command(
+        after_help = "Examples:\n  echo hello | tabella vortex send --home n1 --to node4@vortex.test --with-reply -\n  tabella vortex send --home n4 --reply-block n4/inbox/000000.reply answer.txt"
+    )]
+    Send(crate::vortex_node_cmd::SendArgs),
+    /// Show the letters delivered to a node's owner.
+    Inbox(crate::vortex_node_cmd::InboxArgs),
+    /// Five nodes on real mail transports: an anonymous message with redundancy, and an answer
+    /// through a reply block.
+    #[command(
+        after_help = "Examples:\n  tabella vortex demo                                  # embedded SMTP receiver, no install\n  scripts/mail-testbed start --base /tmp/mtb --nodes 5\n  tabella vortex demo --postfix /tmp/mtb               # through Postfix and Dovecot"
+    )]
+    Demo(crate::vortex_node_cmd::DemoArgs),
 }
 
 /// Arguments of `tabella vortex sim`.
@@ -65,10 +83,15 @@ pub struct SimArgs {
 pub fn run(args: VortexArgs) -> anyhow::Result<()> {
     match args.what {
         VortexCommand::Sim(a) => simulate(a),
+        VortexCommand::Node(a) => crate::vortex_node_cmd::node(a),
+        VortexCommand::Peers(a) => crate::vortex_node_cmd::peers(a),
+        VortexCommand::Send(a) => crate::vortex_node_cmd::send(a),
+        VortexCommand::Inbox(a) => crate::vortex_node_cmd::inbox(a),
+        VortexCommand::Demo(a) => crate::vortex_node_cmd::demo(a),
     }
 }
 
-fn parse_redundancy(s: &str) -> anyhow::Result<Option<(usize, usize)>> {
+pub(crate) fn parse_redundancy(s: &str) -> anyhow::Result<Option<(usize, usize)>> {
     let (k, n) = s
         .split_once('/')
         .context("--redundancy must look like k/n, e.g. 2/4")?;
