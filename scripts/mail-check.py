@@ -81,6 +81,11 @@ def message_files(arg, failures):
                 yield os.path.join(dirpath, name)
 
 
+def defect_text(d):
+    text = str(d).strip()
+    return type(d).__name__ + (": " + text if text else "")
+
+
 def describe(part, index):
     name = part.get_filename()
     return "part %d (%s%s)" % (index, part.get_content_type(), ", %s" % name if name else "")
@@ -105,7 +110,7 @@ def header_defects(part):
     out = []
     for name, value in part.items():
         for d in getattr(value, "defects", ()) or ():
-            out.append("header %s: %s: %s" % (name, type(d).__name__, d))
+            out.append("header %s: %s" % (name, defect_text(d)))
     return out
 
 
@@ -161,7 +166,7 @@ def check_message(path, Image, use_djpeg, totals):
     for index, part in enumerate(msg.walk()):
         label = "message" if index == 0 else describe(part, index)
         for d in part.defects:
-            why.append("%s: defect %s: %s" % (label, type(d).__name__, d))
+            why.append("%s: defect %s" % (label, defect_text(d)))
         try:
             why.extend("%s: %s" % (label, r) for r in header_defects(part))
         except Exception as exc:
@@ -174,18 +179,20 @@ def check_message(path, Image, use_djpeg, totals):
         if not isinstance(payload, str):
             why.append("%s: unexpected payload type %s" % (label, type(payload).__name__))
             continue
-        data = None
+        data, undecodable = None, False
         if cte not in KNOWN_CTE:
             why.append("%s: unknown Content-Transfer-Encoding %r" % (label, cte))
             continue
         if cte == "base64":
             data, reason = strict_base64(payload)
             if reason:
+                undecodable = True
                 why.append("%s: %s" % (label, reason))
         elif cte == "quoted-printable":
             try:
                 data = quopri.decodestring(payload.encode("ascii"))
             except (UnicodeEncodeError, ValueError) as exc:
+                undecodable = True
                 why.append("%s: quoted-printable does not decode: %s" % (label, exc))
         else:
             data = payload.encode("utf-8", "surrogateescape")
@@ -194,16 +201,17 @@ def check_message(path, Image, use_djpeg, totals):
             before = len(part.defects)
             decoded = part.get_payload(decode=True)
             for d in part.defects[before:]:
-                why.append("%s: defect while decoding: %s: %s" % (label, type(d).__name__, d))
-            if data is None:
+                why.append("%s: defect while decoding: %s" % (label, defect_text(d)))
+            if data is None and not undecodable:
                 data = decoded
             if part.get_content_maintype() == "text":
                 part.get_content()  # charset decoding
         except Exception as exc:
+            undecodable = True
             why.append("%s: payload does not decode: %s: %s" % (label, type(exc).__name__, exc))
         if part.get_content_type() == "image/jpeg":
             totals["jpegs"] += 1
-            if data is None:
+            if data is None or undecodable:
                 why.append("%s: JPEG not checked (payload did not decode)" % label)
             else:
                 why.extend("%s: %s" % (label, r) for r in check_jpeg(Image, data, use_djpeg))
