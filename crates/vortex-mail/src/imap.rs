@@ -1,5 +1,5 @@
 //! Receiving with IMAP (RFC 3501) and IDLE (RFC 2177) through async-imap: the daemon fetches
-//! new mail by UID, acknowledges what it has journaled (flagged `\Seen \Deleted`, expunged),
+//! unseen mail by UID, acknowledges what it has journaled (flagged `\Seen`),
 //! and waits in IDLE until the server reports new mail or the timeout passes. A dropped
 //! connection is re-established on the next call.
 
@@ -93,7 +93,7 @@ impl ImapSource {
         let s = self.session().await?;
         while s.unsolicited_responses.try_recv().is_ok() {}
         let mut uids: Vec<u32> = s
-            .uid_search("NOT DELETED")
+            .uid_search("UNSEEN")
             .await
             .map_err(|e| imap_err("search", e))?
             .into_iter()
@@ -123,7 +123,8 @@ impl ImapSource {
         Ok(out)
     }
 
-    /// Acknowledges mail `uid` (it was journaled): flagged seen and deleted, then expunged.
+    /// Acknowledges mail `uid` (it was journaled): flagged seen. The mail stays in the mailbox,
+    /// as ordinary mail would; the operator's retention policy removes it.
     pub async fn ack(&mut self, uid: &str) -> Result<()> {
         if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::BadParameters(format!("IMAP UID {uid:?}")));
@@ -131,19 +132,12 @@ impl ImapSource {
         let r = async {
             let s = self.session().await?;
             let _: Vec<_> = s
-                .uid_store(uid, "+FLAGS.SILENT (\\Seen \\Deleted)")
+                .uid_store(uid, "+FLAGS.SILENT (\\Seen)")
                 .await
                 .map_err(|e| imap_err("store", e))?
                 .try_collect()
                 .await
                 .map_err(|e| imap_err("store", e))?;
-            let _: Vec<_> = s
-                .expunge()
-                .await
-                .map_err(|e| imap_err("expunge", e))?
-                .try_collect()
-                .await
-                .map_err(|e| imap_err("expunge", e))?;
             Ok(())
         }
         .await;
