@@ -36,6 +36,12 @@ enum VortexCommand {
         after_help = "Examples:\n  echo hello | tabella vortex send --home n1 --to node4@vortex.test --with-reply -\n  tabella vortex send --home n4 --reply-block n4/inbox/000000.reply answer.txt"
     )]
     Send(crate::vortex_node_cmd::SendArgs),
+    /// The embedded mail receiver as a server: SMTP on 127.0.0.1 into one Maildir per address
+    /// (for nodes on a machine without a mail server).
+    #[command(
+        after_help = "Example:\n  tabella vortex mailserver --listen 127.0.0.1:2525 --root mail node1@vortex.test node2@vortex.test\n  # node1's mail arrives in mail/node1@vortex.test (a Maildir: --maildir for `vortex node run`)"
+    )]
+    Mailserver(crate::vortex_node_cmd::MailserverArgs),
     /// Show the letters delivered to a node's owner.
     Inbox(crate::vortex_node_cmd::InboxArgs),
     /// Five nodes on real mail transports: an anonymous message with redundancy, and an answer
@@ -87,6 +93,7 @@ pub fn run(args: VortexArgs) -> anyhow::Result<()> {
         VortexCommand::Peers(a) => crate::vortex_node_cmd::peers(a),
         VortexCommand::Send(a) => crate::vortex_node_cmd::send(a),
         VortexCommand::Inbox(a) => crate::vortex_node_cmd::inbox(a),
+        VortexCommand::Mailserver(a) => crate::vortex_node_cmd::mailserver(a),
         VortexCommand::Demo(a) => crate::vortex_node_cmd::demo(a),
     }
 }

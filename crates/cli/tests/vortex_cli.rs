@@ -85,3 +85,286 @@ fn bad_simulation_arguments_are_refused_with_reasons() {
     let (ok, t) = run(&["bench", "vortex", "--scale", "0"]);
     assert!(!ok && t.contains("--scale must be in (0, 100]"), "{t}");
 }
+
+/// `tabella vortex demo`: five nodes on the embedded transport, a message and its answer, and a
+/// ballot cast through vortex into a one-node ledger election whose record verifies. The
+/// ledger's log shows the ballot arriving from the gateway's address (127.0.0.2), and from no
+/// other.
+#[test]
+fn the_demo_casts_a_ballot_through_vortex() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = support::tabella(
+        dir.path(),
+        &[("TABELLA_LOG", "tabella_node::api=info")],
+        &["vortex", "demo", "--dir", "d", "--timeout", "240"],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{out}\n{err}");
+    for needle in [
+        "received: \"Meet at the library",
+        "received the answer",
+        "the receipt came back through the reply block",
+        "the record verifies: 24 ballots accepted and counted",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing:\n{out}");
+    }
+    let tx = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ballot transaction "))
+        .expect("the demo names the ballot's transaction")
+        .trim()
+        .to_string();
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains(&tx)).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("from=127.0.0.2"), "{}", lines[0]);
+    // Every mail the nodes exchanged is an ordinary MIME mail.
+    let mail = dir.path().join("d/vortex/mail");
+    let mut count = 0;
+    for node in std::fs::read_dir(&mail).unwrap() {
+        let md = tabella_vortex_mail::maildir::Maildir::open(node.unwrap().path()).unwrap();
+        for f in md.all_files().unwrap() {
+            let parts = tabella_vortex_mail::carrier::parts(&std::fs::read(f).unwrap()).unwrap();
+            assert_eq!(parts.len(), 2);
+            count += 1;
+        }
+    }
+    assert!(count > 30, "{count}");
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(dir: &std::path::Path, args: &[String], log: &str) -> Kill {
+    let f = std::fs::File::create(dir.join(log)).unwrap();
+    let e = f.try_clone().unwrap();
+    Kill(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tabella"))
+            .args(args)
+            .current_dir(dir)
+            .stdout(f)
+            .stderr(e)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(start.elapsed().as_secs() < secs, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Four `tabella vortex node run` processes on `tabella vortex mailserver`: identities, messages
+/// with redundancy 2/4 over 3 hops; one node is killed with SIGKILL while messages are on
+/// their way and restarted: everything arrives, once.
+#[test]
+fn node_processes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |x: &str| x.to_string();
+    let addrs: Vec<String> = (1..=4).map(|i| format!("n{i}@vortex.test")).collect();
+    let port = support::free_port().to_string();
+    let mut args = vec![
+        s("vortex"),
+        s("mailserver"),
+        s("--listen"),
+        format!("127.0.0.1:{port}"),
+        s("--root"),
+        s("mail"),
+    ];
+    args.extend(addrs.iter().cloned());
+    let _server = spawn(d, &args, "mailserver.log");
+    for (i, a) in addrs.iter().enumerate() {
+        let o = support::tabella(
+            d,
+            &[],
+            &[
+                "vortex",
+                "node",
+                "init",
+                "--home",
+                &format!("h{}", i + 1),
+                "--address",
+                a,
+                "--insecure-plaintext-key",
+            ],
+        );
+        assert!(o.status.success(), "{}", support::text(&o));
+    }
+    // Refused: a second init in the same home; a home without keys; a bad blending.
+    let o = support::tabella(
+        d,
+        &[],
+        &[
+            "vortex",
+            "node",
+            "init",
+            "--home",
+            "h1",
+            "--address",
+            "x@y",
+            "--insecure-plaintext-key",
+        ],
+    );
+    support::fails_with(&o, "already holds a node");
+    let o = support::tabella(
+        d,
+        &[],
+        &[
+            "vortex",
+            "node",
+            "init",
+            "--home",
+            "z",
+            "--address",
+            "x@y",
+            "--blending",
+            "rot13",
+            "--insecure-plaintext-key",
+        ],
+    );
+    support::fails_with(&o, "expected plain:OFFSET or f5:PASSPHRASE");
+    let o = support::tabella(
+        d,
+        &[],
+        &[
+            "vortex",
+            "peers",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "--out",
+            "peers.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", support::text(&o));
+    let node = |i: usize| -> Kill {
+        let args: Vec<String> = [
+            "vortex",
+            "node",
+            "run",
+            "--home",
+            &format!("h{i}"),
+            "--peers",
+            "peers.json",
+            "--smtp",
+            &format!("127.0.0.1:{port}"),
+            "--maildir",
+            &format!("mail/n{i}@vortex.test"),
+            "--puzzle-bits",
+            "8",
+            "--poll",
+            "0.2",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        spawn(d, &args, &format!("node{i}.out"))
+    };
+    let mut nodes: Vec<Kill> = (1..=4).map(node).collect();
+    let ready = |i: usize| {
+        std::fs::read_to_string(d.join(format!("h{i}/node.log")))
+            .is_ok_and(|l| l.contains("identities ready at 3 nodes"))
+    };
+    wait_for("identity set-up", 120, || (1..=4).all(ready));
+    let texts: Vec<String> = (0..6).map(|m| format!("letter {m} from n1")).collect();
+    for t in &texts {
+        std::fs::write(d.join("m.txt"), t).unwrap();
+        let o = support::tabella(
+            d,
+            &[],
+            &[
+                "vortex",
+                "send",
+                "--home",
+                "h1",
+                "--to",
+                "n3@vortex.test",
+                "--delay",
+                "1-3",
+                "--with-reply",
+                "m.txt",
+            ],
+        );
+        assert!(o.status.success(), "{}", support::text(&o));
+    }
+    // n2 relays some of these: kill it hard while they are in flight, then bring it back.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe_free_kill(&mut nodes[1]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    nodes[1] = node(2);
+    let inbox = || {
+        let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "h3", "--json"]);
+        assert!(o.status.success(), "{}", support::text(&o));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&o.stdout).unwrap()
+    };
+    wait_for("all letters", 120, || {
+        let got = inbox();
+        texts.iter().all(|t| got.iter().any(|l| l["text"] == *t))
+    });
+    let got = inbox();
+    assert_eq!(got.len(), texts.len(), "each letter once: {got:?}");
+    let log2 = std::fs::read_to_string(d.join("h2/node.log")).unwrap();
+    assert_eq!(log2.matches("started: ").count(), 2, "{log2}");
+    // n3 answers the first letter through its reply block.
+    let reply = got[0]["reply_block"]
+        .as_str()
+        .expect("a reply block")
+        .to_string();
+    std::fs::write(d.join("a.txt"), "answer").unwrap();
+    let o = support::tabella(
+        d,
+        &[],
+        &[
+            "vortex",
+            "send",
+            "--home",
+            "h3",
+            "--reply-block",
+            &reply,
+            "a.txt",
+        ],
+    );
+    assert!(o.status.success(), "{}", support::text(&o));
+    wait_for("the answer", 60, || {
+        let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "h1", "--json"]);
+        String::from_utf8_lossy(&o.stdout).contains("\"answer\"")
+    });
+    // Bad input: an unknown recipient, a corrupt reply block, a home that is not a node.
+    let o = support::tabella(
+        d,
+        &[],
+        &[
+            "vortex",
+            "send",
+            "--home",
+            "h1",
+            "--reply-block",
+            "m.txt",
+            "a.txt",
+        ],
+    );
+    support::fails_with(&o, "is not a reply block");
+    let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "nowhere"]);
+    support::fails_with(&o, "nowhere is not a vortex node home");
+}
+
+/// SIGKILL, as `kill -9` would.
+fn unsafe_free_kill(k: &mut Kill) {
+    let pid = k.0.id().to_string();
+    let st = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let _ = k.0.wait();
+}

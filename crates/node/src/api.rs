@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Serialize;
 use tabella_election::ids::ElectionId;
 use tabella_ledger::state::decode_ballots;
@@ -154,8 +154,20 @@ fn relayed(headers: &HeaderMap) -> bool {
     headers.contains_key(RELAYED_HEADER)
 }
 
+/// The client's address, when the server was started with connection info (`tabella node
+/// run`); tests that call the router directly have none.
+type Peer = Option<Extension<ConnectInfo<std::net::SocketAddr>>>;
+
+fn peer_name(peer: &Peer) -> String {
+    peer.as_ref().map_or_else(
+        || "unknown".to_string(),
+        |Extension(ConnectInfo(a))| a.ip().to_string(),
+    )
+}
+
 async fn submit(
     State(app): State<SharedApp>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
@@ -171,6 +183,8 @@ async fn submit(
             })
         })
         .map_err(rejected)?;
+    // What an operator sees of a submission: the address it came from and the transaction.
+    tracing::info!(target: "tabella_node::api", from = %peer_name(&peer), tx = %id, "transaction submitted");
     Ok((StatusCode::ACCEPTED, Json(Submitted { tx_id: id })).into_response())
 }
 
@@ -212,6 +226,7 @@ struct BatchItem {
 
 async fn submit_batch(
     State(app): State<SharedApp>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
@@ -219,6 +234,12 @@ async fn submit_batch(
         .map_err(|e| bad(format!("the body is not a JSON array of transactions: {e}")))?;
     let relay = !relayed(&headers);
     let out = blocking(move || admit(&app, txs, relay)).await?;
+    tracing::info!(
+        target: "tabella_node::api",
+        from = %peer_name(&peer),
+        admitted = out.iter().filter(|r| r.is_ok()).count(),
+        "transaction batch submitted"
+    );
     let items: Vec<BatchItem> = out
         .into_iter()
         .map(|r| match r {

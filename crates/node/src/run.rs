@@ -116,11 +116,14 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
                 let router = api::router(app2.clone());
                 let mut api_stop = stop_rx.clone();
                 let server = tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(async move {
-                            let _ = api_stop.wait_for(|s| *s).await;
-                        })
-                        .await
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(async move {
+                        let _ = api_stop.wait_for(|s| *s).await;
+                    })
+                    .await
                 });
                 if !config.peer_apis.is_empty() {
                     let (to_relay, relayed) = tokio::sync::mpsc::unbounded_channel();

@@ -27,6 +27,7 @@ use tokio::sync::watch;
 
 use crate::carrier::{self, Addressing};
 use crate::error::{Error, Result};
+use crate::gateway::{self, Gateway};
 use crate::imap::{ImapConfig, ImapSource};
 use crate::maildir::Maildir;
 use crate::smtp::SmtpClient;
@@ -147,6 +148,9 @@ pub struct Options {
     pub poll: Duration,
     /// Print log lines to standard output too.
     pub echo: bool,
+    /// Submit the ledger transactions that letters carry to this ledger node (the node is the
+    /// last hop of ballots sent through vortex).
+    pub gateway: Option<Gateway>,
 }
 
 enum Source {
@@ -169,6 +173,7 @@ pub struct Daemon {
     poll: Duration,
     log: fs::File,
     echo: bool,
+    gateway: Option<Gateway>,
 }
 
 /// Unix seconds now.
@@ -294,6 +299,7 @@ impl Daemon {
             poll: options.poll,
             log,
             echo: options.echo,
+            gateway: options.gateway,
         };
         d.log(&format!(
             "started: {} inputs replayed, {} messages waiting to be sent, {} sent before",
@@ -367,9 +373,53 @@ impl Daemon {
                 l.seq,
                 l.text.len()
             ));
+            self.relay_to_ledger(l);
         }
         self.pending.extend(fx.out.iter().cloned());
         Ok(fx)
+    }
+
+    /// A gateway submits the transaction a letter carries, then answers through its reply
+    /// block (in the background; the answer goes through the outbox, so it is journaled).
+    fn relay_to_ledger(&mut self, l: &Letter) {
+        let Some(g) = self.gateway.clone() else {
+            return;
+        };
+        let Some(tx) = l.text.strip_prefix(gateway::TX_PREFIX) else {
+            return;
+        };
+        self.log(&format!(
+            "letter {} carries a ledger transaction: submitting it to {}",
+            l.seq, g.ledger
+        ));
+        let tx = tx.to_vec();
+        let reply = l.reply_block.clone();
+        let home = self.home.clone();
+        let seq = l.seq;
+        tokio::spawn(async move {
+            let receipt = g.submit(&tx).await;
+            let json = serde_json::to_vec(&receipt).unwrap_or_default();
+            let _ = write_atomic(
+                &home.join("inbox").join(format!("{seq:06}.gateway.json")),
+                &json,
+            );
+            if let Some(block) = reply {
+                let mut text = gateway::RECEIPT_PREFIX.to_vec();
+                text.extend_from_slice(&json);
+                let _ = queue_request(
+                    &home,
+                    &SendRequest {
+                        to: station::Target::ReplyBlock(hex::encode(block)),
+                        text,
+                        hops: 1,
+                        redundancy: None,
+                        decoys: 0,
+                        reply: false,
+                        delay: (0, 0),
+                    },
+                );
+            }
+        });
     }
 
     /// Starts identity set-up at every node that has none yet.

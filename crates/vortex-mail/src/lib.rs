@@ -11,6 +11,7 @@ pub mod carrier;
 pub mod daemon;
 pub mod error;
 pub mod f5;
+pub mod gateway;
 pub mod imap;
 pub mod localnet;
 pub mod maildir;

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::daemon::{self, Daemon, Incoming, Options};
 use crate::error::{Error, Result};
+use crate::gateway::Gateway;
 use crate::imap::ImapConfig;
 use crate::maildir::Maildir;
 use crate::smtpd::{Limits, Smtpd};
@@ -94,6 +95,7 @@ struct Member {
     created: u64,
     blending: Blending,
     incoming: Incoming,
+    gateway: Option<Gateway>,
     task: Option<(watch::Sender<bool>, JoinHandle<Result<()>>)>,
 }
 
@@ -222,6 +224,7 @@ impl LocalNet {
                 created,
                 blending,
                 incoming,
+                gateway: None,
                 task: None,
             });
         }
@@ -262,6 +265,13 @@ impl LocalNet {
     /// Node `i`'s address.
     pub fn address(&self, i: usize) -> &str {
         &self.members[i].address
+    }
+
+    /// Makes node `i` a gateway to a ledger node (takes effect at its next start).
+    pub fn set_gateway(&mut self, i: usize, gateway: Gateway) {
+        if let Some(m) = self.members.get_mut(i) {
+            m.gateway = Some(gateway);
+        }
     }
 
     /// Node `i`'s home.
@@ -310,6 +320,7 @@ impl LocalNet {
             incoming: m.incoming.clone(),
             poll: self.poll,
             echo: false,
+            gateway: m.gateway.clone(),
         };
         let mut d = Daemon::open(options).await?;
         let (stop, stopped) = watch::channel(false);

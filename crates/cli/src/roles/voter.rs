@@ -69,6 +69,21 @@ enum VoterCmd {
         /// number (from 1), in order of preference for ranked contests; `blank` for a blank vote.
         #[arg(long = "choice", required = true)]
         choices: Vec<String>,
+        /// Send the ballot anonymously through the vortex node whose home this is (it must be
+        /// running: `tabella vortex node run`): along a 3-hop vortex path to the gateway, which
+        /// submits it to the ledger and sends the receipt back through a reply block. The
+        /// ledger sees the gateway's address, not yours.
+        #[arg(long, value_name = "HOME", requires = "gateway")]
+        via_vortex: Option<PathBuf>,
+        /// The vortex gateway's address (a node run with `--ledger`).
+        #[arg(long, value_name = "ADDRESS")]
+        gateway: Option<String>,
+        /// Relay delay window for --via-vortex, MIN-MAX seconds.
+        #[arg(long, default_value = "1-30")]
+        vortex_delay: String,
+        /// How long to wait for the gateway's receipt, seconds.
+        #[arg(long, default_value_t = 900)]
+        vortex_timeout: u64,
     },
     /// Check a receipt: is the ballot on the chain, and does it count?
     Receipt {
@@ -255,6 +270,10 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
             wallet,
             booth,
             choices,
+            via_vortex,
+            gateway,
+            vortex_delay,
+            vortex_timeout,
         } => {
             let id = election_id(&election)?;
             let client = common.client();
@@ -320,7 +339,17 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 &mut OsRng,
             )
             .map_err(|e| anyhow!("cannot cast this ballot: {e}"))?;
-            let receipt = submit(&client, Envelope::Ballot(b))?;
+            let env = Envelope::Ballot(b);
+            let receipt = match (&via_vortex, &gateway) {
+                (Some(home), Some(g)) => crate::vortex_node_cmd::submit_via_vortex(
+                    home,
+                    g,
+                    env,
+                    &vortex_delay,
+                    std::time::Duration::from_secs(vortex_timeout),
+                )?,
+                _ => submit(&client, env)?,
+            };
             if let Some((w, ks, pass)) = wallet_name {
                 // Keep the receipt with the wallet (public part; the secrets are rewritten as is).
                 let mut public: WalletPublic = ks.public(&w, "wallet")?;
