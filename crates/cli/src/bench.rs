@@ -97,6 +97,13 @@ enum BenchTarget {
         /// The hardest proof-of-work puzzle measured, in bits (from 8, in steps of 4).
         #[arg(long, default_value_t = 20)]
         max_bits: u32,
+        /// Messages sent end to end between five node daemons over mail (0: skip).
+        #[arg(long, default_value_t = 20)]
+        mail_messages: usize,
+        /// Send them through the Postfix + Dovecot testbed at BASE (`scripts/mail-testbed start
+        /// --base BASE --nodes 5`) instead of the embedded SMTP receiver.
+        #[arg(long, value_name = "BASE")]
+        postfix: Option<std::path::PathBuf>,
         /// Print machine-readable JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -184,6 +191,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Vortex {
             scale,
             max_bits,
+            mail_messages,
+            postfix,
             json,
         } => {
             if !(scale > 0.0 && scale <= 100.0) {
@@ -192,7 +201,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             if !(8..=28).contains(&max_bits) {
                 anyhow::bail!("--max-bits must be in 8..=28, got {max_bits}");
             }
-            let r = crate::bench_vortex::vortex(scale, max_bits)?;
+            let mut r = crate::bench_vortex::vortex(scale, max_bits)?;
+            r.f5 = crate::bench_vortex_mail::f5_figures(&[1024, 16 * 1024, 64 * 1024])?;
+            if mail_messages > 0 {
+                r.mail = Some(crate::bench_vortex_mail::mail_figure(
+                    postfix.as_deref(),
+                    mail_messages,
+                )?);
+            } else if postfix.is_some() {
+                anyhow::bail!("--postfix needs --mail-messages above 0");
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

@@ -62,6 +62,10 @@ pub struct VortexReport {
     pub host_decrypt_us: f64,
     /// Proof of work per difficulty.
     pub pow: Vec<PowFigure>,
+    /// F5 embedding per message size.
+    pub f5: Vec<crate::bench_vortex_mail::F5Figure>,
+    /// Messages end to end through a mail transport (absent with --mail-messages 0).
+    pub mail: Option<crate::bench_vortex_mail::MailFigure>,
 }
 
 fn mb_s(bytes: usize, total: Duration, ops: usize) -> f64 {
@@ -282,6 +286,8 @@ pub fn vortex(scale: f64, max_bits: u32) -> anyhow::Result<VortexReport> {
         node_64k_per_second: count as f64 / node_time.as_secs_f64(),
         host_decrypt_us: host_decrypt.as_secs_f64() * 1e6 / dec_iters as f64,
         pow,
+        f5: Vec::new(),
+        mail: None,
     })
 }
 
@@ -325,4 +331,5 @@ pub fn print(r: &VortexReport) {
             p.bits, p.trials, p.mean_hashes, p.solve_ms, p.verify_us
         );
     }
+    crate::bench_vortex_mail::print(&r.f5, r.mail.as_ref());
 }

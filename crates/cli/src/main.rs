@@ -10,6 +10,7 @@ mod bench_ledger;
 mod bench_stats;
 mod bench_stats_chain;
 mod bench_vortex;
+mod bench_vortex_mail;
 mod demo;
 mod election_cmd;
 mod keystore;
