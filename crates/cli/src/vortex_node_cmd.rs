@@ -381,6 +381,8 @@ fn read_peers(path: &Path) -> anyhow::Result<Vec<PeerEntry>> {
     Ok(peers)
 }
 
+/// `HOST:PORT` of a mail server. Only loopback servers: the node speaks SMTP and IMAP without
+/// TLS (D-44), which must not cross a network.
 fn host_port(s: &str, what: &str) -> anyhow::Result<(String, u16)> {
     let (h, p) = s
         .rsplit_once(':')
@@ -388,6 +390,14 @@ fn host_port(s: &str, what: &str) -> anyhow::Result<(String, u16)> {
     let port: u16 = p
         .parse()
         .map_err(|_| anyhow!("{what} {s:?}: the port is not a number"))?;
+    let loopback = h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!(
+            "{what} {s:?}: only a mail server on this machine (127.0.0.1) can be used: the node has no TLS yet, and passwords and carriers must not cross a network in clear"
+        );
+    }
     Ok((h.to_string(), port))
 }
 
@@ -600,14 +610,12 @@ pub fn submit_via_vortex(
     read_entry(home)?;
     let hash = env.hash();
     let tx = crate::roles::election_tx(env)?;
-    let tx_id = tx
-        .id()
-        .map_err(|e| anyhow!("transaction id: {e}"))?
-        .to_string();
+    let tx_json = serde_json::to_vec(&tx)?;
+    let request_id = tabella_vortex_mail::gateway::request_id(&tx_json);
     let before = daemon::read_inbox(home)?.len();
     let request = SendRequest {
         to: Target::Address(gateway.to_string()),
-        text: tabella_vortex_mail::gateway::tx_letter(&serde_json::to_vec(&tx)?),
+        text: tabella_vortex_mail::gateway::tx_letter(&tx_json),
         hops: 3,
         redundancy: Some((2, 4)),
         decoys: 1,
@@ -625,7 +633,7 @@ pub fn submit_via_vortex(
             let Some(r) = tabella_vortex_mail::gateway::read_receipt(&l.text) else {
                 continue;
             };
-            if r.tx_id.as_deref() != Some(tx_id.as_str()) && r.error.is_none() {
+            if r.request != request_id {
                 continue;
             }
             if let Some(e) = r.error {
@@ -637,7 +645,7 @@ pub fn submit_via_vortex(
                 .and_then(|s| s.pointer("/receipt/height"))
                 .map_or_else(|| "?".to_string(), |h| h.to_string());
             println!(
-                "ballot committed at height {height} (submitted by the vortex gateway {gateway})"
+                "the gateway {gateway} reports the ballot committed at height {height} (its claim: check it against the chain with `tabella voter receipt`, through another node or later)"
             );
             return Ok(hash);
         }
@@ -709,6 +717,8 @@ impl VortexSink<'_> {
             .id()
             .map_err(|e| anyhow!("transaction id: {e}"))?
             .to_string();
+        let tx_json = serde_json::to_vec(&tx)?;
+        let request = tabella_vortex_mail::gateway::request_id(&tx_json);
         println!(
             "[{:6.1} s] a voter at {} casts a ballot through vortex: 3 hops, redundancy 2/4, to the gateway {}",
             self.t0.elapsed().as_secs_f64(),
@@ -720,7 +730,7 @@ impl VortexSink<'_> {
             0,
             &SendRequest {
                 to: Target::Address(self.gateway.clone()),
-                text: tabella_vortex_mail::gateway::tx_letter(&serde_json::to_vec(&tx)?),
+                text: tabella_vortex_mail::gateway::tx_letter(&tx_json),
                 hops: 3,
                 redundancy: Some((2, 4)),
                 decoys: 1,
@@ -728,12 +738,12 @@ impl VortexSink<'_> {
                 delay: (0, 3),
             },
         )?;
-        let id = tx_id.clone();
+        let id = request.clone();
         let found = self.rt.block_on(self.net.wait_until(self.timeout, |n| {
             n.inbox(0).is_ok_and(|l| {
                 l.iter().any(|l| {
                     tabella_vortex_mail::gateway::read_receipt(&l.text)
-                        .is_some_and(|r| r.tx_id.as_deref() == Some(id.as_str()))
+                        .is_some_and(|r| r.request == id)
                 })
             })
         }))?;
@@ -748,7 +758,7 @@ impl VortexSink<'_> {
             .inbox(0)?
             .iter()
             .filter_map(|l| tabella_vortex_mail::gateway::read_receipt(&l.text))
-            .find(|r| r.tx_id.as_deref() == Some(tx_id.as_str()))
+            .find(|r| r.request == request)
             .ok_or_else(|| anyhow!("receipt vanished"))?;
         if let Some(e) = receipt.error {
             bail!("the gateway could not submit the ballot: {e}");
@@ -973,7 +983,7 @@ pub fn demo(a: DemoArgs) -> anyhow::Result<()> {
     ledger.stop()?;
     step("done; every mail was an ordinary MIME mail (backup reports and camera uploads)");
     println!(
-        "the ledger saw the vortex ballot come from {gateway_ip} (the gateway); run with TABELLA_LOG=tabella_node::api=info to see each submission's address"
+        "the ledger saw the vortex ballot come from {gateway_ip} (the gateway); run with TABELLA_LOG=tabella_node::access=debug to see each submission's address"
     );
     Ok(())
 }

@@ -95,7 +95,7 @@ fn the_demo_casts_a_ballot_through_vortex() {
     let dir = tempfile::tempdir().unwrap();
     let o = support::tabella(
         dir.path(),
-        &[("TABELLA_LOG", "tabella_node::api=info")],
+        &[("TABELLA_LOG", "tabella_node::access=debug")],
         &["vortex", "demo", "--dir", "d", "--timeout", "240"],
     );
     let out = String::from_utf8_lossy(&o.stdout).to_string();

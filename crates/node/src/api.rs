@@ -155,7 +155,10 @@ fn relayed(headers: &HeaderMap) -> bool {
 }
 
 /// The client's address, when the server was started with connection info (`tabella node
-/// run`); tests that call the router directly have none.
+/// run`); tests that call the router directly have none. Logged only at debug level under
+/// the `tabella_node::access` target (`TABELLA_LOG=tabella_node::access=debug`): an address
+/// next to a ballot's transaction id links a direct voter to a ballot, so it is off unless an
+/// operator asks for it (docs/SECURITY.md).
 type Peer = Option<Extension<ConnectInfo<std::net::SocketAddr>>>;
 
 fn peer_name(peer: &Peer) -> String {
@@ -184,7 +187,7 @@ async fn submit(
         })
         .map_err(rejected)?;
     // What an operator sees of a submission: the address it came from and the transaction.
-    tracing::info!(target: "tabella_node::api", from = %peer_name(&peer), tx = %id, "transaction submitted");
+    tracing::debug!(target: "tabella_node::access", from = %peer_name(&peer), tx = %id, "transaction submitted");
     Ok((StatusCode::ACCEPTED, Json(Submitted { tx_id: id })).into_response())
 }
 
@@ -234,8 +237,8 @@ async fn submit_batch(
         .map_err(|e| bad(format!("the body is not a JSON array of transactions: {e}")))?;
     let relay = !relayed(&headers);
     let out = blocking(move || admit(&app, txs, relay)).await?;
-    tracing::info!(
-        target: "tabella_node::api",
+    tracing::debug!(
+        target: "tabella_node::access",
         from = %peer_name(&peer),
         admitted = out.iter().filter(|r| r.is_ok()).count(),
         "transaction batch submitted"

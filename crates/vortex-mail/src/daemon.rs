@@ -18,12 +18,13 @@ use std::collections::VecDeque;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::carrier::{self, Addressing};
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SPOOL: TableDefinition<&str, u64> = TableDefinition::new("spool");
 
 fn storage(e: impl std::fmt::Display) -> Error {
-    Error::Transport(format!("journal: {e}"))
+    Error::Journal(e.to_string())
 }
 
 /// The journal: inputs in order, and counters.
@@ -51,11 +52,12 @@ impl Journal {
     /// Opens (or creates) `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::create(path).map_err(|e| {
-            Error::Transport(format!(
-                "cannot open the journal {}: {e} (is another `vortex node run` using this home?)",
+            Error::Journal(format!(
+                "cannot open {}: {e} (is another `vortex node run` using this home?)",
                 path.display()
             ))
         })?;
+        private(path)?;
         let w = db.begin_write().map_err(storage)?;
         {
             w.open_table(INPUTS).map_err(storage)?;
@@ -168,12 +170,44 @@ pub struct Daemon {
     smtp: SmtpClient,
     source: Source,
     pending: VecDeque<Out>,
+    /// Outputs whose SMTP submission failed for a passing reason: (next attempt, tries, output).
+    retry: Vec<(Instant, u32, Out)>,
     sent: u64,
     rng: ChaCha20Rng,
     poll: Duration,
     log: fs::File,
     echo: bool,
     gateway: Option<Gateway>,
+    jobs: Arc<Semaphore>,
+}
+
+/// Gateway submissions running at once.
+const GATEWAY_JOBS: usize = 8;
+
+/// Owner-only permissions (0700 for directories, 0600 for files).
+fn private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// What the journal's replay depends on besides the keys: address, blending, policy.
+fn config_fingerprint(c: &station::Config) -> u64 {
+    use sha3::{Digest, Sha3_256};
+    let text = format!(
+        "{}|{}|{:?}",
+        c.address,
+        station::blending_name(&c.blending),
+        c.policy
+    );
+    let d = Sha3_256::digest(text.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(b).max(1)
 }
 
 /// Unix seconds now.
@@ -253,13 +287,28 @@ impl Daemon {
     /// Opens the home, rebuilds the station from its journal and connects the transports.
     pub async fn open(options: Options) -> Result<Self> {
         let home = options.home;
-        fs::create_dir_all(home.join("outbox"))?;
-        fs::create_dir_all(home.join("inbox"))?;
+        for d in [home.clone(), home.join("outbox"), home.join("inbox")] {
+            fs::create_dir_all(&d)?;
+            private(&d)?;
+        }
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(home.join("node.log"))?;
+        private(&home.join("node.log"))?;
         let journal = Journal::open(&home.join("journal.redb"))?;
+        // The journal replays only under the rules it was written with.
+        let fingerprint = config_fingerprint(&options.station);
+        match journal.meta("config")? {
+            0 => journal.set_meta("config", fingerprint)?,
+            f if f == fingerprint => {}
+            _ => {
+                return Err(Error::Journal(format!(
+                    "{} was written by a node with another address, blending or policy; run this configuration in a new home",
+                    home.join("journal.redb").display()
+                )))
+            }
+        }
         let address = options.station.address.clone();
         let mut station = Station::new(options.station)?;
         let sent = journal.meta("sent")?;
@@ -294,12 +343,14 @@ impl Daemon {
             smtp,
             source,
             pending,
+            retry: Vec::new(),
             sent,
             rng: ChaCha20Rng::from_entropy(),
             poll: options.poll,
             log,
             echo: options.echo,
             gateway: options.gateway,
+            jobs: Arc::new(Semaphore::new(GATEWAY_JOBS)),
         };
         d.log(&format!(
             "started: {} inputs replayed, {} messages waiting to be sent, {} sent before",
@@ -309,6 +360,17 @@ impl Daemon {
         ));
         for l in &letters {
             d.store_letter(l)?;
+        }
+        // Gateway jobs a crash interrupted (a letter with a transaction and no answer yet).
+        for l in &letters {
+            if !d
+                .home
+                .join("inbox")
+                .join(format!("{:06}.gateway.json", l.seq))
+                .exists()
+            {
+                d.relay_to_ledger(l);
+            }
         }
         if last_peers.as_ref() != Some(&options.peers) {
             d.input(
@@ -396,7 +458,11 @@ impl Daemon {
         let reply = l.reply_block.clone();
         let home = self.home.clone();
         let seq = l.seq;
+        let jobs = self.jobs.clone();
         tokio::spawn(async move {
+            let Ok(_permit) = jobs.acquire_owned().await else {
+                return;
+            };
             let receipt = g.submit(&tx).await;
             let json = serde_json::to_vec(&receipt).unwrap_or_default();
             let _ = write_atomic(
@@ -433,6 +499,11 @@ impl Daemon {
     }
 
     async fn take_outbox(&mut self) -> Result<()> {
+        // Messages wait until the identity set-up has finished (routes need identities).
+        let s = self.station.setup();
+        if s.pending.is_some() || !s.queue.is_empty() {
+            return Ok(());
+        }
         let dir = self.home.join("outbox");
         let mut names: Vec<String> = fs::read_dir(&dir)?
             .filter_map(|e| e.ok())
@@ -469,24 +540,30 @@ impl Daemon {
     }
 
     async fn take_mail(&mut self) -> Result<usize> {
-        let mails: Vec<(String, Vec<u8>)> = match &mut self.source {
-            Source::Maildir(md) => {
-                let mut v = Vec::new();
-                for name in md.list_new()? {
-                    let bytes = md.read_new(&name)?;
-                    v.push((name, bytes));
-                }
-                v
-            }
-            Source::Imap(imap) => imap.fetch_new().await?,
+        // One mail at a time: read, journal, acknowledge, then the next (memory stays bounded
+        // whatever the mailbox holds).
+        let ids: Vec<String> = match &mut self.source {
+            Source::Maildir(md) => md.list_new()?,
+            Source::Imap(imap) => imap.unseen().await?,
         };
-        let count = mails.len();
-        for (id, mail) in mails {
+        let count = ids.len();
+        for id in ids {
+            let mail = match &mut self.source {
+                Source::Maildir(md) => md.read_new(&id).ok(),
+                Source::Imap(imap) => imap.fetch(&id).await?,
+            };
             let now = unix_now();
-            let candidates = match unblend::candidates(&mail, &self.accepts) {
-                Ok(c) => c,
-                Err(e) => {
+            let candidates = match mail
+                .as_deref()
+                .map(|m| unblend::candidates(m, &self.accepts))
+            {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => {
                     self.log(&format!("mail {id}: {e}"));
+                    Vec::new()
+                }
+                None => {
+                    self.log(&format!("mail {id}: gone, or larger than we take"));
                     Vec::new()
                 }
             };
@@ -502,32 +579,79 @@ impl Daemon {
                 self.log(&format!("mail {id}: no vortex message for this node"));
             }
             match &mut self.source {
-                Source::Maildir(md) => md.mark_seen(&id)?,
+                Source::Maildir(md) => {
+                    if let Err(e) = md.mark_seen(&id) {
+                        self.log(&format!("mail {id}: cannot mark it seen: {e}"));
+                    }
+                }
                 Source::Imap(imap) => imap.ack(&id).await?,
             }
         }
         Ok(count)
     }
 
+    /// The lowest output number not yet handed to SMTP (persisted: a restart sends from there).
+    fn watermark(&self) -> u64 {
+        let queued = self.pending.iter().map(|o| o.seq);
+        let waiting = self.retry.iter().map(|(_, _, o)| o.seq);
+        queued
+            .chain(waiting)
+            .min()
+            .unwrap_or(self.station.outputs())
+    }
+
+    async fn send_one(&mut self, o: &Out) -> Result<()> {
+        let mail = carrier::compose(
+            &Addressing {
+                from: self.address.clone(),
+                to: o.message.to.clone(),
+                date: unix_now(),
+            },
+            &o.message.bytes,
+            &o.message.blending,
+            &mut self.rng,
+        )
+        .map_err(|e| Error::Rejected(format!("cannot build the carrier: {e}")))?;
+        self.smtp.send(&self.address, &o.message.to, &mail).await
+    }
+
     async fn flush(&mut self) -> Result<()> {
-        while let Some(o) = self.pending.front().cloned() {
-            let mail = carrier::compose(
-                &Addressing {
-                    from: self.address.clone(),
-                    to: o.message.to.clone(),
-                    date: unix_now(),
-                },
-                &o.message.bytes,
-                &o.message.blending,
-                &mut self.rng,
-            )?;
-            if let Err(e) = self.smtp.send(&self.address, &o.message.to, &mail).await {
-                self.log(&format!("send {} failed, will retry: {e}", o.seq));
-                return Ok(());
+        // Due retries go back in line first.
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retry)
+            .into_iter()
+            .partition(|(t, ..)| *t <= now);
+        self.retry = later;
+        let mut tries = std::collections::HashMap::new();
+        for (_, n, o) in due {
+            tries.insert(o.seq, n);
+            self.pending.push_front(o);
+        }
+        while let Some(o) = self.pending.pop_front() {
+            match self.send_one(&o).await {
+                Ok(()) => {}
+                Err(Error::Transport(e)) => {
+                    // A passing failure: this message waits (with backoff); the others go on.
+                    let n = tries.get(&o.seq).copied().unwrap_or(0) + 1;
+                    let wait = Duration::from_secs((1u64 << n.min(9)).min(600));
+                    self.log(&format!(
+                        "send {} to {} failed (try {n}), again in {} s: {e}",
+                        o.seq,
+                        o.message.to,
+                        wait.as_secs()
+                    ));
+                    self.retry.push((Instant::now() + wait, n, o));
+                }
+                Err(e) => {
+                    // Refused for good (or unbuildable): dropped, as a lost mail would be.
+                    self.log(&format!("send {} to {} dropped: {e}", o.seq, o.message.to));
+                }
             }
-            self.pending.pop_front();
-            self.sent = self.sent.max(o.seq + 1);
-            self.journal.set_meta("sent", self.sent)?;
+            let mark = self.watermark();
+            if mark != self.sent {
+                self.sent = mark;
+                self.journal.set_meta("sent", mark)?;
+            }
         }
         Ok(())
     }
@@ -543,11 +667,28 @@ impl Daemon {
         self.flush().await
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true. Transport failures are logged and retried with backoff;
+    /// only a journal failure stops the node (nothing could be recorded any more).
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<()> {
         self.setup()?;
+        let mut backoff = 0u32;
         loop {
-            self.step().await?;
+            match self.step().await {
+                Ok(()) => backoff = 0,
+                Err(e @ Error::Journal(_)) => {
+                    self.log(&format!("stopping: {e}"));
+                    return Err(e);
+                }
+                Err(e) => {
+                    backoff = (backoff + 1).min(6);
+                    self.log(&format!("{e}; trying again"));
+                    let pause = Duration::from_millis(250 << backoff);
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
             if *stop.borrow() {
                 break;
             }
@@ -555,11 +696,21 @@ impl Daemon {
                 Some(d) => Duration::from_secs(d.saturating_sub(unix_now())).min(self.poll),
                 None => self.poll,
             };
+            let wait = self
+                .retry
+                .iter()
+                .map(|(t, ..)| t.saturating_duration_since(Instant::now()))
+                .fold(wait, Duration::min);
             match &mut self.source {
                 Source::Imap(imap) => {
                     tokio::select! {
                         _ = stop.changed() => {}
-                        r = imap.wait(wait) => { r?; }
+                        r = imap.wait(wait) => {
+                            if let Err(e) = r {
+                                self.log(&format!("{e}; reconnecting"));
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                            }
+                        }
                     }
                 }
                 Source::Maildir(_) => {

@@ -25,9 +25,15 @@ pub enum Error {
     /// An error of the vortex core.
     #[error("vortex: {0}")]
     Vortex(#[from] tabella_vortex::Error),
-    /// A transport failed (SMTP, IMAP, the file system).
+    /// A transport failed for a passing reason (SMTP, IMAP, the file system): try again later.
     #[error("{0}")]
     Transport(String),
+    /// The server refused for good (an SMTP 5xx): trying again will not help.
+    #[error("{0}")]
+    Rejected(String),
+    /// The node's journal cannot be read or written: the node must stop.
+    #[error("journal: {0}")]
+    Journal(String),
     /// An I/O error.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -40,12 +40,21 @@ pub struct Gateway {
 /// What the gateway answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewayReceipt {
+    /// Which letter this answers: [`request_id`] of the transaction it carried (the voter
+    /// matches answers by it, errors included).
+    pub request: String,
     /// The transaction id the ledger gave (hex), if it accepted the transaction.
     pub tx_id: Option<String>,
     /// The ledger's `GET /v1/tx/{id}` answer once committed (with the Merkle receipt).
     pub status: Option<serde_json::Value>,
     /// Why it failed (rejected, not committed in time, unreachable).
     pub error: Option<String>,
+}
+
+/// The identifier of a transaction letter: SHA3-256 of the transaction's bytes, hex.
+pub fn request_id(tx_json: &[u8]) -> String {
+    use sha3::{Digest, Sha3_256};
+    hex::encode(Sha3_256::digest(tx_json))
 }
 
 /// The letter text of a transaction.
@@ -101,7 +110,9 @@ impl Gateway {
 
     /// Submits `tx_json` and waits until it is committed (or fails): the answer to send back.
     pub async fn submit(&self, tx_json: &[u8]) -> GatewayReceipt {
+        let request = request_id(tx_json);
         let fail = |e: String| GatewayReceipt {
+            request: request.clone(),
             tx_id: None,
             status: None,
             error: Some(e),
@@ -135,6 +146,7 @@ impl Gateway {
                 let status: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                 if status.get("status").and_then(|s| s.as_str()) == Some("committed") {
                     return GatewayReceipt {
+                        request,
                         tx_id: Some(id),
                         status: Some(status),
                         error: None,
@@ -143,6 +155,7 @@ impl Gateway {
             }
             if start.elapsed() > self.timeout {
                 return GatewayReceipt {
+                    request,
                     tx_id: Some(id),
                     status: None,
                     error: Some(format!("not committed within {} s", self.timeout.as_secs())),
@@ -198,7 +211,7 @@ fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>)> {
             if size == 0 {
                 return Ok((code, out));
             }
-            if rest.len() < size + 2 {
+            if size > MAX_RESPONSE || rest.len() < size.saturating_add(2) {
                 return Err(bad("truncated chunk"));
             }
             out.extend_from_slice(&rest[..size]);
@@ -227,6 +240,11 @@ mod tests {
         assert!(
             parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
         );
+        // A hostile chunk size is an error, not an overflow.
+        assert!(parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab\r\n"
+        )
+        .is_err());
     }
 
     #[test]
@@ -234,6 +252,7 @@ mod tests {
         let l = tx_letter(b"{\"a\":1}");
         assert!(l.starts_with(TX_PREFIX));
         let r = GatewayReceipt {
+            request: request_id(b"{}"),
             tx_id: Some("ab".into()),
             status: None,
             error: None,

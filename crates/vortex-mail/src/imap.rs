@@ -60,6 +60,13 @@ async fn login(c: &ImapConfig) -> Result<Session<TcpStream>> {
     Ok(session)
 }
 
+fn check_uid(uid: &str) -> Result<()> {
+    if uid.is_empty() || uid.len() > 10 || !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::BadParameters(format!("IMAP UID {uid:?}")));
+    }
+    Ok(())
+}
+
 impl ImapSource {
     /// Connects, logs in and selects INBOX.
     pub async fn connect(config: ImapConfig) -> Result<Self> {
@@ -79,9 +86,21 @@ impl ImapSource {
             .ok_or_else(|| imap_err("session", "not connected"))
     }
 
-    /// The mails not yet acknowledged: (UID, raw bytes), oldest first.
-    pub async fn fetch_new(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
-        let r = self.fetch_inner().await;
+    /// The UIDs of the mails not yet acknowledged, oldest first.
+    pub async fn unseen(&mut self) -> Result<Vec<String>> {
+        let r = async {
+            let s = self.session().await?;
+            while s.unsolicited_responses.try_recv().is_ok() {}
+            let mut uids: Vec<u32> = s
+                .uid_search("UNSEEN")
+                .await
+                .map_err(|e| imap_err("search", e))?
+                .into_iter()
+                .collect();
+            uids.sort_unstable();
+            Ok(uids.into_iter().map(|u| u.to_string()).collect())
+        }
+        .await;
         if r.is_err() {
             // Reconnect next time.
             self.session = None;
@@ -89,46 +108,45 @@ impl ImapSource {
         r
     }
 
-    async fn fetch_inner(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
-        let s = self.session().await?;
-        while s.unsolicited_responses.try_recv().is_ok() {}
-        let mut uids: Vec<u32> = s
-            .uid_search("UNSEEN")
-            .await
-            .map_err(|e| imap_err("search", e))?
-            .into_iter()
-            .collect();
-        uids.sort_unstable();
-        let mut out = Vec::new();
-        for chunk in uids.chunks(16) {
-            let set = chunk
-                .iter()
-                .map(|u| u.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            let fetches: Vec<_> = s
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
+    /// Mail `uid`'s bytes; `None` if it is gone or larger than [`crate::carrier::MAX_MAIL`]
+    /// (its size is asked first, so a huge mail is never downloaded).
+    pub async fn fetch(&mut self, uid: &str) -> Result<Option<Vec<u8>>> {
+        check_uid(uid)?;
+        let r = async {
+            let s = self.session().await?;
+            let sizes: Vec<_> = s
+                .uid_fetch(uid, "(UID RFC822.SIZE)")
                 .await
                 .map_err(|e| imap_err("fetch", e))?
                 .try_collect()
                 .await
                 .map_err(|e| imap_err("fetch", e))?;
-            for f in fetches {
-                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                    out.push((uid.to_string(), body.to_vec()));
-                }
+            let Some(size) = sizes.iter().find_map(|f| f.size) else {
+                return Ok(None);
+            };
+            if size as usize > crate::carrier::MAX_MAIL {
+                return Ok(None);
             }
+            let fetches: Vec<_> = s
+                .uid_fetch(uid, "(UID BODY.PEEK[])")
+                .await
+                .map_err(|e| imap_err("fetch", e))?
+                .try_collect()
+                .await
+                .map_err(|e| imap_err("fetch", e))?;
+            Ok(fetches.iter().find_map(|f| f.body().map(<[u8]>::to_vec)))
         }
-        out.sort_by_key(|(u, _)| u.parse::<u32>().unwrap_or(u32::MAX));
-        Ok(out)
+        .await;
+        if r.is_err() {
+            self.session = None;
+        }
+        r
     }
 
     /// Acknowledges mail `uid` (it was journaled): flagged seen. The mail stays in the mailbox,
     /// as ordinary mail would; the operator's retention policy removes it.
     pub async fn ack(&mut self, uid: &str) -> Result<()> {
-        if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::BadParameters(format!("IMAP UID {uid:?}")));
-        }
+        check_uid(uid)?;
         let r = async {
             let s = self.session().await?;
             let _: Vec<_> = s

@@ -47,7 +47,14 @@ impl SmtpClient {
         self.transport
             .send_raw(&envelope, mail)
             .await
-            .map_err(|e| Error::Transport(format!("SMTP to {} via {}: {e}", to, self.server)))?;
+            .map_err(|e| {
+                let why = format!("SMTP to {} via {}: {e}", to, self.server);
+                if e.is_permanent() {
+                    Error::Rejected(why)
+                } else {
+                    Error::Transport(why)
+                }
+            })?;
         Ok(())
     }
 }

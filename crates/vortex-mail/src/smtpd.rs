@@ -33,6 +33,10 @@ pub struct Limits {
     pub max_recipients: usize,
     /// A connection idle for this long is closed.
     pub idle: Duration,
+    /// Connections served at once (more wait for their turn).
+    pub connections: usize,
+    /// A whole session may last this long.
+    pub session: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +46,8 @@ impl Default for Limits {
             max_line: 4096,
             max_recipients: 32,
             idle: Duration::from_secs(120),
+            connections: 64,
+            session: Duration::from_secs(600),
         }
     }
 }
@@ -75,6 +81,9 @@ impl Smtpd {
                 .collect(),
             limits,
         });
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            shared.limits.connections.max(1),
+        ));
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -82,9 +91,12 @@ impl Smtpd {
                     accepted = listener.accept() => {
                         let Ok((stream, peer)) = accepted else { continue };
                         let shared = shared.clone();
+                        let Ok(slot) = slots.clone().acquire_owned().await else { break };
                         tokio::spawn(async move {
-                            // A failed session only ends that connection.
-                            let _ = session(stream, peer, &shared).await;
+                            let _slot = slot;
+                            // A failed or overlong session only ends that connection.
+                            let limit = shared.limits.session;
+                            let _ = tokio::time::timeout(limit, session(stream, peer, &shared)).await;
                         });
                     }
                 }
@@ -237,9 +249,17 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> Result
                     if too_big {
                         "552 5.3.4 Message too big".into()
                     } else {
+                        // Client-supplied text goes into our headers: printable ASCII only.
+                        let clean = |t: &str| -> String {
+                            t.chars()
+                                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                                .take(200)
+                                .collect()
+                        };
+                        let helo = clean(&helo);
                         let stamp = format!(
                             "Return-Path: <{}>\r\nReceived: from {} ([{}])\r\n\tby {} (tabella) with ESMTP; {}\r\n",
-                            from.as_deref().unwrap_or(""),
+                            clean(from.as_deref().unwrap_or("")),
                             if helo.is_empty() { "unknown" } else { &helo },
                             peer.ip(),
                             shared.hostname,

@@ -16,7 +16,9 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use tabella_vortex::accounting::{DropReason, Policy};
-use tabella_vortex::asn1::{decode, encode, RequirementBlock, RoutingCombo, SpecialBlock};
+use tabella_vortex::asn1::{
+    decode, encode, RequirementBlock, RoutingCombo, SpecialBlock, StatusCode,
+};
 use tabella_vortex::asym::{PrivateKey, PublicKey};
 use tabella_vortex::builder::{self, Identities, NodeInfo, Route, Sender, Slots, Timing};
 use tabella_vortex::node::{Accepted, Event, Node, Outgoing};
@@ -221,6 +223,9 @@ pub struct Config {
 
 /// How long a set-up step may wait for its answer, seconds.
 pub const SETUP_TIMEOUT: u64 = 300;
+/// The hardest identity puzzle the owner's client solves (bits). A node asking more is
+/// treated as refusing: an answer cannot make the station spend unbounded work.
+pub const MAX_SOLVE_BITS: u32 = 26;
 /// How long identities and the owner's identity live, seconds.
 pub const IDENTITY_LIFETIME: u64 = 365 * 86_400;
 
@@ -358,6 +363,15 @@ impl Station {
     }
 
     fn emit(&mut self, fx: &mut Effects, message: Outgoing) {
+        // Only nodes of the directory get mail from us: a sender cannot make this node mail an
+        // arbitrary address (an open relay), nor queue a message no transport can carry.
+        if message.to != self.me.address && !self.peers.contains_key(&message.to) {
+            fx.log.push(format!(
+                "not sent: {:?} is not a node of the directory",
+                message.to.chars().take(80).collect::<String>()
+            ));
+            return;
+        }
         fx.out.push(Out {
             seq: self.next_out,
             message,
@@ -429,6 +443,7 @@ impl Station {
         for o in tick.outgoing {
             self.emit(fx, o);
         }
+        // Each event on its own: one that fails must not cost the letters after it.
         for e in tick.events {
             match e {
                 Event::Delivered { message, .. } => {
@@ -436,12 +451,7 @@ impl Station {
                         Ok((t, r)) => (t, r),
                         Err(_) => (message.clone(), None),
                     };
-                    let reply_block = match reply {
-                        Some(r) => {
-                            Some(encode(&r).map_err(|e| Error::malformed("reply block", e))?)
-                        }
-                        None => None,
-                    };
+                    let reply_block = reply.and_then(|r| encode(&r).ok());
                     fx.letters.push(Letter {
                         seq: self.next_letter,
                         text,
@@ -449,7 +459,11 @@ impl Station {
                     });
                     self.next_letter += 1;
                 }
-                Event::Special { block, .. } => self.special(now, block, fx)?,
+                Event::Special { block, .. } => {
+                    if let Err(e) = self.special(now, block, fx) {
+                        fx.log.push(format!("error: {e}"));
+                    }
+                }
                 Event::Tagged { slots, .. } => fx.log.push(format!(
                     "{} redundancy blocks were modified on the way",
                     slots.len()
@@ -520,25 +534,56 @@ impl Station {
             .get(&peer)
             .cloned()
             .ok_or_else(|| Error::BadParameters(format!("unknown node {peer}")))?;
-        if let SpecialBlock::Requirement(reqs) = &block {
-            for r in reqs {
-                if let RequirementBlock::Puzzle(p) = r {
-                    let t = Self::timing(now, (0, 0));
-                    let sender = Sender {
-                        identities: &self.identities,
-                        slots: &mut self.slots,
-                    };
-                    let (msg, hashes) = sender.proof(&info, p, 1 << 32, &t, &mut self.rng)?;
-                    fx.log.push(format!(
-                        "{peer} asked for a proof of work: solved in {hashes} hashes"
-                    ));
-                    self.emit(fx, msg);
+        // Only a puzzle within bounds or an "ok" completes the step; anything else (an error, a
+        // quota, a puzzle too hard) counts as a refusal of the pending node.
+        let puzzle = match &block {
+            SpecialBlock::Requirement(reqs) => reqs.iter().find_map(|r| match r {
+                RequirementBlock::Puzzle(p) => Some(p.clone()),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let ok = matches!(&block, SpecialBlock::Status(s) if s.code == StatusCode::Ok);
+        self.setup.pending = None;
+        match puzzle {
+            Some(p) if (p.challenge.bit_len() as u64) <= u64::from(MAX_SOLVE_BITS) => {
+                let t = Self::timing(now, (0, 0));
+                let sender = Sender {
+                    identities: &self.identities,
+                    slots: &mut self.slots,
+                };
+                match sender.proof(&info, &p, 1 << (MAX_SOLVE_BITS + 4), &t, &mut self.rng) {
+                    Ok((msg, hashes)) => {
+                        fx.log.push(format!(
+                            "{peer} asked for a proof of work: solved in {hashes} hashes"
+                        ));
+                        self.emit(fx, msg);
+                        self.setup.ready.push(peer.clone());
+                        fx.log.push(format!("identity at {peer} ready"));
+                    }
+                    Err(e) => {
+                        fx.log.push(format!("identity set-up at {peer}: {e}"));
+                        self.setup.failed.push(peer.clone());
+                    }
                 }
             }
+            Some(p) => {
+                fx.log.push(format!(
+                    "identity set-up at {peer}: a {}-bit puzzle is over our limit of {MAX_SOLVE_BITS}",
+                    p.challenge.bit_len()
+                ));
+                self.setup.failed.push(peer.clone());
+            }
+            None if ok => {
+                self.setup.ready.push(peer.clone());
+                fx.log.push(format!("identity at {peer} ready"));
+            }
+            None => {
+                fx.log
+                    .push(format!("identity set-up at {peer}: refused ({block:?})"));
+                self.setup.failed.push(peer.clone());
+            }
         }
-        self.setup.ready.push(peer.clone());
-        self.setup.pending = None;
-        fx.log.push(format!("identity at {peer} ready"));
         self.next_setup(now, fx)
     }
 
@@ -655,5 +700,121 @@ impl Station {
             .iter()
             .filter_map(|a| self.peers.get(a).cloned())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::asn1::BitString;
+    use tabella_vortex::asn1::{RequirementPuzzleRequired, StatusBlock};
+    use tabella_vortex::hash::HashAlg;
+
+    const T0: u64 = 1_799_913_600;
+
+    fn station(address: &str, seed: u8) -> Station {
+        let mut rng = ChaCha20Rng::seed_from_u64(u64::from(seed));
+        Station::new(Config {
+            address: address.into(),
+            blending: Blending::default(),
+            host: PrivateKey::generate(2048, &mut rng).unwrap(),
+            owner: PrivateKey::generate_p384(&mut rng).unwrap(),
+            policy: Policy::default(),
+            seed: [seed; 32],
+            created: T0,
+        })
+        .unwrap()
+    }
+
+    /// A station that knows `b` and waits for `b`'s answer to its identity request.
+    fn pending() -> Station {
+        let mut a = station("a@vortex.test", 1);
+        let b = station("b@vortex.test", 2);
+        let fx = a.apply(&Input::Peers {
+            now: T0,
+            peers: vec![PeerEntry::of(a.info()), PeerEntry::of(b.info())],
+        });
+        assert!(fx.out.is_empty());
+        let fx = a.apply(&Input::Setup { now: T0 });
+        assert_eq!(fx.out.len(), 1, "the identity request");
+        assert!(a.setup().pending.is_some());
+        a
+    }
+
+    fn puzzle(bits: usize) -> SpecialBlock {
+        let bytes = vec![0u8; bits.div_ceil(8)];
+        SpecialBlock::Requirement(vec![RequirementBlock::Puzzle(RequirementPuzzleRequired {
+            challenge: BitString::new(((8 - bits % 8) % 8) as u8, bytes).unwrap(),
+            mac: tabella_vortex::wire::hash_to_wire(HashAlg::Sha3_256),
+            valid: tabella_vortex::wire::absolute(T0, T0 + 3600).unwrap(),
+            identifier: 7,
+        })])
+    }
+
+    #[test]
+    fn outputs_go_only_to_nodes_of_the_directory() {
+        let mut a = pending();
+        let mut fx = Effects::default();
+        let before = a.outputs();
+        for to in ["evil@elsewhere.example", "", "b@vortex.test\r\nBcc: x@y"] {
+            a.emit(
+                &mut fx,
+                Outgoing {
+                    to: to.into(),
+                    blending: Blending::default(),
+                    bytes: vec![1, 2, 3],
+                },
+            );
+        }
+        assert!(fx.out.is_empty());
+        assert_eq!(a.outputs(), before, "nothing numbered");
+        assert_eq!(
+            fx.log
+                .iter()
+                .filter(|l| l.contains("not a node of the directory"))
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_puzzle_over_the_limit_is_a_refusal_not_a_stall() {
+        let mut a = pending();
+        let mut fx = Effects::default();
+        a.special(T0 + 1, puzzle(40), &mut fx).unwrap();
+        assert!(fx.out.is_empty(), "no proof attempted");
+        assert_eq!(a.setup().failed, vec!["b@vortex.test".to_string()]);
+        assert!(a.setup().ready.is_empty());
+    }
+
+    #[test]
+    fn only_ok_or_a_puzzle_counts_as_success() {
+        let mut a = pending();
+        let mut fx = Effects::default();
+        let refused = SpecialBlock::Status(StatusBlock {
+            code: StatusCode::IdentityUnknown,
+        });
+        a.special(T0 + 1, refused, &mut fx).unwrap();
+        assert!(a.setup().ready.is_empty());
+        assert_eq!(a.setup().failed.len(), 1);
+
+        let mut a = pending();
+        let ok = SpecialBlock::Status(StatusBlock {
+            code: StatusCode::Ok,
+        });
+        a.special(T0 + 1, ok, &mut Effects::default()).unwrap();
+        assert_eq!(a.setup().ready, vec!["b@vortex.test".to_string()]);
+
+        // A small puzzle is solved and its proof sent to the pending node.
+        let mut a = pending();
+        let mut fx = Effects::default();
+        a.special(T0 + 1, puzzle(8), &mut fx).unwrap();
+        assert_eq!(fx.out.len(), 1);
+        assert_eq!(fx.out[0].message.to, "b@vortex.test");
+        assert_eq!(a.setup().ready, vec!["b@vortex.test".to_string()]);
+        // An answer with nothing pending is ignored.
+        let mut fx = Effects::default();
+        a.special(T0 + 2, puzzle(8), &mut fx).unwrap();
+        assert!(fx.out.is_empty());
     }
 }

@@ -69,10 +69,12 @@ enum VoterCmd {
         /// number (from 1), in order of preference for ranked contests; `blank` for a blank vote.
         #[arg(long = "choice", required = true)]
         choices: Vec<String>,
-        /// Send the ballot anonymously through the vortex node whose home this is (it must be
-        /// running: `tabella vortex node run`): along a 3-hop vortex path to the gateway, which
-        /// submits it to the ledger and sends the receipt back through a reply block. The
-        /// ledger sees the gateway's address, not yours.
+        /// Send the ballot through the vortex node whose home this is (it must be running:
+        /// `tabella vortex node run`): along a 3-hop vortex path to the gateway, which submits it
+        /// to the ledger and sends the receipt back through a reply block. The ballot reaches
+        /// the ledger from the gateway's address, not yours; the election itself is still read
+        /// from --node before casting, so point --node at another node or mirror, or read well
+        /// before you vote (docs/SECURITY.md).
         #[arg(long, value_name = "HOME", requires = "gateway")]
         via_vortex: Option<PathBuf>,
         /// The vortex gateway's address (a node run with `--ledger`).
