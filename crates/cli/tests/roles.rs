@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{fails_with, start_node, tabella, text};
+use support::{fails_with, start_node, tabella, text, VortexNet};
 
 const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
 
@@ -484,6 +484,65 @@ fn node_errors_and_a_voter_registered_by_hand() {
         &receipt
     ])
     .contains("counted"));
+    // The voter votes again, through vortex this time: three hops over mail to a gateway that
+    // submits the ballot to the node (connecting from 127.0.0.2) and sends the receipt back
+    // through a reply block. The last ballot counts.
+    let vortex = VortexNet::start(p, 4, Some((node.url.as_str(), "127.0.0.2")));
+    let out = run(&[
+        "voter",
+        "vote",
+        "--election",
+        "e1",
+        "--wallet",
+        "w",
+        "--choice",
+        "1=Grace",
+        "--choice",
+        "2=Hopper",
+        "--choice",
+        "3=Library,Labs,Sports",
+        "--via-vortex",
+        "h1",
+        "--gateway",
+        "n4@vortex.test",
+        "--vortex-delay",
+        "0-2",
+        "--vortex-timeout",
+        "240",
+    ]);
+    assert!(
+        out.contains("the gateway n4@vortex.test reports the ballot committed"),
+        "{out}"
+    );
+    let receipt2 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ballot accepted; receipt "))
+        .unwrap()
+        .to_string();
+    assert!(run(&[
+        "voter",
+        "receipt",
+        "--election",
+        "e1",
+        "--receipt",
+        &receipt2
+    ])
+    .contains("on the chain and counted"));
+    assert!(run(&[
+        "voter",
+        "receipt",
+        "--election",
+        "e1",
+        "--receipt",
+        &receipt
+    ])
+    .contains("replaced by a later ballot"));
+    let gateway_log = std::fs::read_to_string(p.join("h4/node.log")).unwrap();
+    assert!(
+        gateway_log.contains("carries a ledger transaction"),
+        "{gateway_log}"
+    );
+    drop(vortex);
     fail(
         &[
             "voter",

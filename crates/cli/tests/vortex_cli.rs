@@ -132,36 +132,6 @@ fn the_demo_casts_a_ballot_through_vortex() {
     assert!(count > 30, "{count}");
 }
 
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(dir: &std::path::Path, args: &[String], log: &str) -> Kill {
-    let f = std::fs::File::create(dir.join(log)).unwrap();
-    let e = f.try_clone().unwrap();
-    Kill(
-        std::process::Command::new(env!("CARGO_BIN_EXE_tabella"))
-            .args(args)
-            .current_dir(dir)
-            .stdout(f)
-            .stderr(e)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !f() {
-        assert!(start.elapsed().as_secs() < secs, "timed out: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-}
-
 /// Four `tabella vortex node run` processes on `tabella vortex mailserver`: identities, messages
 /// with redundancy 2/4 over 3 hops; one node is killed with SIGKILL while messages are on
 /// their way and restarted: everything arrives, once.
@@ -169,37 +139,8 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 fn node_processes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = |x: &str| x.to_string();
-    let addrs: Vec<String> = (1..=4).map(|i| format!("n{i}@vortex.test")).collect();
-    let port = support::free_port().to_string();
-    let mut args = vec![
-        s("vortex"),
-        s("mailserver"),
-        s("--listen"),
-        format!("127.0.0.1:{port}"),
-        s("--root"),
-        s("mail"),
-    ];
-    args.extend(addrs.iter().cloned());
-    let _server = spawn(d, &args, "mailserver.log");
-    for (i, a) in addrs.iter().enumerate() {
-        let o = support::tabella(
-            d,
-            &[],
-            &[
-                "vortex",
-                "node",
-                "init",
-                "--home",
-                &format!("h{}", i + 1),
-                "--address",
-                a,
-                "--insecure-plaintext-key",
-            ],
-        );
-        assert!(o.status.success(), "{}", support::text(&o));
-    }
-    // Refused: a second init in the same home; a home without keys; a bad blending.
+    let mut net = support::VortexNet::start(d, 4, None);
+    // Refused: a second init in the same home; a bad blending.
     let o = support::tabella(
         d,
         &[],
@@ -232,50 +173,25 @@ fn node_processes_survive_kill_9() {
         ],
     );
     support::fails_with(&o, "expected plain:OFFSET or f5:PASSPHRASE");
+    // A remote mail server is refused (no TLS yet).
     let o = support::tabella(
         d,
         &[],
         &[
             "vortex",
-            "peers",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "--out",
-            "peers.json",
-        ],
-    );
-    assert!(o.status.success(), "{}", support::text(&o));
-    let node = |i: usize| -> Kill {
-        let args: Vec<String> = [
-            "vortex",
             "node",
             "run",
             "--home",
-            &format!("h{i}"),
+            "h1",
             "--peers",
             "peers.json",
             "--smtp",
-            &format!("127.0.0.1:{port}"),
+            "192.0.2.1:25",
             "--maildir",
-            &format!("mail/n{i}@vortex.test"),
-            "--puzzle-bits",
-            "8",
-            "--poll",
-            "0.2",
-        ]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
-        spawn(d, &args, &format!("node{i}.out"))
-    };
-    let mut nodes: Vec<Kill> = (1..=4).map(node).collect();
-    let ready = |i: usize| {
-        std::fs::read_to_string(d.join(format!("h{i}/node.log")))
-            .is_ok_and(|l| l.contains("identities ready at 3 nodes"))
-    };
-    wait_for("identity set-up", 120, || (1..=4).all(ready));
+            "m",
+        ],
+    );
+    support::fails_with(&o, "only a mail server on this machine");
     let texts: Vec<String> = (0..6).map(|m| format!("letter {m} from n1")).collect();
     for t in &texts {
         std::fs::write(d.join("m.txt"), t).unwrap();
@@ -299,15 +215,15 @@ fn node_processes_survive_kill_9() {
     }
     // n2 relays some of these: kill it hard while they are in flight, then bring it back.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    unsafe_free_kill(&mut nodes[1]);
+    net.nodes[1].kill_9();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    nodes[1] = node(2);
+    net.nodes[1] = net.node(d, 2, 4);
     let inbox = || {
         let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "h3", "--json"]);
         assert!(o.status.success(), "{}", support::text(&o));
         serde_json::from_slice::<Vec<serde_json::Value>>(&o.stdout).unwrap()
     };
-    wait_for("all letters", 120, || {
+    support::wait_for("all letters", 120, || {
         let got = inbox();
         texts.iter().all(|t| got.iter().any(|l| l["text"] == *t))
     });
@@ -335,7 +251,7 @@ fn node_processes_survive_kill_9() {
         ],
     );
     assert!(o.status.success(), "{}", support::text(&o));
-    wait_for("the answer", 60, || {
+    support::wait_for("the answer", 60, || {
         let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "h1", "--json"]);
         String::from_utf8_lossy(&o.stdout).contains("\"answer\"")
     });
@@ -356,15 +272,4 @@ fn node_processes_survive_kill_9() {
     support::fails_with(&o, "is not a reply block");
     let o = support::tabella(d, &[], &["vortex", "inbox", "--home", "nowhere"]);
     support::fails_with(&o, "nowhere is not a vortex node home");
-}
-
-/// SIGKILL, as `kill -9` would.
-fn unsafe_free_kill(k: &mut Kill) {
-    let pid = k.0.id().to_string();
-    let st = std::process::Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let _ = k.0.wait();
 }

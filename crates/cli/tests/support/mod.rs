@@ -108,3 +108,149 @@ pub fn fails_with(o: &Output, needle: &str) {
     assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
     assert!(err.contains(needle), "expected {needle:?} in: {err}");
 }
+
+/// A child process killed (and reaped) when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// SIGKILL, as `kill -9` would.
+    pub fn kill_9(&mut self) {
+        let pid = self.0.id().to_string();
+        let st = Command::new("kill").args(["-9", &pid]).status().unwrap();
+        assert!(st.success());
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tabella ARGS` in `dir`, its output in `dir/log`.
+pub fn spawn(dir: &Path, args: &[String], log: &str) -> Proc {
+    let f = std::fs::File::create(dir.join(log)).unwrap();
+    let e = f.try_clone().unwrap();
+    Proc(
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .env("TABELLA_KDF_FAST", "1")
+            .stdout(f)
+            .stderr(e)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits (polling every 200 ms) until `f` holds; panics after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed().as_secs() < secs, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `n` vortex node processes (homes `h1`…, addresses `n1@vortex.test`…) on a `tabella vortex
+/// mailserver`, in `dir`; with `gateway = Some((ledger URL, source address))` the last node is a
+/// gateway to that ledger.
+pub struct VortexNet {
+    pub port: String,
+    pub nodes: Vec<Proc>,
+    gateway: Option<(String, String)>,
+    _server: Proc,
+}
+
+impl VortexNet {
+    pub fn start(dir: &Path, n: usize, gateway: Option<(&str, &str)>) -> Self {
+        let port = free_port().to_string();
+        let mut args: Vec<String> = [
+            "vortex",
+            "mailserver",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--root",
+            "mail",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend((1..=n).map(|i| format!("n{i}@vortex.test")));
+        let server = spawn(dir, &args, "mailserver.log");
+        for i in 1..=n {
+            let o = tabella(
+                dir,
+                &[],
+                &[
+                    "vortex",
+                    "node",
+                    "init",
+                    "--home",
+                    &format!("h{i}"),
+                    "--address",
+                    &format!("n{i}@vortex.test"),
+                    "--insecure-plaintext-key",
+                ],
+            );
+            assert!(o.status.success(), "{}", text(&o));
+        }
+        let mut peers: Vec<String> = vec!["vortex".into(), "peers".into()];
+        peers.extend((1..=n).map(|i| format!("h{i}")));
+        peers.extend(["--out".to_string(), "peers.json".to_string()]);
+        let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+        let o = tabella(dir, &[], &peers);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut net = VortexNet {
+            port,
+            nodes: Vec::new(),
+            gateway: gateway.map(|(u, b)| (u.to_string(), b.to_string())),
+            _server: server,
+        };
+        for i in 1..=n {
+            let p = net.node(dir, i, n);
+            net.nodes.push(p);
+        }
+        let ready = |i: usize| {
+            std::fs::read_to_string(dir.join(format!("h{i}/node.log")))
+                .is_ok_and(|l| l.contains(&format!("identities ready at {} nodes", n - 1)))
+        };
+        wait_for("vortex identity set-up", 180, || (1..=n).all(ready));
+        net
+    }
+
+    /// Starts node `i` (from 1) of `n`.
+    pub fn node(&self, dir: &Path, i: usize, n: usize) -> Proc {
+        let mut args: Vec<String> = [
+            "vortex",
+            "node",
+            "run",
+            "--home",
+            &format!("h{i}"),
+            "--peers",
+            "peers.json",
+            "--smtp",
+            &format!("127.0.0.1:{}", self.port),
+            "--maildir",
+            &format!("mail/n{i}@vortex.test"),
+            "--puzzle-bits",
+            "8",
+            "--poll",
+            "0.2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let (Some((url, bind)), true) = (&self.gateway, i == n) {
+            args.extend([
+                "--ledger".into(),
+                url.clone(),
+                "--ledger-bind".into(),
+                bind.clone(),
+            ]);
+        }
+        spawn(dir, &args, &format!("node{i}.out"))
+    }
+}
