@@ -639,11 +639,7 @@ pub fn submit_via_vortex(
             if let Some(e) = r.error {
                 bail!("the gateway {gateway} could not submit the ballot: {e}");
             }
-            let height = r
-                .status
-                .as_ref()
-                .and_then(|s| s.pointer("/receipt/height"))
-                .map_or_else(|| "?".to_string(), |h| h.to_string());
+            let height = r.height();
             println!(
                 "the gateway {gateway} reports the ballot committed at height {height} (its claim: check it against the chain with `tabella voter receipt`, through another node or later)"
             );
@@ -763,11 +759,7 @@ impl VortexSink<'_> {
         if let Some(e) = receipt.error {
             bail!("the gateway could not submit the ballot: {e}");
         }
-        let height = receipt
-            .status
-            .as_ref()
-            .and_then(|s| s.pointer("/receipt/height"))
-            .map_or_else(|| "?".to_string(), |h| h.to_string());
+        let height = receipt.height();
         println!(
             "[{:6.1} s] the receipt came back through the reply block: committed at height {height}",
             self.t0.elapsed().as_secs_f64()

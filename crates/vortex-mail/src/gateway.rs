@@ -51,6 +51,16 @@ pub struct GatewayReceipt {
     pub error: Option<String>,
 }
 
+impl GatewayReceipt {
+    /// The block height the ledger's receipt names (`?` if none).
+    pub fn height(&self) -> String {
+        self.status
+            .as_ref()
+            .and_then(|s| s.pointer("/receipt/height"))
+            .map_or_else(|| "?".to_string(), |h| h.to_string())
+    }
+}
+
 /// The identifier of a transaction letter: SHA3-256 of the transaction's bytes, hex.
 pub fn request_id(tx_json: &[u8]) -> String {
     use sha3::{Digest, Sha3_256};

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use tabella_vortex::accounting::{DropReason, Policy};
@@ -500,11 +500,7 @@ impl Station {
             }
             return Ok(());
         };
-        let info = self
-            .peers
-            .get(&peer)
-            .cloned()
-            .ok_or_else(|| Error::BadParameters(format!("unknown node {peer}")))?;
+        let info = self.peer(&peer)?;
         let t = Self::timing(now, (0, 0));
         let mut sender = Sender {
             identities: &self.identities,
@@ -529,11 +525,7 @@ impl Station {
             fx.log.push("an unexpected reply of a node".into());
             return Ok(());
         };
-        let info = self
-            .peers
-            .get(&peer)
-            .cloned()
-            .ok_or_else(|| Error::BadParameters(format!("unknown node {peer}")))?;
+        let info = self.peer(&peer)?;
         // Only a puzzle within bounds or an "ok" completes the step; anything else (an error, a
         // quota, a puzzle too hard) counts as a refusal of the pending node.
         let puzzle = match &block {
@@ -588,10 +580,14 @@ impl Station {
     }
 
     fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
+        tabella_vortex::sim::shuffle(v, &mut self.rng);
+    }
+
+    fn peer(&self, address: &str) -> Result<NodeInfo> {
+        self.peers
+            .get(address)
+            .cloned()
+            .ok_or_else(|| Error::BadParameters(format!("unknown node {address}")))
     }
 
     fn send(&mut self, now: u64, req: &SendRequest, fx: &mut Effects) -> Result<()> {

@@ -526,7 +526,8 @@ impl Network {
     }
 }
 
-fn shuffle<T>(v: &mut [T], rng: &mut ChaCha20Rng) {
+/// Fisher–Yates with `rng` (the slight modulo bias does not matter for picking relays).
+pub fn shuffle<T>(v: &mut [T], rng: &mut impl RngCore) {
     for i in (1..v.len()).rev() {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         v.swap(i, j);
