@@ -15,15 +15,7 @@ pub fn progress_style() -> ProgressStyle {
 
 /// Prints results overall and per group.
 pub fn print_results(m: &Manifest, r: &Results) {
-    let group_name = |g: &Group| match g {
-        Group::Remote => "remote voters".to_string(),
-        Group::Table(t) => m
-            .tables
-            .get(usize::from(t.0))
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| format!("table {}", t.0)),
-        Group::Other => "other (merged)".to_string(),
-    };
+    let group_name = |g: &Group| g.display(m);
     println!(
         "Results of {:?} ({} ballots counted)",
         m.title, r.overall.ballots

@@ -33,6 +33,22 @@ pub enum Group {
     Other,
 }
 
+impl Group {
+    /// The group's name as results show it: "remote voters", the table's name, or
+    /// "other (merged)".
+    pub fn display(&self, m: &crate::manifest::Manifest) -> String {
+        match self {
+            Group::Remote => "remote voters".to_string(),
+            Group::Table(t) => m
+                .tables
+                .get(usize::from(t.0))
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| format!("table {}", t.0)),
+            Group::Other => "other (merged)".to_string(),
+        }
+    }
+}
+
 /// A group as tallied and published: one original group ([`Group::Remote`] or a table), or
 /// [`Group::Other`] with the original groups merged into it.
 #[derive(Clone, Debug, PartialEq, Eq)]

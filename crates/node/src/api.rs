@@ -95,7 +95,15 @@ pub fn router(app: SharedApp) -> Router {
         .route("/v1/stats/queries/{id}", get(query))
         .route("/v1/stats/queries/{id}/proofs", get(query_proofs))
         .route("/v1/stats/queries/{id}/verdicts", get(query_verdicts))
-        .fallback(|| async { not_found("no such endpoint; see GET /v1/openapi.json") })
+        .merge(crate::pages::router())
+        // Under /v1/ a JSON error (API clients); elsewhere the HTML page (browsers).
+        .fallback(|uri: axum::http::Uri| async move {
+            if uri.path().starts_with("/v1/") || uri.path() == "/v1" {
+                not_found("no such endpoint; see GET /v1/openapi.json").into_response()
+            } else {
+                crate::pages::not_found_page("such page")
+            }
+        })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }

@@ -25,6 +25,7 @@ pub mod home;
 pub mod index;
 pub mod log;
 pub mod node_app;
+pub mod pages;
 pub mod run;
 pub mod seal;
 pub mod store;

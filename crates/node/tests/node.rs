@@ -154,6 +154,47 @@ fn one_node_election_end_to_end_then_restart() {
     assert_eq!(v.hash, status.tip_hash);
     assert!(v.links_used < status.height.0 as usize || status.height.0 <= 4);
 
+    // The public pages: the elections list, the election with its results and charts, an HTML
+    // 404 for a page, a JSON 404 under /v1/.
+    let get = |path: &str| -> (u16, String, String) {
+        let url = format!("{}{path}", node.url());
+        match ureq::get(&url).call() {
+            Ok(mut r) => {
+                let ct = r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let csp = r.headers().contains_key("content-security-policy");
+                let body = r.body_mut().read_to_string().unwrap();
+                (r.status().as_u16(), format!("{ct}|csp={csp}"), body)
+            }
+            Err(ureq::Error::StatusCode(code)) => (code, String::new(), String::new()),
+            Err(e) => panic!("{url}: {e}"),
+        }
+    };
+    let (code, meta, body) = get("/");
+    assert_eq!(code, 200);
+    assert!(
+        meta.starts_with("text/html") && meta.ends_with("csp=true"),
+        "{meta}"
+    );
+    assert!(body.contains("href=\"/elections/node-test\""), "{body}");
+    let (code, _, body) = get("/elections/node-test");
+    assert_eq!(code, 200);
+    assert!(body.contains("<svg class=\"chart\""));
+    assert!(
+        body.contains(&format!("{} ballots counted", results.overall.ballots)),
+        "{body}"
+    );
+    let (code, meta, _) = get("/static/tabella.css");
+    assert_eq!(code, 200);
+    assert!(meta.starts_with("text/css"));
+    assert_eq!(get("/elections/nope").0, 404);
+    assert_eq!(get("/no/such/page").0, 404);
+    assert_eq!(get("/v1/no-such-endpoint").0, 404);
+
     // Restart: same chain, same state, replayed from redb.
     node.stop().unwrap();
     // Without the passphrase the sealed key does not open; with it the node restarts.
