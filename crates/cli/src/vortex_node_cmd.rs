@@ -597,6 +597,20 @@ pub fn send(a: SendArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A message to the owner at `to` the way ballots and the demo send it: 3 hops, redundancy
+/// 2/4, one decoy, a reply block attached, relay delays in `delay`.
+fn anonymous(to: &str, text: Vec<u8>, delay: (u32, u32)) -> SendRequest {
+    SendRequest {
+        to: Target::Address(to.to_string()),
+        text,
+        hops: 3,
+        redundancy: Some((2, 4)),
+        decoys: 1,
+        reply: true,
+        delay,
+    }
+}
+
 /// Sends an election envelope through the vortex node at `home` to `gateway`, which submits it
 /// to its ledger; waits for the gateway's receipt (through the reply block) and returns the
 /// envelope's hash (the voter's receipt).
@@ -613,15 +627,11 @@ pub fn submit_via_vortex(
     let tx_json = serde_json::to_vec(&tx)?;
     let request_id = tabella_vortex_mail::gateway::request_id(&tx_json);
     let before = daemon::read_inbox(home)?.len();
-    let request = SendRequest {
-        to: Target::Address(gateway.to_string()),
-        text: tabella_vortex_mail::gateway::tx_letter(&tx_json),
-        hops: 3,
-        redundancy: Some((2, 4)),
-        decoys: 1,
-        reply: true,
-        delay: parse_delay(delay)?,
-    };
+    let request = anonymous(
+        gateway,
+        tabella_vortex_mail::gateway::tx_letter(&tx_json),
+        parse_delay(delay)?,
+    );
     daemon::queue_request(home, &request)?;
     eprintln!(
         "ballot handed to the vortex node in {} for {gateway}; waiting for the receipt…",
@@ -724,15 +734,11 @@ impl VortexSink<'_> {
         println!("           ballot transaction {tx_id}");
         self.net.send(
             0,
-            &SendRequest {
-                to: Target::Address(self.gateway.clone()),
-                text: tabella_vortex_mail::gateway::tx_letter(&tx_json),
-                hops: 3,
-                redundancy: Some((2, 4)),
-                decoys: 1,
-                reply: true,
-                delay: (0, 3),
-            },
+            &anonymous(
+                &self.gateway,
+                tabella_vortex_mail::gateway::tx_letter(&tx_json),
+                (0, 3),
+            ),
         )?;
         let id = request.clone();
         let found = self.rt.block_on(self.net.wait_until(self.timeout, |n| {
@@ -857,15 +863,7 @@ pub fn demo(a: DemoArgs) -> anyhow::Result<()> {
     ));
     net.send(
         from,
-        &SendRequest {
-            to: Target::Address(net.address(to).to_string()),
-            text: text.as_bytes().to_vec(),
-            hops: 3,
-            redundancy: Some((2, 4)),
-            decoys: 1,
-            reply: true,
-            delay: (0, 3),
-        },
+        &anonymous(net.address(to), text.as_bytes().to_vec(), (0, 3)),
     )?;
     let arrived = |n: &LocalNet, i: usize, t: &str| {
         n.inbox(i)

@@ -22,7 +22,7 @@ use tabella_vortex::asn1::{
 use tabella_vortex::asym::{PrivateKey, PublicKey};
 use tabella_vortex::builder::{self, Identities, NodeInfo, Route, Sender, Slots, Timing};
 use tabella_vortex::node::{Accepted, Event, Node, Outgoing};
-use tabella_vortex::redundancy::{GfSize, Shape};
+use tabella_vortex::redundancy::Shape;
 use tabella_vortex::wire::Blending;
 
 use crate::error::{Error, Result};
@@ -579,10 +579,6 @@ impl Station {
         self.next_setup(now, fx)
     }
 
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        tabella_vortex::sim::shuffle(v, &mut self.rng);
-    }
-
     fn peer(&self, address: &str) -> Result<NodeInfo> {
         self.peers
             .get(address)
@@ -596,7 +592,7 @@ impl Station {
         // The reply block first: the letter carries it.
         let reply = if req.reply {
             let mut pool: Vec<NodeInfo> = self.ready_peers();
-            self.shuffle(&mut pool);
+            builder::shuffle(&mut pool, &mut self.rng);
             pool.truncate(relays);
             let mut sender = Sender {
                 identities: &self.identities,
@@ -624,7 +620,7 @@ impl Station {
                     self.peers.get(to).cloned().ok_or_else(|| {
                         Error::BadParameters(format!("{to} is not in the directory"))
                     })?;
-                let mut pool: Vec<NodeInfo> = self
+                let pool: Vec<NodeInfo> = self
                     .ready_peers()
                     .into_iter()
                     .filter(|p| p.address != *to)
@@ -640,30 +636,9 @@ impl Station {
                         "no other node with an identity for relays or decoys".into(),
                     ));
                 }
-                self.shuffle(&mut pool);
-                let paths: Vec<Vec<NodeInfo>> = (0..paths_count)
-                    .map(|p| {
-                        (0..relays)
-                            .map(|h| pool[(p * relays + h) % pool.len()].clone())
-                            .collect()
-                    })
-                    .collect();
-                let decoys: Vec<NodeInfo> = (0..req.decoys)
-                    .map(|d| pool[(paths_count * relays + d) % pool.len()].clone())
-                    .collect();
-                let shape = match req.redundancy {
-                    Some((k, n)) if k > 0 && n > k && n <= 256 => Some(Shape {
-                        data: k,
-                        redundancy: n - k,
-                        gf: GfSize::Gf8,
-                    }),
-                    Some((k, n)) => {
-                        return Err(Error::BadParameters(format!(
-                            "redundancy {k}/{n}: need 0 < k < n ≤ 256"
-                        )))
-                    }
-                    None => None,
-                };
+                let (paths, decoys) =
+                    builder::spread(pool, paths_count, relays, req.decoys, &mut self.rng);
+                let shape = req.redundancy.map(|(k, n)| Shape::gf8(k, n)).transpose()?;
                 let route = Route {
                     recipient: &recipient,
                     paths: &paths,

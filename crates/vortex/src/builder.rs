@@ -34,6 +34,36 @@ fn bad(e: impl std::fmt::Display) -> Error {
     Error::BadParameters(e.to_string())
 }
 
+/// Fisher–Yates with `rng` (the slight modulo bias does not matter for picking relays).
+pub fn shuffle<T>(v: &mut [T], rng: &mut impl RngCore) {
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+/// A message's relays and decoys from `pool` (the nodes other than the sender's and the
+/// recipient's): `pool` shuffled with `rng`, then `paths` paths of `relays` relays each and
+/// `decoys` decoys, taken in turn and reused when the pool is short. An empty pool gives empty
+/// paths and no decoys: the caller refuses that case when relays or decoys are asked.
+pub fn spread(
+    mut pool: Vec<NodeInfo>,
+    paths: usize,
+    relays: usize,
+    decoys: usize,
+    rng: &mut impl RngCore,
+) -> (Vec<Vec<NodeInfo>>, Vec<NodeInfo>) {
+    shuffle(&mut pool, rng);
+    let pick = |i: usize| pool.get(i % pool.len().max(1)).cloned();
+    let routes = (0..paths)
+        .map(|p| (0..relays).filter_map(|h| pick(p * relays + h)).collect())
+        .collect();
+    let decoys = (0..decoys)
+        .filter_map(|d| pick(paths * relays + d))
+        .collect();
+    (routes, decoys)
+}
+
 /// A node as the sender knows it: its address, host key and the blending it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeInfo {

@@ -131,6 +131,20 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// A `k`-of-`n` shape in GF(2^8): `n` blocks, any `k` recover the message.
+    pub fn gf8(k: usize, n: usize) -> Result<Self> {
+        if k == 0 || n <= k || n > 256 {
+            return Err(Error::BadParameters(format!(
+                "redundancy {k}/{n}: need 0 < k < n ≤ 256"
+            )));
+        }
+        Ok(Shape {
+            data: k,
+            redundancy: n - k,
+            gf: GfSize::Gf8,
+        })
+    }
+
     /// n = k + m.
     pub fn blocks(&self) -> usize {
         self.data + self.redundancy

@@ -14,10 +14,10 @@ use rand_chacha::ChaCha20Rng;
 use crate::accounting::{IdentityId, Policy};
 use crate::asn1::{RequirementBlock, SpecialBlock};
 use crate::asym::PrivateKey;
-use crate::builder::{Identities, NodeInfo, Route, Sender, Slots, Timing};
+use crate::builder::{self, Identities, NodeInfo, Route, Sender, Slots, Timing};
 use crate::error::{Error, Result};
 use crate::node::{Event, Node, Outgoing};
-use crate::redundancy::{GfSize, Shape};
+use crate::redundancy::Shape;
 
 /// The clock's start: 2027-01-14 08:00 UTC (any time works; GeneralizedTime needs a real date).
 pub const EPOCH: u64 = 1_799_913_600;
@@ -459,34 +459,26 @@ impl Network {
         let n = self.nodes.len();
         let relays_per_path = config.hops.saturating_sub(1);
         let paths_count = config.redundancy.map_or(1, |(_, n)| n);
-        let mut others: Vec<usize> = (0..n).filter(|&i| i != from && i != to).collect();
+        let others: Vec<NodeInfo> = (0..n)
+            .filter(|&i| i != from && i != to)
+            .map(|i| self.infos[i].clone())
+            .collect();
         if others.is_empty() && (relays_per_path > 0 || config.decoys > 0) {
             return Err(Error::BadParameters(
                 "no nodes left for relays or decoys".into(),
             ));
         }
-        shuffle(&mut others, &mut self.rng);
-        let mut paths = Vec::with_capacity(paths_count);
-        for p in 0..paths_count {
-            let path: Vec<NodeInfo> = (0..relays_per_path)
-                .map(|h| {
-                    let i = others[(p * relays_per_path + h) % others.len().max(1)];
-                    self.infos[i].clone()
-                })
-                .collect();
-            paths.push(path);
-        }
-        let decoys: Vec<NodeInfo> = (0..config.decoys)
-            .map(|d| {
-                self.infos[others[(paths_count * relays_per_path + d) % others.len().max(1)]]
-                    .clone()
-            })
-            .collect();
-        let shape = config.redundancy.map(|(k, n)| Shape {
-            data: k,
-            redundancy: n - k,
-            gf: GfSize::Gf8,
-        });
+        let (paths, decoys) = builder::spread(
+            others,
+            paths_count,
+            relays_per_path,
+            config.decoys,
+            &mut self.rng,
+        );
+        let shape = config
+            .redundancy
+            .map(|(k, n)| Shape::gf8(k, n))
+            .transpose()?;
         let t = self.timing(config.delay);
         let recipient = self.infos[to].clone();
         let mut sender = Sender {
@@ -523,14 +515,6 @@ impl Network {
             }
         }
         self.captured = captured;
-    }
-}
-
-/// Fisher–Yates with `rng` (the slight modulo bias does not matter for picking relays).
-pub fn shuffle<T>(v: &mut [T], rng: &mut impl RngCore) {
-    for i in (1..v.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
     }
 }
 
