@@ -226,6 +226,10 @@ impl ElectionState {
     pub fn decryptions(&self) -> impl Iterator<Item = &DecryptionMessage> {
         self.decryptions.values()
     }
+    /// The trustee numbers (1-based) whose decryption is posted.
+    pub fn decrypted_by(&self) -> impl Iterator<Item = u16> + '_ {
+        self.decryptions.keys().copied()
+    }
     /// The results, once tallied.
     pub fn results(&self) -> Option<&Results> {
         self.results.as_ref()

@@ -88,6 +88,7 @@ pub fn router(app: SharedApp) -> Router {
         .route("/v1/elections/{id}/envelopes", get(envelopes))
         .route("/v1/elections/{id}/results", get(results))
         .route("/v1/elections/{id}/verdicts", get(election_verdicts))
+        .route("/v1/elections/{id}/ballots/{hash}", get(ballot_lookup))
         .route("/v1/forward-links/{height}/{level}", post(link_signature))
         .route("/v1/stats/consortia", get(consortia))
         .route("/v1/stats/consortia/{id}", get(consortium))
@@ -393,6 +394,25 @@ async fn election_verdicts(
         .verdicts_for_election(&id)
         .map(Json)
         .ok_or_else(|| unknown(&id))
+}
+
+async fn ballot_lookup(
+    State(app): State<SharedApp>,
+    Path((id, hash)): Path<(String, String)>,
+) -> Reply<crate::wire::BallotLookup> {
+    let id = election_id(&id)?;
+    let receipt = tabella_election::ids::Digest32::from_hex(&hash)
+        .map_err(|_| bad("a ballot receipt is 64 hex characters".to_string()))?;
+    let a = lock(&app)?;
+    if a.election(&id).is_none() {
+        return Err(unknown(&id));
+    }
+    match a.ballot(&receipt) {
+        Some(b) if b.election_id == id.as_str() => Ok(Json(b)),
+        _ => Err(not_found(format!(
+            "no committed ballot of election {id} has the receipt {receipt}"
+        ))),
+    }
 }
 
 async fn link_signature(

@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tabella_election::action::Envelope;
+use tabella_election::ids::Digest32;
 use tabella_election::ids::ElectionId;
 use tabella_ledger::block::Block;
 use tabella_ledger::tx::Transaction;
-use tabella_ledger::types::{BlockHash, Height};
+use tabella_ledger::types::{BlockHash, Height, TxId};
 
 use crate::wire::CommittedVerdicts;
 
@@ -20,6 +21,19 @@ pub struct Indexes {
     election_last: BTreeMap<ElectionId, Height>,
     election_blocks: BTreeMap<ElectionId, BTreeSet<u64>>,
     verdicts: Vec<CommittedVerdicts>,
+    ballots: HashMap<Digest32, BallotEntry>,
+    ballots_by_height: BTreeMap<ElectionId, Vec<(Height, u32)>>,
+}
+
+/// Where a committed ballot is: found by its receipt (the ballot hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BallotEntry {
+    /// Its election.
+    pub election: ElectionId,
+    /// Its ledger transaction.
+    pub tx_id: TxId,
+    /// The block that carried it.
+    pub height: Height,
 }
 
 impl Indexes {
@@ -35,12 +49,26 @@ impl Indexes {
     pub fn add(&mut self, block: &Block) {
         let height = block.header.height;
         self.by_hash.insert(block.header.hash(), height);
+        let mut ballots_here: BTreeMap<&ElectionId, u32> = BTreeMap::new();
         for tx in &block.txs {
             match tx {
                 Transaction::Election {
                     election_id,
                     envelope,
                 } => {
+                    if let Envelope::Ballot(b) = envelope {
+                        *ballots_here.entry(election_id).or_default() += 1;
+                        if let Ok(tx_id) = tx.id() {
+                            self.ballots.insert(
+                                b.hash(),
+                                BallotEntry {
+                                    election: election_id.clone(),
+                                    tx_id,
+                                    height,
+                                },
+                            );
+                        }
+                    }
                     self.envelopes
                         .entry(election_id.clone())
                         .or_default()
@@ -62,6 +90,22 @@ impl Indexes {
                 Transaction::Governance(_) | Transaction::Stats(_) => {}
             }
         }
+        for (id, n) in ballots_here {
+            self.ballots_by_height
+                .entry(id.clone())
+                .or_default()
+                .push((height, n));
+        }
+    }
+
+    /// Where the committed ballot with this receipt is.
+    pub fn ballot(&self, receipt: &Digest32) -> Option<&BallotEntry> {
+        self.ballots.get(receipt)
+    }
+
+    /// Ballots committed per block (heights in order) for an election.
+    pub fn ballots_by_height(&self, id: &ElectionId) -> &[(Height, u32)] {
+        self.ballots_by_height.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// The height of the committed block with this hash.

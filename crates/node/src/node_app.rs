@@ -13,6 +13,7 @@ use std::path::Path;
 
 use tabella_election::action::Envelope;
 use tabella_election::ballot::ParsedBallot;
+use tabella_election::ids::Digest32;
 use tabella_election::ids::ElectionId;
 use tabella_election::tally::Results;
 use tabella_ledger::block::{Block, Commit};
@@ -31,7 +32,9 @@ use crate::error::Error;
 use crate::genesis::Genesis;
 use crate::index::Indexes;
 use crate::store::Store;
-use crate::wire::{BlockWithCommit, CommittedVerdicts, ElectionSummary, NodeStatus, TxStatus};
+use crate::wire::{
+    BallotLookup, BlockWithCommit, CommittedVerdicts, ElectionSummary, NodeStatus, TxStatus,
+};
 
 /// Tunables of the application.
 #[derive(Clone, Debug)]
@@ -377,6 +380,30 @@ impl NodeApp {
     /// The committed verdict bitmaps on the block at `h`.
     pub fn verdicts_at(&self, h: Height) -> Vec<CommittedVerdicts> {
         self.index.verdicts_at(h)
+    }
+
+    /// A committed ballot found by its receipt (the ballot hash): where it is, its Merkle
+    /// receipt, and whether it is counted (a later ballot of the same voter replaces it).
+    pub fn ballot(&self, receipt: &Digest32) -> Option<BallotLookup> {
+        let entry = self.index.ballot(receipt)?;
+        let inclusion = self.chain().receipt(&entry.tx_id).ok()?;
+        let counted = self
+            .state()
+            .election(&entry.election)
+            .is_some_and(|e| e.state().counted_ballots().any(|h| h == *receipt));
+        Some(BallotLookup {
+            election_id: entry.election.to_string(),
+            ballot: receipt.to_string(),
+            tx_id: entry.tx_id,
+            height: entry.height,
+            receipt: inclusion,
+            counted,
+        })
+    }
+
+    /// Ballots committed per block (heights in order) for an election.
+    pub fn ballots_by_height(&self, id: &ElectionId) -> Vec<(Height, u32)> {
+        self.index.ballots_by_height(id).to_vec()
     }
 }
 

@@ -55,6 +55,23 @@ pub enum TxStatus {
     },
 }
 
+/// `GET /v1/elections/{id}/ballots/{hash}`: a committed ballot found by its receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BallotLookup {
+    /// Its election.
+    pub election_id: String,
+    /// The receipt the voter holds (the ballot hash), hex.
+    pub ballot: String,
+    /// Its ledger transaction id.
+    pub tx_id: TxId,
+    /// The block that carried it.
+    pub height: Height,
+    /// Its Merkle inclusion receipt (RFC 6962) against that block's `tx_root`.
+    pub receipt: Receipt,
+    /// Counted in the tally (false: a later ballot of the same voter replaced it).
+    pub counted: bool,
+}
+
 /// A committed block with its commit certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockWithCommit {

@@ -194,8 +194,89 @@ fn one_node_election_end_to_end_then_restart() {
     assert_eq!(get("/elections/nope").0, 404);
     assert_eq!(get("/no/such/page").0, 404);
     assert_eq!(get("/v1/no-such-endpoint").0, 404);
+    assert!(body_has_ceremony_and_ballot_chart(
+        &get("/elections/node-test").2
+    ));
 
-    // Restart: same chain, same state, replayed from redb.
+    // Receipts: every ballot is found, counted or replaced as the state says, with a Merkle
+    // path the page checked; a malformed or unknown receipt gets a clear answer.
+    let counted: std::collections::HashSet<_> = out.state.counted_ballots().collect();
+    let ballots: Vec<_> = envs
+        .iter()
+        .filter_map(|e| match e {
+            tabella_election::action::Envelope::Ballot(b) => Some(b.hash()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        ballots.len() > counted.len(),
+        "the test needs a replaced ballot"
+    );
+    for (i, h) in ballots.iter().enumerate() {
+        let (code, _, body) = get(&format!("/v1/elections/node-test/ballots/{h}"));
+        assert_eq!(code, 200);
+        let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(found["counted"], counted.contains(h), "{body}");
+        if i % 7 == 0 || !counted.contains(h) {
+            let (code, _, page) = get(&format!("/elections/node-test/receipt?r={h}"));
+            assert_eq!(code, 200);
+            assert!(
+                page.contains("The Merkle path below leads to the block"),
+                "{page}"
+            );
+            if counted.contains(h) {
+                assert!(page.contains("On the chain and counted"), "{page}");
+            } else {
+                assert!(page.contains("replaced by a later ballot"), "{page}");
+            }
+        }
+    }
+    let unknown = "ab".repeat(32);
+    assert_eq!(
+        get(&format!("/v1/elections/node-test/ballots/{unknown}")).0,
+        404
+    );
+    assert_eq!(get("/v1/elections/node-test/ballots/zz").0, 400);
+    assert!(get(&format!("/elections/node-test/receipt?r={unknown}"))
+        .2
+        .contains("Not found"));
+    assert!(get("/elections/node-test/receipt?r=%3Cscript%3E")
+        .2
+        .contains("This is not a receipt"));
+    assert!(!get("/elections/node-test/receipt?r=%3Cscript%3E")
+        .2
+        .contains("<script>"));
+
+    // Verdicts, the verifier on the node's record (twice: the second from the cache), the
+    // block explorer, a transaction with its receipt, the light-client path.
+    let page = get("/elections/node-test/verdicts").2;
+    assert!(page.contains("<code class=\"cells\">✓"), "{page}");
+    for _ in 0..2 {
+        let (code, _, page) = get("/elections/node-test/verify");
+        assert_eq!(code, 200);
+        assert!(page.contains("Every check passed"), "{page}");
+        assert!(
+            page.contains(&format!("{} envelopes replayed", envs.len())),
+            "{page}"
+        );
+    }
+    let page = get("/blocks").2;
+    assert!(page.contains(&format!("href=\"/blocks/{}\"", status.height.0)));
+    let page = get("/blocks/1").2;
+    assert!(
+        page.contains("Commit certificate") && page.contains("create"),
+        "{page}"
+    );
+    assert_eq!(get("/blocks/99999").0, 404);
+    let page = get(&format!("/tx/{}", tx.id().unwrap())).2;
+    assert!(page.contains("leads to the block"), "{page}");
+    let page = get(&format!("/light/{}", status.height.0)).2;
+    assert!(page.contains("Verified from genesis"), "{page}");
+    assert!(page.contains(&status.tip_hash.to_string()), "{page}");
+
+    // Restart: same chain, same state, replayed from redb. (The chain may have grown while the
+    // pages were read: verdicts of the last blocks are committed in later blocks.)
+    let status = client.status().unwrap();
     node.stop().unwrap();
     // Without the passphrase the sealed key does not open; with it the node restarts.
     let e = run::start(&home, RunOptions::default()).err().unwrap();
@@ -382,4 +463,10 @@ fn a_transaction_submitted_to_one_validator_reaches_the_others() {
     assert!(again.contains("already pending"), "{again}");
     b.stop().unwrap();
     a.stop().unwrap();
+}
+
+fn body_has_ceremony_and_ballot_chart(body: &str) -> bool {
+    body.contains("Trustees and key ceremony")
+        && body.contains("The joint election key is fixed")
+        && body.contains("Ballots committed by block height")
 }

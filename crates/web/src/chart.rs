@@ -79,6 +79,71 @@ pub fn hbar(id: &str, title: &str, rows: &[(String, u64)], unit: &str) -> String
     s
 }
 
+/// Ballots committed so far, block by block: one column per point (height, running total),
+/// at most 40 columns (when there are more, evenly spaced points and the last are kept: the
+/// totals are cumulative, so nothing is lost but resolution). The block height is the time
+/// axis, because block headers carry no clock.
+pub fn cumulative(id: &str, title: &str, points: &[(u64, u64)], unit: &str) -> String {
+    const MAX: usize = 40;
+    const H: u32 = 160;
+    let kept: Vec<(u64, u64)> = if points.len() <= MAX {
+        points.to_vec()
+    } else {
+        let step = points.len().div_ceil(MAX);
+        let mut v: Vec<_> = points.iter().step_by(step).copied().collect();
+        if let (Some(last), Some(kept_last)) = (points.last(), v.last()) {
+            if kept_last != last {
+                v.push(*last);
+            }
+        }
+        v
+    };
+    let max = kept.iter().map(|p| p.1).max().unwrap_or(0);
+    let col = 14u32;
+    let gap = 4u32;
+    let left = 40u32;
+    let width = left + (col + gap) * kept.len().max(1) as u32 + 10;
+    let id = esc(id);
+    let desc = match (kept.first(), kept.last()) {
+        (Some(a), Some(b)) => format!(
+            "{} {unit} at block {}, rising to {} {unit} at block {}",
+            a.1, a.0, b.1, b.0
+        ),
+        _ => format!("no {unit} yet"),
+    };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg class=\"chart\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\"><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc><text class=\"value\" x=\"0\" y=\"12\">{max}</text><text class=\"value\" x=\"0\" y=\"{H}\">0</text>",
+        H + 24,
+        esc(title),
+        esc(&desc)
+    );
+    for (i, (h, v)) in kept.iter().enumerate() {
+        let bh = if max == 0 {
+            0
+        } else {
+            ((u128::from(*v) * u128::from(H - 10)) / u128::from(max)) as u32
+        };
+        let x = left + (col + gap) * i as u32;
+        let _ = write!(
+            s,
+            "<g><title>block {h}: {v} {}</title><rect class=\"bar\" x=\"{x}\" y=\"{}\" width=\"{col}\" height=\"{bh}\"></rect></g>",
+            esc(unit),
+            H - bh,
+        );
+        if i == 0 || i + 1 == kept.len() {
+            let _ = write!(
+                s,
+                "<text class=\"label\" x=\"{x}\" y=\"{}\">{h}</text>",
+                H + 16
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -120,6 +185,17 @@ mod tests {
         assert!(svg.ends_with("</svg>") && !svg.contains("NaN"));
         let svg = hbar("c", "t", &[("a".into(), 0), ("b".into(), 0)], "votes");
         assert!(!svg.contains("NaN") && svg.contains("(0%)"));
+    }
+
+    #[test]
+    fn the_running_total_keeps_its_last_point_and_at_most_forty_columns() {
+        let pts: Vec<(u64, u64)> = (1..=100).map(|h| (h, h * 2)).collect();
+        let svg = cumulative("b", "Ballots", &pts, "ballots");
+        assert!(svg.matches("<rect").count() <= 41);
+        assert!(svg.contains("<title>block 100: 200 ballots</title>"));
+        assert!(svg.contains("rising to 200 ballots at block 100"));
+        let svg = cumulative("b", "Ballots", &[], "ballots");
+        assert!(svg.contains("no ballots yet") && svg.ends_with("</svg>"));
     }
 
     #[test]

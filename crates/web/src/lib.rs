@@ -3,13 +3,16 @@
 //! its own), one stylesheet, no JavaScript. View models are built here from the election state,
 //! so the pages can be tested without HTTP; the node (`tabella node run`) serves them under `/`.
 //!
-//! Done so far: the elections list and an election's page (phase, officials, registration,
-//! table quotas, ballots, results overall and per group with charts). Still to come (see
-//! docs/WEB-NOTES.md): the block explorer, receipts, verdicts and verifier pages, the officials'
-//! consoles, the voter booth with the Benaloh audit, and the browser tests.
+//! Done so far: the elections list, an election's page (phase, officials, key ceremony,
+//! registration, table quotas, ballots per block, results overall and per group with charts),
+//! the receipt lookup, the verdicts, the verifier run on the node's record, and the block
+//! explorer (blocks, transactions with their Merkle receipts, the light-client path). Still to
+//! come (see docs/WEB-NOTES.md): the officials' consoles, the voter booth with the Benaloh audit,
+//! and the browser tests.
 #![forbid(unsafe_code)]
 
 pub mod chart;
+pub mod explorer;
 pub mod views;
 
 /// The stylesheet, served at `/static/tabella.css`.

@@ -110,6 +110,21 @@ pub struct ResultsView {
     pub contests: Vec<ContestResult>,
 }
 
+/// A trustee's progress in the key ceremony.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrusteeRow {
+    /// Name.
+    pub name: String,
+    /// Round 0 (ceremony key) posted.
+    pub key: bool,
+    /// Round 1 (dealing) posted.
+    pub dealing: bool,
+    /// Round 2 (complaints, possibly none) posted after the last dealing.
+    pub settled: bool,
+    /// Decryption of the tallies posted.
+    pub decrypted: bool,
+}
+
 /// `/elections/{id}`.
 #[derive(Template)]
 #[template(path = "election.html")]
@@ -126,6 +141,16 @@ pub struct ElectionPage {
     pub trustees: Vec<String>,
     /// Trustees needed to decrypt.
     pub threshold: u16,
+    /// The key ceremony, per trustee.
+    pub ceremony: Vec<TrusteeRow>,
+    /// The ceremony in one sentence.
+    pub ceremony_summary: String,
+    /// The joint election key is fixed.
+    pub joint_key: bool,
+    /// Trustees' decryptions posted.
+    pub decryptions: usize,
+    /// Ballots committed block by block (SVG), filled in by the node.
+    pub ballots_chart: Option<String>,
     /// Groups smaller than this are merged in results.
     pub min_group_size: u64,
     /// Contests.
@@ -297,6 +322,23 @@ pub fn election_page(id: &str, state: &ElectionState) -> Option<ElectionPage> {
             contests,
         }
     });
+    let progress = state.ceremony_progress();
+    let decrypted: Vec<u16> = state.decrypted_by().collect();
+    let ceremony = m
+        .trustees
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            TrusteeRow {
+                name: t.name.clone(),
+                key: progress.keys.iter().any(|(k, _)| k.get() == n),
+                dealing: progress.dealings.iter().any(|d| d.dealer.get() == n),
+                settled: progress.complained.iter().any(|k| k.get() == n),
+                decrypted: decrypted.contains(&n),
+            }
+        })
+        .collect();
     Some(ElectionPage {
         id: id.to_string(),
         title: m.title.clone(),
@@ -304,6 +346,11 @@ pub fn election_page(id: &str, state: &ElectionState) -> Option<ElectionPage> {
         phase: phase.map_or("none", |p| p.name()).replace('_', " "),
         trustees: m.trustees.iter().map(|t| t.name.clone()).collect(),
         threshold: m.threshold,
+        ceremony,
+        ceremony_summary: progress.summary(),
+        joint_key: state.election_key().is_some(),
+        decryptions: decrypted.len(),
+        ballots_chart: None,
         min_group_size: u64::from(m.min_group_size),
         contests,
         whitelisted: counts.whitelisted,

@@ -78,8 +78,19 @@ fn before_the_tally_the_page_says_what_comes() {
     }
     let page = election_page("web-test", &state).unwrap();
     assert!(page.results.is_none());
+    // The ceremony is over (every trustee posted rounds 0-2), nobody has decrypted yet.
+    assert!(page.joint_key);
+    assert_eq!(page.decryptions, 0);
+    assert!(page
+        .ceremony
+        .iter()
+        .all(|t| t.key && t.dealing && t.settled && !t.decrypted));
     let html = page.render().unwrap();
     assert!(html.contains("Not published yet"));
+    assert!(
+        html.contains("0 of 2 decryptions needed are posted"),
+        "{html}"
+    );
     assert!(election_page("x", &tabella_election::state::ElectionState::new()).is_none());
 }
 
@@ -107,4 +118,21 @@ fn the_index_lists_elections_and_escapes_titles() {
     );
     assert!(!html.contains("<img"));
     assert!(html.contains("1 validator."));
+}
+
+#[test]
+fn the_receipt_page_escapes_what_was_typed_and_the_verdicts_are_counted() {
+    use tabella_web::explorer::{verdict_cells, ReceiptOutcome, ReceiptPage};
+    let page = ReceiptPage {
+        id: "e1".into(),
+        title: "T".into(),
+        asked: "\"><script>alert(1)</script>".into(),
+        outcome: Some(ReceiptOutcome::Malformed("This is not a receipt".into())),
+    };
+    let html = page.render().unwrap();
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("role=\"alert\""));
+    let (cells, counts) = verdict_cells(&[1, 1, 0, 2, 3, 1]);
+    assert_eq!(cells, "✓✓✗–?✓");
+    assert_eq!(counts, [1, 3, 1, 1]);
 }
