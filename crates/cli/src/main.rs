@@ -21,6 +21,7 @@ mod roles;
 mod stats_cmd;
 mod stats_demo;
 mod table;
+mod verify_ballot;
 mod vortex_cmd;
 mod vortex_node_cmd;
 
@@ -46,6 +47,9 @@ enum Command {
     Election(election_cmd::ElectionArgs),
     /// Verify an election record from scratch (exit 0 only if every check passes).
     Verify(election_cmd::VerifyArgs),
+    /// Voter: check the audit file of a spoiled ballot (Benaloh's cast-or-audit) against the
+    /// election from a node or a record (exit 0 only if it encrypts exactly the claimed choices).
+    VerifyBallot(verify_ballot::VerifyBallotArgs),
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
     /// One-time-pad group chat (GhostLine).
@@ -89,6 +93,11 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Election(args) => election_cmd::run(args),
         Command::Verify(args) => match election_cmd::verify(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::VerifyBallot(args) => match verify_ballot::run(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),

@@ -456,6 +456,68 @@ fn node_errors_and_a_voter_registered_by_hand() {
         ],
         "no choice for contest 2",
     );
+    // Cast or audit: the voter audits a first encryption (spoiled: nothing is signed or sent)
+    // and checks it against the node, then casts a fresh one.
+    let audit = run(&[
+        "voter",
+        "vote",
+        "--election",
+        "e1",
+        "--wallet",
+        "w",
+        "--choice",
+        "1=Ada",
+        "--choice",
+        "2=Turing",
+        "--choice",
+        "3=Labs,Library,Sports",
+        "--audit-out",
+        "audit.json",
+    ]);
+    assert!(audit.contains("NOT cast: spoiled for audit"), "{audit}");
+    let tracker = audit
+        .lines()
+        .find_map(|l| l.strip_prefix("ballot encrypted with tracker "))
+        .and_then(|l| l.split(',').next())
+        .unwrap()
+        .to_string();
+    let checked = run(&[
+        "verify-ballot",
+        "audit.json",
+        "--node",
+        node.url.as_str(),
+        "--tracker",
+        &tracker,
+    ]);
+    assert!(
+        checked.contains("this ballot encrypts exactly these choices")
+            && checked.contains(": Ada")
+            && checked.contains("1. Labs, 2. Library, 3. Sports"),
+        "{checked}"
+    );
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("audit.json")).unwrap()).unwrap();
+    v["choices"][0]["single"] = serde_json::json!(1);
+    std::fs::write(p.join("flipped.json"), v.to_string()).unwrap();
+    let bad = tabella(
+        p,
+        &env,
+        &["verify-ballot", "flipped.json", "--node", node.url.as_str()],
+    );
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(text(&bad).contains("AUDIT FAILED"), "{}", text(&bad));
+    // The spoiled ballot never reached the chain.
+    fail(
+        &[
+            "voter",
+            "receipt",
+            "--election",
+            "e1",
+            "--receipt",
+            &tracker,
+        ],
+        "is not on the chain",
+    );
     let out = run(&[
         "voter",
         "vote",

@@ -22,6 +22,7 @@ use tabella_crypto::elgamal::{Ciphertext, PublicKey};
 use tabella_crypto::group::SecretScalar;
 use tabella_crypto::schnorr::SchnorrSignature;
 use tabella_crypto::vector::EncryptedVector;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, Result};
 use crate::ids::{Digest32, ElectionId, TableIndex};
@@ -158,7 +159,7 @@ pub struct ParsedBallot {
 impl Ballot {
     /// The ballot hash the voter keeps as a receipt.
     pub fn hash(&self) -> Digest32 {
-        Digest32::of("tabella/ballot/v1", self.payload.as_bytes())
+        tracker(&self.payload)
     }
 
     /// Decodes the body.
@@ -172,7 +173,7 @@ impl Ballot {
     }
 }
 
-fn proof_context(
+pub(crate) fn proof_context(
     election: &ElectionId,
     credential: &Credential,
     contest: usize,
@@ -188,7 +189,7 @@ fn proof_context(
     c
 }
 
-fn column_context(
+pub(crate) fn column_context(
     election: &ElectionId,
     credential: &Credential,
     contest: usize,
@@ -295,7 +296,7 @@ pub fn choice_points(contest: &Contest, choice: &Choice) -> Result<Vec<u64>> {
 }
 
 /// Encrypts `choices` (one per contest) into a signed ballot for `credential`, signed by
-/// `signer` (the stealth secret or the booth key).
+/// `signer` (the stealth secret or the booth key): [`encrypt_ballot`] then [`sign_ballot`].
 pub fn cast<R: RngCore + CryptoRng>(
     manifest: &Manifest,
     key: BallotKey<'_>,
@@ -304,6 +305,52 @@ pub fn cast<R: RngCore + CryptoRng>(
     signer: &SecretScalar,
     rng: &mut R,
 ) -> Result<Ballot> {
+    let (payload, _secrets) = encrypt_ballot(manifest, key, credential, choices, rng)?;
+    Ok(sign_ballot(payload, signer, rng))
+}
+
+/// The encryption randomness of an unsigned ballot, contest → row → entry (ElGamal scheme; the
+/// contests of a Paillier ballot are empty). Revealing it opens the ballot: it is kept only to
+/// audit a ballot that will never be cast ([`crate::audit`]). Zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct BallotSecrets {
+    contests: Vec<Vec<Vec<SecretScalar>>>,
+}
+
+impl BallotSecrets {
+    /// Contest → row → entry randomness. Whoever holds it can read the ballot's choices.
+    pub fn expose(&self) -> &[Vec<Vec<SecretScalar>>] {
+        &self.contests
+    }
+}
+
+impl core::fmt::Debug for BallotSecrets {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "BallotSecrets(<redacted>, {} contests)",
+            self.contests.len()
+        )
+    }
+}
+
+/// The tracker of a ballot payload: the hash a voter sees before deciding to cast or audit it,
+/// equal to [`Ballot::hash`] of the ballot once signed (the receipt).
+pub fn tracker(payload: &str) -> Digest32 {
+    Digest32::of("tabella/ballot/v1", payload.as_bytes())
+}
+
+/// Encrypts `choices` (one per contest) for `credential` into the exact JSON of a [`BallotBody`]
+/// (unsigned), and returns the encryption randomness beside it. The booth shows
+/// [`tracker`]`(&payload)`, then either signs this very payload ([`sign_ballot`]) or spoils it and
+/// reveals the randomness ([`crate::audit::AuditedBallot`]) — Benaloh's cast-or-audit.
+pub fn encrypt_ballot<R: RngCore + CryptoRng>(
+    manifest: &Manifest,
+    key: BallotKey<'_>,
+    credential: Credential,
+    choices: &[Choice],
+    rng: &mut R,
+) -> Result<(String, BallotSecrets)> {
     if choices.len() != manifest.contests.len() {
         return Err(Error::Malformed(format!(
             "{} choices given for {} contests",
@@ -312,6 +359,9 @@ pub fn cast<R: RngCore + CryptoRng>(
         )));
     }
     let mut contests = Vec::with_capacity(choices.len());
+    let mut secrets = BallotSecrets {
+        contests: Vec::with_capacity(choices.len()),
+    };
     for (ci, (contest, choice)) in manifest.contests.iter().zip(choices).enumerate() {
         let rows_plain = encode_choice(contest, choice)?;
         let key = match key {
@@ -330,6 +380,7 @@ pub fn cast<R: RngCore + CryptoRng>(
                     column_proofs: Vec::new(),
                     paillier: Some(enc),
                 });
+                secrets.contests.push(Vec::new());
                 continue;
             }
         };
@@ -357,6 +408,7 @@ pub fn cast<R: RngCore + CryptoRng>(
             column_proofs,
             paillier: None,
         });
+        secrets.contests.push(randomness);
     }
     let body = BallotBody {
         election_id: manifest.election_id.clone(),
@@ -365,8 +417,18 @@ pub fn cast<R: RngCore + CryptoRng>(
     };
     let payload = serde_json::to_string(&body)
         .map_err(|e| Error::Malformed(format!("ballot encoding: {e}")))?;
+    Ok((payload, secrets))
+}
+
+/// Signs an unsigned ballot payload from [`encrypt_ballot`] with the credential's key (the
+/// stealth secret or the booth key). Sign only a payload that was not audited.
+pub fn sign_ballot<R: RngCore + CryptoRng>(
+    payload: String,
+    signer: &SecretScalar,
+    rng: &mut R,
+) -> Ballot {
     let signature = SchnorrSignature::sign(BALLOT_SIG_DOMAIN, payload.as_bytes(), signer, rng);
-    Ok(Ballot { payload, signature })
+    Ballot { payload, signature }
 }
 
 /// The public key that must have signed a ballot with this credential (looked up by the caller:

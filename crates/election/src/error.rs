@@ -63,6 +63,33 @@ pub enum Error {
     /// A polling table, written `JUROR=QUOTA`, is malformed ([`crate::manifest::parse_table`]).
     #[error(transparent)]
     TableArgument(#[from] crate::manifest::TableArgError),
+    /// A Benaloh audit ([`crate::audit::check_audited`]): the tracker the device showed is not
+    /// the hash of the ballot it revealed.
+    #[error("the audit file's tracker {claimed} is not the hash of its ballot ({computed}): the device showed one ballot and opened another")]
+    TrackerMismatch {
+        /// The tracker written in the audit file (shown to the voter).
+        claimed: String,
+        /// The hash of the revealed ballot.
+        computed: String,
+    },
+    /// A Benaloh audit: the claimed choice and the revealed randomness do not give the ballot's
+    /// ciphertext, so the ballot does not encrypt the choices the device claims.
+    #[error("contest {contest} ({title:?}) row {row} entry {entry} ({option}): the claimed choice and the revealed randomness do not give the ballot's ciphertext; this ballot does NOT encrypt the choices claimed")]
+    AuditMismatch {
+        /// The contest, from 1.
+        contest: usize,
+        /// Its title.
+        title: String,
+        /// The row, from 1 (the rank in a ranked contest).
+        row: usize,
+        /// The entry, from 1.
+        entry: usize,
+        /// The entry's option label.
+        option: String,
+    },
+    /// A Benaloh audit cannot be done for this election.
+    #[error("cannot audit: {0}")]
+    AuditUnsupported(String),
     /// Handing envelopes to an outside system (e.g. a ledger node) failed.
     #[error("{0}")]
     Sink(String),

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod audit;
 pub mod ballot;
 pub mod batch;
 pub mod choice;

@@ -13,6 +13,7 @@ use tabella_crypto::disjunctive::PrecomputedKey;
 use tabella_crypto::group::SecretScalar;
 use tabella_crypto::stealth::{self, MetaAddress, ScanSecret, SpendSecret, StealthSecret};
 use tabella_election::action::{Envelope, RegistrationToken};
+use tabella_election::audit::AuditedBallot;
 use tabella_election::ballot::{self, BallotKey, Credential, ElectionKey};
 use tabella_election::choice::parse_choices;
 use tabella_election::ids::{Digest32, ElectionId, TableIndex};
@@ -86,6 +87,13 @@ enum VoterCmd {
         /// How long to wait for the gateway's receipt, seconds.
         #[arg(long, default_value_t = 900)]
         vortex_timeout: u64,
+        /// Audit instead of casting (Benaloh's cast-or-audit): encrypt the ballot, then write
+        /// its audit file (the choices and the encryption randomness, no signature) to FILE, or
+        /// to DIR/audit-TRACKER.json if FILE is a directory. Nothing is signed or submitted; check
+        /// the file on another machine with `tabella verify-ballot FILE --node URL`, then vote
+        /// again without --audit-out to cast a fresh encryption.
+        #[arg(long, value_name = "FILE", conflicts_with = "via_vortex")]
+        audit_out: Option<PathBuf>,
     },
     /// Check a receipt: is the ballot on the chain, and does it count?
     Receipt {
@@ -276,6 +284,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
             gateway,
             vortex_delay,
             vortex_timeout,
+            audit_out,
         } => {
             let id = election_id(&election)?;
             let client = common.client();
@@ -332,15 +341,36 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 _ => bail!("election '{id}' has no ElGamal election key"),
             };
             let pre = PrecomputedKey::new(pk);
-            let b = ballot::cast(
+            let (payload, secrets) = ballot::encrypt_ballot(
                 m,
                 BallotKey::Elgamal(&pre),
                 credential,
                 &parsed,
-                &signer,
                 &mut OsRng,
             )
             .map_err(|e| anyhow!("cannot cast this ballot: {e}"))?;
+            if let Some(out) = audit_out {
+                // Spoiled: the payload is never signed, the randomness goes into the file.
+                let audit = AuditedBallot::new(payload, &secrets, parsed)?;
+                let out = if out.is_dir() {
+                    out.join(audit.file_name())
+                } else {
+                    out
+                };
+                write_json(&out, &audit)?;
+                println!(
+                    "ballot encrypted with tracker {}, NOT cast: spoiled for audit",
+                    audit.tracker
+                );
+                println!("audit file written to {}", out.display());
+                println!(
+                    "check it on another machine with `tabella verify-ballot {} --node URL --tracker {}`, then vote again without --audit-out to cast a fresh encryption",
+                    out.display(),
+                    audit.tracker
+                );
+                return Ok(());
+            }
+            let b = ballot::sign_ballot(payload, &signer, &mut OsRng);
             let env = Envelope::Ballot(b);
             let receipt = match (&via_vortex, &gateway) {
                 (Some(home), Some(g)) => crate::vortex_node_cmd::submit_via_vortex(
