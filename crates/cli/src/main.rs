@@ -11,6 +11,7 @@ mod bench_stats;
 mod bench_stats_chain;
 mod bench_vortex;
 mod bench_vortex_mail;
+mod booth;
 mod demo;
 mod election_cmd;
 mod keystore;
@@ -50,6 +51,9 @@ enum Command {
     /// Voter: check the audit file of a spoiled ballot (Benaloh's cast-or-audit) against the
     /// election from a node or a record (exit 0 only if it encrypts exactly the claimed choices).
     VerifyBallot(verify_ballot::VerifyBallotArgs),
+    /// Voter: the booth as a local web page (127.0.0.1, served by this binary): open your wallet,
+    /// choose, encrypt, then cast or audit; with --booth FILE, a polling table's kiosk.
+    Booth(booth::BoothArgs),
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
     /// One-time-pad group chat (GhostLine).
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::Booth(args) => booth::run(args),
         Command::VerifyBallot(args) => match verify_ballot::run(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

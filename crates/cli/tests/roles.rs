@@ -3,61 +3,7 @@
 
 mod support;
 
-use support::{fails_with, start_node, tabella, text, VortexNet};
-
-const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
-
-/// `keys new` for each official of election e1: council c, trustee t1, identity validator v (its
-/// role written `validator_role`), registrar r, juror j.
-fn official_keys(validator_role: &str) -> Vec<[&str; 8]> {
-    [
-        ("council", "c"),
-        ("trustee", "t1"),
-        (validator_role, "v"),
-        ("registrar", "r"),
-        ("juror", "j"),
-    ]
-    .map(|(role, name)| {
-        [
-            "keys",
-            "new",
-            "--role",
-            role,
-            "--name",
-            name,
-            "--token-bits",
-            "2048",
-        ]
-    })
-    .to_vec()
-}
-
-/// `election manifest` of e1 with the keys of [`official_keys`] (the identity validator's option
-/// written `validator_option`), then `extra`.
-fn manifest_e1<'a>(validator_option: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "election",
-        "manifest",
-        "--id",
-        "e1",
-        "--title",
-        "T",
-        "--council",
-        "c",
-        "--trustee",
-        "t1",
-        "--threshold",
-        "1",
-        validator_option,
-        "v",
-        "--registrar",
-        "r",
-        "--table",
-        "j=2",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
+use support::{fails_with, manifest_e1, official_keys, start_node, tabella, text, VortexNet, PW};
 
 /// The identity validator was called `validator` (key role, subcommand, manifest option) before it
 /// was told apart from the ledger's validators: the old names still work.

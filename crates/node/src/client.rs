@@ -246,6 +246,11 @@ impl NodeClient {
         self.get(&format!("/v1/elections/{id}/verdicts"))
     }
 
+    /// `GET /v1/elections/{id}/ballots/{hash}`: a committed ballot found by its receipt.
+    pub fn ballot(&self, id: &str, receipt: &str) -> Result<crate::wire::BallotLookup, Error> {
+        self.get(&format!("/v1/elections/{id}/ballots/{receipt}"))
+    }
+
     /// `GET /v1/stats/consortia`.
     pub fn stats_consortia(&self) -> Result<Vec<tabella_ledger::stats::ConsortiumEntry>, Error> {
         self.get("/v1/stats/consortia")

@@ -28,8 +28,9 @@ use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{Height, TxId};
 use tabella_web::chart;
 use tabella_web::explorer::{
-    verdict_cells, BlockPage, BlockRow, BlocksPage, CheckView, LightPage, ReceiptOutcome,
-    ReceiptPage, ReceiptView, StepView, TxPage, TxRow, VerdictRow, VerdictsPage, VerifyPage,
+    verdict_cells, AuditCheckPage, BlockPage, BlockRow, BlocksPage, CheckView, LightPage,
+    ReceiptOutcome, ReceiptPage, ReceiptView, StepView, TxPage, TxRow, VerdictRow, VerdictsPage,
+    VerifyPage,
 };
 use tabella_web::views::{election_page, ElectionRow, IndexPage, NodeView, NotFoundPage};
 
@@ -55,6 +56,7 @@ pub fn router() -> Router<SharedApp> {
         .route("/elections/{id}/receipt", get(receipt))
         .route("/elections/{id}/verdicts", get(verdicts))
         .route("/elections/{id}/verify", get(verify))
+        .route("/elections/{id}/audit", get(audit_form).post(audit_check))
         .route("/blocks", get(blocks))
         .route("/blocks/{h}", get(block))
         .route("/tx/{id}", get(tx))
@@ -405,6 +407,83 @@ fn run_verifier(
     }
     page.seconds = start.elapsed().as_secs_f64();
     page
+}
+
+async fn audit_form(State(app): State<SharedApp>, Path(id): Path<String>) -> Response {
+    let (eid, title) = match hosted(&app, id) {
+        Ok(x) => x,
+        Err(m) => return m.page(),
+    };
+    html(
+        StatusCode::OK,
+        AuditCheckPage {
+            id: eid.to_string(),
+            title,
+            pasted: String::new(),
+            result: None,
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+struct AuditForm {
+    audit: String,
+}
+
+/// Checks a pasted audit file against this node's manifest and election key (stateless: nothing
+/// is stored or submitted).
+async fn audit_check(
+    State(app): State<SharedApp>,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<AuditForm>,
+) -> Response {
+    let (eid, title) = match hosted(&app, id) {
+        Ok(x) => x,
+        Err(m) => return m.page(),
+    };
+    let election = {
+        let Ok(a) = app.lock() else {
+            return unavailable();
+        };
+        a.state().election(&eid).and_then(|e| {
+            let st = e.state();
+            Some((st.manifest()?.clone(), st.election_key()?.clone()))
+        })
+    };
+    let result = match (
+        serde_json::from_str::<tabella_election::audit::AuditedBallot>(&f.audit),
+        election,
+    ) {
+        (Err(e), _) => Err(format!("this is not an audit file: {e}")),
+        (_, None) => Err("this election has no election key yet".into()),
+        (Ok(a), Some((m, key))) => tabella_election::audit::check_audited(&m, &key, &a)
+            .map(|r| {
+                (
+                    r.tracker.to_string(),
+                    r.contests
+                        .iter()
+                        .map(|c| (c.title.clone(), c.in_words()))
+                        .collect(),
+                )
+            })
+            .map_err(|e| e.to_string()),
+    };
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    html(
+        status,
+        AuditCheckPage {
+            id: eid.to_string(),
+            title,
+            pasted: f.audit,
+            result: Some(result),
+        }
+        .render(),
+    )
 }
 
 #[derive(Deserialize)]

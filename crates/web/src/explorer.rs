@@ -253,3 +253,21 @@ pub fn verdict_cells(values: &[u8]) -> (String, [usize; 4]) {
         .collect();
     (cells, counts)
 }
+
+/// A checked audit: the tracker and each contest's (title, choice in words).
+pub type AuditedChoices = (String, Vec<(String, String)>);
+
+/// `/elections/{id}/audit`: anyone checks a spoiled ballot's audit file (Benaloh's challenge)
+/// with this node's copy of the election key.
+#[derive(Template)]
+#[template(path = "audit_check.html")]
+pub struct AuditCheckPage {
+    /// Election id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The file as pasted (kept in the form).
+    pub pasted: String,
+    /// `None` before a check; else the tracker and the choices in words, or why it failed.
+    pub result: Option<Result<AuditedChoices, String>>,
+}

@@ -11,6 +11,7 @@
 //! and the browser tests.
 #![forbid(unsafe_code)]
 
+pub mod booth;
 pub mod chart;
 pub mod explorer;
 pub mod views;

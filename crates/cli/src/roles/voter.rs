@@ -157,6 +157,80 @@ fn wallet_public(ks: &Keystore, name: &str, id: &ElectionId) -> anyhow::Result<W
     Ok(public)
 }
 
+/// The stealth credential and signing key of registered wallet `w` for election `id`, as
+/// enabled on the chain (`chain`, read from a node).
+pub(crate) fn wallet_credential(
+    ks: &Keystore,
+    w: &str,
+    pass: &crate::keystore::Passphrase,
+    chain: &super::ElectionView,
+    id: &ElectionId,
+) -> anyhow::Result<(Credential, SecretScalar)> {
+    wallet_public(ks, w, id)?;
+    let secret: WalletSecret = ks.secret(w, "wallet", pass)?;
+    let (Some(scan), Some(spend)) = (&secret.scan, &secret.spend) else {
+        bail!("wallet '{w}' is not registered yet; finish with `tabella voter register --wallet {w} --response FILE`");
+    };
+    let scan = ScanSecret::from_secret(scalar(scan, "the wallet")?);
+    let spend = SpendSecret::from_secret(scalar(spend, "the wallet")?);
+    let keys: Vec<_> = chain.state.enabled_keys().copied().collect();
+    let mine = scan.scan(&spend.public(), &keys);
+    let key = mine.first().and_then(|i| keys.get(*i)).ok_or_else(|| {
+        anyhow!("no voter key of wallet '{w}' is enabled on the chain yet; the registrar enables it from your note with `tabella registrar enable`, in batches (or `tabella registrar flush --close-registration` at the end of registration)")
+    })?;
+    let s = StealthSecret::derive(&scan, &spend, key)?;
+    Ok((Credential::Stealth { key: key.p }, s.secret().clone()))
+}
+
+/// The in-person credential and booth key of a booth file from `tabella table authorize`.
+pub(crate) fn booth_credential(
+    b: &std::path::Path,
+    id: &ElectionId,
+) -> anyhow::Result<(Credential, SecretScalar)> {
+    let f: BoothFile = read_json(b, "booth")?;
+    same_election(b, "a booth file for", &f.election_id, id)?;
+    let authorization = Digest32::from_hex(&f.authorization)
+        .map_err(|_| anyhow!("{} is malformed", b.display()))?;
+    Ok((
+        Credential::Table {
+            table: TableIndex(f.table.wrapping_sub(1)),
+            authorization,
+        },
+        scalar(&f.booth_secret, "the booth file")?,
+    ))
+}
+
+/// Encrypts the choices under the election key, with proofs: the unsigned ballot body (its
+/// hash is the tracker) and the randomness (for a Benaloh audit).
+pub(crate) fn encrypt(
+    chain: &super::ElectionView,
+    id: &ElectionId,
+    credential: Credential,
+    choices: &[ballot::Choice],
+) -> anyhow::Result<(String, ballot::BallotSecrets)> {
+    let m = chain.manifest()?;
+    let pk = match chain.state.election_key() {
+        Some(ElectionKey::Elgamal(pk)) => *pk,
+        _ => bail!("election '{id}' has no ElGamal election key"),
+    };
+    let pre = PrecomputedKey::new(pk);
+    ballot::encrypt_ballot(m, BallotKey::Elgamal(&pre), credential, choices, &mut OsRng)
+        .map_err(|e| anyhow!("cannot cast this ballot: {e}"))
+}
+
+/// Keeps a receipt with wallet `w` (public part; the secrets are rewritten as they are).
+pub(crate) fn keep_receipt(
+    ks: &Keystore,
+    w: &str,
+    pass: &crate::keystore::Passphrase,
+    receipt: &Digest32,
+) -> anyhow::Result<()> {
+    let mut public: WalletPublic = ks.public(w, "wallet")?;
+    public.receipts.push(receipt.to_hex());
+    let secret: WalletSecret = ks.secret(w, "wallet", pass)?;
+    ks.put(w, "wallet", &public, &secret, pass, true)
+}
+
 /// Runs `tabella voter`.
 pub fn run(a: VoterArgs) -> anyhow::Result<()> {
     let common = &a.common;
@@ -301,54 +375,16 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 (Some(w), _) => {
                     let ks = common.keystore()?;
                     let pass = common.passphrase()?;
-                    wallet_public(&ks, &w, &id)?;
-                    let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
-                    let (Some(scan), Some(spend)) = (&secret.scan, &secret.spend) else {
-                        bail!("wallet '{w}' is not registered yet; finish with `tabella voter register --wallet {w} --response FILE`");
-                    };
-                    let scan = ScanSecret::from_secret(scalar(scan, "the wallet")?);
-                    let spend = SpendSecret::from_secret(scalar(spend, "the wallet")?);
-                    let keys: Vec<_> = chain.state.enabled_keys().copied().collect();
-                    let mine = scan.scan(&spend.public(), &keys);
-                    let key = mine.first().and_then(|i| keys.get(*i)).ok_or_else(|| {
-                        anyhow!("no voter key of wallet '{w}' is enabled on the chain yet; the registrar enables it from your note with `tabella registrar enable`, in batches (or `tabella registrar flush --close-registration` at the end of registration)")
-                    })?;
-                    let s = StealthSecret::derive(&scan, &spend, key)?;
-                    (
-                        Credential::Stealth { key: key.p },
-                        s.secret().clone(),
-                        Some((w, ks, pass)),
-                    )
+                    let (c, s) = wallet_credential(&ks, &w, &pass, &chain, &id)?;
+                    (c, s, Some((w, ks, pass)))
                 }
                 (None, Some(b)) => {
-                    let f: BoothFile = read_json(&b, "booth")?;
-                    same_election(&b, "a booth file for", &f.election_id, &id)?;
-                    let authorization = Digest32::from_hex(&f.authorization)
-                        .map_err(|_| anyhow!("{} is malformed", b.display()))?;
-                    (
-                        Credential::Table {
-                            table: TableIndex(f.table.wrapping_sub(1)),
-                            authorization,
-                        },
-                        scalar(&f.booth_secret, "the booth file")?,
-                        None,
-                    )
+                    let (c, s) = booth_credential(&b, &id)?;
+                    (c, s, None)
                 }
                 (None, None) => bail!("pass --wallet NAME (remote) or --booth FILE (in person)"),
             };
-            let pk = match chain.state.election_key() {
-                Some(ElectionKey::Elgamal(pk)) => *pk,
-                _ => bail!("election '{id}' has no ElGamal election key"),
-            };
-            let pre = PrecomputedKey::new(pk);
-            let (payload, secrets) = ballot::encrypt_ballot(
-                m,
-                BallotKey::Elgamal(&pre),
-                credential,
-                &parsed,
-                &mut OsRng,
-            )
-            .map_err(|e| anyhow!("cannot cast this ballot: {e}"))?;
+            let (payload, secrets) = encrypt(&chain, &id, credential, &parsed)?;
             if let Some(out) = audit_out {
                 // Spoiled: the payload is never signed, the randomness goes into the file.
                 let audit = AuditedBallot::new(payload, &secrets, parsed)?;
@@ -383,11 +419,7 @@ pub fn run(a: VoterArgs) -> anyhow::Result<()> {
                 _ => submit(&client, env)?,
             };
             if let Some((w, ks, pass)) = wallet_name {
-                // Keep the receipt with the wallet (public part; the secrets are rewritten as is).
-                let mut public: WalletPublic = ks.public(&w, "wallet")?;
-                public.receipts.push(receipt.to_hex());
-                let secret: WalletSecret = ks.secret(&w, "wallet", &pass)?;
-                ks.put(&w, "wallet", &public, &secret, &pass, true)?;
+                keep_receipt(&ks, &w, &pass, &receipt)?;
             }
             println!("ballot accepted; receipt {receipt}");
             println!("check it any time with `tabella voter receipt --election {id} --receipt {receipt}`");

@@ -254,3 +254,164 @@ impl VortexNet {
         spawn(dir, &args, &format!("node{i}.out"))
     }
 }
+
+/// The keystore passphrase of the role tests.
+pub const PW: (&str, &str) = ("TABELLA_PASSPHRASE", "correct horse");
+
+/// `keys new` for each official of election e1: council c, trustee t1, identity validator v (its
+/// role written `validator_role`), registrar r, juror j.
+pub fn official_keys(validator_role: &str) -> Vec<[&str; 8]> {
+    [
+        ("council", "c"),
+        ("trustee", "t1"),
+        (validator_role, "v"),
+        ("registrar", "r"),
+        ("juror", "j"),
+    ]
+    .map(|(role, name)| {
+        [
+            "keys",
+            "new",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--token-bits",
+            "2048",
+        ]
+    })
+    .to_vec()
+}
+
+/// `election manifest` of e1 with the keys of [`official_keys`] (the identity validator's option
+/// written `validator_option`), then `extra`.
+pub fn manifest_e1<'a>(validator_option: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "election",
+        "manifest",
+        "--id",
+        "e1",
+        "--title",
+        "T",
+        "--council",
+        "c",
+        "--trustee",
+        "t1",
+        "--threshold",
+        "1",
+        validator_option,
+        "v",
+        "--registrar",
+        "r",
+        "--table",
+        "j=2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A browser's HTTP exchange, written by hand so a test controls every header (`Host`,
+/// `Origin`, `Cookie`) and sees redirects and `Set-Cookie` as they are.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.1 request to 127.0.0.1:`port` and reads the whole answer.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method == "POST" {
+        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let rest = raw.get(split + 4..).unwrap_or(&[]);
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    }
+}
+
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..eol]).to_string();
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        let rest = &s[eol + 2..];
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.extend_from_slice(&rest[..n]);
+        s = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` of the pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
