@@ -11,28 +11,22 @@
 //! (`tabella verify-ballot`, or a node's `/elections/{id}/audit` page); the audited ballot is
 //! never signed, so it can never be cast, and the next ballot is encrypted afresh.
 //!
-//! The local web attacker (docs/SECURITY.md): the server listens on loopback only; the first
-//! request must carry the random token printed on the terminal, which becomes a `SameSite=Strict`,
-//! `HttpOnly` cookie; every request must name this server in `Host` (DNS rebinding); every form
-//! post must come from this origin and carry the session's anti-forgery token.
+//! The session's guards against the local web attacker are in [`crate::local_web`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{anyhow, bail, Context};
 use askama::Template;
-use axum::extract::{Path as UrlPath, Query, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use clap::Args;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 use tabella_crypto::group::SecretScalar;
 use tabella_election::action::Envelope;
 use tabella_election::audit::{check_audited, AuditedBallot};
@@ -42,11 +36,12 @@ use tabella_election::ids::ElectionId;
 use tabella_election::manifest::{ContestKind, Manifest};
 use tabella_election::state::Phase;
 use tabella_web::booth::{
-    AuditedPage, BallotContest, BallotPage, BoothHeader, CastPage, ChoicesInWords, MessagePage,
-    SealedPage, StartPage,
+    AuditedPage, BallotContest, BallotPage, BoothHeader, CastPage, ChoicesInWords, SealedPage,
+    StartPage,
 };
 
 use crate::keystore::{Keystore, Passphrase};
+use crate::local_web::{self, LocalSession};
 use crate::roles::voter::{booth_credential, encrypt, keep_receipt, wallet_credential};
 use crate::roles::{election_id, load, submit, Common, ElectionView};
 
@@ -95,6 +90,9 @@ struct Session {
     cast: Vec<String>,
     /// A kiosk's authorization was used.
     used: bool,
+    /// The last registration step's outcome, and the file it made.
+    flash: Option<Result<String, String>>,
+    output: Option<(String, String)>,
 }
 
 struct Booth {
@@ -102,29 +100,15 @@ struct Booth {
     common: Common,
     kiosk: Option<PathBuf>,
     wallet: String,
-    token: String,
-    csrf: String,
-    /// `host:port` values accepted in `Host` and `Origin`.
-    hosts: [String; 2],
+    local: Arc<LocalSession>,
     session: Mutex<Session>,
 }
 
 type Shared = Arc<Booth>;
 
-fn random_hex() -> String {
-    let mut b = [0u8; 32];
-    OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
 /// Runs `tabella booth`.
 pub fn run(a: BoothArgs) -> anyhow::Result<()> {
-    if !a.listen.ip().is_loopback() {
-        bail!(
-            "--listen {}: the booth serves this computer only; use a loopback address such as 127.0.0.1:0",
-            a.listen
-        );
-    }
+    local_web::loopback_only(a.listen, "booth")?;
     let id = election_id(&a.election)?;
     if let Some(b) = &a.booth {
         // Refuse a wrong or unreadable file now, not in the page.
@@ -137,215 +121,49 @@ pub fn run(a: BoothArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(a.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let (listener, local) = local_web::bind(a.listen).await?;
         let addr = listener.local_addr()?;
         let booth = Arc::new(Booth {
             id: id.clone(),
             kiosk: a.booth.clone(),
             wallet: a.wallet.clone().unwrap_or_default(),
-            token: random_hex(),
-            csrf: random_hex(),
-            hosts: [
-                format!("127.0.0.1:{}", addr.port()),
-                format!("localhost:{}", addr.port()),
-            ],
+            local: local.clone(),
             common: a.common,
             session: Mutex::new(Session::default()),
         });
         println!(
             "booth for election '{id}' open at http://{addr}/start?token={} (this computer only; the link holds this session's key, do not share it)",
-            booth.token
+            local.token()
         );
         println!("press Ctrl-C to close the booth");
-        let app = router(booth);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("the booth's server stopped")
+        local_web::serve(listener, local_web::shell(local, router(booth))).await
     })
 }
 
 fn router(booth: Shared) -> Router {
     Router::new()
-        .route("/start", get(start))
         .route("/", get(home))
         .route("/login", post(login))
+        .route("/register", post(register))
         .route("/ballot", get(ballot_page))
         .route("/seal", post(seal))
         .route("/cast", post(cast))
         .route("/audit", post(audit))
         .route("/audit/{file}", get(audit_file))
-        .route("/static/tabella.css", get(css))
-        .layer(middleware::from_fn_with_state(booth.clone(), guard))
         .with_state(booth)
-}
-
-const COOKIE: &str = "tabella_booth";
-
-fn message(status: StatusCode, heading: &str, text: &str, back: Option<(&str, &str)>) -> Response {
-    page(
-        status,
-        MessagePage {
-            heading: heading.into(),
-            message: text.into(),
-            back: back.map(|(a, b)| (a.into(), b.into())),
-        }
-        .render(),
-    )
-}
-
-fn page(status: StatusCode, body: Result<String, askama::Error>) -> Response {
-    let (status, body) = match body {
-        Ok(b) => (status, b),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "<!doctype html><title>Error</title><p>The page could not be rendered: {e}</p>"
-            ),
-        ),
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-/// Refuses what does not come from the voter's own browser session (module docs).
-async fn guard(State(b): State<Shared>, req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !b.hosts.iter().any(|h| h == host) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Wrong address",
-            "This booth answers only at the 127.0.0.1 address it printed.",
-            None,
-        );
-    }
-    if req.method() == Method::POST {
-        let origin_ok = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            None => true,
-            Some(o) => b.hosts.iter().any(|h| o == format!("http://{h}")),
-        };
-        let site_ok = headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|s| s == "same-origin" || s == "none");
-        if !origin_ok || !site_ok {
-            return message(
-                StatusCode::FORBIDDEN,
-                "Refused",
-                "A form from another site cannot act in this booth.",
-                None,
-            );
-        }
-    }
-    if req.uri().path() != "/start" && !has_session(&b, headers) {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Open the booth's link",
-            "Open the link that `tabella booth` printed in your terminal; it holds this session's key.",
-            None,
-        );
-    }
-    let mut r = next.run(req).await;
-    for (k, v) in tabella_web::SECURITY_HEADERS {
-        if let Ok(v) = v.parse() {
-            r.headers_mut().insert(k, v);
-        }
-    }
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    r
-}
-
-fn has_session(b: &Booth, headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .any(|t| bool::from(t.as_bytes().ct_eq(b.token.as_bytes())))
-}
-
-fn csrf_ok(b: &Booth, given: &str) -> bool {
-    bool::from(given.as_bytes().ct_eq(b.csrf.as_bytes()))
-}
-
-fn forged() -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        "Refused",
-        "This form is not from this booth session (its anti-forgery token is wrong); nothing was done.",
-        Some(("/", "Start again")),
-    )
-}
-
-#[derive(Deserialize)]
-struct StartQuery {
-    token: Option<String>,
-}
-
-async fn start(State(b): State<Shared>, Query(q): Query<StartQuery>) -> Response {
-    let ok = q
-        .token
-        .as_deref()
-        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(b.token.as_bytes())));
-    if !ok {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Wrong link",
-            "This link does not open this booth. Copy the whole link that `tabella booth` printed.",
-            None,
-        );
-    }
-    let mut r = Redirect::to("/").into_response();
-    if let Ok(v) = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", b.token).parse() {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    r
-}
-
-async fn css() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        tabella_web::CSS,
-    )
-        .into_response()
-}
-
-/// Runs blocking work (node requests, the keystore's KDF, encryption) off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| anyhow!("the booth's worker failed: {e}"))?
 }
 
 async fn election(b: &Shared) -> anyhow::Result<ElectionView> {
     let client = b.common.client();
     let id = b.id.clone();
-    blocking(move || load(&client, &id)).await
+    local_web::blocking(move || load(&client, &id)).await
 }
 
 fn header_of(b: &Booth, m: Option<&Manifest>) -> BoothHeader {
     BoothHeader {
         title: m.map_or_else(|| b.id.to_string(), |m| m.title.clone()),
         election: b.id.to_string(),
-        csrf: b.csrf.clone(),
+        csrf: b.local.csrf().to_string(),
         mode: match &b.kiosk {
             Some(_) => "polling-table kiosk".into(),
             None => "remote voter".into(),
@@ -354,7 +172,7 @@ fn header_of(b: &Booth, m: Option<&Manifest>) -> BoothHeader {
 }
 
 fn unreachable_node(e: &anyhow::Error) -> Response {
-    message(
+    local_web::message(
         StatusCode::BAD_GATEWAY,
         "The node did not answer",
         &format!("{e:#}"),
@@ -381,15 +199,19 @@ async fn home(State(b): State<Shared>) -> Response {
     if open && (signed_in || b.kiosk.is_some()) && !used {
         return Redirect::to("/ballot").into_response();
     }
+    let (flash, output) = {
+        let mut s = lock(&b);
+        (s.flash.take(), s.output.take())
+    };
     if used {
-        return message(
+        return local_web::message(
             StatusCode::OK,
             "Thank you",
             "This polling-table authorization has been used: the ballot is cast.",
             None,
         );
     }
-    page(
+    local_web::page(
         StatusCode::OK,
         StartPage {
             h: header_of(&b, chain.state.manifest()),
@@ -397,6 +219,9 @@ async fn home(State(b): State<Shared>) -> Response {
             open: open && b.kiosk.is_none(),
             wallet: b.wallet.clone(),
             error: None,
+            registration_open: b.kiosk.is_none() && !chain.state.registration_closed(),
+            flash,
+            output,
         }
         .render(),
     )
@@ -410,8 +235,8 @@ struct LoginForm {
 }
 
 async fn login(State(b): State<Shared>, Form(f): Form<LoginForm>) -> Response {
-    if !csrf_ok(&b, &f.csrf) {
-        return forged();
+    if !b.local.csrf_ok(&f.csrf) {
+        return local_web::forged();
     }
     if b.kiosk.is_some() {
         return Redirect::to("/ballot").into_response();
@@ -422,9 +247,9 @@ async fn login(State(b): State<Shared>, Form(f): Form<LoginForm>) -> Response {
     let id = b.id.clone();
     let pass_text = f.passphrase;
     let name = wallet.clone();
-    let opened = blocking(move || {
+    let opened = local_web::blocking(move || {
         let chain = load(&client, &id)?;
-        let pass = Passphrase::new(pass_text).map_err(|e| anyhow!("{e}"))?;
+        let pass = Passphrase::new(pass_text).map_err(|e| anyhow::anyhow!("{e}"))?;
         let ks = Keystore::open(&keystore)?;
         let (credential, signer) = wallet_credential(&ks, &name, &pass, &chain, &id)?;
         Ok((
@@ -453,7 +278,7 @@ async fn login(State(b): State<Shared>, Form(f): Form<LoginForm>) -> Response {
 }
 
 fn start_with_error(b: &Booth, chain: &ElectionView, wallet: &str, error: String) -> Response {
-    page(
+    local_web::page(
         StatusCode::UNPROCESSABLE_ENTITY,
         StartPage {
             h: header_of(b, chain.state.manifest()),
@@ -461,6 +286,9 @@ fn start_with_error(b: &Booth, chain: &ElectionView, wallet: &str, error: String
             open: chain.state.phase() == Some(Phase::Open),
             wallet: wallet.to_string(),
             error: Some(error),
+            registration_open: b.kiosk.is_none() && !chain.state.registration_closed(),
+            flash: None,
+            output: None,
         }
         .render(),
     )
@@ -523,7 +351,7 @@ async fn ballot_page(State(b): State<Shared>) -> Response {
 
 async fn render_ballot(b: &Shared, error: Option<String>, status: StatusCode) -> Response {
     if let Err(e) = kiosk_voter(b) {
-        return message(
+        return local_web::message(
             StatusCode::BAD_REQUEST,
             "The kiosk cannot vote",
             &format!("{e:#}"),
@@ -542,7 +370,7 @@ async fn render_ballot(b: &Shared, error: Option<String>, status: StatusCode) ->
         Err(e) => return unreachable_node(&e),
     };
     let Some(m) = chain.state.manifest() else {
-        return message(
+        return local_web::message(
             StatusCode::NOT_FOUND,
             "No manifest",
             "The election has no manifest.",
@@ -550,7 +378,7 @@ async fn render_ballot(b: &Shared, error: Option<String>, status: StatusCode) ->
         );
     };
     let cast_before = lock(b).cast.clone();
-    page(
+    local_web::page(
         status,
         BallotPage {
             h: header_of(b, Some(m)),
@@ -625,8 +453,8 @@ async fn seal(State(b): State<Shared>, Form(fields): Form<Vec<(String, String)>>
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    if !csrf_ok(&b, csrf) {
-        return forged();
+    if !b.local.csrf_ok(csrf) {
+        return local_web::forged();
     }
     let credential = {
         let s = lock(&b);
@@ -662,7 +490,8 @@ async fn seal(State(b): State<Shared>, Form(fields): Form<Vec<(String, String)>>
     };
     let id = b.id.clone();
     let for_encrypt = choices.clone();
-    let encrypted = blocking(move || encrypt(&chain, &id, credential, &for_encrypt)).await;
+    let encrypted =
+        local_web::blocking(move || encrypt(&chain, &id, credential, &for_encrypt)).await;
     let (payload, secrets) = match encrypted {
         Ok(x) => x,
         Err(e) => {
@@ -682,7 +511,7 @@ async fn seal(State(b): State<Shared>, Form(fields): Form<Vec<(String, String)>>
         secrets,
         choices,
     });
-    page(
+    local_web::page(
         StatusCode::OK,
         SealedPage {
             h: header_of(&b, Some(&m)),
@@ -709,7 +538,7 @@ fn take_sealed(b: &Booth, tracker: &str) -> Option<Sealed> {
 }
 
 fn not_pending() -> Response {
-    message(
+    local_web::message(
         StatusCode::CONFLICT,
         "No such ballot",
         "This ballot is no longer waiting: it was already cast or audited, or another one was encrypted since. Nothing was done.",
@@ -718,8 +547,8 @@ fn not_pending() -> Response {
 }
 
 async fn cast(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
-    if !csrf_ok(&b, &f.csrf) {
-        return forged();
+    if !b.local.csrf_ok(&f.csrf) {
+        return local_web::forged();
     }
     let Some(sealed) = take_sealed(&b, &f.tracker) else {
         return not_pending();
@@ -739,7 +568,7 @@ async fn cast(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
     let id = b.id.clone();
     let keystore = b.common.keystore.clone();
     let payload = sealed.payload.clone();
-    let result = blocking(move || {
+    let result = local_web::blocking(move || {
         let ballot = ballot::sign_ballot(payload, &signer, &mut OsRng);
         let receipt = submit(&client, Envelope::Ballot(ballot))?;
         if let Some((name, pass)) = wallet {
@@ -754,7 +583,7 @@ async fn cast(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
         Err(e) => {
             // Not cast: keep it pending so the voter can try again or audit it.
             lock(&b).sealed = Some(sealed);
-            return message(
+            return local_web::message(
                 StatusCode::BAD_GATEWAY,
                 "Not cast",
                 &format!("The ballot was not accepted: {e:#}"),
@@ -783,7 +612,7 @@ async fn cast(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
         ),
     };
     let node = b.common.node.trim_end_matches('/');
-    page(
+    local_web::page(
         StatusCode::OK,
         CastPage {
             h: header_of(&b, None),
@@ -798,8 +627,8 @@ async fn cast(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
 }
 
 async fn audit(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response {
-    if !csrf_ok(&b, &f.csrf) {
-        return forged();
+    if !b.local.csrf_ok(&f.csrf) {
+        return local_web::forged();
     }
     let Some(sealed) = take_sealed(&b, &f.tracker) else {
         return not_pending();
@@ -814,7 +643,7 @@ async fn audit(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response 
     let audited = match AuditedBallot::new(sealed.payload, &sealed.secrets, sealed.choices) {
         Ok(a) => a,
         Err(e) => {
-            return message(
+            return local_web::message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Audit failed",
                 &e.to_string(),
@@ -834,7 +663,7 @@ async fn audit(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response 
         lock(&b).audits.insert(sealed.tracker.clone(), json);
     }
     let node = b.common.node.trim_end_matches('/').to_string();
-    page(
+    local_web::page(
         StatusCode::OK,
         AuditedPage {
             h: header_of(&b, Some(m)),
@@ -850,7 +679,7 @@ async fn audit(State(b): State<Shared>, Form(f): Form<TrackerForm>) -> Response 
 async fn audit_file(State(b): State<Shared>, UrlPath(file): UrlPath<String>) -> Response {
     let tracker = file.strip_suffix(".json").unwrap_or(&file);
     let Some(json) = lock(&b).audits.get(tracker).cloned() else {
-        return message(
+        return local_web::message(
             StatusCode::NOT_FOUND,
             "No such audit",
             "No ballot with this tracker was audited in this session.",
@@ -869,4 +698,105 @@ async fn audit_file(State(b): State<Shared>, UrlPath(file): UrlPath<String>) -> 
         json,
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    csrf: String,
+    wallet: String,
+    passphrase: String,
+    #[serde(default)]
+    identity: String,
+    #[serde(default)]
+    response: String,
+}
+
+/// Remote registration's two steps, by `tabella voter register` (module docs of
+/// [`crate::roles::files`]): the blinded request for the identity validator, then the anonymous
+/// note for the registrar. The files are written in the current directory and shown to copy.
+async fn register(State(b): State<Shared>, Form(f): Form<RegisterForm>) -> Response {
+    if !b.local.csrf_ok(&f.csrf) {
+        return local_web::forged();
+    }
+    if b.kiosk.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let wallet = f.wallet.trim().to_string();
+    let pass = zeroize::Zeroizing::new(f.passphrase);
+    let id = b.id.to_string();
+    let safe = !wallet.is_empty()
+        && wallet
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let outcome = if !safe {
+        Err("a wallet name is letters, digits, - and _.".to_string())
+    } else if f.response.trim().is_empty() {
+        let out = format!("request-{wallet}.json");
+        let args = [
+            "voter",
+            "register",
+            "--election",
+            &id,
+            "--wallet",
+            &wallet,
+            "--identity",
+            f.identity.trim(),
+            "--out",
+            &out,
+        ];
+        run_step(
+            &b,
+            &args,
+            pass,
+            &out,
+            "Your request: give it to the identity validator",
+        )
+        .await
+    } else {
+        let resp = format!("response-{wallet}.json");
+        let out = format!("note-{wallet}.json");
+        match std::fs::write(&resp, f.response.as_bytes()) {
+            Err(e) => Err(format!("cannot write {resp}: {e}")),
+            Ok(()) => {
+                let args = [
+                    "voter",
+                    "register",
+                    "--election",
+                    &id,
+                    "--wallet",
+                    &wallet,
+                    "--response",
+                    &resp,
+                    "--out",
+                    &out,
+                ];
+                run_step(
+                    &b,
+                    &args,
+                    pass,
+                    &out,
+                    "Your anonymous note: give it to the registrar (it names no one)",
+                )
+                .await
+            }
+        }
+    };
+    lock(&b).flash = Some(outcome);
+    Redirect::to("/").into_response()
+}
+
+async fn run_step(
+    b: &Booth,
+    args: &[&str],
+    pass: zeroize::Zeroizing<String>,
+    out: &str,
+    label: &str,
+) -> Result<String, String> {
+    let args = args.iter().map(|s| s.to_string()).collect();
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let said = local_web::run_self(&b.common, &cwd, args, pass).await?;
+    if let Ok(text) = std::fs::read_to_string(cwd.join(out)) {
+        lock(b).output = Some((label.to_string(), text));
+    }
+    Ok(said)
 }

@@ -12,9 +12,11 @@ mod bench_stats_chain;
 mod bench_vortex;
 mod bench_vortex_mail;
 mod booth;
+mod console;
 mod demo;
 mod election_cmd;
 mod keystore;
+mod local_web;
 mod node_cmd;
 mod output;
 mod record_io;
@@ -54,6 +56,9 @@ enum Command {
     /// Voter: the booth as a local web page (127.0.0.1, served by this binary): open your wallet,
     /// choose, encrypt, then cast or audit; with --booth FILE, a polling table's kiosk.
     Booth(booth::BoothArgs),
+    /// Official: your console as a local web page (127.0.0.1, served by this binary with your
+    /// keystore): council, trustee, identity validator, registrar or juror, by your key's role.
+    Console(console::ConsoleArgs),
     /// Measure performance of Tabella's components (release build recommended).
     Bench(bench::BenchArgs),
     /// One-time-pad group chat (GhostLine).
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Booth(args) => booth::run(args),
+        Command::Console(args) => console::run(args),
         Command::VerifyBallot(args) => match verify_ballot::run(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

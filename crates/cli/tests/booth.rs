@@ -7,84 +7,7 @@
 
 mod support;
 
-use support::{
-    form, free_port, http, manifest_e1, official_keys, spawn, start_node, tabella, text, wait_for,
-    Proc, Reply, PW,
-};
-
-/// A booth process and the session cookie its printed link gives.
-struct Booth {
-    port: u16,
-    cookie: String,
-    _proc: Proc,
-}
-
-impl Booth {
-    fn start(dir: &std::path::Path, node: &str, extra: &[&str], log: &str) -> Booth {
-        let port = free_port();
-        let mut args: Vec<String> = [
-            "booth",
-            "--election",
-            "e1",
-            "--node",
-            node,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ]
-        .map(String::from)
-        .to_vec();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let proc = spawn(dir, &args, log);
-        let mut link = String::new();
-        wait_for("the booth's link", 60, || {
-            let out = std::fs::read_to_string(dir.join(log)).unwrap_or_default();
-            if let Some(l) = out.split_whitespace().find(|w| w.contains("/start?token=")) {
-                link = l.to_string();
-            }
-            !link.is_empty()
-        });
-        let path = link.split_once(&format!("{port}")).unwrap().1.to_string();
-        // The guards, before the session exists.
-        let r = http(port, "GET", "/", &[], "");
-        assert_eq!(r.status, 403);
-        assert!(r.body.contains("Open the link that"), "{}", r.body);
-        let r = http(port, "GET", "/start?token=00", &[], "");
-        assert_eq!(r.status, 403);
-        assert!(r.header("set-cookie").is_none());
-        let r = http(port, "GET", &path, &[], "");
-        assert_eq!(r.status, 303);
-        let cookie = r.header("set-cookie").unwrap().to_string();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-        let cookie = cookie.split(';').next().unwrap().to_string();
-        Booth {
-            port,
-            cookie,
-            _proc: proc,
-        }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
-    }
-
-    fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
-        let origin = format!("http://127.0.0.1:{}", self.port);
-        http(
-            self.port,
-            "POST",
-            path,
-            &[("Cookie", &self.cookie), ("Origin", &origin)],
-            &form(pairs),
-        )
-    }
-
-    /// The anti-forgery token of the page at `path`.
-    fn csrf(&self, path: &str) -> String {
-        let body = self.get(path).body;
-        let i = body.find("name=\"csrf\" value=\"").expect("a form") + 19;
-        body[i..i + 64].to_string()
-    }
-}
+use support::{form, http, manifest_e1, official_keys, start_node, tabella, text, Local, PW};
 
 fn tracker_of(body: &str) -> String {
     let i = body.find("id=\"tracker\">").expect("a tracker") + 13;
@@ -177,7 +100,12 @@ fn a_remote_voter_audits_then_casts_and_a_kiosk_votes_once() {
         run(args);
     }
     // Before voting opens, the booth says so and offers no form.
-    let early = Booth::start(p, &node.url, &["--wallet", "w"], "booth0.log");
+    let early = Local::start(
+        p,
+        &node.url,
+        &["booth", "--election", "e1", "--wallet", "w"],
+        "booth0.log",
+    );
     let r = early.get("/");
     assert_eq!(r.status, 200);
     assert!(r.body.contains("Voting is not open now"), "{}", r.body);
@@ -187,10 +115,18 @@ fn a_remote_voter_audits_then_casts_and_a_kiosk_votes_once() {
     }
     run(&["election", "open", "--election", "e1", "--as", "c"]);
 
-    let booth = Booth::start(
+    let booth = Local::start(
         p,
         &node.url,
-        &["--wallet", "w", "--keystore", "tabella-keys"],
+        &[
+            "booth",
+            "--election",
+            "e1",
+            "--wallet",
+            "w",
+            "--keystore",
+            "tabella-keys",
+        ],
         "booth.log",
     );
     // DNS rebinding: the right cookie under another host name is refused.
@@ -371,7 +307,12 @@ fn a_remote_voter_audits_then_casts_and_a_kiosk_votes_once() {
         "--out",
         "kiosk.json",
     ]);
-    let kiosk = Booth::start(p, &node.url, &["--booth", "kiosk.json"], "kiosk.log");
+    let kiosk = Local::start(
+        p,
+        &node.url,
+        &["booth", "--election", "e1", "--booth", "kiosk.json"],
+        "kiosk.log",
+    );
     assert_eq!(kiosk.get("/").header("location"), Some("/ballot"));
     let kcsrf = kiosk.csrf("/ballot");
     let mut kchoices = choices.to_vec();

@@ -55,6 +55,12 @@ pub struct StartPage {
     pub wallet: String,
     /// Why the last attempt failed.
     pub error: Option<String>,
+    /// Remote registration is still open (the two registration steps are offered).
+    pub registration_open: bool,
+    /// The last registration step's outcome.
+    pub flash: Option<Result<String, String>>,
+    /// A file to hand on (the request for the identity validator, the note for the registrar).
+    pub output: Option<(String, String)>,
 }
 
 /// `/ballot`: the ballot form.

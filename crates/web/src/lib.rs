@@ -13,6 +13,7 @@
 
 pub mod booth;
 pub mod chart;
+pub mod console;
 pub mod explorer;
 pub mod views;
 

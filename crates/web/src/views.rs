@@ -189,6 +189,17 @@ const PHASES: [Phase; 5] = [
     Phase::Tallied,
 ];
 
+/// A phase's short name, as the pages' timelines show it.
+pub fn phase_label(p: Phase) -> &'static str {
+    match p {
+        Phase::Setup => "setup",
+        Phase::KeyCeremony => "key ceremony",
+        Phase::Open => "open",
+        Phase::Closed => "closed",
+        Phase::Tallied => "tallied",
+    }
+}
+
 fn rule(kind: &ContestKind) -> (String, &'static str) {
     match kind {
         ContestKind::SingleChoice => ("choose one".into(), "votes"),
@@ -221,7 +232,7 @@ pub fn election_page(id: &str, state: &ElectionState) -> Option<ElectionPage> {
                 Some(c) if i == c => "current",
                 _ => "todo",
             };
-            (p.name().replace('_', " "), mark)
+            (phase_label(*p).to_string(), mark)
         })
         .collect();
     let counts = state.counts();
@@ -343,7 +354,7 @@ pub fn election_page(id: &str, state: &ElectionState) -> Option<ElectionPage> {
         id: id.to_string(),
         title: m.title.clone(),
         phases,
-        phase: phase.map_or("none", |p| p.name()).replace('_', " "),
+        phase: phase.map_or("not created", phase_label).to_string(),
         trustees: m.trustees.iter().map(|t| t.name.clone()).collect(),
         threshold: m.threshold,
         ceremony,

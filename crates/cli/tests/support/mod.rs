@@ -415,3 +415,73 @@ fn enc(s: &str) -> String {
         })
         .collect()
 }
+
+/// A `tabella booth` or `tabella console` process and the session cookie its printed link
+/// gives (the guards before the session are checked on the way).
+pub struct Local {
+    pub port: u16,
+    pub cookie: String,
+    _proc: Proc,
+}
+
+impl Local {
+    pub fn start(dir: &Path, node: &str, args: &[&str], log: &str) -> Local {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--node", node, "--listen", &listen].map(String::from));
+        let proc = spawn(dir, &args, log);
+        let mut link = String::new();
+        wait_for("the booth's link", 60, || {
+            let out = std::fs::read_to_string(dir.join(log)).unwrap_or_default();
+            if let Some(l) = out.split_whitespace().find(|w| w.contains("/start?token=")) {
+                link = l.to_string();
+            }
+            !link.is_empty()
+        });
+        let path = link.split_once(&format!("{port}")).unwrap().1.to_string();
+        // The guards, before the session exists.
+        let r = http(port, "GET", "/", &[], "");
+        assert_eq!(r.status, 403);
+        assert!(
+            r.body.contains("Open the link that tabella printed"),
+            "{}",
+            r.body
+        );
+        let r = http(port, "GET", "/start?token=00", &[], "");
+        assert_eq!(r.status, 403);
+        assert!(r.header("set-cookie").is_none());
+        let r = http(port, "GET", &path, &[], "");
+        assert_eq!(r.status, 303);
+        let cookie = r.header("set-cookie").unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        Local {
+            port,
+            cookie,
+            _proc: proc,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        http(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
+    }
+
+    pub fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let origin = format!("http://127.0.0.1:{}", self.port);
+        http(
+            self.port,
+            "POST",
+            path,
+            &[("Cookie", &self.cookie), ("Origin", &origin)],
+            &form(pairs),
+        )
+    }
+
+    /// The anti-forgery token of the page at `path`.
+    pub fn csrf(&self, path: &str) -> String {
+        let body = self.get(path).body;
+        let i = body.find("name=\"csrf\" value=\"").expect("a form") + 19;
+        body[i..i + 64].to_string()
+    }
+}
