@@ -62,6 +62,10 @@ pub struct BoothArgs {
     /// Where to listen: a loopback address only (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Close when standard input closes (a juror's console starts kiosk booths this way, so
+    /// they end with it even if it is killed).
+    #[arg(long, hide = true)]
+    until_stdin_closes: bool,
 }
 
 /// Who votes in this session.
@@ -109,6 +113,12 @@ type Shared = Arc<Booth>;
 /// Runs `tabella booth`.
 pub fn run(a: BoothArgs) -> anyhow::Result<()> {
     local_web::loopback_only(a.listen, "booth")?;
+    if a.until_stdin_closes {
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
     let id = election_id(&a.election)?;
     if let Some(b) = &a.booth {
         // Refuse a wrong or unreadable file now, not in the page.

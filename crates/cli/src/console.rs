@@ -61,6 +61,8 @@ struct Session {
     flash: Option<Result<String, String>>,
     output: Option<(String, String)>,
     kiosks: Vec<String>,
+    /// Links to kiosk booths started: (href, text).
+    links: Vec<(String, String)>,
     /// Kiosk booths started from this console (stopped with it).
     children: Vec<Child>,
 }
@@ -144,7 +146,7 @@ fn lock(c: &Console) -> std::sync::MutexGuard<'_, Session> {
 }
 
 async fn home(State(c): State<Shared>) -> Response {
-    let (election, signed_in, flash, output, kiosks) = {
+    let (election, signed_in, flash, output, kiosks, links) = {
         let mut s = lock(&c);
         (
             s.election.clone(),
@@ -152,6 +154,7 @@ async fn home(State(c): State<Shared>) -> Response {
             s.flash.take(),
             s.output.take(),
             s.kiosks.clone(),
+            s.links.clone(),
         )
     };
     let status = if election.is_empty() || !signed_in {
@@ -184,6 +187,7 @@ async fn home(State(c): State<Shared>) -> Response {
             flash,
             output,
             kiosks,
+            links,
             node_url: c.common.node.trim_end_matches('/').to_string(),
         }
         .render(),
@@ -222,6 +226,13 @@ fn status_of(chain: &crate::roles::ElectionView) -> Option<ConsoleStatus> {
 
 /// Shows `outcome` on the next page view (post/redirect/get, so a reload repeats nothing).
 fn done(c: &Console, outcome: Result<String, String>) -> Response {
+    // Sentences end with a full stop before the page adds "Nothing was submitted."
+    let outcome = outcome.map_err(|mut e| {
+        if !e.ends_with(['.', '!', '?']) {
+            e.push('.');
+        }
+        e
+    });
     lock(c).flash = Some(outcome);
     Redirect::to("/").into_response()
 }
@@ -460,7 +471,9 @@ async fn kiosk(State(c): State<Shared>, Form(f): Form<KioskForm>) -> Response {
                 &file,
                 "--node",
                 &node,
+                "--until-stdin-closes",
             ])
+            .stdin(Stdio::piped())
             .current_dir(&workdir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -474,12 +487,18 @@ async fn kiosk(State(c): State<Shared>, Form(f): Form<KioskForm>) -> Response {
             .context("the booth did not start")?;
         // Keep reading what it prints, so it never blocks on a full pipe.
         std::thread::spawn(move || reader.lines().for_each(drop));
+
         let link = line
             .split_whitespace()
             .find(|w| w.contains("/start?token="))
             .map(str::to_string);
         match link {
-            Some(l) => Ok((child, l)),
+            Some(l) => {
+                if let Some(e) = child.stderr.take() {
+                    std::thread::spawn(move || BufReader::new(e).lines().for_each(drop));
+                }
+                Ok((child, l))
+            }
             None => {
                 let _ = child.kill();
                 let mut err = String::new();
@@ -496,8 +515,16 @@ async fn kiosk(State(c): State<Shared>, Form(f): Form<KioskForm>) -> Response {
             let mut s = lock(&c);
             s.children.push(child);
             s.kiosks.retain(|k| *k != f.file);
+            s.links
+                .push((link, format!("Open the kiosk booth ({})", f.file)));
             drop(s);
-            Redirect::to(&link).into_response()
+            done(
+                &c,
+                Ok(format!(
+                    "kiosk booth started for {}; open it below (on the kiosk's screen)",
+                    f.file
+                )),
+            )
         }
         Err(e) => done(&c, Err(format!("{e:#}."))),
     }

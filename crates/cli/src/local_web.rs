@@ -30,14 +30,15 @@ use subtle::ConstantTimeEq;
 use tabella_web::booth::MessagePage;
 use zeroize::Zeroizing;
 
-const COOKIE: &str = "tabella_session";
-
 /// One local server's session secrets and the names it answers to.
 pub struct LocalSession {
     token: Zeroizing<String>,
     csrf: Zeroizing<String>,
     /// `host:port` values accepted in `Host` and `Origin`.
     hosts: [String; 2],
+    /// The cookie's name, with the port in it: browsers share cookies across the ports of a
+    /// host, and a booth and a console may run side by side.
+    cookie: String,
 }
 
 fn random_hex() -> Zeroizing<String> {
@@ -68,7 +69,11 @@ impl LocalSession {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+            .filter_map(|kv| {
+                kv.trim()
+                    .strip_prefix(self.cookie.as_str())?
+                    .strip_prefix('=')
+            })
             .any(|t| self.token_ok(t))
     }
 }
@@ -97,6 +102,7 @@ pub async fn bind(
             token: random_hex(),
             csrf: random_hex(),
             hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
+            cookie: format!("tabella_{port}"),
         }),
     ))
 }
@@ -192,14 +198,15 @@ async fn guard(State(s): State<Arc<LocalSession>>, req: Request, next: Next) -> 
         );
     }
     if req.method() == Method::POST {
+        // Browsers send `Sec-Fetch-Site`; with it, an opaque `Origin: null` (which a
+        // no-referrer policy can cause) is accepted only for a same-origin request.
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let site_ok = site.is_none_or(|v| v == "same-origin" || v == "none");
         let origin_ok = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
             None => true,
+            Some("null") => site == Some("same-origin"),
             Some(o) => s.hosts.iter().any(|h| o == format!("http://{h}")),
         };
-        let site_ok = headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| v == "same-origin" || v == "none");
         if !origin_ok || !site_ok {
             return message(
                 StatusCode::FORBIDDEN,
@@ -227,6 +234,11 @@ async fn guard(State(s): State<Arc<LocalSession>>, req: Request, next: Next) -> 
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    // Same-origin referrers, so the browser names this origin in its form posts' `Origin`.
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
     r
 }
 
@@ -245,7 +257,13 @@ async fn start(State(s): State<Arc<LocalSession>>, Query(q): Query<StartQuery>) 
         );
     }
     let mut r = Redirect::to("/").into_response();
-    if let Ok(v) = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", s.token()).parse() {
+    if let Ok(v) = format!(
+        "{}={}; HttpOnly; SameSite=Strict; Path=/",
+        s.cookie,
+        s.token()
+    )
+    .parse()
+    {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

@@ -37,9 +37,12 @@ pub enum Error {
     #[error("malformed: {0}")]
     Malformed(String),
     /// A polling table has no quota left.
-    #[error("over quota: table {table} has authorized all {quota} of its voters")]
+    #[error(
+        "over quota: table {} has authorized all {quota} of its voters",
+        u32::from(*table) + 1
+    )]
     OverQuota {
-        /// The table index.
+        /// The table index (from 0; messages number tables from 1, as the manifest does).
         table: u16,
         /// Its quota.
         quota: u32,

@@ -502,14 +502,13 @@ impl ElectionState {
                 booth_key,
             } => {
                 self.require_phase(name, &[Phase::Open])?;
-                let spec = m
-                    .tables
-                    .get(usize::from(table.0))
-                    .ok_or_else(|| Error::Malformed(format!("table {} does not exist", table.0)))?;
+                let spec = m.tables.get(usize::from(table.0)).ok_or_else(|| {
+                    Error::Malformed(format!("table {} does not exist", u32::from(table.0) + 1))
+                })?;
                 if !spec.jurors.contains(signer) {
                     return Err(Error::Unauthorized(format!(
                         "only a juror of table {} may authorize here",
-                        table.0
+                        u32::from(table.0) + 1
                     )));
                 }
                 let used = self.authorized[usize::from(table.0)];

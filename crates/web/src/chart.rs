@@ -104,6 +104,7 @@ pub fn cumulative(id: &str, title: &str, points: &[(u64, u64)], unit: &str) -> S
     let left = 40u32;
     let width = left + (col + gap) * kept.len().max(1) as u32 + 10;
     let id = esc(id);
+    let h = H + 24;
     let desc = match (kept.first(), kept.last()) {
         (Some(a), Some(b)) => format!(
             "{} {unit} at block {}, rising to {} {unit} at block {}",
@@ -114,8 +115,7 @@ pub fn cumulative(id: &str, title: &str, points: &[(u64, u64)], unit: &str) -> S
     let mut s = String::new();
     let _ = write!(
         s,
-        "<svg class=\"chart\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\"><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc><text class=\"value\" x=\"0\" y=\"12\">{max}</text><text class=\"value\" x=\"0\" y=\"{H}\">0</text>",
-        H + 24,
+        "<svg class=\"chart steps\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 {width} {h}\" width=\"{width}\" height=\"{h}\"><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc><text class=\"value\" x=\"0\" y=\"12\">{max}</text><text class=\"value\" x=\"0\" y=\"{H}\">0</text>",
         esc(title),
         esc(&desc)
     );

@@ -28,6 +28,8 @@ pub struct ConsolePage {
     pub output: Option<(String, String)>,
     /// Juror: booth files written, each with its kiosk started or not.
     pub kiosks: Vec<String>,
+    /// Juror: kiosk booths started, (link, text).
+    pub links: Vec<(String, String)>,
     /// The node's public pages.
     pub node_url: String,
 }
