@@ -112,7 +112,6 @@ type Shared = Arc<Booth>;
 
 /// Runs `tabella booth`.
 pub fn run(a: BoothArgs) -> anyhow::Result<()> {
-    local_web::loopback_only(a.listen, "booth")?;
     if a.until_stdin_closes {
         std::thread::spawn(|| {
             let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
@@ -126,27 +125,16 @@ pub fn run(a: BoothArgs) -> anyhow::Result<()> {
     }
     // The election must exist before the page opens.
     load(&a.common.client(), &id)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let (listener, local) = local_web::bind(a.listen).await?;
-        let addr = listener.local_addr()?;
-        let booth = Arc::new(Booth {
-            id: id.clone(),
-            kiosk: a.booth.clone(),
-            wallet: a.wallet.clone().unwrap_or_default(),
-            local: local.clone(),
+    let what = format!("booth for election '{id}'");
+    local_web::run(a.listen, &what, move |local| {
+        router(Arc::new(Booth {
+            id,
+            kiosk: a.booth,
+            wallet: a.wallet.unwrap_or_default(),
+            local,
             common: a.common,
             session: Mutex::new(Session::default()),
-        });
-        println!(
-            "booth for election '{id}' open at http://{addr}/start?token={} (this computer only; the link holds this session's key, do not share it)",
-            local.token()
-        );
-        println!("press Ctrl-C to close the booth");
-        local_web::serve(listener, local_web::shell(local, router(booth))).await
+        }))
     })
 }
 

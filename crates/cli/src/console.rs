@@ -27,7 +27,6 @@ use axum::{Form, Router};
 use clap::Args;
 use serde::Deserialize;
 use tabella_web::console::{ConsolePage, ConsoleStatus};
-use tabella_web::views::TableView;
 use zeroize::Zeroizing;
 
 use crate::keystore::{Keystore, Passphrase};
@@ -104,40 +103,27 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&a.workdir)
         .with_context(|| format!("cannot create {}", a.workdir.display()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let (listener, local) = local_web::bind(a.listen).await?;
-        let addr = listener.local_addr()?;
+    let what = format!("{} console for '{}'", public.role.name(), a.as_);
+    local_web::run(a.listen, &what, move |local| {
         let console = Arc::new(Console {
-            name: a.as_.clone(),
+            name: a.as_,
             role: public.role,
             common: a.common,
             workdir: a.workdir,
-            local: local.clone(),
+            local,
             session: Mutex::new({
                 let mut s = Session::default();
                 s.election = a.election.unwrap_or_default();
                 s
             }),
         });
-        println!(
-            "{} console for '{}' open at http://{addr}/start?token={} (this computer only; the link holds this session's key, do not share it)",
-            public.role.name(),
-            a.as_,
-            local.token()
-        );
-        println!("press Ctrl-C to close the console");
-        let app = Router::new()
+        Router::new()
             .route("/", get(home))
             .route("/login", post(login))
             .route("/election", post(choose))
             .route("/act", post(act))
             .route("/kiosk", post(kiosk))
-            .with_state(console);
-        local_web::serve(listener, local_web::shell(local, app)).await
+            .with_state(console)
     })
 }
 
@@ -209,18 +195,7 @@ fn status_of(chain: &crate::roles::ElectionView) -> Option<ConsoleStatus> {
         registration_closed: chain.state.registration_closed(),
         registered: (counts.validated, counts.enabled_keys),
         ballots: counts.ballots_accepted,
-        tables: m
-            .tables
-            .iter()
-            .zip(&counts.tables)
-            .map(|(t, &(quota, authorized, unused))| TableView {
-                name: t.name.clone(),
-                quota,
-                authorized,
-                unused,
-                balanced: u64::from(authorized) + u64::from(unused) == u64::from(quota),
-            })
-            .collect(),
+        tables: tabella_web::views::tables_of(m, &counts),
     })
 }
 

@@ -117,8 +117,34 @@ pub fn shell(session: Arc<LocalSession>, app: Router) -> Router {
         .layer(middleware::from_fn_with_state(session, guard))
 }
 
+/// Serves `what` (e.g. "booth for election 'e1'") on `listen` until Ctrl-C: binds, builds the
+/// application's routes for the session, prints the start link and serves them inside
+/// [`shell`].
+pub fn run(
+    listen: SocketAddr,
+    what: &str,
+    app: impl FnOnce(Arc<LocalSession>) -> Router + Send + 'static,
+) -> anyhow::Result<()> {
+    loopback_only(listen, what)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (listener, local) = bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let routes = app(local.clone());
+        println!(
+            "{what} open at http://{addr}/start?token={} (this computer only; the link holds this session's key, do not share it)",
+            local.token()
+        );
+        println!("press Ctrl-C to close it");
+        serve(listener, shell(local, routes)).await
+    })
+}
+
 /// Serves until Ctrl-C.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> anyhow::Result<()> {
+async fn serve(listener: tokio::net::TcpListener, app: Router) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{form, http, manifest_e1, official_keys, start_node, tabella, text, Local, PW};
+use support::{form, http, officials_and_manifest, run_ok, start_node, Local, PW};
 
 fn tracker_of(body: &str) -> String {
     let i = body.find("id=\"tracker\">").expect("a tracker") + 13;
@@ -19,20 +19,8 @@ fn a_remote_voter_audits_then_casts_and_a_kiosk_votes_once() {
     let node = start_node();
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let env = [PW, ("TABELLA_NODE", node.url.as_str())];
-    let run = |args: &[&str]| {
-        let o = tabella(p, &env, args);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        text(&o)
-    };
-    // An election with one registered remote voter and a polling table.
-    for args in official_keys("identity-validator") {
-        run(&args);
-    }
-    run(&manifest_e1(
-        "--identity-validator",
-        &["--voter", "ann@example.org", "--min-group-size", "1"],
-    ));
+    let run = |args: &[&str]| run_ok(p, &node.url, args);
+    officials_and_manifest(p, &node.url, &["--min-group-size", "1"]);
     run(&[
         "election",
         "create",

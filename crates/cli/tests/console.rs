@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{manifest_e1, official_keys, start_node, tabella, text, Local, PW};
+use support::{officials_and_manifest, run_ok, start_node, tabella, text, Local, PW};
 
 /// Envelopes the node holds for e1 (0 when it has none).
 fn envelopes(p: &std::path::Path, node: &str) -> usize {
@@ -35,19 +35,7 @@ fn officials_act_through_their_consoles_and_mistakes_submit_nothing() {
     let node = start_node();
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    let env = [PW, ("TABELLA_NODE", node.url.as_str())];
-    let run = |args: &[&str]| {
-        let o = tabella(p, &env, args);
-        assert!(o.status.success(), "{args:?}: {}", text(&o));
-        text(&o)
-    };
-    for args in official_keys("identity-validator") {
-        run(&args);
-    }
-    run(&manifest_e1(
-        "--identity-validator",
-        &["--voter", "ann@example.org"],
-    ));
+    officials_and_manifest(p, &node.url, &[]);
     let manifest = std::fs::read_to_string(p.join("manifest.json")).unwrap();
 
     let council = Local::start(

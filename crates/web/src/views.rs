@@ -189,6 +189,24 @@ const PHASES: [Phase; 5] = [
     Phase::Tallied,
 ];
 
+/// The polling tables' quotas: the manifest's tables with the state's counts.
+pub fn tables_of(
+    m: &tabella_election::manifest::Manifest,
+    counts: &tabella_election::state::Counts,
+) -> Vec<TableView> {
+    m.tables
+        .iter()
+        .zip(&counts.tables)
+        .map(|(t, &(quota, authorized, unused))| TableView {
+            name: t.name.clone(),
+            quota,
+            authorized,
+            unused,
+            balanced: u64::from(authorized) + u64::from(unused) == u64::from(quota),
+        })
+        .collect()
+}
+
 /// A phase's short name, as the pages' timelines show it.
 pub fn phase_label(p: Phase) -> &'static str {
     match p {
@@ -236,18 +254,7 @@ pub fn election_page(id: &str, state: &ElectionState) -> Option<ElectionPage> {
         })
         .collect();
     let counts = state.counts();
-    let tables = m
-        .tables
-        .iter()
-        .zip(&counts.tables)
-        .map(|(t, &(quota, authorized, unused))| TableView {
-            name: t.name.clone(),
-            quota,
-            authorized,
-            unused,
-            balanced: u64::from(authorized) + u64::from(unused) == u64::from(quota),
-        })
-        .collect();
+    let tables = tables_of(m, &counts);
     let contests = m
         .contests
         .iter()

@@ -485,3 +485,22 @@ impl Local {
         body[i..i + 64].to_string()
     }
 }
+
+/// Runs `tabella ARGS` in `dir` with the role tests' passphrase against `node`; panics on failure
+/// and returns what it printed.
+pub fn run_ok(dir: &Path, node: &str, args: &[&str]) -> String {
+    let o = tabella(dir, &[PW, ("TABELLA_NODE", node)], args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    text(&o)
+}
+
+/// The officials' keys of [`official_keys`] and the manifest of election e1 with one whitelisted
+/// remote voter, ann@example.org, then `extra` manifest options.
+pub fn officials_and_manifest(dir: &Path, node: &str, extra: &[&str]) {
+    for args in official_keys("identity-validator") {
+        run_ok(dir, node, &args);
+    }
+    let mut opts = vec!["--voter", "ann@example.org"];
+    opts.extend_from_slice(extra);
+    run_ok(dir, node, &manifest_e1("--identity-validator", &opts));
+}
