@@ -259,7 +259,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     if a.serve {
         println!();
         println!(
-            "Serving the node's API on {} (Ctrl-C to stop); e.g. curl {}/v1/elections",
+            "Serving the node on {} (Ctrl-C to stop): open {}/ in a browser for the results, receipts, the verifier and the block explorer; the API is under {}/v1/",
+            node.url(),
             node.url(),
             node.url()
         );
