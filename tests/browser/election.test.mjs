@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = process.env.TABELLA_BIN ?? join(ROOT, 'target/debug/tabella');
@@ -149,6 +150,15 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
     await page.screenshot({ path: file, fullPage: true });
     if (DOCS && doc) await page.screenshot({ path: join(DOCS, doc), fullPage: false });
   };
+  // Accessibility: axe-core's WCAG 2 A and AA rules on the page as it is now.
+  const a11y = [];
+  const axe = async (page, name) => {
+    const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    console.log(`  axe: ${name}: ${r.passes.length} rules pass, ${r.violations.length} violations`);
+    for (const v of r.violations) {
+      a11y.push(`${name}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    }
+  };
   const flash = async (page) => {
     const f = (await page.locator('#flash').textContent({ timeout: 120000 })).trim();
     console.log(`  ${new URL(page.url()).port}: ${f.slice(0, 160)}`);
@@ -187,6 +197,7 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
   assert.equal(await accepted(), 1);
   assert.match(await act(council, 'open'), /key ceremony of 'web' started/);
   await snap(council, 'council-console', 'web-console.png');
+  await axe(council, 'council console');
 
   // --- trustees: the key ceremony, round by round
   const trustees = [];
@@ -252,15 +263,20 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
     await booth.check(`#c1-${c1}`);
     for (const c of c2) await booth.check(`#c2-${c}`);
     for (const [i, c] of c3.entries()) await booth.selectOption(`#c3r${i + 1}`, String(c));
-    if (w === 'ann') await snap(booth, 'booth-ballot', 'web-booth.png');
+    if (w === 'ann') {
+      await snap(booth, 'booth-ballot', 'web-booth.png');
+      await axe(booth, 'booth ballot');
+    }
     await booth.click('text=Review and encrypt');
     const tracker = (await booth.locator('#tracker').textContent()).trim();
     assert.match(tracker, /^[0-9a-f]{64}$/);
     if (audit) {
       await snap(booth, 'booth-sealed');
+      await axe(booth, 'booth sealed');
       await booth.click('#audit');
       await booth.waitForSelector('text=This ballot encrypts exactly these choices');
       await snap(booth, 'booth-audited');
+      await axe(booth, 'booth audited');
       // The node's public audit page checks the same file independently.
       const file = await (await booth.request.get(new URL(`/audit/${tracker}.json`, booth.url()).href)).text();
       const check = await open(`${nodeUrl}/elections/web/audit`);
@@ -315,6 +331,7 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
   // --- the node's public pages
   const pub = await open(`${nodeUrl}/elections/web`);
   await snap(pub, 'results', 'web-results.png');
+  await axe(pub, 'results');
   const text = await pub.locator('main').textContent();
   assert.match(text, /4 ballots counted: remote voters 3, Table 1 1/);
   // Rector: Ada (ann), Grace (bob), Alan (cy's second ballot), Edsger (kiosk): 1 each.
@@ -343,6 +360,7 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
     await pub.goto(nodeUrl + path);
     assert.match(await pub.locator('main').textContent(), new RegExp(want));
     await snap(pub, name);
+    await axe(pub, name);
   }
   // The results page on a phone.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -362,6 +380,7 @@ test('a whole election through the pages', { timeout: 20 * 60 * 1000 }, async ()
   assert.equal(forged.status(), 403);
   assert.equal(await accepted(), n);
 
+  assert.deepEqual(a11y, [], 'axe-core finds no WCAG 2 A/AA violation');
   assert.deepEqual(blocked, [], 'no request left 127.0.0.1');
   assert.deepEqual(scriptErrors, []);
   await browser.close();
