@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{officials_and_manifest, run_ok, start_node, tabella, text, Local, PW};
+use support::{officials_and_manifest, start_node, tabella, text, Local, PW};
 
 /// Envelopes the node holds for e1 (0 when it has none).
 fn envelopes(p: &std::path::Path, node: &str) -> usize {
