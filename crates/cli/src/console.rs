@@ -13,7 +13,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -60,6 +60,8 @@ struct Session {
     flash: Option<Result<String, String>>,
     output: Option<(String, String)>,
     kiosks: Vec<String>,
+    /// Booth files named so far (only grows, so a name is never reused while its file waits).
+    booths_named: u32,
     /// Links to kiosk booths started: (href, text).
     links: Vec<(String, String)>,
     /// Kiosk booths started from this console (stopped with it).
@@ -358,7 +360,7 @@ async fn act(State(c): State<Shared>, Form(f): Form<ActForm>) -> Response {
         }
         (Role::Juror, "authorize") => match f.table.trim().parse::<u16>() {
             Ok(t) => {
-                let file = format!("booth-{}.json", lock(&c).kiosks.len() + 1);
+                let file = next_booth_file(&mut lock(&c).booths_named, &c.workdir);
                 Ok(argv(&[
                     "table",
                     "authorize",
@@ -407,6 +409,19 @@ async fn act(State(c): State<Shared>, Form(f): Form<ActForm>) -> Response {
         }
     }
     done(&c, outcome)
+}
+
+/// The next unused booth file name in `workdir`: `booth-N.json` with N above every name this
+/// console gave before and no file of that name on disk (a file from an earlier console may still
+/// hold an unused authorization).
+fn next_booth_file(named: &mut u32, workdir: &Path) -> String {
+    loop {
+        *named += 1;
+        let file = format!("booth-{named}.json");
+        if !workdir.join(&file).exists() {
+            return file;
+        }
+    }
 }
 
 fn argv(a: &[&str]) -> Vec<String> {

@@ -7,7 +7,9 @@
 
 mod support;
 
-use support::{form, http, officials_and_manifest, run_ok, start_node, Local, PW};
+use support::{
+    fails_with, form, http, officials_and_manifest, run_ok, start_node, tabella, Local, PW,
+};
 
 fn tracker_of(body: &str) -> String {
     let i = body.find("id=\"tracker\">").expect("a tracker") + 13;
@@ -295,6 +297,26 @@ fn a_remote_voter_audits_then_casts_and_a_kiosk_votes_once() {
         "--out",
         "kiosk.json",
     ]);
+    // A second authorization never overwrites a booth file (it may be unused): refused before
+    // anything is submitted.
+    let authorize_again = [
+        "table",
+        "authorize",
+        "--election",
+        "e1",
+        "--as",
+        "j",
+        "--table",
+        "1",
+        "--out",
+        "kiosk.json",
+    ];
+    let kiosk_file = std::fs::read(p.join("kiosk.json")).unwrap();
+    let status = run(&["election", "status", "--election", "e1"]);
+    let o = tabella(p, &[PW, ("TABELLA_NODE", &node.url)], &authorize_again);
+    fails_with(&o, "kiosk.json already exists");
+    assert_eq!(std::fs::read(p.join("kiosk.json")).unwrap(), kiosk_file);
+    assert_eq!(run(&["election", "status", "--election", "e1"]), status);
     let kiosk = Local::start(
         p,
         &node.url,

@@ -50,6 +50,15 @@ pub fn run(a: TableArgs) -> anyhow::Result<()> {
         out,
     } = a.cmd;
     let common = &a.common;
+    // A booth file holds an authorization that is already on the chain; overwriting an unused
+    // one would lose it (the table's quota stays spent). Refuse before anything is submitted.
+    if out.exists() {
+        bail!(
+            "{} already exists (it may hold an unused authorization); choose another --out, \
+             or remove it once its voter has voted",
+            out.display()
+        );
+    }
     let (id, me) = common.open_official(&election, &as_, Role::Juror)?;
     let (client, chain) = common.load(&id)?;
     let m = chain.manifest()?;
