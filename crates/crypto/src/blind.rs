@@ -142,6 +142,8 @@ impl IssuerPublicKey {
     }
 }
 
+crate::schema_via!(IssuerPublicKey, crate::api_schema::RsaKeyHex);
+
 impl Serialize for IssuerPublicKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         let der = self.to_der().map_err(serde::ser::Error::custom)?;
@@ -182,21 +184,25 @@ impl IssuerSecretKey {
 }
 
 /// What the client sends to the issuer: the blinded message (RFC 9474 `blinded_msg`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::HexBytes)]
 pub struct BlindedRequest(#[serde(with = "hex::serde")] pub Vec<u8>);
 
 /// What the issuer returns: the blind signature (RFC 9474 `blind_sig`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::HexBytes)]
 pub struct BlindSignature(#[serde(with = "hex::serde")] pub Vec<u8>);
 
 /// A finalized token signature: the message randomizer (RFC 9474 `msg_prefix`) and the RSA-PSS
 /// signature over `randomizer ‖ message`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenSignature {
     /// The 32-byte prefix of randomized message preparation.
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub randomizer: [u8; RANDOMIZER_LEN],
     /// The RSA signature, as long as the modulus.
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub signature: Vec<u8>,
 }

@@ -81,16 +81,18 @@ impl PrecomputedKey {
 }
 
 /// Proof that a ciphertext encrypts one of a public list of values.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OneOfProof {
     /// `Aⱼ` per branch.
     pub a: Vec<WirePoint>,
     /// `Bⱼ` per branch.
     pub b: Vec<WirePoint>,
     /// Challenges `c₀ … c_{k−1}` (the last is implied).
+    #[schema(value_type = Vec<crate::api_schema::ScalarHex>)]
     #[serde(with = "crate::encoding::scalar_vec_hex")]
     pub challenges: Vec<Scalar>,
     /// Responses `zⱼ` per branch.
+    #[schema(value_type = Vec<crate::api_schema::ScalarHex>)]
     #[serde(with = "crate::encoding::scalar_vec_hex")]
     pub responses: Vec<Scalar>,
 }
@@ -262,7 +264,7 @@ pub fn range_values(min: u64, max: u64) -> Result<Vec<u64>> {
 }
 
 /// Proof that a vector of ciphertexts sums to a value in `[min, max]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SumProof {
     /// Lower bound of the sum.
     pub min: u64,

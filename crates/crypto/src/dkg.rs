@@ -114,13 +114,14 @@ pub const MAX_TRUSTEES: u16 = 1024;
 pub use crate::shamir::TrusteeIndex;
 
 /// The parameters every participant and auditor must agree on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DkgParams {
     /// Number of trustees `n`.
     pub n: u16,
     /// Threshold `t`: any `t` trustees can decrypt, `t − 1` learn nothing.
     pub t: u16,
     /// Ceremony context (e.g. the election id), bound into every proof and share encryption.
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub context: Vec<u8>,
 }
@@ -171,14 +172,16 @@ impl DkgParams {
 }
 
 /// One share `f_i(j)` encrypted to trustee `j`'s long-term key by hashed ElGamal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EncryptedShare {
     /// The recipient `j`.
     pub recipient: TrusteeIndex,
     /// Ephemeral key `E = e·G`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub ephemeral: RistrettoPoint,
     /// `f_i(j)` (32 canonical bytes) XOR the key stream derived from `e·PK_j`.
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub ciphertext: [u8; 32],
     /// Schnorr proof of knowledge of `e` (`E = e·G`), its context binding the ceremony, the
@@ -189,11 +192,12 @@ pub struct EncryptedShare {
 }
 
 /// Round 1 broadcast of dealer `i`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dealing {
     /// The dealer `i`.
     pub dealer: TrusteeIndex,
     /// Feldman commitments `C_{i,0} … C_{i,t−1}`.
+    #[schema(value_type = Vec<crate::api_schema::PointHex>)]
     #[serde(with = "crate::encoding::point_vec_hex")]
     pub commitments: Vec<RistrettoPoint>,
     /// Schnorr proof of knowledge of `a_{i,0}`, its context binding the whole dealing.
@@ -203,13 +207,14 @@ pub struct Dealing {
 }
 
 /// Round 2 broadcast: trustee `j` proves that dealer `i` sent it a bad share.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Complaint {
     /// The complaining trustee `j`.
     pub complainer: TrusteeIndex,
     /// The accused dealer `i`.
     pub dealer: TrusteeIndex,
     /// The Diffie–Hellman value `K = sk_j·E` that decrypts the disputed share.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub shared_key: RistrettoPoint,
     /// DLEQ proof of `log_G PK_j = log_E K`.
@@ -217,7 +222,7 @@ pub struct Complaint {
 }
 
 /// A dealer excluded from QUAL, with the reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Disqualification {
     /// The excluded dealer.
     pub dealer: TrusteeIndex,
@@ -226,7 +231,7 @@ pub struct Disqualification {
 }
 
 /// A complaint that had no effect, with the reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DismissedComplaint {
     /// Who complained.
     pub complainer: TrusteeIndex,
@@ -237,7 +242,7 @@ pub struct DismissedComplaint {
 }
 
 /// The public result of a DKG: the joint key and every trustee's verification share.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JointKey {
     /// Number of trustees `n`.
     pub n: u16,
@@ -248,6 +253,7 @@ pub struct JointKey {
     /// The joint ElGamal key `Y = Σ_{i∈QUAL} C_{i,0}`.
     pub public_key: PublicKey,
     /// `X_1 … X_n`, `X_j = x_j·G`.
+    #[schema(value_type = Vec<crate::api_schema::PointHex>)]
     #[serde(with = "crate::encoding::point_vec_hex")]
     pub verification_shares: Vec<RistrettoPoint>,
 }
@@ -304,7 +310,7 @@ impl JointKey {
 }
 
 /// The full public outcome of the ceremony.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DkgOutcome {
     /// Joint key and verification shares.
     pub joint_key: JointKey,
@@ -316,7 +322,7 @@ pub struct DkgOutcome {
 
 /// The public record of a ceremony, as posted on the ledger; [`DkgTranscript::recompute`] is the
 /// auditor's check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DkgTranscript {
     /// Parameters.
     pub params: DkgParams,

@@ -29,15 +29,18 @@ pub struct DleqStatement {
 }
 
 /// A Chaum–Pedersen proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DleqProof {
     /// `A₁ = k·B₁`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a1: RistrettoPoint,
     /// `A₂ = k·B₂`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a2: RistrettoPoint,
     /// `z = k + c·x`
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub response: Scalar,
 }

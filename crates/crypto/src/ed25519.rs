@@ -51,6 +51,8 @@ impl fmt::Debug for Signature {
     }
 }
 
+crate::schema_via!(Signature, crate::api_schema::SignatureHex);
+
 impl Serialize for Signature {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.0.to_bytes()))

@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 use crate::group::{SecretScalar, G};
 
 /// An ElGamal public key `Y = x·G` (for elections: the trustees' joint key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::PointHex)]
 pub struct PublicKey(#[serde(with = "crate::encoding::point_hex")] pub RistrettoPoint);
 
 /// An ElGamal secret key `x`. Zeroized on drop; `Debug` prints nothing secret.
@@ -66,12 +67,14 @@ impl SecretKey {
 }
 
 /// An ElGamal ciphertext `(a, b) = (r·G, m·G + r·Y)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ciphertext {
     /// `r·G`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a: RistrettoPoint,
     /// `m·G + r·Y`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub b: RistrettoPoint,
 }

@@ -176,6 +176,8 @@ impl From<RistrettoPoint> for WirePoint {
     }
 }
 
+crate::schema_via!(WirePoint, crate::api_schema::PointHex);
+
 impl serde::Serialize for WirePoint {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.compressed.as_bytes()))

@@ -31,14 +31,16 @@ use crate::linear::{LinearEquation, LinearProof, LinearStatement};
 use crate::threshold::{check_quorum, lagrange_at_zero};
 
 /// Trustee `j`'s contribution to switching one ciphertext to the querier's key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeySwitchShare {
     /// The trustee `j`.
     pub trustee: TrusteeIndex,
     /// `V_j = v_j·G`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub v: RistrettoPoint,
     /// `W_j = v_j·Q − λ_j x_j·a`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub w: RistrettoPoint,
     /// Proof of knowledge of `(x_j, v_j)`.

@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api_schema;
 pub mod batch;
 pub mod blind;
 pub mod disjunctive;

@@ -82,12 +82,14 @@ impl LinearStatement {
 }
 
 /// A proof of knowledge of a preimage for a [`LinearStatement`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinearProof {
     /// `A_i = Σ r_k·B_{i,k}` per equation.
+    #[schema(value_type = Vec<crate::api_schema::PointHex>)]
     #[serde(with = "crate::encoding::point_vec_hex")]
     pub commitments: Vec<RistrettoPoint>,
     /// `z_k = r_k + c·w_k` per witness.
+    #[schema(value_type = Vec<crate::api_schema::ScalarHex>)]
     #[serde(with = "crate::encoding::scalar_vec_hex")]
     pub responses: Vec<Scalar>,
 }

@@ -314,7 +314,8 @@ mod hexint {
 // Plaintexts, ciphertexts, randomness, openings.
 
 /// A Paillier plaintext, an integer in `[0, n)`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::BigUintHex)]
 pub struct Plaintext(#[serde(with = "hexint")] BoxedUint);
 
 impl Plaintext {
@@ -346,7 +347,9 @@ impl From<u64> for Plaintext {
 ///
 /// Deserialization checks only the encoding; every operation that takes a public key checks
 /// `c < n²` and `gcd(c, n) = 1` ([`PublicKey::validate_ciphertext`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PaillierCiphertext)]
+#[schema(value_type = crate::api_schema::BigUintHex)]
 pub struct Ciphertext(#[serde(with = "hexint")] BoxedUint);
 
 impl Ciphertext {
@@ -360,7 +363,8 @@ impl Ciphertext {
 ///
 /// It stays secret while the vote is secret (with `c` it reveals `m`); the proof-of-result
 /// ([`Opening`]) publishes it on purpose.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::BigUintHex)]
 pub struct Randomness(#[serde(with = "hexint")] BoxedUint);
 
 impl fmt::Debug for Randomness {
@@ -396,7 +400,7 @@ impl Randomness {
 
 /// A proof-of-result: the plaintext and the randomness of a ciphertext, so that anyone can
 /// re-encrypt and compare ([`verify_opening`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Opening {
     /// The plaintext `m`.
     pub m: Plaintext,
@@ -461,11 +465,14 @@ impl PartialEq for PublicKey {
 
 impl Eq for PublicKey {}
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 struct PublicKeyRepr {
+    #[schema(value_type = crate::api_schema::BigUintHex)]
     #[serde(with = "hexint")]
     n: BoxedUint,
 }
+
+crate::schema_via!(PublicKey as PaillierPublicKey, PublicKeyRepr);
 
 impl Serialize for PublicKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
@@ -1082,12 +1089,14 @@ impl SecretKey {
 ///
 /// All branches are computed the same way (the real branch is a simulated one with `e_i = 0`,
 /// selected in constant time), so proving time does not depend on `i`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MembershipProof {
     /// `e_1 … e_k`, each below `2^256`.
+    #[schema(value_type = Vec<crate::api_schema::BigUintHex>)]
     #[serde(with = "hexint::vec")]
     pub challenges: Vec<BoxedUint>,
     /// `v_1 … v_k`, each in `Z_n^*`.
+    #[schema(value_type = Vec<crate::api_schema::BigUintHex>)]
     #[serde(with = "hexint::vec")]
     pub responses: Vec<BoxedUint>,
 }

@@ -129,7 +129,8 @@ fn verifier_rng() -> Result<ChaCha20Rng> {
 }
 
 /// A Pedersen commitment `V = v·B + γ·B̃` (generators of [`pedersen_gens`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = crate::api_schema::PointHex)]
 pub struct PedersenCommitment(#[serde(with = "crate::encoding::point_hex")] pub RistrettoPoint);
 
 impl PedersenCommitment {
@@ -174,12 +175,15 @@ pub struct RangeProof {
     proof: bulletproofs::RangeProof,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 struct RangeProofRepr {
     bits: usize,
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     proof: Vec<u8>,
 }
+
+crate::schema_via!(RangeProof, RangeProofRepr);
 
 impl TryFrom<RangeProofRepr> for RangeProof {
     type Error = Error;
@@ -307,13 +311,16 @@ pub struct AggregatedRangeProof {
     proof: bulletproofs::RangeProof,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 struct AggregatedRepr {
     bits: usize,
     count: usize,
+    #[schema(value_type = crate::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     proof: Vec<u8>,
 }
+
+crate::schema_via!(AggregatedRangeProof, AggregatedRepr);
 
 impl TryFrom<AggregatedRepr> for AggregatedRangeProof {
     type Error = Error;
@@ -474,24 +481,30 @@ impl AggregatedRangeProof {
 }
 
 /// A proof that an ElGamal ciphertext and a Pedersen commitment hide the same value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinkProof {
     /// `A₁ = k_r·G`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a1: RistrettoPoint,
     /// `A₂ = k_v·G + k_r·Y`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a2: RistrettoPoint,
     /// `A₃ = k_v·G + k_γ·B̃`
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub a3: RistrettoPoint,
     /// `z_v = k_v + c·v`
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub z_v: Scalar,
     /// `z_r = k_r + c·r`
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub z_r: Scalar,
     /// `z_γ = k_γ + c·γ`
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub z_gamma: Scalar,
 }
@@ -612,7 +625,7 @@ impl LinkProof {
 
 /// An ElGamal ciphertext with a proof that its plaintext lies in `[0, 2^bits)`: the ciphertext, a
 /// Pedersen commitment to the same value, a range proof on the commitment and the link proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RangeEncryption {
     /// `(r·G, v·G + r·Y)`
     pub ciphertext: Ciphertext,

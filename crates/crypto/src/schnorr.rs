@@ -18,12 +18,14 @@ use crate::group::SecretScalar;
 use crate::transcript::{new_transcript, TranscriptExt};
 
 /// A proof of knowledge of `x` with `Y = x·B`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchnorrProof {
     /// Commitment `A = k·B`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub commitment: RistrettoPoint,
     /// Response `z = k + c·x`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub response: Scalar,
 }
@@ -96,7 +98,7 @@ pub fn signature_challenge(
 }
 
 /// A Schnorr signature: a proof of knowledge of the signing key bound to the message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchnorrSignature(pub SchnorrProof);
 
 fn signing_context(domain: &[u8], message: &[u8]) -> Vec<u8> {

@@ -13,8 +13,21 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// A trustee's index `1..=n`; it is also the evaluation point of its shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
+#[schema(value_type = u16, minimum = 1)]
 pub struct TrusteeIndex(NonZeroU16);
 
 impl TrusteeIndex {

@@ -230,7 +230,7 @@ impl ShuffleWitness {
 
 /// The elements of a [`ShuffleProof`] that belong to one position `j` (for `c`, an input position;
 /// for the others, an output position).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShuffleProofEntry {
     /// `c_j = r_j·G + h_{π⁻¹(j)+1}`: column `j` of the permutation commitment.
@@ -240,16 +240,18 @@ pub struct ShuffleProofEntry {
     /// `t̂_j = ω̂_j·G + ω'_j·ĉ_{j−1}`: announcement for the bridging equation.
     pub t_hat: WirePoint,
     /// `k̂_j = ω̂_j + v·r̂_j`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k_hat: Scalar,
     /// `k'_j = ω'_j + v·e'_j`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k_prime: Scalar,
 }
 
 /// A non-interactive proof that a list of ciphertexts is a re-encrypted permutation of another
 /// (module documentation for the protocol).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShuffleProof {
     /// One entry per ciphertext position.
@@ -265,15 +267,19 @@ pub struct ShuffleProof {
     /// Second component of `t₄`.
     pub t4_b: WirePoint,
     /// `k₁ = ω₁ + v·r̄`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k1: Scalar,
     /// `k₂ = ω₂ + v·R̂`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k2: Scalar,
     /// `k₃ = ω₃ + v·r̃`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k3: Scalar,
     /// `k₄ = ω₄ + v·r'`.
+    #[schema(value_type = crate::api_schema::ScalarHex)]
     #[serde(with = "crate::encoding::scalar_hex")]
     pub k4: Scalar,
 }

@@ -45,12 +45,14 @@ pub const VIEW_TAG_DOMAIN: &[u8] = b"tabella/stealth/view-tag/v1";
 pub const STEALTH_SIG_DOMAIN: &[u8] = b"tabella/stealth-sig/v1";
 
 /// A voter's public meta-address: scan key `A = a·G` and spend key `B = b·G`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetaAddress {
     /// Scan key `A = a·G`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub scan: RistrettoPoint,
     /// Spend key `B = b·G`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub spend: RistrettoPoint,
 }
@@ -76,12 +78,14 @@ impl fmt::Debug for SpendSecret {
 }
 
 /// A stealth key published by the registrar: `R = r·G`, `P = H(r·A, R)·G + B`, and a view tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StealthKey {
     /// The registrar's ephemeral public key `R = r·G`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(rename = "R", with = "crate::encoding::point_hex")]
     pub r: RistrettoPoint,
     /// The one-time public key `P`, the voter's signing key.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(rename = "P", with = "crate::encoding::point_hex")]
     pub p: RistrettoPoint,
     /// One byte of a hash of the shared secret, to speed up scanning.

@@ -23,11 +23,12 @@ use crate::error::{Error, Result};
 use crate::group::G;
 
 /// Trustee `j`'s partial decryption `D_j = x_j·a` of one ciphertext, with its proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecryptionShare {
     /// The trustee `j`.
     pub trustee: TrusteeIndex,
     /// `D_j = x_j·a`.
+    #[schema(value_type = crate::api_schema::PointHex)]
     #[serde(with = "crate::encoding::point_hex")]
     pub share: RistrettoPoint,
     /// DLEQ proof over `(G, X_j, a, D_j)`.
@@ -35,11 +36,12 @@ pub struct DecryptionShare {
 }
 
 /// Trustee `j`'s partial decryptions of a vector of ciphertexts (a tally), with one proof each.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TallyDecryptionShare {
     /// The trustee `j`.
     pub trustee: TrusteeIndex,
     /// `D_{j,p} = x_j·a_p` for every position `p`.
+    #[schema(value_type = Vec<crate::api_schema::PointHex>)]
     #[serde(with = "crate::encoding::point_vec_hex")]
     pub shares: Vec<RistrettoPoint>,
     /// DLEQ proof per position.

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::group::SecretScalar;
 
 /// What a valid vector looks like.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VectorRule {
     /// Number of entries.
     pub len: usize,
@@ -86,7 +86,7 @@ impl VectorRule {
 }
 
 /// An encrypted vector with its validity proofs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EncryptedVector {
     /// One ciphertext per entry.
     pub ciphertexts: Vec<Ciphertext>,

@@ -13,9 +13,10 @@ use crate::trustee::{DecryptionMessage, KeyCeremonyMessage};
 
 /// A registration token (seed 000 §4.2.2): a random message blind-signed by the identity
 /// validator (RFC 9474), unblinded by the voter, presented once to the registrar.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationToken {
     /// The 32-byte random token message (hex).
+    #[schema(value_type = tabella_crypto::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub message: Vec<u8>,
     /// The identity validator's unblinded RSA signature on it.
@@ -33,7 +34,7 @@ impl RegistrationToken {
 pub type EnabledKey = tabella_crypto::stealth::StealthKey;
 
 /// One anonymous note's registration token with the stealth key the registrar derived for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoteKey {
     /// The token presented in the voter's anonymous note.
     pub token: RegistrationToken,
@@ -60,7 +61,7 @@ pub fn canonical_batch(mut batch: Vec<NoteKey>) -> Vec<NoteKey> {
 }
 
 /// What an official does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 // Actions are decoded and applied one at a time; a few hundred bytes of stack per action is fine.
 #[allow(clippy::large_enum_variant)]
@@ -100,6 +101,7 @@ pub enum OfficialAction {
         /// Random authorization id.
         authorization: Digest32,
         /// The booth key that will sign this voter's ballot.
+        #[schema(value_type = tabella_crypto::api_schema::PointHex)]
         #[serde(with = "tabella_crypto::encoding::point_hex")]
         booth_key: RistrettoPoint,
     },
@@ -130,7 +132,7 @@ impl OfficialAction {
 }
 
 /// The signed content of an official's action.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActionBody {
     /// The election it applies to.
     pub election_id: ElectionId,
@@ -143,7 +145,7 @@ pub struct ActionBody {
 pub const ACTION_SIG_DOMAIN: &str = "tabella/action/v1";
 
 /// An official's action with its signature over the exact payload text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedAction {
     /// JSON text of the [`ActionBody`].
     pub payload: String,
@@ -183,7 +185,7 @@ impl SignedAction {
 }
 
 /// Anything submitted to an election: an official's action or a voter's ballot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Envelope {
     /// An official's signed action.

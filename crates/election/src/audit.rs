@@ -34,7 +34,7 @@ use crate::manifest::{Contest, Manifest, Scheme};
 /// A spoiled ballot opened for audit: the unsigned ballot, the choices it claims to encrypt and
 /// the randomness of every ciphertext (contest → row → entry, 64 hex digits each). Written as
 /// `audit-<tracker's first 8 hex digits>.json`. Unknown fields (a signature) are refused.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditedBallot {
     /// The election.
@@ -88,7 +88,7 @@ impl AuditedBallot {
 }
 
 /// One contest of a passed audit: the choice in words.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditedContest {
     /// The contest's title.
     pub title: String,
@@ -119,7 +119,7 @@ impl AuditedContest {
 }
 
 /// What a passed audit shows: the ballot with this tracker encrypts exactly these choices.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditReport {
     /// The election.
     pub election_id: ElectionId,

@@ -30,7 +30,7 @@ use crate::manifest::{Contest, ContestKind, Manifest, Scheme};
 use crate::paillier_ballot::{self, PaillierContest};
 
 /// A voter's plaintext choice in one contest (indices into the contest's candidates).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Choice {
     /// Single choice: `Some(candidate)` or `None` for blank.
@@ -42,12 +42,13 @@ pub enum Choice {
 }
 
 /// How the ballot is authorized.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Credential {
     /// Remote voter: an enabled stealth key `P` (seed 000 §2.2); the ballot is signed by its secret.
     Stealth {
         /// The one-time public key `P`.
+        #[schema(value_type = tabella_crypto::api_schema::PointHex)]
         #[serde(with = "tabella_crypto::encoding::point_hex")]
         key: RistrettoPoint,
     },
@@ -84,7 +85,7 @@ impl Credential {
 }
 
 /// One encrypted contest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EncryptedContest {
     /// ElGamal scheme: encrypted rows with their entry and sum proofs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -125,7 +126,7 @@ pub enum Contribution {
 }
 
 /// The signed content of a ballot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BallotBody {
     /// The election.
     pub election_id: ElectionId,
@@ -136,7 +137,7 @@ pub struct BallotBody {
 }
 
 /// A cast ballot: the exact JSON text of its body and a Schnorr signature over it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ballot {
     /// JSON of [`BallotBody`].
     pub payload: String,

@@ -12,6 +12,14 @@ use crate::error::{Error, Result};
 #[serde(try_from = "String", into = "String")]
 pub struct ElectionId(String);
 
+tabella_crypto::string_schema!(
+    /// The API schema of an [`ElectionId`].
+    ElectionIdText,
+    "^[a-z0-9-]{1,64}$",
+    "An election id: 1-64 characters of a-z, 0-9 and '-'."
+);
+tabella_crypto::schema_via!(ElectionId, ElectionIdText);
+
 impl ElectionId {
     /// Validates and wraps an election id.
     pub fn new(s: impl Into<String>) -> Result<Self> {
@@ -52,12 +60,36 @@ impl fmt::Display for ElectionId {
 }
 
 /// Index of a polling table in the manifest (0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct TableIndex(pub u16);
 
 /// Index of a contest in the manifest (0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct ContestIndex(pub u16);
 
@@ -98,6 +130,14 @@ impl fmt::Display for Digest32 {
         f.write_str(&self.to_hex())
     }
 }
+tabella_crypto::string_schema!(
+    /// The API schema of a [`Digest32`].
+    Digest32Hex,
+    tabella_crypto::api_schema::HEX32,
+    "A SHA-256 digest (ballot hash, receipt, commitment): 64 hex digits."
+);
+tabella_crypto::schema_via!(Digest32, Digest32Hex);
+
 impl Serialize for Digest32 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_hex())

@@ -12,7 +12,7 @@ use crate::ids::{ElectionId, IdentityCommitment};
 use crate::sign::OfficialKey;
 
 /// How a contest is decided.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ContestKind {
     /// One candidate (seed 000 Annex B "majority"): entries 0/1, exactly one 1.
@@ -33,7 +33,7 @@ pub enum ContestKind {
 }
 
 /// One question on the ballot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Contest {
     /// Title shown to voters.
     pub title: String,
@@ -49,7 +49,7 @@ pub struct Contest {
 }
 
 /// A polling table (seed 003): a quota of in-person voters from the paper lists and its jurors.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TableSpec {
     /// Name, e.g. "Table 1 - Main hall".
     pub name: String,
@@ -90,7 +90,7 @@ pub fn parse_table(arg: &str) -> Result<(String, u32)> {
 }
 
 /// A trustee: holds a share of the election key after the key ceremony.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrusteeSpec {
     /// Display name.
     pub name: String,
@@ -100,7 +100,7 @@ pub struct TrusteeSpec {
 }
 
 /// Which encryption scheme protects the ballots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// Exponential ElGamal under a t-of-n trustees' key (default; no single party can decrypt).
@@ -112,7 +112,7 @@ pub enum Scheme {
 }
 
 /// What happens when a credential casts a second ballot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RevotePolicy {
     /// The last ballot of a remote credential counts (in-person authorizations are single-use).
@@ -123,7 +123,7 @@ pub enum RevotePolicy {
 }
 
 /// The officials' public keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Officials {
     /// The electoral council: creates, opens, closes the election and publishes results.
     pub council: OfficialKey,
@@ -136,7 +136,7 @@ pub struct Officials {
 }
 
 /// The election manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
     /// Unique id; every action and proof is bound to it.
     pub election_id: ElectionId,

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{Contest, ContestKind};
 
 /// One encrypted row under Paillier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaillierRow {
     /// One ciphertext per entry.
     pub ciphertexts: Vec<Ciphertext>,
@@ -24,7 +24,7 @@ pub struct PaillierRow {
 }
 
 /// One contest under Paillier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaillierContest {
     /// Encrypted rows.
     pub rows: Vec<PaillierRow>,

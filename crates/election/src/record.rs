@@ -39,7 +39,7 @@ pub mod files {
 }
 
 /// The record's index file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordIndex {
     /// [`RECORD_FORMAT`].
     pub format: String,
@@ -165,7 +165,7 @@ impl Record {
 }
 
 /// What the record says about a voter's receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptStatus {
     /// The ballot is in the record and counted.

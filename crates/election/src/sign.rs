@@ -24,6 +24,8 @@ impl fmt::Debug for OfficialKey {
     }
 }
 
+tabella_crypto::schema_via!(OfficialKey, tabella_crypto::api_schema::Ed25519KeyHex);
+
 impl Serialize for OfficialKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.0.as_bytes()))

@@ -27,7 +27,9 @@ use crate::tally::{plan_groups, Group, Results, Tallies};
 use crate::trustee::{self, DecryptionMessage, KeyCeremonyMessage};
 
 /// Where an election is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Created; officials prepare; registration may start.
@@ -67,7 +69,7 @@ pub enum ProofCheck {
 }
 
 /// What an accepted envelope did (for logs and receipts).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// An official's action was applied.
@@ -128,7 +130,7 @@ pub struct ElectionState {
 }
 
 /// Counts anyone can check (seed 000 §4.2.5, seed 003 per-table invariants).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     /// Whitelisted identities.
     pub whitelisted: u64,

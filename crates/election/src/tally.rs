@@ -21,7 +21,19 @@ use crate::ids::TableIndex;
 use crate::manifest::Manifest;
 
 /// A tally group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// Remote voters (stealth keys).
@@ -126,7 +138,7 @@ pub fn plan_groups(counts: &[(Group, u64)], min: u64) -> Vec<PlannedGroup> {
 }
 
 /// One group's encrypted tally.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupTally {
     /// The group.
     pub group: Group,
@@ -144,7 +156,7 @@ pub struct GroupTally {
 }
 
 /// All encrypted tallies of an election.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tallies {
     /// Per group, in the order of [`plan_groups`]: the separate groups (remote, then tables by
     /// index), then the merged group if any.
@@ -252,7 +264,7 @@ impl Tallies {
 }
 
 /// One group's decrypted result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupResult {
     /// The group.
     pub group: Group,
@@ -266,7 +278,7 @@ pub struct GroupResult {
 }
 
 /// The published results.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Results {
     /// Per group.
     pub groups: Vec<GroupResult>,
@@ -275,7 +287,7 @@ pub struct Results {
 }
 
 /// The overall result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupResultOverall {
     /// Ballots counted.
     pub ballots: u64,

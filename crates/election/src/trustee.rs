@@ -22,11 +22,12 @@ use crate::tally::{Results, Tallies};
 /// of possession bound to the election and the trustee ([`ceremony_key_context`]). Shares are
 /// encrypted to these keys; each trustee deletes its secret once its key share is sealed, so a
 /// later theft of its keystore opens no past ceremony's shares (forward secrecy).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CeremonyKey {
     /// The trustee.
     pub trustee: TrusteeIndex,
     /// `K = k·G`, fresh for this election.
+    #[schema(value_type = tabella_crypto::api_schema::PointHex)]
     #[serde(with = "tabella_crypto::encoding::point_hex")]
     pub key: RistrettoPoint,
     /// Schnorr proof of knowledge of `k`.
@@ -34,7 +35,7 @@ pub struct CeremonyKey {
 }
 
 /// A trustee's key-ceremony message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "message", rename_all = "snake_case")]
 pub enum KeyCeremonyMessage {
     /// Round 0: the trustee's key for this ceremony only ([`CeremonyKey`]).
@@ -243,7 +244,7 @@ impl CeremonyProgress {
 }
 
 /// A decryption of the election's tallies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "scheme", rename_all = "snake_case")]
 pub enum DecryptionMessage {
     /// ElGamal: one trustee's partial decryptions of every tally ciphertext, each with a

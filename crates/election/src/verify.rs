@@ -20,7 +20,7 @@ use crate::state::{ElectionState, Phase, ProofCheck};
 use crate::tally::{plan_groups, Group};
 
 /// One named check with its counts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// What is checked.
     pub name: &'static str,
@@ -31,7 +31,7 @@ pub struct Check {
 }
 
 /// The verifier's report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// Every check, in order.
     pub checks: Vec<Check>,

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ids::{commit_identity, ElectionId, IdentityCommitment};
 
 /// The private whitelist of an election.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Whitelist {
     /// The election.
     pub election_id: ElectionId,
@@ -18,7 +18,7 @@ pub struct Whitelist {
 }
 
 /// One whitelisted identity.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WhitelistEntry {
     /// The identity as the validator checks it.
     pub identity: String,

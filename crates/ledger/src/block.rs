@@ -23,7 +23,7 @@ pub const COMMIT_DOMAIN: &str = "tabella/ledger/commit/v1";
 pub const FORWARD_LINK_DOMAIN: &str = "tabella/ledger/forward-link/v1";
 
 /// Skipchain shape: base `b ≥ 2` and maximum height `h` (levels `0..h`), default 4 / 8.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SkipchainParams {
     /// Base `b`.
     pub base: u64,
@@ -81,7 +81,7 @@ impl SkipchainParams {
 }
 
 /// A block header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlockHeader {
     /// Index in the chain (genesis 0).
     pub height: Height,
@@ -131,7 +131,7 @@ impl BlockHeader {
 }
 
 /// A block: header and transactions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Block {
     /// The header.
     pub header: BlockHeader,
@@ -163,7 +163,7 @@ impl Block {
 /// These are the consensus engine's own precommit signatures: the engine's precommit for a
 /// block signs exactly [`Commit::message`] under [`COMMIT_DOMAIN`], so its certificate converts
 /// into this shape without re-signing, and `round` is the consensus round that decided the block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Commit {
     /// The block's height.
     pub height: Height,
@@ -228,7 +228,7 @@ impl Commit {
 
 /// A level-`l ≥ 1` forward link `from → to` (heights `i` and `i + b^l`), signed by > 2/3 of the
 /// roster in charge after block `i` (`from`'s `next_roster_hash`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ForwardLink {
     /// Source block height.
     pub from_height: Height,

@@ -12,7 +12,7 @@ use crate::roster::Roster;
 use crate::types::{BlockHash, Height, RosterHash};
 
 /// One hop of a light-client proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "link", rename_all = "snake_case")]
 pub enum Link {
     /// Level 0: the next block's commit certificate.
@@ -22,7 +22,7 @@ pub enum Link {
 }
 
 /// A hop: the link and the header it leads to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Step {
     /// The link from the previous header.
     pub link: Link,
@@ -31,7 +31,7 @@ pub struct Step {
 }
 
 /// Everything a light client needs to reach a block from genesis.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LightProof {
     /// The genesis header (checked against the trusted genesis hash).
     pub genesis: BlockHeader,

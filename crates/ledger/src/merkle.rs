@@ -67,13 +67,14 @@ fn path(index: usize, leaves: &[[u8; 32]], out: &mut Vec<[u8; 32]>) {
 
 /// An inclusion proof: leaf `index` of a tree of `tree_size` leaves, with the audit path from the
 /// leaf upwards.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InclusionProof {
     /// Leaf position (0-based).
     pub index: u64,
     /// Number of leaves in the tree.
     pub tree_size: u64,
     /// Sibling hashes from the leaf to the root.
+    #[schema(value_type = Vec<tabella_crypto::api_schema::Hash32Hex>)]
     #[serde(with = "hex_path")]
     pub path: Vec<[u8; 32]>,
 }
@@ -158,7 +159,7 @@ impl InclusionProof {
 
 /// A transaction's receipt: where it was committed and the proof that it is there. Check it
 /// against the `tx_root` of the header at `height`, itself verified by the light client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     /// The transaction.
     pub tx_id: TxId,

@@ -55,6 +55,8 @@ impl fmt::Debug for ValidatorKey {
     }
 }
 
+tabella_crypto::schema_via!(ValidatorKey, tabella_crypto::api_schema::Ed25519KeyHex);
+
 impl Serialize for ValidatorKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.to_bytes()))
@@ -114,7 +116,7 @@ impl ValidatorSecret {
 pub use tabella_crypto::ed25519::Signature;
 
 /// A signature tagged with the validator that made it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidatorSignature {
     /// Who signed.
     pub validator: ValidatorKey,
@@ -127,6 +129,30 @@ pub struct ValidatorSignature {
 #[serde(try_from = "Vec<ValidatorKey>", into = "Vec<ValidatorKey>")]
 pub struct Roster {
     validators: Vec<ValidatorKey>,
+}
+
+impl utoipa::PartialSchema for Roster {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("ValidatorKey"))
+            .min_items(Some(1))
+            .unique_items(true)
+            .description(Some(
+                "The validators in proposer order: distinct, at least one, equal voting power.",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for Roster {
+    fn schemas(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema as _;
+        out.push(("ValidatorKey".into(), ValidatorKey::schema()));
+    }
 }
 
 impl TryFrom<Vec<ValidatorKey>> for Roster {

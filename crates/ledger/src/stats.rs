@@ -122,7 +122,7 @@ fn stats_err(m: impl Into<String>) -> Error {
 
 /// A message signed by a party of the statistics protocol: `signer` signs
 /// `STATS_DOMAIN || 0 || JSON(body)`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Signed<T> {
     /// The message.
     pub body: T,
@@ -158,7 +158,7 @@ impl<T: Serialize> Signed<T> {
 }
 
 /// A computing node of a consortium.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComputingNodeEntry {
     /// Signs its proofs and dealing.
     pub key: PartyKey,
@@ -168,7 +168,7 @@ pub struct ComputingNodeEntry {
 
 /// A statistics consortium: who computes, who holds data, over which table, within which
 /// budget and deadlines.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsortiumSpec {
     /// A name for people.
     pub name: String,
@@ -233,7 +233,7 @@ impl ConsortiumSpec {
 }
 
 /// A computing node's dealing in its consortium's key ceremony.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deal {
     /// The consortium.
     pub consortium: ConsortiumId,
@@ -242,7 +242,7 @@ pub struct Deal {
 }
 
 /// A computing node's complaint against a dealer of its consortium's ceremony.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Complain {
     /// The consortium.
     pub consortium: ConsortiumId,
@@ -251,7 +251,7 @@ pub struct Complain {
 }
 
 /// A data provider joins its consortium with its own budget per querier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Join {
     /// The consortium.
     pub consortium: ConsortiumId,
@@ -261,7 +261,7 @@ pub struct Join {
 }
 
 /// A querier's question to a consortium.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryRequest {
     /// The consortium asked.
     pub consortium: ConsortiumId,
@@ -272,7 +272,7 @@ pub struct QueryRequest {
 }
 
 /// A claim that a proof on the chain is invalid: every node re-checks it in full.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dispute {
     /// The query.
     pub query: QueryId,
@@ -281,7 +281,7 @@ pub struct Dispute {
 }
 
 /// A statistics transaction.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum StatsTx {
     /// Creates a consortium.
@@ -336,7 +336,7 @@ fn charge_of(epsilon: &Rational, l1: u64, sensitivity: u64) -> u64 {
 }
 
 /// A consortium on the chain.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsortiumEntry {
     /// Its id.
     pub id: ConsortiumId,
@@ -403,7 +403,7 @@ impl ConsortiumEntry {
 }
 
 /// Where a query is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum QueryStatus {
     /// Proofs are coming in.
@@ -435,7 +435,7 @@ pub enum QueryStatus {
 }
 
 /// A proof of a query, as recorded.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProofRecord {
     /// The transaction that carried it.
     pub tx: TxId,
@@ -446,7 +446,7 @@ pub struct ProofRecord {
 }
 
 /// Something that happened to a query besides a proof being accepted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum QueryEvent {
     /// The proof at `index` of [`QueryEntry::proofs`] was accepted.
@@ -474,7 +474,7 @@ pub enum QueryEvent {
 
 /// One verifying node's verdict on one proof of a query (seed 001 §6.1: keyed by query, proof
 /// kind, prover and verifier).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerdictRecord {
     /// The proof's transaction.
     pub proof: TxId,
@@ -1283,7 +1283,7 @@ pub fn is_heavy(p: &SignedProof) -> bool {
 }
 
 /// A query as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryView {
     /// Its id.
     pub id: QueryId,
@@ -1318,7 +1318,7 @@ pub struct QueryView {
 }
 
 /// Every proof of a query and what happened to them, in order.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryProofs {
     /// The query.
     pub query: QueryId,
@@ -1332,7 +1332,7 @@ pub struct QueryProofs {
 }
 
 /// The verdicts on a query's proofs, keyed by proof kind, prover and verifier (seed 001 §6.1).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryVerdicts {
     /// The query.
     pub query: QueryId,

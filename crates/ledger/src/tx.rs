@@ -21,7 +21,7 @@ pub const ROSTER_CHANGE_DOMAIN: &str = "tabella/ledger/roster-change/v1";
 /// A change of the verifying nodes' roster: the `epoch`-th change (counting from 0) replaces the
 /// roster whose hash is `from` by `to`. The epoch makes it single-use even if the roster later
 /// returns to `from`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RosterChange {
     /// Number of roster changes applied before this one.
     pub epoch: u64,
@@ -84,7 +84,7 @@ impl RosterChange {
 }
 
 /// A ledger transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 // Transactions are handled one at a time; the size difference does not matter.
 #[allow(clippy::large_enum_variant)]

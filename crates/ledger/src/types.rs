@@ -13,6 +13,21 @@ use sha2::{Digest as _, Sha256};
 #[serde(transparent)]
 pub struct Height(pub u64);
 
+impl utoipa::PartialSchema for Height {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::UInt64,
+            )))
+            .minimum(Some(0u64 as usize))
+            .maximum(Some(u64::MAX as usize))
+            .description(Some("A block height (genesis is 0)."))
+            .into()
+    }
+}
+impl utoipa::ToSchema for Height {}
+
 impl Height {
     /// The next height, or `None` on overflow.
     pub fn next(self) -> Option<Height> {
@@ -69,6 +84,15 @@ macro_rules! hash_newtype {
                 f.write_str(&self.to_hex())
             }
         }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                tabella_crypto::api_schema::hex_string(
+                    tabella_crypto::api_schema::HEX32,
+                    "A SHA-256 hash: 64 hex digits.",
+                )
+            }
+        }
+        impl utoipa::ToSchema for $name {}
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.to_hex())

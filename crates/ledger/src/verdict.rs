@@ -21,7 +21,7 @@ use crate::types::{hash_parts, BlockHash, Height, ProofId};
 pub const VERDICT_DOMAIN: &str = "tabella/ledger/verdicts/v1";
 
 /// One verdict (seed 001 §5.1 values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 0: verified and invalid.
@@ -46,7 +46,7 @@ impl Verdict {
 }
 
 /// How a proof is sampled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProofKind {
     /// Ballots and every other election transaction: always verified (`p = 1`).
@@ -59,6 +59,18 @@ pub enum ProofKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct SampleRate(u32);
+
+impl utoipa::PartialSchema for SampleRate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(1_000_000))
+            .description(Some("A sampling probability in parts per million."))
+            .into()
+    }
+}
+impl utoipa::ToSchema for SampleRate {}
 
 impl SampleRate {
     /// `p = 1`.
@@ -125,7 +137,7 @@ pub struct ProofSlot {
 
 /// One node's verdicts on a block's proofs, packed two bits per proof (proof `i` in bits
 /// `2(i mod 4)..2(i mod 4)+2` of byte `i / 4`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerdictBitmap {
     /// Height of the block these proofs belong to.
     pub height: Height,
@@ -138,6 +150,7 @@ pub struct VerdictBitmap {
     /// The proofs, in order.
     pub proofs: Vec<(ProofId, ProofKind)>,
     /// The packed verdicts.
+    #[schema(value_type = tabella_crypto::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub bits: Vec<u8>,
 }
@@ -228,7 +241,7 @@ impl VerdictBitmap {
 }
 
 /// A verdict bitmap signed by its node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedBitmap {
     /// The bitmap.
     pub bitmap: VerdictBitmap,

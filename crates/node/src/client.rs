@@ -120,6 +120,7 @@ impl NodeClient {
             "/v1/status?after={}&wait_ms={}",
             after.0,
             wait.as_millis()
+                .min(u128::from(crate::api::MAX_STATUS_WAIT_MS))
         ))
     }
 

@@ -12,14 +12,14 @@ use tabella_ledger::types::{BlockHash, Height, TxId};
 use tabella_ledger::verdict::SignedBitmap;
 
 /// Every error response: status 4xx/5xx with this body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiError {
     /// What is wrong, in one sentence.
     pub error: String,
 }
 
 /// `GET /v1/status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NodeStatus {
     /// The chain's identity: its genesis block hash.
     pub genesis_hash: BlockHash,
@@ -36,14 +36,14 @@ pub struct NodeStatus {
 }
 
 /// `POST /v1/tx` reply (status 202): the transaction was validated and queued.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Submitted {
     /// Its id (poll `GET /v1/tx/{id}`).
     pub tx_id: TxId,
 }
 
 /// `GET /v1/tx/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TxStatus {
     /// In the mempool, not yet committed.
@@ -56,7 +56,7 @@ pub enum TxStatus {
 }
 
 /// `GET /v1/elections/{id}/ballots/{hash}`: a committed ballot found by its receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BallotLookup {
     /// Its election.
     pub election_id: String,
@@ -73,7 +73,7 @@ pub struct BallotLookup {
 }
 
 /// A committed block with its commit certificate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlockWithCommit {
     /// The block.
     pub block: Block,
@@ -82,7 +82,7 @@ pub struct BlockWithCommit {
 }
 
 /// `GET /v1/elections` items and `GET /v1/elections/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ElectionSummary {
     /// The election id.
     pub election_id: String,
@@ -99,7 +99,7 @@ pub struct ElectionSummary {
 }
 
 /// One verdict bitmap as committed on the chain (`GET /v1/elections/{id}/verdicts`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommittedVerdicts {
     /// The height of the block the bitmap judges.
     pub judged_height: Height,
@@ -111,7 +111,7 @@ pub struct CommittedVerdicts {
 
 /// `GET /v1/elections/{id}/envelopes`: every accepted envelope in order — all the election's
 /// proofs, the raw material of its record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ElectionEnvelopes {
     /// The election id.
     pub election_id: String,

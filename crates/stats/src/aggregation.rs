@@ -9,7 +9,7 @@ use tabella_crypto::elgamal::Ciphertext;
 use crate::party::PartyKey;
 
 /// Which aggregation this is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AggregationLevel {
     /// A computing node adds the answers of the data providers assigned to it.
@@ -19,7 +19,7 @@ pub enum AggregationLevel {
 }
 
 /// One input of an aggregation: who sent it and its ciphertexts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AggregationInput {
     /// The data provider or computing node it came from.
     pub from: PartyKey,
@@ -28,7 +28,7 @@ pub struct AggregationInput {
 }
 
 /// An aggregation with its inputs and output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Aggregation {
     /// Which aggregation.
     pub level: AggregationLevel,

@@ -72,7 +72,7 @@ pub const PROOF_BITS: [u32; 4] = [8, 16, 32, 64];
 
 /// The shape of every data provider's answer to one operation: `len` entries, each in
 /// `[0, 2^bits)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Layout {
     /// Number of entries.
     pub len: usize,

@@ -48,7 +48,7 @@ use crate::error::{Error, Result};
 
 /// A non-negative rational `num / den` (`den > 0`), for privacy parameters and noise scales.
 /// Serialized as `{"num": …, "den": …}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rational {
     /// Numerator.
     pub num: u64,
@@ -105,7 +105,7 @@ impl fmt::Display for Rational {
 }
 
 /// Which noise distribution protects the query.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mechanism {
     /// Discrete Laplace (pure `ε`-DP).
@@ -115,7 +115,7 @@ pub enum Mechanism {
 }
 
 /// The privacy a query asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoiseSpec {
     /// The mechanism.
     pub mechanism: Mechanism,
@@ -129,7 +129,7 @@ pub struct NoiseSpec {
 }
 
 /// A noise distribution on the integers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "distribution", rename_all = "snake_case")]
 pub enum Distribution {
     /// `P[X = x] = (1 − q)/(1 + q) · q^|x|`, `q = exp(−1/scale)`.
@@ -157,7 +157,7 @@ impl Distribution {
 /// A query's noise parameters as recorded with the query: the spec and the distribution derived
 /// from it. Anyone can re-derive the distribution from the spec ([`NoiseSpec::params`]) and
 /// check it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoiseParams {
     /// What was asked for.
     pub spec: NoiseSpec,

@@ -66,7 +66,7 @@ pub fn noise_list<R: RngCore + CryptoRng>(
 }
 
 /// One computing node's shuffle of one node's noise list.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShuffleStep {
     /// Whose list (the position of its node in the roster, from 0).
     pub list: usize,

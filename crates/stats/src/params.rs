@@ -15,7 +15,10 @@ use crate::noise::NoiseSpec;
 use crate::party::PartyKey;
 
 /// A query's id: SHA-256 of its parameters, written as 64 hex characters.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[schema(value_type = tabella_crypto::api_schema::HexBytes)]
 pub struct QueryId(#[serde(with = "hex::serde")] pub [u8; 32]);
 
 impl fmt::Display for QueryId {
@@ -33,11 +36,12 @@ impl fmt::Debug for QueryId {
 pub const MAX_ENTRIES: usize = 4096;
 
 /// The parameters of one query (seed 001 §4.1, §4.4).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryParams {
     /// The query's statement as the querier wrote it (operation, attributes, predicate, privacy
     /// budget), canonically encoded. The protocol does not interpret it; every proof binds to it
     /// through the query id.
+    #[schema(value_type = tabella_crypto::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub statement: Vec<u8>,
     /// Entries in every data provider's answer (the operation's layout).
@@ -63,6 +67,7 @@ pub struct QueryParams {
     /// Makes the query's id unique, so that no proof of another run of the same question is
     /// accepted for this one. It should come from a source the querier cannot choose (the
     /// ledger's hash of the block that records the query), since it also seeds the noise list.
+    #[schema(value_type = tabella_crypto::api_schema::HexBytes)]
     #[serde(with = "hex::serde")]
     pub nonce: [u8; 32],
 }
@@ -78,7 +83,7 @@ pub const MAX_NOISE_BITS: u32 = 32;
 
 /// The noise of a query: the distribution every computing node draws from, and how many values
 /// each node's list holds (at least the number of entries).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoisePlan {
     /// Mechanism, ε, δ and sensitivity.
     pub spec: NoiseSpec,

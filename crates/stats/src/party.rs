@@ -66,6 +66,8 @@ impl fmt::Debug for PartyKey {
     }
 }
 
+tabella_crypto::schema_via!(PartyKey, tabella_crypto::api_schema::Ed25519KeyHex);
+
 impl Serialize for PartyKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(self.0))

@@ -19,8 +19,21 @@ use crate::switch::KeySwitchStep;
 pub const PROOF_DOMAIN: &str = "tabella/stats/proof/v1";
 
 /// The kinds of proof of seed 001 §5.3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = StatsProofKind)]
 pub enum ProofKind {
     /// A data provider's encrypted answer with range proofs.
     Range,
@@ -60,7 +73,7 @@ impl fmt::Display for ProofKind {
 }
 
 /// What a proof proves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "body", rename_all = "snake_case")]
 pub enum ProofBody {
     /// A data provider's answer.
@@ -89,7 +102,7 @@ impl ProofBody {
 }
 
 /// A proof signed by its prover.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignedProof {
     /// The query it belongs to.
     pub query: QueryId,

@@ -15,7 +15,7 @@ use crate::schema::Value;
 
 /// One statistical operation over the rows that satisfy the query's predicate, at every data
 /// provider. Columns are named as in the query's [`crate::Schema`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
     /// Σ of a numeric column.
@@ -118,7 +118,7 @@ pub enum Operation {
 }
 
 /// A small declared domain for histograms and sets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Buckets {
     /// Consecutive ranges of `width` units covering a numeric column's whole domain, the first
@@ -132,7 +132,7 @@ pub enum Buckets {
 }
 
 /// A bucket of a histogram or an element of a set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Bucket {
     /// One value.
     Value(Value),

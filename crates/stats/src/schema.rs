@@ -161,6 +161,14 @@ impl fmt::Display for Decimal {
     }
 }
 
+tabella_crypto::string_schema!(
+    /// The API schema of a [`Decimal`].
+    DecimalText,
+    "^[-+]?[0-9]+(\\.[0-9]{1,18})?$",
+    "A decimal number, at most 18 digits after the point."
+);
+tabella_crypto::schema_via!(Decimal, DecimalText);
+
 impl Serialize for Decimal {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -182,7 +190,7 @@ impl FromStr for Decimal {
 }
 
 /// One cell of a row.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Value {
     /// A whole number.
     Integer(i64),
@@ -218,7 +226,7 @@ impl fmt::Display for Value {
 ///
 /// A decimal column stores every value as an integer number of *units* of `10^-scale`; its
 /// domain is declared in units too (`min = -1050, scale = 2` is −10.50).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ColumnType {
     /// Whole numbers in `[min, max]`.
@@ -290,7 +298,7 @@ impl ColumnType {
 }
 
 /// A named, typed column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Column {
     /// The column's name (an identifier; compared with case).
     pub name: String,
@@ -311,11 +319,13 @@ pub struct Schema {
     max_rows: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 struct SchemaRepr {
     columns: Vec<Column>,
     max_rows: u64,
 }
+
+tabella_crypto::schema_via!(Schema, SchemaRepr);
 
 impl TryFrom<SchemaRepr> for Schema {
     type Error = Error;
@@ -537,7 +547,7 @@ impl Schema {
 
 /// One row, checked against a [`Schema`]: one value per column, of the column's type, numeric
 /// values within their declared domains (decimals stored at their column's scale).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Row {
     values: Vec<Value>,
 }

@@ -19,7 +19,7 @@ use crate::query::{Operation, QueryResult};
 use crate::schema::{Row, Schema};
 
 /// A querier's question.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Statement {
     /// What to compute.
     pub operation: Operation,

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::params::QueryParams;
 
 /// A data provider's encrypted answer with its range proofs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Submission {
     /// One ciphertext per entry, under the collective key.
     pub ciphertexts: Vec<Ciphertext>,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::params::QueryParams;
 
 /// One computing node's contributions, one per entry of the result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeySwitchStep {
     /// Contribution to entry `i`.
     pub shares: Vec<KeySwitchShare>,
