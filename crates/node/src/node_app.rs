@@ -27,7 +27,7 @@ use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
 use tabella_ledger::verdict::SignedBitmap;
 
-use crate::app::{AppError, LedgerApp};
+use crate::app::{AppError, CommitError, LedgerApp};
 use crate::error::Error;
 use crate::genesis::Genesis;
 use crate::index::Indexes;
@@ -226,8 +226,10 @@ impl NodeApp {
             return Ok(());
         }
         if persist {
-            // Should the disk fail here, memory is one block ahead of the disk; a restart
-            // replays from the disk and the engine re-delivers the block.
+            // Should the disk fail here, memory is one block ahead of the disk: the error is
+            // fatal (`Error::DiskWrite`), the node stops within moments, and its restart
+            // replays the disk while the engine re-delivers the block (from its write-ahead
+            // log, or from the peers).
             self.store.put_block(&block, &commit)?;
         }
         self.mempool.recheck(self.replica.state(), &client_ids);
@@ -439,8 +441,14 @@ impl LedgerApp for NodeApp {
         self.replica.check_vote_extension(bitmap).map_err(app_err)
     }
 
-    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), AppError> {
-        self.apply_committed(block, commit, true).map_err(app_err)
+    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), CommitError> {
+        self.apply_committed(block, commit, true).map_err(|e| {
+            if e.is_fatal() {
+                CommitError::Halt(e)
+            } else {
+                CommitError::Rejected(app_err(e))
+            }
+        })
     }
 
     fn decided(&self, height: Height) -> Option<(Block, Commit)> {
