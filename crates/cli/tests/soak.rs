@@ -501,7 +501,7 @@ fn ballots_survive_a_killed_and_a_paused_validator() {
             dir.path(),
             &[],
             &[
-                "council",
+                "election",
                 "record",
                 "--election",
                 "soak",
