@@ -150,11 +150,22 @@ fn a_node_whose_disk_fails_stops_with_the_error_and_loses_nothing() {
     let mut node = support::Proc(run_node(dir.path(), 2));
     up(&client);
     let after = chain(&client);
-    assert!(after.len() >= before.len(), "{} < {}", after.len(), before.len());
-    assert_eq!(after[..before.len()], before[..], "a committed block changed");
+    assert!(
+        after.len() >= before.len(),
+        "{} < {}",
+        after.len(),
+        before.len()
+    );
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "a committed block changed"
+    );
     assert_eq!(client.results("before-the-failure").unwrap(), results);
     let tx = create_tx(&sim.record.manifest, "after-the-first-failure");
-    client.submit_and_wait(&tx, Duration::from_secs(60)).unwrap();
+    client
+        .submit_and_wait(&tx, Duration::from_secs(60))
+        .unwrap();
 
     // 2. The whole data directory refuses writes: the write-ahead log usually fails first
     // (or the database, if a block was being decided at that moment).
@@ -168,9 +179,20 @@ fn a_node_whose_disk_fails_stops_with_the_error_and_loses_nothing() {
     let _node = support::Proc(run_node(dir.path(), 3));
     up(&client);
     let after = chain(&client);
-    assert!(after.len() >= before.len(), "{} < {}", after.len(), before.len());
-    assert_eq!(after[..before.len()], before[..], "a committed block changed");
+    assert!(
+        after.len() >= before.len(),
+        "{} < {}",
+        after.len(),
+        before.len()
+    );
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "a committed block changed"
+    );
     let tx = create_tx(&sim.record.manifest, "after-the-second-failure");
-    client.submit_and_wait(&tx, Duration::from_secs(60)).unwrap();
+    client
+        .submit_and_wait(&tx, Duration::from_secs(60))
+        .unwrap();
     assert_eq!(client.elections().unwrap().len(), 3);
 }

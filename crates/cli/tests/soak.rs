@@ -3,7 +3,7 @@
 //! every 20 s and validator B is paused (SIGSTOP) for 10 s of every 30 s. The client behaves as
 //! a voter's device would: it sends each batch to the next node round-robin, moves on to another
 //! node when one does not answer within 2 s (and leaves that one alone for 3 s), and sends a
-//! ballot again when no receipt came for it within 30 s. Afterwards, on every node: every
+//! ballot again when no receipt came for it within 60 s and a node does not know it. Afterwards, on every node: every
 //! ballot that got a receipt is in exactly one committed block, the blocks are the same at
 //! every height, sampled receipts verify against their blocks; the election is then closed and
 //! decrypted, and its record, exported from each node, is the same everywhere and verifies.
@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use support::{signal, wait_for, Testnet, ToNode};
 use tabella_election::action::Envelope;
-use tabella_election::simulate::{simulate_into, ten_option_contest, SimulationConfig, Sink, Stage};
+use tabella_election::simulate::{
+    simulate_into, ten_option_contest, SimulationConfig, Sink, Stage,
+};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
 use tabella_node::client::NodeClient;
@@ -39,12 +41,17 @@ const PAUSE_AT: Duration = Duration::from_secs(5);
 const PAUSE_FOR: Duration = Duration::from_secs(10);
 /// One batch of ballots every tick.
 const TICK: Duration = Duration::from_millis(100);
+/// Threads sending batches (a batch waits for a free one).
+const SENDERS: usize = 4;
 /// A request to a node that takes longer fails, and the client tries another node.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A node that failed a request is left alone this long.
 const SUSPECT_FOR: Duration = Duration::from_secs(3);
-/// A ballot admitted without a receipt after this long is sent again.
-const RESUBMIT_AFTER: Duration = Duration::from_secs(30);
+/// A ballot admitted without a receipt after this long is looked up on a node, and sent again
+/// if that node does not know it.
+const RESUBMIT_AFTER: Duration = Duration::from_secs(60);
+/// At most this many such look-ups a second.
+const LOOKUPS_PER_SECOND: usize = 50;
 /// The soak must be over (every ballot with a receipt) within this.
 const SOAK_LIMIT: Duration = Duration::from_secs(420);
 
@@ -80,7 +87,7 @@ struct Counters {
     batches: AtomicUsize,
     /// Requests that failed (node down, paused, or refusing) and went to another node.
     failovers: AtomicUsize,
-    /// Ticks on which no node took the batch (it went out again on the next tick).
+    /// Batches no node took (they went out again with a later tick).
     unsent: AtomicUsize,
     resubmitted: AtomicUsize,
     /// Refusals because the node already had the ballot (pending or committed).
@@ -136,7 +143,7 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
         .iter()
         .map(|e| Transaction::election(e.clone()).unwrap())
         .collect();
-    let ids: Vec<TxId> = txs.iter().map(|t| t.id().unwrap()).collect();
+    let ids: Arc<Vec<TxId>> = Arc::new(txs.iter().map(|t| t.id().unwrap()).collect());
     let n = txs.len();
     let per_tick = (rate / 10).max(1);
     let ledger = Arc::new(Mutex::new(Ledger {
@@ -188,62 +195,35 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
         })
     };
 
-    // The client: a batch every tick, round-robin over the nodes.
-    let submitter = {
-        let (ledger, counters, stop, submitted_all, first_sent) = (
-            ledger.clone(),
-            counters.clone(),
-            stop.clone(),
-            submitted_all.clone(),
-            first_sent.clone(),
-        );
-        std::thread::spawn(move || {
-            let t0 = Instant::now();
-            let mut tick = t0;
-            let mut fresh = 0usize;
-            let mut rr = 0usize;
-            let mut suspect_until = vec![t0; clients.len()];
-            let mut again: Vec<usize> = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
-                tick += TICK;
-                if let Some(wait) = tick.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-                let now = Instant::now();
-                let mut batch: Vec<usize> = std::mem::take(&mut again);
-                {
-                    let mut l = ledger.lock().unwrap();
-                    for i in 0..n {
-                        if let Some(at) = l.admitted[i] {
-                            if l.committed[i].is_none() && now.duration_since(at) > RESUBMIT_AFTER {
-                                l.admitted[i] = None;
-                                batch.push(i);
-                                counters.resubmitted.fetch_add(1, Ordering::SeqCst);
-                            }
-                        }
-                    }
-                }
-                let upto = (fresh + per_tick).min(n);
-                {
-                    let mut f = first_sent.lock().unwrap();
-                    for slot in &mut f[fresh..upto] {
-                        *slot = Some(now);
-                    }
-                }
-                batch.extend(fresh..upto);
-                fresh = upto;
-                if fresh == n {
-                    submitted_all.store(true, Ordering::SeqCst);
-                }
-                if batch.is_empty() {
-                    continue;
-                }
+    // The client: a batch every tick, handed to one of a few senders so that a slow or
+    // paused node does not slow the offered rate; each batch goes to the next node
+    // round-robin, and to the one after if that one fails.
+    let txs = Arc::new(txs);
+    let again: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let (to_senders, batches) = std::sync::mpsc::channel::<Vec<usize>>();
+    let batches = Arc::new(Mutex::new(batches));
+    let rr = Arc::new(AtomicUsize::new(0));
+    let suspect_until = Arc::new(Mutex::new(vec![Instant::now(); clients.len()]));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let (batches, clients, txs, ledger, counters, again, rr, suspect_until) = (
+                batches.clone(),
+                clients.clone(),
+                txs.clone(),
+                ledger.clone(),
+                counters.clone(),
+                again.clone(),
+                rr.clone(),
+                suspect_until.clone(),
+            );
+            std::thread::spawn(move || loop {
+                let next = batches.lock().unwrap().recv();
+                let Ok(batch) = next else { return };
                 let body: Vec<Transaction> = batch.iter().map(|&i| txs[i].clone()).collect();
                 let mut sent = false;
                 for _ in 0..clients.len() {
-                    let node = rr % clients.len();
-                    rr += 1;
-                    if suspect_until[node] > Instant::now() {
+                    let node = rr.fetch_add(1, Ordering::SeqCst) % clients.len();
+                    if suspect_until.lock().unwrap()[node] > Instant::now() {
                         continue;
                     }
                     match clients[node].submit_batch(&body) {
@@ -271,7 +251,7 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
                                         counters.other_refusals.fetch_add(1, Ordering::SeqCst);
                                         *counters.last_refusal.lock().unwrap() = e;
                                         if l.committed[i].is_none() {
-                                            again.push(i);
+                                            again.lock().unwrap().push(i);
                                         }
                                     }
                                 }
@@ -281,13 +261,97 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
                         }
                         Err(_) => {
                             counters.failovers.fetch_add(1, Ordering::SeqCst);
-                            suspect_until[node] = Instant::now() + SUSPECT_FOR;
+                            suspect_until.lock().unwrap()[node] = Instant::now() + SUSPECT_FOR;
                         }
                     }
                 }
                 if !sent {
                     counters.unsent.fetch_add(1, Ordering::SeqCst);
-                    again.extend(batch);
+                    again.lock().unwrap().extend(batch);
+                }
+            })
+        })
+        .collect();
+    let ticker = {
+        let (stop, submitted_all, first_sent, again) = (
+            stop.clone(),
+            submitted_all.clone(),
+            first_sent.clone(),
+            again.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut tick = Instant::now();
+            let mut fresh = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                tick += TICK;
+                if let Some(wait) = tick.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let now = Instant::now();
+                let mut batch: Vec<usize> = std::mem::take(&mut *again.lock().unwrap());
+                let upto = (fresh + per_tick).min(n);
+                {
+                    let mut f = first_sent.lock().unwrap();
+                    for slot in &mut f[fresh..upto] {
+                        *slot = Some(now);
+                    }
+                }
+                batch.extend(fresh..upto);
+                fresh = upto;
+                if fresh == n {
+                    submitted_all.store(true, Ordering::SeqCst);
+                }
+                if !batch.is_empty() {
+                    let _ = to_senders.send(batch);
+                }
+            }
+            // Dropping `to_senders` ends the senders.
+        })
+    };
+
+    // A ballot admitted without a receipt for a while is looked up on a node; unknown there
+    // (lost with a killed node's mempool), it is sent again.
+    let resender = {
+        let (ledger, counters, stop, again, clients, ids) = (
+            ledger.clone(),
+            counters.clone(),
+            stop.clone(),
+            again.clone(),
+            clients.clone(),
+            ids.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut node = 0;
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(1));
+                let now = Instant::now();
+                let due: Vec<usize> = {
+                    let l = ledger.lock().unwrap();
+                    (0..n)
+                        .filter(|&i| {
+                            l.committed[i].is_none()
+                                && l.admitted[i]
+                                    .is_some_and(|at| now.duration_since(at) > RESUBMIT_AFTER)
+                        })
+                        .take(LOOKUPS_PER_SECOND)
+                        .collect()
+                };
+                for i in due {
+                    node = (node + 1) % clients.len();
+                    let status = clients[node].tx_status(&ids[i]);
+                    let mut l = ledger.lock().unwrap();
+                    if l.committed[i].is_some() {
+                        continue;
+                    }
+                    match status {
+                        Err(tabella_node::Error::Api { status: 404, .. }) => {
+                            l.admitted[i] = None;
+                            again.lock().unwrap().push(i);
+                            counters.resubmitted.fetch_add(1, Ordering::SeqCst);
+                        }
+                        // Pending there, or the node did not answer: wait again.
+                        _ => l.admitted[i] = Some(Instant::now()),
+                    }
                 }
             }
         })
@@ -302,6 +366,33 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
     let mut killed_at: Option<Instant> = None;
     let mut paused = false;
     let done = |ledger: &Mutex<Ledger>| ledger.lock().unwrap().all_committed();
+    // Every 10 s, where the soak stands (so that a slow run shows where the time goes).
+    let mut next_report = Duration::from_secs(10);
+    let mut report = |ledger: &Mutex<Ledger>, paused: bool, a_down: bool| {
+        let t = soak_start.elapsed();
+        if t < next_report {
+            return;
+        }
+        next_report += Duration::from_secs(10);
+        let l = ledger.lock().unwrap();
+        let sent = first_sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.is_some())
+            .count();
+        let receipts = l.committed.iter().filter(|c| c.is_some()).count();
+        let waiting = l.admitted.iter().filter(|a| a.is_some()).count();
+        let height = l.hashes.keys().max().copied().unwrap_or_default();
+        println!(
+            "  t={:>4.0} s  sent {sent:>5}  admitted without receipt {waiting:>5}  receipts {receipts:>5}  watched height {height:>4}  failovers {}  resent {}{}{}",
+            t.as_secs_f64(),
+            counters.failovers.load(Ordering::SeqCst),
+            counters.resubmitted.load(Ordering::SeqCst),
+            if a_down { "  (A down)" } else { "" },
+            if paused { "  (B paused)" } else { "" },
+        );
+    };
     while !submitted_all.load(Ordering::SeqCst) {
         let t = soak_start.elapsed();
         assert!(t < SOAK_LIMIT, "the soak did not end in {SOAK_LIMIT:?}");
@@ -329,6 +420,7 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
         if killed_at.is_none() && restarts > 0 {
             net.assert_running(A);
         }
+        report(&ledger, paused, killed_at.is_some());
         std::thread::sleep(Duration::from_millis(20));
     }
     let submit = soak_start.elapsed();
@@ -342,24 +434,31 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
     let faults_over = Instant::now();
     // Every ballot gets its receipt (some are sent again by the client).
     while !done(&ledger) {
-        assert!(
-            soak_start.elapsed() < SOAK_LIMIT,
-            "{} of {n} ballots without a receipt after {SOAK_LIMIT:?} (last refusal: {})",
-            ledger
+        if soak_start.elapsed() > SOAK_LIMIT {
+            let missing = ledger
                 .lock()
                 .unwrap()
                 .committed
                 .iter()
                 .filter(|c| c.is_none())
-                .count(),
-            counters.last_refusal.lock().unwrap()
-        );
+                .count();
+            stop.store(true, Ordering::SeqCst);
+            panic!(
+                "{missing} of {n} ballots without a receipt after {SOAK_LIMIT:?} (last refusal: {:?})",
+                counters.last_refusal.lock().unwrap()
+            );
+        }
         net.assert_running(A);
+        report(&ledger, false, false);
         std::thread::sleep(Duration::from_millis(100));
     }
     let drain = faults_over.elapsed();
     stop.store(true, Ordering::SeqCst);
-    submitter.join().unwrap();
+    ticker.join().unwrap();
+    resender.join().unwrap();
+    for s in senders {
+        s.join().unwrap();
+    }
     watcher.join().unwrap();
 
     // Every node catches up with the highest tip seen when the last receipt came.
@@ -379,7 +478,11 @@ fn soak(net: &mut Testnet, envs: &[Envelope], rate: usize, setup: Duration) -> F
     // On every node: the same block at every height, each ballot in exactly one of them, at
     // the height of the receipt the client saw.
     let l = ledger.lock().unwrap();
-    assert!(l.duplicates.is_empty(), "ballots in two blocks: {:?}", l.duplicates);
+    assert!(
+        l.duplicates.is_empty(),
+        "ballots in two blocks: {:?}",
+        l.duplicates
+    );
     let mut hashes: Vec<BlockHash> = Vec::new();
     let mut per_block: HashMap<Height, usize> = HashMap::new();
     for (i, c) in clients.iter().enumerate() {
@@ -559,7 +662,7 @@ fn ballots_survive_a_killed_and_a_paused_validator() {
         .collect();
     println!("  election stages        {}", took.join(", "));
     println!(
-        "  submission             {:.1} s ({:.0} ballots/s), {} batches, {} failovers, {} ticks unsent",
+        "  submission             {:.1} s ({:.0} ballots/s), {} batches, {} failovers, {} batches no node took",
         f.submit.as_secs_f64(),
         f.ballots as f64 / f.submit.as_secs_f64(),
         c.batches.load(Ordering::SeqCst),
@@ -571,7 +674,7 @@ fn ballots_survive_a_killed_and_a_paused_validator() {
         f.kills, f.restarts, f.pauses
     );
     println!(
-        "  receipts               {} of {} ballots; {} sent again (no receipt in {} s), {} refused as duplicates, {} refused otherwise",
+        "  receipts               {} of {} ballots; {} sent again (no receipt in {} s, unknown to a node), {} refused as duplicates, {} refused otherwise",
         f.ballots,
         f.ballots,
         c.resubmitted.load(Ordering::SeqCst),

@@ -265,7 +265,10 @@ mod tests {
         let e = store.put_block(&b2, &c2).unwrap_err();
         assert!(e.is_fatal(), "{e}");
         let msg = e.to_string();
-        assert!(msg.starts_with("cannot write /var/lib/tabella/data/ledger.redb: "), "{msg}");
+        assert!(
+            msg.starts_with("cannot write /var/lib/tabella/data/ledger.redb: "),
+            "{msg}"
+        );
         assert!(msg.contains("os error 28"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
         // Whatever was stored before the failure is still there; nothing half-written is.

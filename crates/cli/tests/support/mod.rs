@@ -687,7 +687,11 @@ impl tabella_election::simulate::Sink for ToNode {
         let mut last = None;
         // At most a few thousand transactions a request (the API's body limit).
         for chunk in txs.chunks(500) {
-            for r in self.0.submit_batch(chunk).map_err(|e| sink(e.to_string()))? {
+            for r in self
+                .0
+                .submit_batch(chunk)
+                .map_err(|e| sink(e.to_string()))?
+            {
                 last = Some(r.map_err(sink)?);
             }
         }
