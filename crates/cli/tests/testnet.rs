@@ -5,16 +5,13 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use tabella_election::action::{Envelope, OfficialAction, SignedAction};
-use tabella_election::ids::ElectionId;
-use tabella_election::manifest::Manifest;
-use tabella_election::sign::OfficialSecret;
-use tabella_election::simulate::{simulate_into, SimulationConfig, Sink, Stage};
+use support::{create_tx, wait_for, Testnet};
+
+use tabella_election::action::Envelope;
+use tabella_election::simulate::{simulate_into, SimulationConfig};
 use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::Height;
 use tabella_node::client::NodeClient;
@@ -24,182 +21,12 @@ fn tabella(args: &[&str], cwd: &std::path::Path) -> Output {
     support::tabella(cwd, &[], args)
 }
 
-/// A base port with `n` free ports after it.
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..200 {
-        let base = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if !(10_000..=60_000).contains(&base) {
-            continue;
-        }
-        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free ports");
-}
-
-struct ToNode(NodeClient);
-
-impl Sink for ToNode {
-    fn publish(&mut self, _: Stage, envs: &[Envelope]) -> tabella_election::Result<()> {
-        let txs = envs
-            .iter()
-            .map(|e| Transaction::election(e.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| tabella_election::Error::Sink(e.to_string()))?;
-        let mut last = None;
-        for r in self
-            .0
-            .submit_batch(&txs)
-            .map_err(|e| tabella_election::Error::Sink(e.to_string()))?
-        {
-            last = Some(r.map_err(tabella_election::Error::Sink)?);
-        }
-        if let Some(id) = last {
-            self.0
-                .wait_committed(&id, Duration::from_secs(60))
-                .map_err(|e| tabella_election::Error::Sink(e.to_string()))?;
-        }
-        Ok(())
-    }
-}
-
-/// An independent transaction: a fresh election's `create`, signed by its own council.
-fn create_tx(template: &Manifest, id: &str) -> Transaction {
-    let mut m = template.clone();
-    m.election_id = ElectionId::new(id.to_string()).unwrap();
-    let council = OfficialSecret::generate(&mut rand_core::OsRng);
-    m.officials.council = council.public();
-    let env = Envelope::Official(
-        SignedAction::sign(
-            &m.election_id,
-            OfficialAction::Create {
-                manifest: Box::new(m.clone()),
-            },
-            &council,
-        )
-        .unwrap(),
-    );
-    Transaction::election(env).unwrap()
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// What node logs record: the engine's and the node's events (see `tabella_node::log`).
-const NODE_LOG: &str = "info";
-
-fn start_node(root: &Path, i: usize) -> Child {
-    let home = root.join(format!("node-{i}"));
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(home.join("node.log"))
-        .unwrap();
-    Command::new(support::BIN)
-        .args(["node", "run", "--home"])
-        .arg(&home)
-        .env("TABELLA_LOG", NODE_LOG)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-/// Panics (with the end of its log) if a restarted node process has exited.
-fn assert_running(root: &Path, i: usize, child: &mut Child) {
-    if let Ok(Some(status)) = child.try_wait() {
-        panic!(
-            "node {i} exited ({status}) after its restart:\n{}",
-            log_tail(root, i, 30)
-        );
-    }
-}
-
-/// The last `n` lines of node `i`'s log.
-fn log_tail(root: &Path, i: usize, n: usize) -> String {
-    let text = std::fs::read_to_string(root.join(format!("node-{i}")).join("node.log"))
-        .unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn kill9(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .stderr(Stdio::null())
-        .status();
-}
-
 #[test]
 fn four_validators_agree_survive_one_failure_and_catch_up() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("net");
-    let api = free_ports(4);
-    let p2p = free_ports(4);
-    let out = support::tabella(
-        dir.path(),
-        &[("TABELLA_LOG", NODE_LOG)],
-        &[
-            "testnet",
-            "--nodes",
-            "4",
-            "--home",
-            root.to_str().unwrap(),
-            "--api-port",
-            &api.to_string(),
-            "--p2p-port",
-            &p2p.to_string(),
-        ],
-    );
-    assert!(out.status.success(), "{}", support::text(&out));
-    let pids: Vec<u32> = std::fs::read_to_string(root.join("pids"))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    // Whatever happens below, stop every process at the end.
-    struct Cleanup(Vec<u32>, std::path::PathBuf, Vec<Child>);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if std::thread::panicking() {
-                for i in 0..4 {
-                    eprintln!(
-                        "--- end of node {i}'s log ---\n{}",
-                        log_tail(&self.1, i, 40)
-                    );
-                }
-            }
-            for p in &self.0 {
-                kill9(*p);
-            }
-            for c in &mut self.2 {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            let _ = Command::new(support::BIN)
-                .args(["testnet", "--stop", "--home"])
-                .arg(&self.1)
-                .output();
-        }
-    }
-    let mut cleanup = Cleanup(pids.clone(), root.clone(), Vec::new());
-    let clients: Vec<NodeClient> = (0..4)
-        .map(|i| NodeClient::new(&format!("http://127.0.0.1:{}", api + i)))
-        .collect();
+    let mut net = Testnet::start(dir.path(), 4);
+    let api = net.api;
+    let clients: Vec<NodeClient> = (0..4).map(|i| net.client(i)).collect();
 
     // A small election through node 0.
     let cfg = SimulationConfig {
@@ -207,7 +34,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
         voters: 12,
         ..SimulationConfig::default()
     };
-    let mut sink = ToNode(clients[0].clone());
+    let mut sink = support::ToNode(clients[0].clone());
     let sim = simulate_into(&cfg, &mut |_, _, _| {}, &mut sink).unwrap();
     let h = clients[0].status().unwrap().height;
     // Every node reaches that height with the same block.
@@ -242,7 +69,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
     assert!(clients[1].submit(&ftx).is_err());
 
     // One node killed: the other three still commit.
-    kill9(pids[3]);
+    net.kill9(3);
     let t1 = create_tx(&sim.record.manifest, "after-one-down");
     let s1 = clients[0]
         .submit_and_wait(&t1, Duration::from_secs(60))
@@ -251,7 +78,7 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
 
     // Two down: no quorum, no progress. Node 2 may have precommitted the block of the height
     // in progress before it died; that one block can still be committed, nothing after it.
-    kill9(pids[2]);
+    net.kill9(2);
     let at_kill = clients[0].status().unwrap().height;
     let t2 = create_tx(&sim.record.manifest, "while-two-down");
     let id2 = clients[0].submit(&t2).unwrap();
@@ -267,18 +94,18 @@ fn four_validators_agree_survive_one_failure_and_catch_up() {
 
     // One returns (replaying its write-ahead log): progress again.
     let returned = Instant::now();
-    cleanup.2.push(start_node(&root, 2));
+    net.restart(2);
     wait_for("the quorum to commit again", 90, || {
-        assert_running(&root, 2, &mut cleanup.2[0]);
+        net.assert_running(2);
         matches!(clients[0].tx_status(&id2), Ok(TxStatus::Committed { .. }))
     });
     let recovered = returned.elapsed();
     // The other restarted node catches up through the engine's sync.
     let returned = Instant::now();
-    cleanup.2.push(start_node(&root, 3));
+    net.restart(3);
     let target = clients[0].status().unwrap().height;
     wait_for("node 3 to catch up", 90, || {
-        assert_running(&root, 3, &mut cleanup.2[1]);
+        net.assert_running(3);
         clients[3]
             .status()
             .map(|s| s.height >= target)

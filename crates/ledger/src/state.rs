@@ -520,6 +520,11 @@ pub struct VerificationPlan {
 }
 
 impl VerificationPlan {
+    /// How many ballots the plan verifies.
+    pub fn ballots(&self) -> usize {
+        self.groups.iter().map(|(_, _, b)| b.len()).sum()
+    }
+
     /// Verifies every planned ballot's signature and proofs in parallel batches; returns per
     /// transaction of `txs` (the same slice the plan was made from) the decoding of each ballot
     /// that passed, else `None`.

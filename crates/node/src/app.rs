@@ -17,6 +17,20 @@ use tabella_ledger::verdict::SignedBitmap;
 /// proposal, votes nil).
 pub type AppError = String;
 
+/// Why a decided block was not committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// It does not apply to this node's state: the engine logs it and starts the height again.
+    #[error("{0}")]
+    Rejected(AppError),
+    /// It could not be stored durably (see [`crate::Error::is_fatal`]): the engine stops, and
+    /// the node with it, rather than run ahead of its disk. Nothing committed is lost: the
+    /// block is in the engine's write-ahead log or with the other validators.
+    #[error(transparent)]
+    Halt(crate::Error),
+}
+
 /// What the consensus engine needs from the application.
 pub trait LedgerApp: Send + 'static {
     /// The genesis block's hash: the chain's identity.
@@ -38,7 +52,7 @@ pub trait LedgerApp: Send + 'static {
     /// Checks a vote extension received from a validator of `roster`.
     fn check_verdicts(&self, bitmap: &SignedBitmap) -> Result<(), AppError>;
     /// Stores and applies a decided block with its certificate (durably, before returning).
-    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), AppError>;
+    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), CommitError>;
     /// A committed block and its certificate, for the engine's sync of lagging peers.
     fn decided(&self, height: Height) -> Option<(Block, Commit)>;
 }

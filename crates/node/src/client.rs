@@ -29,10 +29,18 @@ pub struct NodeClient {
 
 impl NodeClient {
     /// A client of the node at `base` (scheme, host and port; a trailing `/` is ignored).
+    /// A request that takes more than two minutes fails.
     pub fn new(base: &str) -> Self {
+        Self::with_timeout(base, Duration::from_secs(120))
+    }
+
+    /// [`NodeClient::new`] whose requests fail after `timeout` (at most 5 s of it connecting):
+    /// a client with several nodes to choose from moves on from one that stopped answering
+    /// (e.g. a paused process, whose kernel still accepts connections).
+    pub fn with_timeout(base: &str, timeout: Duration) -> Self {
         let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+            .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .build()
             .new_agent();

@@ -47,6 +47,15 @@ pub enum Error {
         /// redb's reason.
         source: Box<redb::DatabaseError>,
     },
+    /// The node could not write its data (disk full or failing, read-only filesystem or file,
+    /// permissions): it stops rather than run ahead of what its disk holds.
+    #[error("cannot write {}: {reason}; the node stopped so that it never runs ahead of its disk. Fix the disk (space, permissions, read-only mount or file) and restart the node: it keeps every block it stored and fetches the others from its peers", path.display())]
+    DiskWrite {
+        /// The file or directory that could not be written.
+        path: PathBuf,
+        /// The system's reason (e.g. `Operation not permitted (os error 1)`).
+        reason: String,
+    },
     /// A different block is already stored at this height.
     #[error("storage: a different block {0} is already stored")]
     StoredConflict(Height),
@@ -127,6 +136,14 @@ pub enum Error {
     /// A sealed secret could not be written or opened.
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+impl Error {
+    /// Whether the node must stop on this error: its data could not be written, so going on
+    /// would serve blocks its disk does not hold.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::DiskWrite { .. })
+    }
 }
 
 /// A sealed secret could not be written or opened: no or wrong passphrase, an altered,

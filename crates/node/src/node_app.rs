@@ -27,7 +27,7 @@ use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
 use tabella_ledger::verdict::SignedBitmap;
 
-use crate::app::{AppError, LedgerApp};
+use crate::app::{AppError, CommitError, LedgerApp};
 use crate::error::Error;
 use crate::genesis::Genesis;
 use crate::index::Indexes;
@@ -149,11 +149,20 @@ impl NodeApp {
     /// Step 2 of a batch submission that keeps the expensive work outside the node's lock
     /// (the API does: decode without the lock, plan with it, verify without it, then
     /// [`Self::submit_verified`] with it): what each ballot must be verified against.
+    ///
+    /// A ballot already in the mempool is left out: admission refuses it as a duplicate
+    /// anyway, and checking its proofs again would let retries (a client resending after a
+    /// timeout, the same ballot relayed by several validators) cost a full verification each.
     pub fn verification_plan(
         &self,
         txs: &[Transaction],
-        decoded: Vec<Option<ParsedBallot>>,
+        mut decoded: Vec<Option<ParsedBallot>>,
     ) -> VerificationPlan {
+        for (tx, d) in txs.iter().zip(decoded.iter_mut()) {
+            if d.is_some() && tx.id().is_ok_and(|id| self.mempool.contains(&id)) {
+                *d = None;
+            }
+        }
         self.mempool.check_state().verification_plan(txs, decoded)
     }
 
@@ -226,8 +235,10 @@ impl NodeApp {
             return Ok(());
         }
         if persist {
-            // Should the disk fail here, memory is one block ahead of the disk; a restart
-            // replays from the disk and the engine re-delivers the block.
+            // Should the disk fail here, memory is one block ahead of the disk: the error is
+            // fatal (`Error::DiskWrite`), the node stops within moments, and its restart
+            // replays the disk while the engine re-delivers the block (from its write-ahead
+            // log, or from the peers).
             self.store.put_block(&block, &commit)?;
         }
         self.mempool.recheck(self.replica.state(), &client_ids);
@@ -439,12 +450,69 @@ impl LedgerApp for NodeApp {
         self.replica.check_vote_extension(bitmap).map_err(app_err)
     }
 
-    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), AppError> {
-        self.apply_committed(block, commit, true).map_err(app_err)
+    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), CommitError> {
+        self.apply_committed(block, commit, true).map_err(|e| {
+            if e.is_fatal() {
+                CommitError::Halt(e)
+            } else {
+                CommitError::Rejected(app_err(e))
+            }
+        })
     }
 
     fn decided(&self, height: Height) -> Option<(Block, Commit)> {
         let chain = self.chain();
         Some((chain.block(height)?.clone(), chain.commit(height)?.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tabella_election::simulate::{simulate, SimulationConfig};
+    use tabella_ledger::block::SkipchainParams;
+
+    use super::*;
+
+    #[test]
+    fn a_queued_ballot_sent_again_is_refused_without_checking_its_proofs_again() {
+        let secret = ValidatorSecret::from_bytes(&[3; 32]);
+        let roster = Roster::new(vec![secret.public()]).unwrap();
+        let genesis = Chain::genesis(SkipchainParams::default(), roster).unwrap();
+        let mut app = NodeApp::with_store(
+            genesis,
+            secret,
+            Store::in_memory().unwrap(),
+            AppLimits::default(),
+        )
+        .unwrap();
+        let cfg = SimulationConfig {
+            voters: 3,
+            tables: 0,
+            ..SimulationConfig::default()
+        };
+        let log = simulate(&cfg, &mut |_, _, _| {}).unwrap().record.log;
+        let first_ballot = log
+            .iter()
+            .position(|e| matches!(e, Envelope::Ballot(_)))
+            .unwrap();
+        let txs: Vec<Transaction> = log[..=first_ballot]
+            .iter()
+            .map(|e| Transaction::election(e.clone()).unwrap())
+            .collect();
+        let (setup, ballot) = txs.split_at(first_ballot);
+        for r in app.submit_batch(setup.to_vec()) {
+            r.unwrap();
+        }
+        let plan = |app: &NodeApp| {
+            app.verification_plan(ballot, decode_ballots(ballot))
+                .ballots()
+        };
+        assert_eq!(plan(&app), 1);
+        app.submit_batch(ballot.to_vec())[0].as_ref().unwrap();
+        // Queued now: a retry is not verified again, and is refused as a duplicate.
+        assert_eq!(plan(&app), 0);
+        let again = app.submit_batch(ballot.to_vec());
+        let e = again[0].as_ref().unwrap_err().to_string();
+        assert!(e.contains("duplicate transaction"), "{e}");
     }
 }

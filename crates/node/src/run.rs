@@ -1,7 +1,9 @@
 //! Running a node: the application opened from its home, the HTTP API served, and the
 //! consensus engine (Malachite, [`crate::engine`]) committing blocks, all on one tokio runtime in a background thread.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -102,7 +104,8 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
     let interval = Duration::from_millis(config.block_interval_ms.max(1));
     let config = config.clone();
     let p2p = opts.p2p.unwrap_or(config.p2p);
-    let engine_home = home.data_dir().join("engine");
+    let data_dir = home.data_dir();
+    let engine_home = data_dir.join("engine");
     std::fs::create_dir_all(&engine_home)?;
     let stop_tx2 = stop_tx.clone();
     let thread = std::thread::Builder::new()
@@ -158,12 +161,25 @@ pub fn start(home: &Home, opts: RunOptions) -> Result<RunningNode, Error> {
                         }
                     }
                     let finished = engine.is_finished();
-                    engine.stop().await?;
+                    let stopped = engine.stop().await;
                     if finished && !*stop_rx.borrow() {
+                        // The run loop's own fatal error (a block it cannot store) first.
+                        if let Err(e) = &stopped {
+                            if e.is_fatal() {
+                                return stopped;
+                            }
+                        }
+                        // Malachite stops its actors when its write-ahead log cannot be
+                        // written; name the file rather than leave the cause in the log only.
+                        if let Some(e) = unwritable_data(&data_dir) {
+                            return Err(e);
+                        }
+                        stopped?;
                         return Err(Error::Engine(
                             "the consensus engine stopped; see the log above".into(),
                         ));
                     }
+                    stopped?;
                     Ok(())
                 }
                 .await;
@@ -305,6 +321,46 @@ async fn relay_transactions(
             let _ = s.try_send(Arc::clone(&body));
         }
     }
+}
+
+/// The first file or directory of the node's data (`dir`, recursively, the engine's files
+/// first) that cannot be written, as [`Error::DiskWrite`]: each file is opened for writing,
+/// and in each directory a byte is written to a new file, synced and removed again (so a full
+/// or failing disk shows, not only permissions and read-only files).
+fn unwritable_data(dir: &Path) -> Option<Error> {
+    let failed = |path: &Path, e: std::io::Error| Error::DiskWrite {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let probe = dir.join(".tabella-write-check");
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| *p != probe)
+            .collect(),
+        Err(e) => return Some(failed(dir, e)),
+    };
+    // Directories first, then files, each in name order.
+    entries.sort_by_key(|p| (!p.is_dir(), p.clone()));
+    for path in entries {
+        if path.is_dir() {
+            if let Some(e) = unwritable_data(&path) {
+                return Some(e);
+            }
+        } else if let Err(e) = std::fs::OpenOptions::new().append(true).open(&path) {
+            return Some(failed(&path, e));
+        }
+    }
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| {
+            f.write_all(b"x")?;
+            f.sync_all()
+        });
+    let _ = std::fs::remove_file(&probe);
+    written.err().map(|e| failed(dir, e))
 }
 
 fn node_thread_panicked() -> Error {

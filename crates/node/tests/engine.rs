@@ -267,6 +267,45 @@ async fn single_validator_commits_submitted_transactions() {
     net.stop_all().await;
 }
 
+/// A decided block that cannot be stored stops the engine with the disk's error (the node
+/// would otherwise serve blocks its disk does not hold), and the engine signs nothing after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_disk_that_fails_stops_the_engine_with_its_error() {
+    let _g = serial().await;
+    let mut net = Net::new(1);
+    let fail = Arc::new(AtomicBool::new(false));
+    let db = net.home(0).join("ledger.redb");
+    let roster = Roster::new(vec![net.secrets[0].public()]).unwrap();
+    let genesis = Chain::genesis(SkipchainParams::default(), roster).unwrap();
+    net.apps[0] = Arc::new(Mutex::new(
+        MemoryApp::with_failing_disk(net.secrets[0].clone(), genesis, fail.clone(), &db).unwrap(),
+    ));
+    net.start(0).await;
+    net.wait_height(&[0], 3, Duration::from_secs(30)).await;
+    fail.store(true, Ordering::SeqCst);
+    let failed_at = net.height(0);
+    let start = Instant::now();
+    while !net.handles[0].as_ref().unwrap().is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the engine still runs on a failed disk (height {})",
+            net.height(0)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // At most the block being stored when the disk failed is in memory (not on disk).
+    let stopped_at = net.height(0);
+    assert!(stopped_at <= failed_at + 1, "{failed_at} -> {stopped_at}");
+    let e = net.handles[0].take().unwrap().stop().await.unwrap_err();
+    assert!(e.is_fatal(), "{e}");
+    assert!(
+        matches!(&e, tabella_node::Error::DiskWrite { path, reason } if *path == db && reason.contains("os error 28")),
+        "{e}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(net.height(0), stopped_at);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_validators_agree() {
     let _g = serial().await;

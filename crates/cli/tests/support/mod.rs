@@ -504,3 +504,226 @@ pub fn officials_and_manifest(dir: &Path, node: &str, extra: &[&str]) {
     opts.extend_from_slice(extra);
     run_ok(dir, node, &manifest_e1("--identity-validator", &opts));
 }
+
+// ----- a testnet of `tabella node run` processes (testnet and soak tests) -----
+
+/// A base port with `n` free ports after it.
+pub fn free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let base = free_port();
+        if !(10_000..=60_000).contains(&base) {
+            continue;
+        }
+        if (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free ports");
+}
+
+/// What testnet node logs record: the engine's and the node's events (see `tabella_node::log`).
+pub const NODE_LOG: &str = "info";
+
+/// SIGKILL (or another signal: `STOP`, `CONT`) to a process, ignoring a process that is gone.
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// `n` validators started by `tabella testnet` in `root` (`root/node-i`, API on
+/// `127.0.0.1:api+i`), each restartable as a `tabella node run` process of this test. Every
+/// process is killed on drop; after a panic, the end of each node's log is printed first.
+pub struct Testnet {
+    pub root: std::path::PathBuf,
+    pub api: u16,
+    pub n: usize,
+    /// The process running each node now.
+    pids: Vec<u32>,
+    /// The processes this test started (restarts), to reap.
+    children: Vec<Option<Child>>,
+}
+
+impl Testnet {
+    /// Writes and starts the testnet (in the background, as `tabella testnet` does).
+    pub fn start(dir: &Path, n: usize) -> Testnet {
+        let root = dir.join("net");
+        let api = free_ports(n as u16);
+        let p2p = free_ports(n as u16);
+        let out = tabella(
+            dir,
+            &[("TABELLA_LOG", NODE_LOG)],
+            &[
+                "testnet",
+                "--nodes",
+                &n.to_string(),
+                "--home",
+                root.to_str().unwrap(),
+                "--api-port",
+                &api.to_string(),
+                "--p2p-port",
+                &p2p.to_string(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let pids: Vec<u32> = std::fs::read_to_string(root.join("pids"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        assert_eq!(pids.len(), n);
+        Testnet {
+            root,
+            api,
+            n,
+            pids,
+            children: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// Node `i`'s API URL.
+    pub fn url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.api + i as u16)
+    }
+
+    /// A client of node `i` (requests time out after two minutes).
+    pub fn client(&self, i: usize) -> tabella_node::client::NodeClient {
+        tabella_node::client::NodeClient::new(&self.url(i))
+    }
+
+    /// Node `i`'s home.
+    pub fn home(&self, i: usize) -> std::path::PathBuf {
+        self.root.join(format!("node-{i}"))
+    }
+
+    /// The process running node `i`.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.pids[i]
+    }
+
+    /// SIGKILL to node `i` (reaped if this test started it).
+    pub fn kill9(&mut self, i: usize) {
+        signal(self.pids[i], "9");
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts node `i` again from its home (same data), its output appended to its log.
+    pub fn restart(&mut self, i: usize) {
+        let home = self.home(i);
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(home.join("node.log"))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["node", "run", "--home"])
+            .arg(&home)
+            .env("TABELLA_LOG", NODE_LOG)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.pids[i] = child.id();
+        self.children[i] = Some(child);
+    }
+
+    /// Panics (with the end of its log) if node `i`, restarted by this test, has exited.
+    pub fn assert_running(&mut self, i: usize) {
+        if let Some(c) = self.children[i].as_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                panic!(
+                    "node {i} exited ({status}) after its restart:\n{}",
+                    self.log_tail(i, 30)
+                );
+            }
+        }
+    }
+
+    /// The last `n` lines of node `i`'s log.
+    pub fn log_tail(&self, i: usize, n: usize) -> String {
+        let text = std::fs::read_to_string(self.home(i).join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for i in 0..self.n {
+                eprintln!("--- end of node {i}'s log ---\n{}", self.log_tail(i, 40));
+            }
+        }
+        for i in 0..self.n {
+            self.kill9(i);
+        }
+        let _ = Command::new(BIN)
+            .args(["testnet", "--stop", "--home"])
+            .arg(&self.root)
+            .output();
+    }
+}
+
+/// A simulation sink that submits each stage's envelopes to a node and waits until the last
+/// one is committed.
+pub struct ToNode(pub tabella_node::client::NodeClient);
+
+impl tabella_election::simulate::Sink for ToNode {
+    fn publish(
+        &mut self,
+        _: tabella_election::simulate::Stage,
+        envs: &[tabella_election::action::Envelope],
+    ) -> tabella_election::Result<()> {
+        let sink = |e: String| tabella_election::Error::Sink(e);
+        let txs = envs
+            .iter()
+            .map(|e| tabella_ledger::tx::Transaction::election(e.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sink(e.to_string()))?;
+        let mut last = None;
+        // At most a few thousand transactions a request (the API's body limit).
+        for chunk in txs.chunks(500) {
+            for r in self
+                .0
+                .submit_batch(chunk)
+                .map_err(|e| sink(e.to_string()))?
+            {
+                last = Some(r.map_err(sink)?);
+            }
+        }
+        if let Some(id) = last {
+            self.0
+                .wait_committed(&id, Duration::from_secs(300))
+                .map_err(|e| sink(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// An independent transaction: a fresh election's `create` (id `id`, otherwise as `template`),
+/// signed by its own council.
+pub fn create_tx(
+    template: &tabella_election::manifest::Manifest,
+    id: &str,
+) -> tabella_ledger::tx::Transaction {
+    use tabella_election::action::{Envelope, OfficialAction, SignedAction};
+    let mut m = template.clone();
+    m.election_id = tabella_election::ids::ElectionId::new(id.to_string()).unwrap();
+    let council = tabella_election::sign::OfficialSecret::generate(&mut rand_core::OsRng);
+    m.officials.council = council.public();
+    let env = Envelope::Official(
+        SignedAction::sign(
+            &m.election_id,
+            OfficialAction::Create {
+                manifest: Box::new(m.clone()),
+            },
+            &council,
+        )
+        .unwrap(),
+    );
+    tabella_ledger::tx::Transaction::election(env).unwrap()
+}

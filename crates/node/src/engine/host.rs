@@ -28,7 +28,7 @@ use super::context::{
 };
 use super::signing::{bitmap_of, extension_of, parts_signed_bytes, sign_parts, PARTS_DOMAIN};
 use super::EngineConfig;
-use crate::app::LedgerApp;
+use crate::app::{CommitError, LedgerApp};
 use crate::error::{Error, Result};
 
 type Ctx = TabellaContext;
@@ -766,6 +766,10 @@ impl<A: LedgerApp> Host<A> {
             Ok(()) => {
                 tracing::info!(%height, block = %hash, round = %certificate.round, "committed");
                 self.prev_verdicts = verdicts;
+            }
+            Err(CommitError::Halt(e)) => {
+                tracing::error!(%height, error = %e, "cannot store a decided block; stopping");
+                return Err(e);
             }
             Err(e) => tracing::error!(%height, error = %e, "the application failed to commit"),
         }

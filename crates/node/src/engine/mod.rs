@@ -236,7 +236,7 @@ pub struct EngineHandle {
     address: Address,
     node: arc_malachitebft_app_channel::app::engine::node::NodeRef,
     engine: JoinHandle<()>,
-    host: JoinHandle<()>,
+    host: JoinHandle<Result<()>>,
 }
 
 impl EngineHandle {
@@ -245,21 +245,29 @@ impl EngineHandle {
         self.address.0
     }
 
-    /// Whether the engine has stopped (on its own, after an unrecoverable error).
+    /// Whether the engine has stopped (on its own, after an unrecoverable error: a decided
+    /// block that cannot be stored, a write-ahead log that cannot be written).
     pub fn is_finished(&self) -> bool {
         self.engine.is_finished() || self.host.is_finished()
     }
 
     /// Stops the engine's actors (network, consensus, WAL, sync) and the run loop, and waits
-    /// (at most 10 s) for them to end.
+    /// (at most 10 s) for them to end. If the run loop had stopped on a fatal error (a decided
+    /// block that cannot be stored: [`Error::DiskWrite`]), that error is returned.
     pub async fn stop(self) -> Result<()> {
         let reason = Some("stopped by the node".to_string());
         self.node.stop_children(reason.clone());
         self.node.stop(reason);
         let ended = tokio::time::timeout(Duration::from_secs(10), self.engine).await;
-        self.host.abort();
-        // The aborted run loop ends with a cancellation, which is expected here.
-        let _ = self.host.await;
+        if self.host.is_finished() {
+            if let Ok(Err(e)) = self.host.await {
+                return Err(e);
+            }
+        } else {
+            self.host.abort();
+            // The aborted run loop ends with a cancellation, which is expected here.
+            let _ = self.host.await;
+        }
         match ended {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::Task {
@@ -315,9 +323,15 @@ pub async fn run<A: LedgerApp>(config: EngineConfig, app: Arc<Mutex<A>>) -> Resu
         let mut host = host;
         while let Some(msg) = consensus_rx.recv().await {
             if let Err(e) = host.handle(msg).await {
+                if e.is_fatal() {
+                    // The engine is stopped by whoever holds the handle, which sees the error
+                    // in `EngineHandle::stop`.
+                    return Err(e);
+                }
                 tracing::error!(error = %e, "engine run loop");
             }
         }
+        Ok(())
     });
 
     Ok(EngineHandle {

@@ -2,7 +2,8 @@
 //! in-memory store, with hooks a test needs. It can be made a malicious proposer that slips an
 //! invalid transaction into its blocks, and can stand for a process that dies just before it
 //! signs a precommit ([`MemoryApp::crash_at_next_precommit`]); [`MemoryApp::restarted`] is the
-//! same validator's application after a restart (its committed blocks only).
+//! same validator's application after a restart (its committed blocks only);
+//! [`MemoryApp::with_failing_disk`] is one whose disk fails on demand.
 //!
 //! Compiled only with the `testing` feature (the node's own tests turn it on).
 
@@ -19,7 +20,7 @@ use tabella_ledger::tx::Transaction;
 use tabella_ledger::types::{BlockHash, Height, TxId};
 use tabella_ledger::verdict::SignedBitmap;
 
-use crate::app::{AppError, LedgerApp};
+use crate::app::{AppError, CommitError, LedgerApp};
 use crate::node_app::{AppLimits, NodeApp};
 use crate::store::Store;
 
@@ -41,6 +42,22 @@ impl MemoryApp {
     /// A replica of the genesis-only chain `genesis`, signing with `secret`.
     pub fn new(secret: ValidatorSecret, genesis: Chain) -> Result<Self, AppError> {
         let store = Store::in_memory().map_err(|e| e.to_string())?;
+        Self::with_store(secret, genesis, store)
+    }
+
+    /// [`MemoryApp::new`] on a disk that fails (every write, as a full disk's) once `fail` is
+    /// raised; its database is named `path` in the errors.
+    pub fn with_failing_disk(
+        secret: ValidatorSecret,
+        genesis: Chain,
+        fail: Arc<AtomicBool>,
+        path: &std::path::Path,
+    ) -> Result<Self, AppError> {
+        let store = Store::in_memory_failing(fail, path).map_err(|e| e.to_string())?;
+        Self::with_store(secret, genesis, store)
+    }
+
+    fn with_store(secret: ValidatorSecret, genesis: Chain, store: Store) -> Result<Self, AppError> {
         let app = NodeApp::with_store(genesis.clone(), secret.clone(), store, AppLimits::default())
             .map_err(|e| e.to_string())?;
         Ok(MemoryApp {
@@ -65,7 +82,9 @@ impl MemoryApp {
             else {
                 return Err(format!("block {h} is missing from the committed chain"));
             };
-            app.app.commit(block.clone(), commit.clone())?;
+            app.app
+                .commit(block.clone(), commit.clone())
+                .map_err(|e| e.to_string())?;
         }
         Ok(app)
     }
@@ -155,7 +174,7 @@ impl LedgerApp for MemoryApp {
         self.app.check_verdicts(bitmap)
     }
 
-    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), AppError> {
+    fn commit(&mut self, block: Block, commit: Commit) -> Result<(), CommitError> {
         self.vouched.clear();
         self.app.commit(block, commit)
     }
