@@ -15,6 +15,9 @@ pub const MAX_TOKEN: usize = 256;
 pub const MAX_NICK: usize = 64;
 /// Most members listed in one presence frame.
 pub const MAX_MEMBERS: usize = 1024;
+/// Longest error text (UTF-8 bytes). The encoder cuts longer texts at a character boundary, so
+/// the decoder refuses them: every frame it accepts re-encodes to the same bytes.
+pub const MAX_ERROR_TEXT: usize = 1024;
 
 const HELLO: u8 = 1;
 const WELCOME: u8 = 2;
@@ -50,7 +53,8 @@ pub enum Frame {
     Data(Vec<u8>),
     /// Relay → client: who is in the room now.
     Presence(Vec<Member>),
-    /// Relay → client: why the connection is being closed.
+    /// Relay → client: why the connection is being closed (UTF-8, at most [`MAX_ERROR_TEXT`]
+    /// bytes).
     Error(String),
 }
 
@@ -151,7 +155,7 @@ impl Frame {
             }
             Frame::Error(e) => {
                 body.push(ERROR);
-                let n = (0..=e.len().min(1024))
+                let n = (0..=e.len().min(MAX_ERROR_TEXT))
                     .rev()
                     .find(|&i| e.is_char_boundary(i))
                     .unwrap_or(0);
@@ -214,7 +218,12 @@ impl Frame {
                 Frame::Presence(members)
             }
             ERROR => {
-                let text = String::from_utf8_lossy(r.buf).into_owned();
+                // Strict: a lossy decoding could grow past the limit and re-encode differently.
+                if r.buf.len() > MAX_ERROR_TEXT {
+                    return Err(Error::malformed("frame", "error text too long"));
+                }
+                let text = String::from_utf8(r.buf.to_vec())
+                    .map_err(|_| Error::malformed("frame", "error text is not UTF-8"))?;
                 return Ok(Frame::Error(text));
             }
             other => {

@@ -181,6 +181,9 @@ impl PadFileHeader {
         let owner = SenderIndex(u16::from_be_bytes([bytes[30], bytes[31]]));
         let mut rs = [0u8; 8];
         rs.copy_from_slice(&bytes[32..40]);
+        if bytes[40..PAD_FILE_HEADER_LEN].iter().any(|b| *b != 0) {
+            return Err(Error::malformed(what, "the header's padding is not zero"));
+        }
         let layout = PadLayout::new(PadId(id), participants, u64::from_be_bytes(rs))?;
         layout.check_sender(owner)?;
         Ok(PadFileHeader { layout, owner })
