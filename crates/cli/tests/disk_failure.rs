@@ -149,18 +149,7 @@ fn a_node_whose_disk_fails_stops_with_the_error_and_loses_nothing() {
     );
     let mut node = support::Proc(run_node(dir.path(), 2));
     up(&client);
-    let after = chain(&client);
-    assert!(
-        after.len() >= before.len(),
-        "{} < {}",
-        after.len(),
-        before.len()
-    );
-    assert_eq!(
-        after[..before.len()],
-        before[..],
-        "a committed block changed"
-    );
+    assert_kept(&before, &chain(&client));
     assert_eq!(client.results("before-the-failure").unwrap(), results);
     let tx = create_tx(&sim.record.manifest, "after-the-first-failure");
     client
@@ -178,7 +167,16 @@ fn a_node_whose_disk_fails_stops_with_the_error_and_loses_nothing() {
     );
     let _node = support::Proc(run_node(dir.path(), 3));
     up(&client);
-    let after = chain(&client);
+    assert_kept(&before, &chain(&client));
+    let tx = create_tx(&sim.record.manifest, "after-the-second-failure");
+    client
+        .submit_and_wait(&tx, Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(client.elections().unwrap().len(), 3);
+}
+
+/// Every block committed `before` the failure is still there, unchanged, at the start of `after`.
+fn assert_kept<T: PartialEq + std::fmt::Debug>(before: &[T], after: &[T]) {
     assert!(
         after.len() >= before.len(),
         "{} < {}",
@@ -190,9 +188,4 @@ fn a_node_whose_disk_fails_stops_with_the_error_and_loses_nothing() {
         before[..],
         "a committed block changed"
     );
-    let tx = create_tx(&sim.record.manifest, "after-the-second-failure");
-    client
-        .submit_and_wait(&tx, Duration::from_secs(60))
-        .unwrap();
-    assert_eq!(client.elections().unwrap().len(), 3);
 }
